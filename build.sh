@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Genrescope build driver. Run `./build.sh help` for the commands.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+WASM_TARGET=wasm32-unknown-unknown
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+WASM_IN="$TARGET_DIR/$WASM_TARGET/release/genrescope.wasm"
+PKG_DIR="$ROOT/web/pkg"
+WASM_OUT="$PKG_DIR/genrescope_bg.wasm"
+BROWSER_DIR="$ROOT/tests/browser"
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+APT_PACKAGES=(chromium mesa-vulkan-drivers)
+NODE_MIN_MAJOR=20
+
+# cargo install puts binaries here; make sure a fresh install is found.
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+case ":$PATH:" in *":$CARGO_BIN:"*) ;; *) PATH="$CARGO_BIN:$PATH" ;; esac
+export PATH
+
+usage() {
+  cat <<EOF
+Usage: ./build.sh <command> [args]
+
+Commands:
+  serve [PORT]  Set up, build the wasm if stale, and serve web/ on http://127.0.0.1:PORT/
+                (default 8000).
+  test          Set up, then run every test: cargo test --workspace, the wasm build and
+                the browser tests (headless Chromium). Stops at the first failure.
+  setup         Install what the build and the tests need, only what is missing:
+                the $WASM_TARGET Rust target, wasm-bindgen-cli at the version in
+                Cargo.lock, Debian packages ${APT_PACKAGES[*]}, and the
+                npm packages of tests/browser.
+  build         Build the wasm (release, +simd128) and its JS bindings into web/pkg.
+  bench [ARGS]  cargo bench -p genrescope [ARGS] (criterion).
+  help          Show this text.
+
+Environment:
+  CHROMIUM      Chromium binary for the browser tests (default /usr/bin/chromium);
+                when it exists, setup does not install the chromium package.
+  PORT          Default port for serve.
+EOF
+}
+
+if [[ -t 1 ]]; then BOLD=$'\033[1m' RESET=$'\033[0m'; else BOLD='' RESET=''; fi
+step() { printf '%s==> %s%s\n' "$BOLD" "$*" "$RESET"; }
+info() { printf '    %s\n' "$*"; }
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found. $2"
+}
+
+# ---------------------------------------------------------------------------------------------
+# setup
+
+# The wasm-bindgen version Cargo.lock pins; the CLI must match it exactly.
+locked_wasm_bindgen_version() {
+  awk '
+    /^\[\[package\]\]/ { name = "" }
+    /^name = /         { name = $3 }
+    /^version = / && name == "\"wasm-bindgen\"" { gsub(/"/, "", $3); print $3; exit }
+  ' Cargo.lock
+}
+
+setup_rust() {
+  need cargo "Install Rust with rustup: https://rustup.rs"
+  need rustup "Install Rust with rustup (https://rustup.rs); it is needed to add the wasm target."
+  if rustup target list --installed | grep -qx "$WASM_TARGET"; then
+    info "rust target $WASM_TARGET: present"
+  else
+    step "Adding Rust target $WASM_TARGET"
+    rustup target add "$WASM_TARGET"
+  fi
+
+  local want have=""
+  want="$(locked_wasm_bindgen_version)"
+  [[ -n "$want" ]] || die "wasm-bindgen not found in Cargo.lock"
+  if command -v wasm-bindgen >/dev/null 2>&1; then
+    have="$(wasm-bindgen --version | awk '{print $2}')"
+  fi
+  if [[ "$have" == "$want" ]]; then
+    info "wasm-bindgen-cli $want: present"
+  else
+    step "Installing wasm-bindgen-cli $want${have:+ (found $have)} (takes a few minutes)"
+    if ! cargo install wasm-bindgen-cli --version "=$want" --locked --quiet; then
+      # --locked uses the CLI's own lock file; a registry mirror may lack one of its exact
+      # versions. Resolving afresh still gives the same CLI version.
+      info "install with --locked failed; retrying without --locked"
+      cargo install wasm-bindgen-cli --version "=$want" --quiet
+    fi
+    have="$(wasm-bindgen --version | awk '{print $2}')"
+    [[ "$have" == "$want" ]] || die "wasm-bindgen is $have after install, expected $want (check PATH)"
+  fi
+}
+
+setup_node() {
+  need node "Install Node.js >= $NODE_MIN_MAJOR (https://nodejs.org or your distribution)."
+  need npm "Install npm (it ships with Node.js)."
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  ((major >= NODE_MIN_MAJOR)) || die "Node.js $(node --version) is too old; need >= $NODE_MIN_MAJOR."
+  info "node $(node --version): present"
+}
+
+dpkg_installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+setup_apt() {
+  local missing=() pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    if [[ "$pkg" == chromium && -x "$CHROMIUM" ]]; then
+      info "chromium ($CHROMIUM): present"
+      continue
+    fi
+    if command -v dpkg-query >/dev/null 2>&1 && dpkg_installed "$pkg"; then
+      info "$pkg: present"
+    else
+      missing+=("$pkg")
+    fi
+  done
+  ((${#missing[@]} == 0)) && return 0
+
+  command -v apt-get >/dev/null 2>&1 ||
+    die "missing ${missing[*]} and no apt-get; install Chromium yourself and set CHROMIUM=/path/to/chromium"
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    need sudo "Run as root or install: ${missing[*]}"
+    sudo=(sudo)
+  fi
+  step "Installing Debian packages: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [[ -x "$CHROMIUM" ]] || die "chromium installed but $CHROMIUM does not exist; set CHROMIUM"
+}
+
+setup_npm() {
+  # npm writes node_modules/.package-lock.json on every install; older than the lock file
+  # (or absent) means node_modules is missing or stale.
+  local marker="$BROWSER_DIR/node_modules/.package-lock.json"
+  if [[ -f "$marker" && ! "$BROWSER_DIR/package-lock.json" -nt "$marker" && ! "$BROWSER_DIR/package.json" -nt "$marker" ]]; then
+    info "tests/browser/node_modules: up to date"
+  else
+    step "Installing npm packages in tests/browser"
+    (cd "$BROWSER_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# What `serve` needs: the Rust toolchain pieces and Node.
+setup_toolchain() {
+  setup_rust
+  setup_node
+}
+
+cmd_setup() {
+  step "Setup"
+  setup_toolchain
+  setup_apt
+  setup_npm
+}
+
+# ---------------------------------------------------------------------------------------------
+# build
+
+human_size() {
+  awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.2f MB", b / 1048576; else printf "%.1f kB", b / 1024 }'
+}
+
+cmd_build() {
+  step "Building wasm (release, +simd128)"
+  # Target-specific RUSTFLAGS, so native artefacts in the shared target dir stay valid.
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+    cargo build --release --lib --target "$WASM_TARGET" -p genrescope
+  step "Generating JS bindings in web/pkg"
+  wasm-bindgen --target web --out-dir "$PKG_DIR" "$WASM_IN"
+  local raw gz
+  raw="$(stat -c %s "$WASM_OUT")"
+  gz="$(gzip -9 -c "$WASM_OUT" | wc -c)"
+  info "web/pkg/genrescope_bg.wasm: $(human_size "$raw") raw ($raw bytes), $(human_size "$gz") gzip ($gz bytes)"
+}
+
+# The wasm is stale when missing or older than anything it is built from.
+wasm_is_stale() {
+  [[ -f "$WASM_OUT" && -f "$PKG_DIR/genrescope.js" ]] || return 0
+  [[ -n "$(find src Cargo.toml Cargo.lock -newer "$WASM_OUT" -print -quit 2>/dev/null)" ]]
+}
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+cmd_serve() {
+  local port="${1:-${PORT:-8000}}"
+  [[ "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number, got '$port'"
+  step "Setup"
+  # Serving needs only the build toolchain and Node; the browser-test packages are for `test`.
+  setup_toolchain
+  if wasm_is_stale; then
+    cmd_build
+  else
+    info "web/pkg is up to date"
+  fi
+  step "Serving web/"
+  exec node "$BROWSER_DIR/serve.mjs" --root "$ROOT/web" --port "$port"
+}
+
+cmd_test() {
+  cmd_setup
+  step "cargo test --workspace"
+  cargo test --workspace
+  cmd_build
+  step "Browser tests"
+  (cd "$BROWSER_DIR" && node --test --test-reporter=spec ./*.test.mjs)
+  step "All tests passed"
+}
+
+cmd_bench() {
+  step "cargo bench -p genrescope $*"
+  cargo bench -p genrescope "$@"
+}
+
+main() {
+  local cmd="${1:-help}"
+  (($# > 0)) && shift
+  case "$cmd" in
+    setup) cmd_setup "$@" ;;
+    build) setup_toolchain && cmd_build "$@" ;;
+    serve) cmd_serve "$@" ;;
+    test) cmd_test "$@" ;;
+    bench) cmd_bench "$@" ;;
+    help | -h | --help) usage ;;
+    *)
+      printf 'error: unknown command: %s\n\n' "$cmd" >&2
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,210 @@
+//! Audio in: bytes of any supported file to mono PCM at the model's sample rate.
+//!
+//! `bytes -> decode (symphonia, or the AU reader) -> mean of channels -> resample (rubato)`.
+//! The browser has bytes, not paths, so everything starts from bytes. Every failure is an
+//! [`AudioError`] that names the problem; no input panics.
+//!
+//! Limits ([`DecodeLimits::default`]): files up to 2 GiB, audio up to 60 minutes,
+//! 1 to 32 channels, sample rates from 1 kHz to 768 kHz.
+
+mod error;
+mod mono;
+mod resample;
+mod sun_au;
+mod symphonia_decode;
+
+pub use error::{fmt_duration, AudioError};
+pub use resample::resample;
+pub use sun_au::{decode_au, AU_MAGIC};
+pub use symphonia_decode::decode_with_symphonia;
+
+/// Explicit limits on what is accepted, so a huge or hostile file fails fast and clearly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeLimits {
+    /// Largest accepted input, in bytes.
+    pub max_input_bytes: usize,
+    /// Longest accepted audio, in seconds.
+    pub max_duration_seconds: f64,
+    /// Most channels accepted.
+    pub max_channels: usize,
+    /// Lowest accepted sample rate, in Hz.
+    pub min_sample_rate: u32,
+    /// Highest accepted sample rate, in Hz.
+    pub max_sample_rate: u32,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_input_bytes: 2 << 30,
+            max_duration_seconds: 3600.0,
+            max_channels: 32,
+            min_sample_rate: 1_000,
+            max_sample_rate: 768_000,
+        }
+    }
+}
+
+impl DecodeLimits {
+    /// Fails with [`AudioError::InvalidSampleRate`] when `rate` is outside the limits.
+    pub fn check_sample_rate(&self, rate: u32) -> Result<(), AudioError> {
+        if rate < self.min_sample_rate || rate > self.max_sample_rate {
+            return Err(AudioError::InvalidSampleRate { rate, min: self.min_sample_rate, max: self.max_sample_rate });
+        }
+        Ok(())
+    }
+}
+
+/// Mono audio as decoded from a file, at the file's own sample rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedAudio {
+    /// Mean of all channels, in [-1, 1] for integer formats.
+    pub samples: Vec<f32>,
+    /// The file's sample rate in Hz.
+    pub sample_rate: u32,
+    /// Channel count of the file.
+    pub channels: usize,
+    /// Container, as recognised from its first bytes ("wav", "flac", "ogg", "mp3", "au", ...).
+    pub container: String,
+    /// Codec short name ("pcm_s16le", "mp3", "vorbis", ...).
+    pub codec: String,
+    /// True when the file ended before the length its header announced; what was present
+    /// was decoded.
+    pub truncated: bool,
+    /// Packets skipped because they could not be decoded (a damaged but usable stream).
+    pub skipped_packets: usize,
+}
+
+impl DecodedAudio {
+    /// Duration in seconds.
+    pub fn duration_seconds(&self) -> f64 {
+        self.samples.len() as f64 / self.sample_rate as f64
+    }
+}
+
+/// Names the container from its first bytes, when it is one this module reads.
+pub fn sniff_container(head: &[u8]) -> Option<&'static str> {
+    let at = |i: usize, magic: &[u8]| head.len() >= i + magic.len() && &head[i..i + magic.len()] == magic;
+    if at(0, b"RIFF") && at(8, b"WAVE") || at(0, b"RF64") {
+        Some("wav")
+    } else if at(0, b"fLaC") {
+        Some("flac")
+    } else if at(0, b"OggS") {
+        Some("ogg")
+    } else if at(0, AU_MAGIC) {
+        Some("au")
+    } else if at(0, b"FORM") {
+        Some("aiff")
+    } else if at(0, b"caff") {
+        Some("caf")
+    } else if at(4, b"ftyp") {
+        Some("mp4")
+    } else if at(0, &[0x1a, 0x45, 0xdf, 0xa3]) {
+        Some("mkv")
+    } else if at(0, b"ID3") || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0) {
+        Some("mp3")
+    } else {
+        None
+    }
+}
+
+/// Says what unrecognised bytes look like (text, an image, ...) for error messages.
+pub(crate) fn describe_unknown_bytes(head: &[u8]) -> String {
+    let known = [
+        (&b"%PDF"[..], "a PDF document"),
+        (&b"\x89PNG"[..], "a PNG image"),
+        (&b"\xff\xd8\xff"[..], "a JPEG image"),
+        (&b"GIF8"[..], "a GIF image"),
+        (&b"PK\x03\x04"[..], "a ZIP archive"),
+        (&b"\x00asm"[..], "a WebAssembly module"),
+    ];
+    if let Some((_, what)) = known.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return format!("the file is {what}, not audio");
+    }
+    if !head.is_empty() && head.iter().all(|&b| b == b'\t' || b == b'\n' || b == b'\r' || (0x20..0x7f).contains(&b)) {
+        let text: String = head.iter().map(|&b| b as char).collect();
+        return format!("the file looks like text (it starts with {:?}), not audio", text.trim_end());
+    }
+    let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("unknown content starting with bytes {}", hex.join(" "))
+}
+
+/// Decodes any supported file to mono at its own rate. `extension` (without the dot) is a
+/// hint only; the bytes decide.
+pub fn decode(bytes: Vec<u8>, extension: Option<&str>, limits: &DecodeLimits) -> Result<DecodedAudio, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::EmptyInput);
+    }
+    if bytes.len() > limits.max_input_bytes {
+        return Err(AudioError::TooLarge { bytes: bytes.len(), limit: limits.max_input_bytes });
+    }
+    if bytes.starts_with(AU_MAGIC) {
+        return decode_au(&bytes, limits);
+    }
+    decode_with_symphonia(bytes, extension, limits)
+}
+
+/// Mono audio at the front end's sample rate, with what is known of its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedAudio {
+    /// Mono samples at `sample_rate`.
+    pub samples: Vec<f32>,
+    /// The target sample rate in Hz.
+    pub sample_rate: u32,
+    /// The file's rate before resampling, in Hz.
+    pub source_sample_rate: u32,
+    /// Channel count of the file.
+    pub source_channels: usize,
+    /// Container of the file.
+    pub container: String,
+    /// Codec of the file.
+    pub codec: String,
+    /// The file ended before its announced length.
+    pub truncated: bool,
+    /// Packets skipped as undecodable.
+    pub skipped_packets: usize,
+}
+
+/// Brings decoded (or captured) mono PCM to `target_rate`.
+pub fn to_target_rate(decoded: DecodedAudio, target_rate: u32) -> Result<LoadedAudio, AudioError> {
+    let samples = resample(&decoded.samples, decoded.sample_rate, target_rate)?;
+    Ok(LoadedAudio {
+        samples,
+        sample_rate: target_rate,
+        source_sample_rate: decoded.sample_rate,
+        source_channels: decoded.channels,
+        container: decoded.container,
+        codec: decoded.codec,
+        truncated: decoded.truncated,
+        skipped_packets: decoded.skipped_packets,
+    })
+}
+
+/// Decodes a file and resamples it to `target_rate`: the whole path from bytes to the PCM
+/// the feature extractor takes.
+pub fn load_mono(
+    bytes: Vec<u8>,
+    extension: Option<&str>,
+    target_rate: u32,
+    limits: &DecodeLimits,
+) -> Result<LoadedAudio, AudioError> {
+    to_target_rate(decode(bytes, extension, limits)?, target_rate)
+}
+
+/// Checks PCM handed over directly (microphone, WebAudio): finite samples, a usable rate,
+/// within the duration limit.
+pub fn check_pcm(samples: &[f32], sample_rate: u32, limits: &DecodeLimits) -> Result<(), AudioError> {
+    limits.check_sample_rate(sample_rate)?;
+    if samples.is_empty() {
+        return Err(AudioError::NoSamples);
+    }
+    let seconds = samples.len() as f64 / sample_rate as f64;
+    if seconds > limits.max_duration_seconds {
+        return Err(AudioError::TooLong { seconds, limit_seconds: limits.max_duration_seconds });
+    }
+    let mut bad = samples.iter().enumerate().filter(|(_, x)| !x.is_finite());
+    if let Some((first_index, _)) = bad.next() {
+        return Err(AudioError::NonFiniteSamples { count: 1 + bad.count(), first_index });
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Decoding through symphonia: WAV, AIFF, CAF, MP4/M4A, MKV/WebM, Ogg, FLAC, MP3, Vorbis,
+//! AAC, ALAC and ADPCM.
+
+use std::io::Cursor;
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use super::error::AudioError;
+use super::mono::MonoMixer;
+use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodedAudio};
+
+/// Packets that fail to decode are skipped; more than this share of them means the stream
+/// is corrupt rather than damaged in a few places.
+const MAX_BAD_PACKET_SHARE: f64 = 0.5;
+
+/// Decodes the first audio track of `bytes` to mono. `extension` (e.g. "mp3") helps the
+/// probe pick a reader; the content decides.
+pub fn decode_with_symphonia(
+    bytes: Vec<u8>,
+    extension: Option<&str>,
+    limits: &DecodeLimits,
+) -> Result<DecodedAudio, AudioError> {
+    let head = bytes[..bytes.len().min(16)].to_vec();
+    let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = extension {
+        hint.with_extension(ext);
+    }
+    let format_opts = FormatOptions { enable_gapless: true, ..Default::default() };
+    let probed = symphonia::default::get_probe()
+        .format(&hint, stream, &format_opts, &MetadataOptions::default())
+        .map_err(|e| match e {
+            SymphoniaError::Unsupported(what) => match sniff_container(&head) {
+                // A known container refusing its content means the codec inside is unsupported.
+                Some(container) => AudioError::UnsupportedCodec { codec: format!("{what} (in a {container} file)") },
+                None => AudioError::UnrecognisedFormat { detail: describe_unknown_bytes(&head) },
+            },
+            other => AudioError::Corrupt { detail: format!("cannot read the container: {other}") },
+        })?;
+    let mut format = probed.format;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or(AudioError::NoAudioTrack)?;
+    let track_id = track.id;
+    let params = track.codec_params.clone();
+    let codec_name = symphonia::default::get_codecs()
+        .get_codec(params.codec)
+        .map_or_else(|| format!("{:?}", params.codec), |d| d.short_name.to_string());
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions::default())
+        .map_err(|_| AudioError::UnsupportedCodec { codec: codec_name.clone() })?;
+
+    let container = sniff_container(&head).unwrap_or("audio").to_string();
+    let mut sample_rate = params.sample_rate;
+    if let Some(rate) = sample_rate {
+        limits.check_sample_rate(rate)?;
+        if let Some(frames) = params.n_frames {
+            let seconds = frames as f64 / rate as f64;
+            if seconds > limits.max_duration_seconds {
+                return Err(AudioError::TooLong { seconds, limit_seconds: limits.max_duration_seconds });
+            }
+        }
+    }
+    let mut mixer: Option<MonoMixer> = None;
+    let mut channels = 0usize;
+    let mut interleaved: Option<SampleBuffer<f32>> = None;
+    let (mut good, mut bad) = (0usize, 0usize);
+    let mut ended_early = false;
+    let mut last_error = String::new();
+    loop {
+        let packet = match format.next_packet() {
+            Ok(p) => p,
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::ResetRequired) => break,
+            Err(e) => {
+                // A broken container after some audio: keep what was decoded.
+                ended_early = true;
+                last_error = e.to_string();
+                break;
+            }
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(d) => d,
+            Err(SymphoniaError::DecodeError(msg)) => {
+                bad += 1;
+                last_error = msg.to_string();
+                continue;
+            }
+            Err(SymphoniaError::IoError(_)) => {
+                ended_early = true;
+                break;
+            }
+            Err(e) => return Err(AudioError::Corrupt { detail: e.to_string() }),
+        };
+        good += 1;
+        let spec = *decoded.spec();
+        let n_channels = spec.channels.count();
+        if n_channels == 0 || n_channels > limits.max_channels {
+            return Err(AudioError::UnsupportedChannels {
+                detail: format!("{n_channels} channels (accepted: 1 to {})", limits.max_channels),
+            });
+        }
+        let mixer = match &mut mixer {
+            Some(m) => {
+                if Some(spec.rate) != sample_rate || n_channels != channels {
+                    return Err(AudioError::UnsupportedChannels {
+                        detail: format!(
+                            "the stream changes from {channels} ch at {} Hz to {n_channels} ch at {} Hz",
+                            sample_rate.unwrap_or(0),
+                            spec.rate
+                        ),
+                    });
+                }
+                m
+            }
+            None => {
+                limits.check_sample_rate(spec.rate)?;
+                sample_rate = Some(spec.rate);
+                channels = n_channels;
+                let mut m = MonoMixer::new(spec.rate, limits.max_duration_seconds);
+                if let Some(frames) = params.n_frames {
+                    m.reserve(frames as usize);
+                }
+                mixer.insert(m)
+            }
+        };
+        if decoded.frames() == 0 {
+            continue;
+        }
+        let needed = decoded.capacity() as u64;
+        let buf = match &mut interleaved {
+            Some(b) if b.capacity() as u64 >= needed * n_channels as u64 => b,
+            _ => interleaved.insert(SampleBuffer::<f32>::new(needed, spec)),
+        };
+        buf.copy_interleaved_ref(decoded);
+        mixer.push_interleaved(buf.samples(), n_channels)?;
+    }
+    let total = good + bad;
+    if total > 0 && (bad as f64 / total as f64) > MAX_BAD_PACKET_SHARE {
+        return Err(AudioError::Corrupt {
+            detail: format!("{bad} of {total} packets could not be decoded (last: {last_error})"),
+        });
+    }
+    let Some(mixer) = mixer else {
+        return Err(if bad > 0 || ended_early {
+            AudioError::Corrupt { detail: format!("no packet could be decoded ({last_error})") }
+        } else {
+            AudioError::NoSamples
+        });
+    };
+    let decoded_frames = mixer.len() as u64;
+    let truncated = ended_early || params.n_frames.is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
+    Ok(DecodedAudio {
+        samples: mixer.finish()?,
+        sample_rate: sample_rate.unwrap_or(0),
+        channels,
+        container,
+        codec: codec_name,
+        truncated,
+        skipped_packets: bad,
+    })
+}
+
+/// Containers whose frame count is only an estimate (so a shortfall is not truncation).
+fn is_estimate(container: &str) -> bool {
+    container == "mp3"
+}

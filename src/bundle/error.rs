@@ -1,0 +1,190 @@
+//! [`BundleError`]: every way reading or writing a model bundle can fail.
+
+use thiserror::Error;
+
+/// Why a model bundle could not be read (or written). Each failure has its own variant, and
+/// the message says what was found and, where it helps, what to do.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum BundleError {
+    /// The input has no bytes at all.
+    #[error("the model bundle is empty (0 bytes)")]
+    Empty,
+    /// The input does not start with the bundle magic bytes.
+    #[error("not a Genrescope model bundle (the file starts with {found})")]
+    NotABundle {
+        /// The first bytes of the input, escaped, with a guess at what they are when known.
+        found: String,
+    },
+    /// The bundle was written by a newer Genrescope with a format this build cannot read.
+    #[error("bundle format v{found} is newer than this build supports (v{supported}); update Genrescope")]
+    NewerVersion {
+        /// Format version in the file.
+        found: u32,
+        /// Newest format version this build reads.
+        supported: u32,
+    },
+    /// The format version field holds a value no Genrescope ever wrote (0).
+    #[error(
+        "bundle format v{found} is not a valid format version (this build reads v{supported})"
+    )]
+    InvalidVersion {
+        /// Format version in the file.
+        found: u32,
+        /// Newest format version this build reads.
+        supported: u32,
+    },
+    /// The input ends before a part its own length fields announce.
+    #[error(
+        "bundle is truncated: {part} ends at byte {expected}, but the file has only {actual} bytes"
+    )]
+    Truncated {
+        /// The part that is cut off (e.g. "the JSON header", "the weights").
+        part: &'static str,
+        /// Byte offset at which that part ends.
+        expected: u64,
+        /// Bytes present.
+        actual: u64,
+    },
+    /// The input continues after the checksum that ends a bundle.
+    #[error(
+        "bundle has {} unexpected bytes after its end (expected {expected} bytes, found {actual})",
+        extra(.actual, .expected)
+    )]
+    TrailingBytes {
+        /// Length the bundle's own length fields give.
+        expected: u64,
+        /// Bytes present.
+        actual: u64,
+    },
+    /// The CRC-32 stored at the end does not match the bytes before it.
+    #[error(
+        "bundle is corrupt: its stored checksum {stored:08x} does not match its contents \
+         ({computed:08x}); download or copy the file again"
+    )]
+    ChecksumMismatch {
+        /// CRC-32 stored in the file.
+        stored: u32,
+        /// CRC-32 of the file's contents.
+        computed: u32,
+    },
+    /// The header bytes are not a JSON object (syntax error, bad UTF-8, not an object).
+    #[error("bundle header is not valid JSON: {0}")]
+    HeaderNotJson(String),
+    /// A required header field is absent.
+    #[error("bundle header has no `{field}` field")]
+    MissingHeaderField {
+        /// The missing field (`labels`, `feature_config`, `normalisation`, `architecture` or
+        /// `provenance`).
+        field: &'static str,
+    },
+    /// A header field is present but does not have the expected structure or types.
+    #[error("bundle header field `{field}` is invalid: {message}")]
+    InvalidHeaderField {
+        /// The top-level field.
+        field: &'static str,
+        /// The JSON decoder's description (names nested missing fields).
+        message: String,
+    },
+    /// The header lists no labels.
+    #[error("bundle header lists no labels; a model needs at least one")]
+    NoLabels,
+    /// A label is the empty string.
+    #[error("bundle header label #{index} is empty")]
+    EmptyLabel {
+        /// Position of the label in `labels`.
+        index: usize,
+    },
+    /// A label appears twice.
+    #[error("bundle header lists the label {label:?} more than once")]
+    DuplicateLabel {
+        /// The repeated label.
+        label: String,
+    },
+    /// The feature config fails [`FeatureConfig::validate`](crate::FeatureConfig::validate).
+    #[error("bundle feature config is invalid: {0}")]
+    InvalidFeatureConfig(String),
+    /// A normalisation vector's length differs from the number of mel bands.
+    #[error(
+        "bundle normalisation `{field}` has {found} values but the feature config has {n_mels} mel bands"
+    )]
+    NormalisationLength {
+        /// `mean` or `std`.
+        field: &'static str,
+        /// Values present.
+        found: usize,
+        /// Mel bands in the feature config.
+        n_mels: usize,
+    },
+    /// A normalisation value is unusable (non-finite, or a standard deviation <= 0).
+    #[error(
+        "bundle normalisation `{field}` of band {band} is {value}; means must be finite and \
+         standard deviations finite and positive"
+    )]
+    InvalidNormalisation {
+        /// `mean` or `std`.
+        field: &'static str,
+        /// Mel band index.
+        band: usize,
+        /// The offending value.
+        value: f32,
+    },
+    /// The architecture config cannot be built for the header's input size and labels.
+    #[error("bundle architecture is invalid: {0}")]
+    InvalidArchitecture(String),
+    /// The weights section is not a readable burnpack record.
+    #[error("bundle weights are not a readable Burn record: {0}")]
+    UnreadableWeights(String),
+    /// The architecture has a parameter the weights lack.
+    #[error("bundle weights lack the parameter `{parameter}` that the architecture needs")]
+    MissingWeight {
+        /// Burn module path of the parameter.
+        parameter: String,
+    },
+    /// The weights hold a tensor the architecture has no parameter for.
+    #[error("bundle weights hold a parameter `{parameter}` that the architecture does not have")]
+    UnexpectedWeight {
+        /// Burn module path of the tensor.
+        parameter: String,
+    },
+    /// A stored tensor's shape differs from the parameter's.
+    #[error(
+        "bundle weight `{parameter}` has shape {found:?} but the architecture needs {expected:?}"
+    )]
+    WeightShapeMismatch {
+        /// Burn module path of the parameter.
+        parameter: String,
+        /// Shape the architecture needs.
+        expected: Vec<usize>,
+        /// Shape stored in the bundle.
+        found: Vec<usize>,
+    },
+    /// A stored tensor is not f32.
+    #[error("bundle weight `{parameter}` is stored as {found}; this build reads f32 weights only")]
+    WeightDType {
+        /// Burn module path of the parameter.
+        parameter: String,
+        /// The stored element type.
+        found: String,
+    },
+    /// A stored weight is NaN or infinite (a diverged training run, or corruption).
+    #[error("bundle weight `{parameter}` holds a NaN or infinite value (element {index})")]
+    NonFiniteWeight {
+        /// Burn module path of the parameter.
+        parameter: String,
+        /// Flat index of the first bad element.
+        index: usize,
+    },
+    /// Burn refused the record after the checks above passed.
+    #[error("Burn rejected the bundle weights: {0}")]
+    WeightsRejected(String),
+    /// Saving: the model was not built from the header's architecture, labels or input size.
+    #[error("cannot save: the model does not match the header ({0})")]
+    ModelMismatch(String),
+    /// Saving: the header or weights could not be serialised.
+    #[error("cannot save the bundle: {0}")]
+    Serialise(String),
+}
+
+fn extra(actual: &u64, expected: &u64) -> u64 {
+    actual.saturating_sub(*expected)
+}

@@ -1,0 +1,201 @@
+//! [`BundleHeader`]: the JSON half of a model bundle, and its validation.
+
+use std::collections::HashSet;
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use super::error::BundleError;
+use crate::feature_config::{FeatureConfig, Windowing};
+use crate::model::ArchitectureConfig;
+
+/// Everything about a trained model except its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleHeader {
+    /// Class names, in the order of the model's outputs.
+    pub labels: Vec<String>,
+    /// The audio front end the model was trained on; it also fixes the input size
+    /// (`n_mels` x frames per window).
+    pub feature_config: FeatureConfig,
+    /// Per-band standardisation applied to the log-Mel before the model.
+    pub normalisation: Normalisation,
+    /// The network to build before loading the weights.
+    pub architecture: ArchitectureConfig,
+    /// Where the model came from.
+    pub provenance: Provenance,
+}
+
+/// Per-mel-band statistics of the training set: the model sees `(x - mean[band]) / std[band]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalisation {
+    /// Mean of each band (length `n_mels`).
+    pub mean: Vec<f32>,
+    /// Standard deviation of each band (length `n_mels`, all > 0).
+    pub std: Vec<f32>,
+}
+
+impl Normalisation {
+    /// Statistics that leave the input unchanged (mean 0, std 1), for `n_mels` bands.
+    pub fn identity(n_mels: usize) -> Self {
+        Normalisation { mean: vec![0.0; n_mels], std: vec![1.0; n_mels] }
+    }
+
+    /// Standardises a band-major window in place: `window[band * n_frames + frame]`, i.e. the
+    /// `[n_mels, n_frames]` layout of one model input. Bands beyond the statistics' length
+    /// are left unchanged.
+    pub fn standardise(&self, window: &mut [f32], n_frames: usize) {
+        if n_frames == 0 {
+            return;
+        }
+        for ((row, mean), std) in window.chunks_mut(n_frames).zip(&self.mean).zip(&self.std) {
+            let inv = 1.0 / std;
+            for v in row {
+                *v = (*v - mean) * inv;
+            }
+        }
+    }
+}
+
+/// How and from what a model was trained. Informational: every field defaults when absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Provenance {
+    /// The training data (name, version, size or hash).
+    pub data: String,
+    /// How it was split into train/validation/test (e.g. the fault-filtered GTZAN split).
+    pub split: String,
+    /// The random seed of the training run.
+    pub seed: u64,
+    /// The command line that trained the model.
+    pub command: String,
+    /// Evaluation results (free-form JSON: accuracy, per-class scores, confusion matrix ...).
+    pub metrics: serde_json::Value,
+    /// When the model was created (RFC 3339 timestamp).
+    pub created: String,
+}
+
+/// The required top-level header fields, in the order they are checked.
+pub const REQUIRED_FIELDS: [&str; 5] =
+    ["labels", "feature_config", "normalisation", "architecture", "provenance"];
+
+/// Longest analysis window accepted in a header, in samples. Far beyond any model input;
+/// it keeps the frame arithmetic of a hostile header from overflowing.
+const MAX_WINDOW_SAMPLES: usize = u32::MAX as usize;
+
+impl BundleHeader {
+    /// Mel bands of one model input.
+    pub fn n_mels(&self) -> usize {
+        self.feature_config.n_mels
+    }
+
+    /// Frames of one model input (see [`FeatureConfig::frames_per_window`]).
+    pub fn n_frames(&self) -> usize {
+        self.feature_config.frames_per_window()
+    }
+
+    /// Decodes and validates header JSON, naming the first missing or invalid field.
+    ///
+    /// Unknown extra fields are ignored, so a later v1 writer may add optional ones.
+    pub fn from_json(json: &[u8]) -> Result<Self, BundleError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(json).map_err(|e| BundleError::HeaderNotJson(e.to_string()))?;
+        let serde_json::Value::Object(mut object) = value else {
+            return Err(BundleError::HeaderNotJson(format!(
+                "expected a JSON object, found {}",
+                json_kind(&value)
+            )));
+        };
+        let mut take = |field: &'static str| {
+            object.remove(field).ok_or(BundleError::MissingHeaderField { field })
+        };
+        let labels = take("labels")?;
+        let feature_config = take("feature_config")?;
+        let normalisation = take("normalisation")?;
+        let architecture = take("architecture")?;
+        let provenance = take("provenance")?;
+        let header = BundleHeader {
+            labels: decode_field("labels", labels)?,
+            feature_config: decode_field("feature_config", feature_config)?,
+            normalisation: decode_field("normalisation", normalisation)?,
+            architecture: decode_field("architecture", architecture)?,
+            provenance: decode_field("provenance", provenance)?,
+        };
+        header.validate()?;
+        Ok(header)
+    }
+
+    /// Encodes the header as compact JSON.
+    pub fn to_json(&self) -> Result<Vec<u8>, BundleError> {
+        serde_json::to_vec(self).map_err(|e| BundleError::Serialise(e.to_string()))
+    }
+
+    /// Checks that the fields agree with each other: labels non-empty and unique, a valid
+    /// feature config, one finite mean and positive std per mel band, and an architecture that
+    /// can be built for this input size and number of labels.
+    pub fn validate(&self) -> Result<(), BundleError> {
+        if self.labels.is_empty() {
+            return Err(BundleError::NoLabels);
+        }
+        let mut seen = HashSet::new();
+        for (index, label) in self.labels.iter().enumerate() {
+            if label.is_empty() {
+                return Err(BundleError::EmptyLabel { index });
+            }
+            if !seen.insert(label.as_str()) {
+                return Err(BundleError::DuplicateLabel { label: label.clone() });
+            }
+        }
+
+        let fc = &self.feature_config;
+        fc.validate().map_err(BundleError::InvalidFeatureConfig)?;
+        if let Windowing::AudioWindows { window_samples, .. } = fc.windowing {
+            if window_samples > MAX_WINDOW_SAMPLES {
+                return Err(BundleError::InvalidFeatureConfig(format!(
+                    "window_samples must be at most {MAX_WINDOW_SAMPLES}, got {window_samples}"
+                )));
+            }
+        }
+
+        let n_mels = fc.n_mels;
+        let norm = &self.normalisation;
+        for (field, values) in [("mean", &norm.mean), ("std", &norm.std)] {
+            if values.len() != n_mels {
+                return Err(BundleError::NormalisationLength {
+                    field,
+                    found: values.len(),
+                    n_mels,
+                });
+            }
+        }
+        if let Some((band, &value)) = norm.mean.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(BundleError::InvalidNormalisation { field: "mean", band, value });
+        }
+        if let Some((band, &value)) =
+            norm.std.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0))
+        {
+            return Err(BundleError::InvalidNormalisation { field: "std", band, value });
+        }
+
+        self.architecture
+            .validate(n_mels, self.n_frames(), self.labels.len())
+            .map_err(BundleError::InvalidArchitecture)
+    }
+}
+
+fn decode_field<T: DeserializeOwned>(
+    field: &'static str,
+    value: serde_json::Value,
+) -> Result<T, BundleError> {
+    serde_json::from_value(value)
+        .map_err(|e| BundleError::InvalidHeaderField { field, message: e.to_string() })
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,102 @@
+//! The model bundle: one self-describing, versioned file per trained model, read the same way
+//! natively and in wasm.
+//!
+//! A bundle holds a JSON [`BundleHeader`] (labels in output order, feature config,
+//! normalisation statistics, architecture, provenance) and the Burn weights, framed as
+//! described in [`format`]. Reading validates everything and fails with a named
+//! [`BundleError`]; no byte input makes it panic.
+//!
+//! - [`crc32`]: the checksum that detects corruption.
+//! - [`error`]: the [`BundleError`] type.
+//! - [`format`]: the byte layout (magic, version, lengths, checksum).
+//! - [`header`]: [`BundleHeader`] and its validation.
+//! - [`weights`]: the burnpack weights and their checked loading.
+
+pub mod crc32;
+pub mod error;
+pub mod format;
+pub mod header;
+pub mod weights;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::BundleError;
+pub use format::{FORMAT_VERSION, MAGIC};
+pub use header::{BundleHeader, Normalisation, Provenance};
+
+use burn::tensor::Device;
+
+use crate::model::GenreNet;
+
+/// Reading and writing model bundles.
+pub struct Bundle;
+
+impl Bundle {
+    /// Encodes `header` and `model`'s weights as a bundle.
+    ///
+    /// Refuses to write a bundle that would not load: the header must pass
+    /// [`BundleHeader::validate`], the model must have been built from its architecture,
+    /// input size and number of labels, and every weight must be finite. Reads the weights back to the host, so call it on a
+    /// model on a CPU device (not a WebGPU-resident one in wasm).
+    pub fn to_bytes(header: &BundleHeader, model: &GenreNet) -> Result<Vec<u8>, BundleError> {
+        header.validate()?;
+        let mismatch = |what: &str, model_value: String, header_value: String| {
+            Err(BundleError::ModelMismatch(format!(
+                "the model's {what} is {model_value} but the header's is {header_value}"
+            )))
+        };
+        if model.architecture != header.architecture {
+            return mismatch(
+                "architecture",
+                format!("{:?}", model.architecture),
+                format!("{:?}", header.architecture),
+            );
+        }
+        if model.n_labels != header.labels.len() {
+            return mismatch(
+                "number of labels",
+                model.n_labels.to_string(),
+                header.labels.len().to_string(),
+            );
+        }
+        if [model.n_mels, model.n_frames] != [header.n_mels(), header.n_frames()] {
+            return mismatch(
+                "input size (mels x frames)",
+                format!("{} x {}", model.n_mels, model.n_frames),
+                format!("{} x {}", header.n_mels(), header.n_frames()),
+            );
+        }
+        let weights = weights::encode(model)?;
+        weights::check_encoded(&weights)?;
+        format::write(&header.to_json()?, &weights)
+    }
+
+    /// Decodes a bundle: checks the container, validates the header, builds the network from
+    /// its architecture on `device` and loads the weights into it.
+    ///
+    /// The returned model is in inference mode on a plain (non-autodiff) device.
+    pub fn from_bytes(
+        bytes: &[u8],
+        device: &Device,
+    ) -> Result<(BundleHeader, GenreNet), BundleError> {
+        let sections = format::read(bytes)?;
+        let header = BundleHeader::from_json(sections.header)?;
+        let model = GenreNet::new(
+            &header.architecture,
+            header.n_mels(),
+            header.n_frames(),
+            header.labels.len(),
+            device,
+        )
+        .map_err(BundleError::InvalidArchitecture)?;
+        let model = weights::decode(model, sections.weights)?;
+        Ok((header, model))
+    }
+
+    /// Decodes and validates only the header, without touching the weights or checksum: the
+    /// bytes up to the end of the header are enough (e.g. to list models cheaply).
+    pub fn read_header(bytes: &[u8]) -> Result<BundleHeader, BundleError> {
+        BundleHeader::from_json(format::read_header_section(bytes)?)
+    }
+}

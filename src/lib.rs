@@ -1,0 +1,18 @@
+//! Genrescope: music-genre classification that runs entirely on the user's machine.
+//!
+//! The same code decodes, resamples, segments and turns audio into log-Mel features in the
+//! native trainer and in the browser (through the thin [`wasm`] layer), driven by the
+//! [`FeatureConfig`] stored in each model bundle.
+
+pub mod audio;
+pub mod classify;
+pub mod bundle;
+pub mod feature_config;
+pub mod mel;
+pub mod model;
+pub mod segment;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use feature_config::FeatureConfig;

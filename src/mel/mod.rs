@@ -1,0 +1,110 @@
+//! Log-Mel spectrograms exactly as librosa computes them (DESIGN.md, "Mel semantics").
+//!
+//! [`MelExtractor`] is built once from a [`FeatureConfig`] and reused for every window:
+//! `power_to_db(melspectrogram(y))` or `log10(1 + C * melspectrogram(y))`.
+
+mod compress;
+mod filterbank;
+mod stft;
+
+pub use compress::compress_in_place;
+pub use filterbank::{hz_to_mel, mel_frequencies, mel_to_hz, MelBand, MelFilterbank, FRAME_BLOCK};
+pub use stft::{periodic_hann, PowerSpectrogram};
+
+use crate::feature_config::{Compression, FeatureConfig};
+
+/// A mel spectrogram, band-major: `data[band * n_frames + frame]` (librosa's `[n_mels, t]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MelSpectrogram {
+    /// Number of mel bands (rows).
+    pub n_mels: usize,
+    /// Number of STFT frames (columns).
+    pub n_frames: usize,
+    /// Values, `n_mels * n_frames` of them, band-major.
+    pub data: Vec<f32>,
+}
+
+impl MelSpectrogram {
+    /// The row of one mel band across all frames.
+    pub fn band(&self, band: usize) -> &[f32] {
+        &self.data[band * self.n_frames..(band + 1) * self.n_frames]
+    }
+}
+
+/// Turns PCM at the config's sample rate into (log-)mel spectrograms.
+pub struct MelExtractor {
+    stft: PowerSpectrogram,
+    bank: MelFilterbank,
+    compression: Compression,
+}
+
+impl MelExtractor {
+    /// Plans the STFT and builds the filterbank; fails, naming the field, on an invalid config.
+    pub fn new(cfg: &FeatureConfig) -> Result<Self, String> {
+        cfg.validate()?;
+        Ok(MelExtractor {
+            stft: PowerSpectrogram::new(cfg),
+            bank: MelFilterbank::new(
+                cfg.sample_rate as f64,
+                cfg.n_fft,
+                cfg.n_mels,
+                cfg.fmin as f64,
+                cfg.fmax_hz() as f64,
+                cfg.mel_scale,
+                cfg.mel_norm,
+            ),
+            compression: cfg.compression,
+        })
+    }
+
+    /// Number of mel bands produced.
+    pub fn n_mels(&self) -> usize {
+        self.bank.bands.len()
+    }
+
+    /// Number of frames produced for `n_samples` samples.
+    pub fn n_frames(&self, n_samples: usize) -> usize {
+        self.stft.n_frames(n_samples)
+    }
+
+    /// The mel power spectrogram (`librosa.feature.melspectrogram`), before compression.
+    pub fn mel_power(&self, signal: &[f32]) -> MelSpectrogram {
+        let n_frames = self.n_frames(signal.len());
+        let mut data = vec![0.0f32; self.n_mels() * n_frames];
+        self.mel_power_into(signal, &mut data);
+        MelSpectrogram { n_mels: self.n_mels(), n_frames, data }
+    }
+
+    /// The compressed (log-)mel spectrogram that models take as input.
+    pub fn log_mel(&self, signal: &[f32]) -> MelSpectrogram {
+        let mut mel = self.mel_power(signal);
+        compress_in_place(&mut mel.data, self.compression);
+        mel
+    }
+
+    /// Writes the compressed log-mel of `signal` into `out`, band-major; `out` must hold
+    /// exactly `n_mels() * n_frames(signal.len())` values.
+    pub fn log_mel_into(&self, signal: &[f32], out: &mut [f32]) {
+        self.mel_power_into(signal, out);
+        compress_in_place(out, self.compression);
+    }
+
+    fn mel_power_into(&self, signal: &[f32], out: &mut [f32]) {
+        let n_frames = self.n_frames(signal.len());
+        assert_eq!(out.len(), self.n_mels() * n_frames, "output buffer size");
+        // Frames are gathered bin-major in blocks so the filterbank runs on a block at once.
+        let mut block = vec![0.0f32; self.stft.n_bins() * FRAME_BLOCK];
+        let mut lanes = 0;
+        self.stft.for_each_frame(signal, |t, power| {
+            for (row, &p) in block.chunks_exact_mut(FRAME_BLOCK).zip(power) {
+                row[lanes] = p;
+            }
+            lanes += 1;
+            if lanes == FRAME_BLOCK || t + 1 == n_frames {
+                let first = t + 1 - lanes;
+                self.bank.apply_block(&block, lanes, &mut out[first..], n_frames);
+                lanes = 0;
+            }
+        });
+    }
+}

@@ -1,0 +1,235 @@
+//! The serialisable description of a network, stored in each model bundle.
+//!
+//! The network is built from this config at run time ([`GenreNet::new`](super::GenreNet::new)),
+//! so a new bundle with a different shape needs no recompiled wasm.
+
+use serde::{Deserialize, Serialize};
+
+/// Upper bound on any layer width (conv filters, dense units, GRU hidden size).
+///
+/// Far above anything sensible for this task; it only stops a hostile or corrupt bundle header
+/// from asking for absurd allocations before its weights are checked.
+pub const MAX_WIDTH: usize = 8192;
+
+/// Upper bound on the number of conv blocks (each halves both input axes).
+pub const MAX_CONV_BLOCKS: usize = 12;
+
+/// Upper bound on the number of hidden dense layers of the CNN head.
+pub const MAX_DENSE_LAYERS: usize = 16;
+
+/// Which network to build, with its layer sizes.
+///
+/// Serialised with an internal `kind` tag, e.g.
+/// `{"kind":"cnn","filters":[32,64,128],"dense":[256,128],"dropout":0.5}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ArchitectureConfig {
+    /// Conv blocks (3x3 conv, same padding -> batch norm -> ReLU -> 2x2 max pool), then global
+    /// average pooling, then dense blocks (linear -> batch norm -> ReLU -> dropout), then a
+    /// linear layer to the logits. The embedding is the output of the last dense block.
+    Cnn {
+        /// Output channels of each conv block, in order (one block per entry).
+        filters: Vec<usize>,
+        /// Units of each hidden dense block, in order; may be empty.
+        dense: Vec<usize>,
+        /// Dropout probability after each dense block (training only), in `[0, 1)`.
+        dropout: f64,
+    },
+    /// The same conv front end, then the mean over the (pooled) frequency axis, then a GRU over
+    /// the time frames; the final hidden state(s), concatenated when bidirectional, form the
+    /// embedding, followed by dropout and a linear layer to the logits.
+    Crnn {
+        /// Output channels of each conv block, in order (one block per entry).
+        filters: Vec<usize>,
+        /// Hidden size of the GRU (per direction).
+        gru_hidden: usize,
+        /// Run a second GRU over the time-reversed sequence and concatenate both final states.
+        bidirectional: bool,
+        /// Dropout probability before the output layer (training only), in `[0, 1)`.
+        dropout: f64,
+    },
+}
+
+impl Default for ArchitectureConfig {
+    fn default() -> Self {
+        Self::cnn_default()
+    }
+}
+
+impl ArchitectureConfig {
+    /// The default 3-block CNN: filters `[32, 64, 128]`, dense `[256, 128]`, dropout 0.5.
+    pub fn cnn_default() -> Self {
+        ArchitectureConfig::Cnn { filters: vec![32, 64, 128], dense: vec![256, 128], dropout: 0.5 }
+    }
+
+    /// The 5-block CNN variant: filters `[32, 64, 128, 256, 512]`, dense `[256, 128]`,
+    /// dropout 0.5.
+    pub fn cnn_5_block() -> Self {
+        ArchitectureConfig::Cnn {
+            filters: vec![32, 64, 128, 256, 512],
+            dense: vec![256, 128],
+            dropout: 0.5,
+        }
+    }
+
+    /// The default CRNN: filters `[32, 64, 128]`, a bidirectional GRU of 128 units per
+    /// direction, dropout 0.5.
+    pub fn crnn_default() -> Self {
+        ArchitectureConfig::Crnn {
+            filters: vec![32, 64, 128],
+            gru_hidden: 128,
+            bidirectional: true,
+            dropout: 0.5,
+        }
+    }
+
+    /// Short lowercase name of the variant (`"cnn"` or `"crnn"`), as in the serialised tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ArchitectureConfig::Cnn { .. } => "cnn",
+            ArchitectureConfig::Crnn { .. } => "crnn",
+        }
+    }
+
+    /// Output channels of the conv blocks.
+    pub fn filters(&self) -> &[usize] {
+        match self {
+            ArchitectureConfig::Cnn { filters, .. } | ArchitectureConfig::Crnn { filters, .. } => {
+                filters
+            }
+        }
+    }
+
+    /// Dropout probability used during training.
+    pub fn dropout(&self) -> f64 {
+        match self {
+            ArchitectureConfig::Cnn { dropout, .. } | ArchitectureConfig::Crnn { dropout, .. } => {
+                *dropout
+            }
+        }
+    }
+
+    /// Length of the vector [`GenreNet::embed`](super::GenreNet::embed) returns: the last dense
+    /// width for the CNN (the last filter count when `dense` is empty), `gru_hidden` (times 2
+    /// when bidirectional) for the CRNN. Zero only for configs [`validate`](Self::validate)
+    /// rejects.
+    pub fn embedding_dim(&self) -> usize {
+        match self {
+            ArchitectureConfig::Cnn { filters, dense, .. } => {
+                dense.last().or(filters.last()).copied().unwrap_or(0)
+            }
+            ArchitectureConfig::Crnn { gru_hidden, bidirectional, .. } => {
+                gru_hidden * if *bidirectional { 2 } else { 1 }
+            }
+        }
+    }
+
+    /// Checks that a network can be built from this config for inputs of
+    /// `[batch, 1, n_mels, n_frames]` and `n_labels` outputs, naming the first problem.
+    ///
+    /// Building with a config that fails here may panic inside Burn; nothing that passes does.
+    pub fn validate(&self, n_mels: usize, n_frames: usize, n_labels: usize) -> Result<(), String> {
+        let filters = self.filters();
+        if filters.is_empty() {
+            return Err("filters must list at least one conv block".into());
+        }
+        if filters.len() > MAX_CONV_BLOCKS {
+            return Err(format!(
+                "filters lists {} conv blocks; at most {MAX_CONV_BLOCKS} are supported",
+                filters.len()
+            ));
+        }
+        check_widths("filters", filters)?;
+        let dropout = self.dropout();
+        if !(dropout.is_finite() && (0.0..1.0).contains(&dropout)) {
+            return Err(format!("dropout must be in [0, 1), got {dropout}"));
+        }
+        match self {
+            ArchitectureConfig::Cnn { dense, .. } => {
+                if dense.len() > MAX_DENSE_LAYERS {
+                    return Err(format!(
+                        "dense lists {} layers; at most {MAX_DENSE_LAYERS} are supported",
+                        dense.len()
+                    ));
+                }
+                check_widths("dense", dense)?;
+            }
+            ArchitectureConfig::Crnn { gru_hidden, .. } => {
+                check_widths("gru_hidden", &[*gru_hidden])?;
+            }
+        }
+        if n_labels == 0 {
+            return Err("the model needs at least one output label".into());
+        }
+        // Every block halves both axes (2x2 max pool, floor); at least one cell must survive.
+        let blocks = filters.len();
+        let (mels_left, frames_left) = (n_mels >> blocks, n_frames >> blocks);
+        if mels_left == 0 || frames_left == 0 {
+            return Err(format!(
+                "{blocks} conv blocks halve the input {blocks} times, which needs at least {} mel \
+                 bands and {} frames; the input is {n_mels} x {n_frames}",
+                1usize << blocks,
+                1usize << blocks
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_widths(name: &str, widths: &[usize]) -> Result<(), String> {
+    match widths.iter().find(|&&w| w == 0 || w > MAX_WIDTH) {
+        Some(w) => Err(format!("{name} entries must be in 1..={MAX_WIDTH}, got {w}")),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn architecture_json_is_tagged_and_round_trips() {
+        for arch in [
+            ArchitectureConfig::cnn_default(),
+            ArchitectureConfig::cnn_5_block(),
+            ArchitectureConfig::crnn_default(),
+        ] {
+            let json = serde_json::to_string(&arch).unwrap();
+            assert!(json.contains(&format!("\"kind\":\"{}\"", arch.kind())), "{json}");
+            let back: ArchitectureConfig = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, arch);
+            back.validate(128, 130, 10).unwrap();
+        }
+    }
+
+    #[test]
+    fn architecture_embedding_dims() {
+        assert_eq!(ArchitectureConfig::cnn_default().embedding_dim(), 128);
+        assert_eq!(ArchitectureConfig::crnn_default().embedding_dim(), 256);
+        let no_dense =
+            ArchitectureConfig::Cnn { filters: vec![8, 16], dense: vec![], dropout: 0.0 };
+        assert_eq!(no_dense.embedding_dim(), 16);
+    }
+
+    #[test]
+    fn architecture_validate_names_the_problem() {
+        let arch = ArchitectureConfig::cnn_default();
+        assert!(arch.validate(128, 130, 0).unwrap_err().contains("label"));
+        assert!(arch.validate(4, 130, 10).unwrap_err().contains("mel bands"));
+        let bad = ArchitectureConfig::Cnn { filters: vec![], dense: vec![], dropout: 0.5 };
+        assert!(bad.validate(128, 130, 10).unwrap_err().contains("filters"));
+        let bad = ArchitectureConfig::Cnn { filters: vec![8, 0], dense: vec![], dropout: 0.5 };
+        assert!(bad.validate(128, 130, 10).unwrap_err().contains("filters"));
+        let bad = ArchitectureConfig::Cnn { filters: vec![8], dense: vec![1 << 40], dropout: 0.5 };
+        assert!(bad.validate(128, 130, 10).unwrap_err().contains("dense"));
+        let bad = ArchitectureConfig::Cnn { filters: vec![8], dense: vec![], dropout: 1.0 };
+        assert!(bad.validate(128, 130, 10).unwrap_err().contains("dropout"));
+        let bad = ArchitectureConfig::Crnn {
+            filters: vec![8],
+            gru_hidden: 0,
+            bidirectional: true,
+            dropout: f64::NAN,
+        };
+        assert!(bad.validate(128, 130, 10).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! The genre classifier network, built at run time from an [`ArchitectureConfig`].
+//!
+//! - [`architecture`]: the serialisable config stored in each bundle, and its validation.
+//! - [`blocks`]: the conv and dense layer groups.
+//! - [`cnn`], [`crnn`]: the two architectures.
+//! - [`net`]: [`GenreNet`], which wraps either behind `forward` (logits) and `embed`.
+
+pub mod architecture;
+pub mod blocks;
+pub mod cnn;
+pub mod crnn;
+pub mod net;
+
+pub use architecture::ArchitectureConfig;
+pub use net::{GenreNet, Network};
