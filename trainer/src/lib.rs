@@ -7,3 +7,5 @@ pub mod split;
 pub mod augment;
 pub mod metrics;
 pub mod report;
+pub mod commands;
+pub mod train;

@@ -1,1 +1,42 @@
-fn main() {}
+//! `trainer`: train Genrescope models, evaluate them and classify files natively.
+//!
+//! Run `trainer --help` or `trainer <command> --help` for the options.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use genrescope_trainer::commands;
+
+/// Train, evaluate and use Genrescope genre classifiers.
+#[derive(Parser)]
+#[command(name = "trainer", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a folder with one sub-folder of audio files per label.
+    Train(commands::train::TrainArgs),
+    /// Evaluate a model bundle on a labelled folder and write a report.
+    Eval(commands::eval::EvalArgs),
+    /// Classify audio files and folders with a model bundle.
+    Classify(commands::classify::ClassifyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Classify(args) => commands::classify::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! CPU (burn-flex) inference throughput of the default CNN: windows per second at batch 1
+//! and 32. Weights are freshly initialised; speed does not depend on their values.
+//!
+//! Run: `cargo bench -p genrescope --bench inference`
+
+use burn::tensor::{Device, Tensor, TensorData};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use genrescope::model::{ArchitectureConfig, GenreNet};
+
+fn input(batch: usize, device: &Device) -> Tensor<4> {
+    let values: Vec<f32> = (0..batch * 128 * 130).map(|i| ((i as f32) * 0.0137).sin()).collect();
+    Tensor::from_data(TensorData::new(values, [batch, 1, 128, 130]), device)
+}
+
+fn cnn_inference(c: &mut Criterion) {
+    let device = Device::flex();
+    let model = GenreNet::new(&ArchitectureConfig::cnn_default(), 128, 130, 10, &device).unwrap();
+    let mut group = c.benchmark_group("cnn_flex_inference");
+    group.sample_size(10);
+    for batch in [1usize, 32] {
+        let x = input(batch, &device);
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(format!("batch_{batch}"), |b| {
+            b.iter(|| model.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cnn_inference);
+criterion_main!(benches);

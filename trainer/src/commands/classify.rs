@@ -1,0 +1,529 @@
+//! `trainer classify`: tag audio files and folders with a model bundle.
+//!
+//! Files are classified in parallel (rayon, one shared [`Classifier`]: it is `Send + Sync`,
+//! checked at compile time below) and printed in input order as an aligned table, one JSON
+//! document or CSV. A file that cannot be decoded is reported and skipped; the others are
+//! still tagged. Exit code: 0 when every file was classified, 1 when any failed, 2 for usage
+//! and model errors (the error is returned to `main`, which prints it and exits with 2).
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use genrescope::audio::{fmt_duration, AudioError, DecodeLimits};
+use genrescope::classify::{Classification, Classifier};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use super::backend::Backend;
+use crate::dataset::is_audio_path;
+
+/// Deepest folder nesting followed below a folder argument (guards against symlink loops
+/// together with the visited-folder set).
+const MAX_DEPTH: usize = 32;
+
+/// More files than this get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_FILES: usize = 4;
+
+/// Options of `trainer classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Model bundle (`.gscope`) written by `trainer train`.
+    #[arg(long, value_name = "BUNDLE")]
+    pub model: PathBuf,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
+    /// How many of the most likely genres to show per file.
+    #[arg(long, value_name = "K", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    pub top: u16,
+    /// Print one JSON document (an array with one object per file) instead of a table.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV (a header, then one row per file with every label's probability).
+    #[arg(long)]
+    pub csv: bool,
+    /// Most files classified at once (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// With --json: include every window's probabilities (the genre timeline);
+    /// in the table: print the top genre of every window under each file.
+    #[arg(long)]
+    pub timeline: bool,
+    /// Audio files and folders (folders are searched recursively for audio files by
+    /// extension; a file named explicitly is tried whatever its extension).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Runs `trainer classify`.
+pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let (classifier, backend_name) = load_classifier(&args.model, args.backend)?;
+    let files = collect_inputs(&args.paths)?;
+    if files.is_empty() {
+        bail!("no audio file found in {}", list_paths(&args.paths));
+    }
+
+    let threads = args.jobs.map_or_else(default_threads, usize::from);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("classify-{i}"))
+        .build()
+        .context("starting the worker threads")?;
+    let bar = progress_bar(files.len(), "classifying");
+    let done = AtomicUsize::new(0);
+    let limits = DecodeLimits::default();
+    let results: Vec<FileResult> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|path| {
+                let result = classify_path(&classifier, path, &limits);
+                bar.set_position((done.fetch_add(1, Ordering::Relaxed) + 1) as u64);
+                result
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+
+    let labels = classifier.labels();
+    let top = usize::from(args.top);
+    let mut out = io::stdout().lock();
+    let written = if args.json {
+        write_json(&mut out, &results, top, args.timeline)
+    } else if args.csv {
+        write_csv(&mut out, &results, labels)
+    } else {
+        out.write_all(render_table(&results, top, args.timeline).as_bytes())
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        r => r.context("writing the results")?,
+    }
+
+    for r in &results {
+        if let Ok(t) = &r.outcome {
+            for w in &t.warnings {
+                eprintln!("warning: {}: {w}", r.file);
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| r.outcome.is_err()).count();
+    eprintln!(
+        "{} file{} classified, {failed} failed ({backend_name}, {threads} thread{}, {:.1} s)",
+        results.len() - failed,
+        if results.len() - failed == 1 { "" } else { "s" },
+        if threads == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Reads and checks a bundle and builds its classifier on the chosen backend. Every failure
+/// here is a model error (exit code 2).
+pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Classifier, &'static str)> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read the model bundle {}", path.display()))?;
+    let (device, backend_name) = backend.device()?;
+    let classifier = Classifier::from_bundle(&bytes, &device)
+        .with_context(|| format!("cannot load the model bundle {}", path.display()))?;
+    Ok((classifier, backend_name))
+}
+
+/// One worker per core (at least one).
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal and there are more than a
+/// few items; hidden otherwise (so logs and pipes stay clean).
+pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
+    if len <= PROGRESS_MIN_FILES || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{what} [{{bar:30}}] {{pos}}/{{len}} (ETA {{eta}})"))
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn list_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Expands the PATH arguments, in order: a folder becomes its audio files (recursively,
+/// sorted, hidden entries skipped); anything else is taken as a file to try, whatever its
+/// extension (a missing file then fails with its own error row).
+fn collect_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let before = files.len();
+            let mut visited = HashSet::new();
+            walk(p, 0, &mut visited, &mut files).with_context(|| format!("cannot read the folder {}", p.display()))?;
+            if files.len() == before {
+                eprintln!("warning: no audio file (by extension) in the folder {}", p.display());
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, depth: usize, visited: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    if let Ok(canonical) = dir.canonicalize() {
+        if !visited.insert(canonical) {
+            return Ok(()); // a symlink loop or a folder reached twice
+        }
+    }
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            continue;
+        }
+        if path.is_dir() {
+            dirs.push(path);
+        } else if is_audio_path(&path) {
+            files.push(path);
+        }
+    }
+    // Files and sub-folders in one sorted sequence, so the order is that of the full paths.
+    let mut entries: Vec<(PathBuf, bool)> = files.into_iter().map(|f| (f, false)).chain(dirs.into_iter().map(|d| (d, true))).collect();
+    entries.sort();
+    for (path, is_dir) in entries {
+        if !is_dir {
+            out.push(path);
+        } else if depth < MAX_DEPTH {
+            walk(&path, depth + 1, visited, out)?;
+        }
+    }
+    Ok(())
+}
+
+// Sharing one classifier between the worker threads needs these; a change in Burn that
+// breaks them fails the build here rather than at a distance.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Classifier>();
+};
+
+/// The outcome for one input file.
+pub struct FileResult {
+    /// The path as given or found.
+    pub file: String,
+    /// The classification, or why the file failed.
+    pub outcome: Result<Tagged, String>,
+}
+
+/// A classified file.
+pub struct Tagged {
+    /// The model's result.
+    pub classification: Classification,
+    /// Length of the decoded audio, in seconds.
+    pub duration_seconds: f64,
+    /// Non-fatal problems (truncated file, skipped packets).
+    pub warnings: Vec<String>,
+}
+
+fn classify_path(classifier: &Classifier, path: &Path, limits: &DecodeLimits) -> FileResult {
+    FileResult { file: path.display().to_string(), outcome: classify_file(classifier, path, limits) }
+}
+
+fn classify_file(classifier: &Classifier, path: &Path, limits: &DecodeLimits) -> Result<Tagged, String> {
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    if meta.is_dir() {
+        return Err("is a folder".into());
+    }
+    if meta.len() > limits.max_input_bytes as u64 {
+        let bytes = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        return Err(AudioError::TooLarge { bytes, limit: limits.max_input_bytes }.to_string());
+    }
+    let bytes = fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let audio = classifier.load_audio(bytes, extension.as_deref(), limits).map_err(|e| e.to_string())?;
+    let duration_seconds = audio.samples.len() as f64 / audio.sample_rate as f64;
+    let mut warnings = Vec::new();
+    if audio.truncated {
+        warnings.push("the file is truncated; classified the audio it holds".to_string());
+    }
+    if audio.skipped_packets > 0 {
+        warnings.push(format!("{} undecodable packets were skipped", audio.skipped_packets));
+    }
+    let features = classifier.features(&audio.samples);
+    drop(audio);
+    let classification = classifier.infer(&features).map_err(|e| e.to_string())?;
+    Ok(Tagged { classification, duration_seconds, warnings })
+}
+
+// ---------------------------------------------------------------------------------------
+// Table
+
+fn pct(p: f32) -> String {
+    format!("{:.1}%", 100.0 * p)
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// The aligned, human-readable table (one row per file, input order).
+pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> String {
+    struct Row {
+        file: String,
+        cells: Option<[String; 5]>, // genre, confidence, others, duration, windows
+        error: Option<String>,
+        timeline: Vec<String>,
+    }
+    let rows: Vec<Row> = results
+        .iter()
+        .map(|r| match &r.outcome {
+            Ok(t) => {
+                let c = &t.classification;
+                let best = &c.ranking[0];
+                let others = c.top(top)[1..].iter().map(|s| format!("{} {}", s.label, pct(s.probability))).collect::<Vec<_>>().join(", ");
+                let timeline = if timeline {
+                    c.windows
+                        .iter()
+                        .map(|w| {
+                            let i = genrescope::classify::argmax(&w.probabilities);
+                            format!(
+                                "{:>7.1} s - {:>6.1} s  {} {}{}",
+                                w.start_seconds,
+                                w.end_seconds,
+                                c.labels[i],
+                                pct(w.probabilities[i]),
+                                if w.padded { " (padded)" } else { "" }
+                            )
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                Row {
+                    file: r.file.clone(),
+                    cells: Some([best.label.clone(), pct(best.probability), others, fmt_duration(t.duration_seconds), c.windows.len().to_string()]),
+                    error: None,
+                    timeline,
+                }
+            }
+            Err(e) => Row { file: r.file.clone(), cells: None, error: Some(e.clone()), timeline: Vec::new() },
+        })
+        .collect();
+
+    let headers = ["FILE", "GENRE", "CONF", if top > 1 { "NEXT" } else { "" }, "DURATION", "WINDOWS"];
+    let mut w = headers.map(width);
+    for row in &rows {
+        w[0] = w[0].max(width(&row.file));
+        if let Some(cells) = &row.cells {
+            for (i, c) in cells.iter().enumerate() {
+                w[i + 1] = w[i + 1].max(width(c));
+            }
+        }
+    }
+    let pad = |s: &str, n: usize| format!("{s}{}", " ".repeat(n.saturating_sub(width(s))));
+    let lpad = |s: &str, n: usize| format!("{}{s}", " ".repeat(n.saturating_sub(width(s))));
+    let line = |cells: [&str; 6]| {
+        let mut parts = vec![pad(cells[0], w[0]), pad(cells[1], w[1]), lpad(cells[2], w[2])];
+        if top > 1 {
+            parts.push(pad(cells[3], w[3]));
+        }
+        parts.extend([lpad(cells[4], w[4]), lpad(cells[5], w[5])]);
+        let mut s = parts.join("  ");
+        s.truncate(s.trim_end().len());
+        s
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", line(headers));
+    for row in &rows {
+        match (&row.cells, &row.error) {
+            (Some(c), _) => {
+                let _ = writeln!(out, "{}", line([&row.file, &c[0], &c[1], &c[2], &c[3], &c[4]]));
+                for t in &row.timeline {
+                    let _ = writeln!(out, "  {t}");
+                }
+            }
+            (None, Some(e)) => {
+                let _ = writeln!(out, "{}  ERROR: {e}", pad(&row.file, w[0]));
+            }
+            (None, None) => unreachable!(),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON
+
+/// `{label: probability}` in the model's label order (serde_json's `Map` would sort it).
+struct LabelMap<'a> {
+    labels: &'a [String],
+    values: &'a [f32],
+}
+
+impl Serialize for LabelMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.labels.len()))?;
+        for (l, v) in self.labels.iter().zip(self.values) {
+            map.serialize_entry(l, v)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct JsonWindow<'a> {
+    start_seconds: f64,
+    end_seconds: f64,
+    padded: bool,
+    probabilities: LabelMap<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonEntry<'a> {
+    file: &'a str,
+    ok: bool,
+    /// The `--top` most likely labels, most likely first.
+    top: &'a [genrescope::classify::LabelScore],
+    /// Every label's track probability, in the model's label order (`null` on failure).
+    probabilities: Option<LabelMap<'a>>,
+    duration_seconds: Option<f64>,
+    windows: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeline: Option<Vec<JsonWindow<'a>>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// One JSON array with an object per file. Probabilities are f32 written with the shortest
+/// representation that reads back to the same f32 (no precision lost).
+fn write_json(out: &mut impl Write, results: &[FileResult], top: usize, timeline: bool) -> io::Result<()> {
+    let entries: Vec<JsonEntry> = results
+        .iter()
+        .map(|r| match &r.outcome {
+            Ok(t) => {
+                let c = &t.classification;
+                JsonEntry {
+                    file: &r.file,
+                    ok: true,
+                    top: c.top(top),
+                    probabilities: Some(LabelMap { labels: &c.labels, values: &c.probabilities }),
+                    duration_seconds: Some(t.duration_seconds),
+                    windows: Some(c.windows.len()),
+                    timeline: timeline.then(|| {
+                        c.windows
+                            .iter()
+                            .map(|w| JsonWindow {
+                                start_seconds: w.start_seconds,
+                                end_seconds: w.end_seconds,
+                                padded: w.padded,
+                                probabilities: LabelMap { labels: &c.labels, values: &w.probabilities },
+                            })
+                            .collect()
+                    }),
+                    warnings: &t.warnings,
+                    error: None,
+                }
+            }
+            Err(e) => JsonEntry {
+                file: &r.file,
+                ok: false,
+                top: &[],
+                probabilities: None,
+                duration_seconds: None,
+                windows: None,
+                timeline: None,
+                warnings: &[],
+                error: Some(e),
+            },
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &entries).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV
+
+/// Quotes a CSV field when it needs it (RFC 4180: commas, quotes, line breaks; also
+/// leading or trailing spaces, which some readers trim).
+pub fn csv_field(s: &str) -> String {
+    let needs = s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ');
+    if needs {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// `file,genre,confidence,<label>...,error`; probabilities with full f32 precision.
+fn write_csv(out: &mut impl Write, results: &[FileResult], labels: &[String]) -> io::Result<()> {
+    let mut header = vec!["file".to_string(), "genre".into(), "confidence".into()];
+    header.extend(labels.iter().cloned());
+    header.push("error".into());
+    let join = |fields: &[String]| fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
+    write!(out, "{}\r\n", join(&header))?;
+    for r in results {
+        let mut row = vec![r.file.clone()];
+        match &r.outcome {
+            Ok(t) => {
+                let c = &t.classification;
+                row.push(c.ranking[0].label.clone());
+                row.push(c.ranking[0].probability.to_string());
+                row.extend(c.probabilities.iter().map(f32::to_string));
+                row.push(String::new());
+            }
+            Err(e) => {
+                row.extend(std::iter::repeat_n(String::new(), 2 + labels.len()));
+                row.push(e.clone());
+            }
+        }
+        write!(out, "{}\r\n", join(&row))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("a.wav"), "a.wav");
+        assert_eq!(csv_field("a,b.wav"), "\"a,b.wav\"");
+        assert_eq!(csv_field("say \"hi\".wav"), "\"say \"\"hi\"\".wav\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field(" lead"), "\" lead\"");
+    }
+
+    #[test]
+    fn folders_are_walked_sorted_without_hidden_entries() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for rel in ["b.wav", "a/z.mp3", "a/.hidden.wav", ".git/x.wav", "notes.txt", "C.FLAC", "a/sub/y.ogg"] {
+            let p = root.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, b"x").unwrap();
+        }
+        let explicit = root.join("notes.txt");
+        let files = collect_inputs(&[root.to_path_buf(), explicit.clone()]).unwrap();
+        let rel: Vec<_> = files.iter().map(|f| f.strip_prefix(root).unwrap_or(f).to_string_lossy().into_owned()).collect();
+        assert_eq!(rel, vec!["C.FLAC", "a/sub/y.ogg", "a/z.mp3", "b.wav", "notes.txt"]);
+        assert_eq!(files.last().unwrap(), &explicit);
+    }
+}

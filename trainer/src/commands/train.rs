@@ -1,0 +1,393 @@
+//! `trainer train`: train a model on a labelled folder, write the bundle and its report.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use burn::tensor::Device;
+use clap::{Args, ValueEnum};
+use genrescope::audio::DecodeLimits;
+use genrescope::bundle::{Bundle, BundleHeader, Provenance};
+use genrescope::classify::Classifier;
+use genrescope::mel::MelExtractor;
+use genrescope::model::ArchitectureConfig;
+use genrescope::FeatureConfig;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::backend::Backend;
+use crate::augment::AugmentConfig;
+use crate::cache::{default_dir, FeatureCache};
+use crate::dataset::{Dataset, Track};
+use crate::metrics::{summarize, CvSummary, Evaluation};
+use crate::report::{print_summary, write_report};
+use crate::split::{stratified_k_fold, stratified_split, Split};
+use crate::train::fit::{evaluate_set, fit, window_set, FitOutcome, Tracks};
+use crate::train::windows::predict;
+use crate::train::{ScheduleConfig, TrainSettings};
+
+/// The network to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arch {
+    /// 3 conv blocks (32-64-128), dense 256-128 (the reference CNN).
+    Cnn,
+    /// 5 conv blocks (32-64-128-256-512), dense 256-128.
+    Cnn5,
+    /// Conv front end and a bidirectional GRU of 128 units.
+    Crnn,
+}
+
+impl Arch {
+    fn config(self) -> ArchitectureConfig {
+        match self {
+            Arch::Cnn => ArchitectureConfig::cnn_default(),
+            Arch::Cnn5 => ArchitectureConfig::cnn_5_block(),
+            Arch::Crnn => ArchitectureConfig::crnn_default(),
+        }
+    }
+}
+
+/// Options of `trainer train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Folder with one sub-folder of audio files per label (GTZAN's `genres/` works as is).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder for the bundle (`model.gscope`) and the report.
+    #[arg(long, default_value = "trained-model")]
+    pub out: PathBuf,
+    /// Network architecture.
+    #[arg(long, value_enum, default_value_t = Arch::Cnn)]
+    pub arch: Arch,
+    /// Most epochs per fit.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Windows per optimiser step.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Adam's starting learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// L2 weight decay (off by default).
+    #[arg(long)]
+    pub weight_decay: Option<f32>,
+    /// Epochs without validation improvement before stopping.
+    #[arg(long, default_value_t = 10)]
+    pub patience: usize,
+    /// Epochs without validation improvement before halving the learning rate.
+    #[arg(long, default_value_t = 3)]
+    pub plateau_patience: usize,
+    /// Seed of the split, augmentation, batch order and initialisation.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Also run stratified K-fold cross-validation (by track) and report mean and std.
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// With --folds: only cross-validate, do not train the hold-out model and bundle.
+    #[arg(long)]
+    pub cv_only: bool,
+    /// Turn off training augmentation.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Use at most this many tracks per label (quick experiments and smoke tests).
+    #[arg(long)]
+    pub limit_per_label: Option<usize>,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
+    /// Feature cache folder (default: $GENRESCOPE_CACHE, $XDG_CACHE_HOME/genrescope or ~/.cache/genrescope).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Decode every file again instead of using the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// A labelled collection decoded to PCM, with the files that failed.
+struct LoadedData {
+    labels: Vec<String>,
+    tracks: Vec<Track>,
+    pcm: Vec<Vec<f32>>,
+    failed: Vec<String>,
+}
+
+impl LoadedData {
+    fn track_labels(&self) -> Vec<usize> {
+        self.tracks.iter().map(|t| t.label).collect()
+    }
+}
+
+/// Runs `trainer train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let cfg = FeatureConfig::gtzan_default();
+    let (device, backend_name) = args.backend.device()?;
+    let data = load(&args, &cfg)?;
+    let track_labels = data.track_labels();
+    let settings = TrainSettings {
+        architecture: args.arch.config(),
+        epochs: args.epochs,
+        batch_size: args.batch,
+        weight_decay: args.weight_decay,
+        schedule: ScheduleConfig {
+            learning_rate: args.lr,
+            plateau_patience: args.plateau_patience,
+            early_stop_patience: args.patience,
+            ..ScheduleConfig::default()
+        },
+        augment: if args.no_augment { AugmentConfig::none() } else { AugmentConfig::default() },
+        seed: args.seed,
+    };
+    let tracks = Tracks { pcm: &data.pcm, labels: &track_labels };
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let command = command_line();
+
+    let cv = match args.folds {
+        Some(k) => Some(cross_validate(&cfg, &data, &tracks, &settings, &device, k)?),
+        None => None,
+    };
+    if args.cv_only {
+        let cv = cv.context("--cv-only needs --folds K")?;
+        let meta = run_meta(&args, &data, &settings, backend_name, &command, None);
+        let files = write_report(&args.out, "cv-report", "Cross-validation", &pooled_evaluation(&cv), None, Some(&cv), &meta)?;
+        print_cv(&cv);
+        eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+        return Ok(exit_code(&data));
+    }
+
+    let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("split by track: {} train, {} validation, {} test", split.train.len(), split.val.len(), split.test.len());
+    let outcome = fit(&cfg, &data.labels, &tracks, &split.train, &split.val, &settings, &device, "hold-out")?;
+    let extractor = MelExtractor::new(&cfg).map_err(anyhow::Error::msg)?;
+    let test_set = window_set(&cfg, &extractor, &tracks, &split.test, &outcome.normalisation);
+    let test = evaluate_set(&outcome.model, &test_set, &data.labels, &device)?;
+    println!("{}", print_summary(&test));
+    if let Some(cv) = &cv {
+        print_cv(cv);
+    }
+
+    let metrics = json!({
+        "test": headline(&test),
+        "validation": outcome.validation.as_ref().map(headline),
+        "cross_validation": cv.as_ref().map(|c| json!({
+            "folds": c.folds.len(),
+            "track_accuracy": c.track_accuracy, "window_accuracy": c.window_accuracy, "macro_f1": c.macro_f1,
+        })),
+        "best_epoch": outcome.best_epoch,
+        "epochs_run": outcome.history.len(),
+        "training_seconds": outcome.seconds,
+    });
+    let header = BundleHeader {
+        labels: data.labels.clone(),
+        feature_config: cfg.clone(),
+        normalisation: outcome.normalisation.clone(),
+        architecture: settings.architecture.clone(),
+        provenance: Provenance {
+            data: describe_data(&args.data, &data),
+            split: describe_split(&split, args.seed),
+            seed: args.seed,
+            command: command.clone(),
+            metrics,
+            created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        },
+    };
+    let bytes = Bundle::to_bytes(&header, &outcome.model)?;
+    let bundle_path = args.out.join("model.gscope");
+    std::fs::write(&bundle_path, &bytes).with_context(|| format!("writing {}", bundle_path.display()))?;
+    check_bundle(&bytes, &device, &tracks, &split, &outcome, &cfg)?;
+
+    let meta = run_meta(&args, &data, &settings, backend_name, &command, Some((&split, outcome.best_epoch, outcome.seconds)));
+    let files = write_report(&args.out, "report", "Hold-out test set", &test, Some(&outcome.history), cv.as_ref(), &meta)?;
+    eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
+    for f in files {
+        eprintln!("wrote {}", f.display());
+    }
+    Ok(exit_code(&data))
+}
+
+/// Discovers the folder and decodes every track (through the cache), reporting failures.
+fn load(args: &TrainArgs, cfg: &FeatureConfig) -> anyhow::Result<LoadedData> {
+    let dataset = limit_per_label(super::discover_labelled(&args.data)?, args.limit_per_label);
+    let cache_dir = args.cache.clone().unwrap_or_else(default_dir);
+    let cache = FeatureCache::new(if args.no_cache { std::env::temp_dir().join(format!("genrescope-nocache-{}", std::process::id())) } else { cache_dir });
+    let bar = ProgressBar::new(dataset.tracks.len() as u64);
+    bar.set_style(ProgressStyle::with_template("decoding [{bar:30}] {pos}/{len} (ETA {eta})").expect("valid template").progress_chars("=> "));
+    let results = cache.load_all(&dataset.tracks, cfg, &DecodeLimits::default(), |n| bar.set_position(n as u64));
+    bar.finish_and_clear();
+    let (mut tracks, mut pcm, mut failed, mut hits) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    for (track, result) in dataset.tracks.into_iter().zip(results) {
+        match result {
+            Ok(p) => {
+                hits += p.hit as usize;
+                if p.truncated {
+                    eprintln!("warning: {} is truncated; using the audio it holds", track.path.display());
+                }
+                tracks.push(track);
+                pcm.push(p.samples);
+            }
+            Err(e) => {
+                eprintln!("skipping {e}");
+                failed.push(e.to_string());
+            }
+        }
+    }
+    eprintln!("{} tracks decoded ({} from the cache), {} failed", tracks.len(), hits, failed.len());
+    if tracks.is_empty() {
+        bail!("no track could be decoded");
+    }
+    Ok(LoadedData { labels: dataset.labels, tracks, pcm, failed })
+}
+
+/// Keeps the first `limit` tracks (by path) of every label.
+fn limit_per_label(mut dataset: Dataset, limit: Option<usize>) -> Dataset {
+    if let Some(limit) = limit {
+        let mut seen = vec![0usize; dataset.labels.len()];
+        dataset.tracks.retain(|t| {
+            seen[t.label] += 1;
+            seen[t.label] <= limit
+        });
+    }
+    dataset
+}
+
+/// K-fold cross-validation: one fresh model per fold, evaluated on that fold's test part.
+fn cross_validate(
+    cfg: &FeatureConfig,
+    data: &LoadedData,
+    tracks: &Tracks,
+    settings: &TrainSettings,
+    device: &Device,
+    k: usize,
+) -> anyhow::Result<CvSummary> {
+    let folds = stratified_k_fold(tracks.labels, k, settings.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
+    let mut evaluations = Vec::new();
+    for (i, fold) in folds.iter().enumerate() {
+        let name = format!("fold {}/{k}", i + 1);
+        let outcome = fit(cfg, &data.labels, tracks, &fold.train, &fold.val, settings, device, &name)?;
+        let test_set = window_set(cfg, &extractor, tracks, &fold.test, &outcome.normalisation);
+        let evaluation = evaluate_set(&outcome.model, &test_set, &data.labels, device)?;
+        eprintln!(
+            "{name}: test track accuracy {:.1}% window accuracy {:.1}% (best epoch {})",
+            100.0 * evaluation.track_accuracy,
+            100.0 * evaluation.window_accuracy,
+            outcome.best_epoch
+        );
+        evaluations.push(evaluation);
+    }
+    Ok(summarize(evaluations))
+}
+
+/// Loads the written bundle back through the product's own [`Classifier`] and checks that it
+/// reproduces the trained model's window probabilities on the first test track (this covers
+/// the weights, the normalisation and the front end stored in the header).
+fn check_bundle(bytes: &[u8], device: &Device, tracks: &Tracks, split: &Split, outcome: &FitOutcome, cfg: &FeatureConfig) -> anyhow::Result<()> {
+    let classifier = Classifier::from_bundle(bytes, device).context("the written bundle does not load")?;
+    let Some(&track) = split.test.first() else { return Ok(()) };
+    let got = classifier.infer(&classifier.features(&tracks.pcm[track]))?;
+    let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
+    let set = window_set(cfg, &extractor, tracks, &[track], &outcome.normalisation);
+    let expected = predict(&outcome.model, &set, device, 32)?;
+    let diff = expected
+        .iter()
+        .zip(&got.windows)
+        .flat_map(|(e, w)| e.iter().zip(&w.probabilities).map(|(a, b)| (a - b).abs()))
+        .fold(0.0f32, f32::max);
+    if expected.len() != got.windows.len() || diff > 1e-5 {
+        bail!("the reloaded bundle disagrees with the trained model (max probability difference {diff})");
+    }
+    eprintln!("bundle check: reloaded model matches the trained one (max probability difference {diff:.1e})");
+    Ok(())
+}
+
+fn headline(e: &Evaluation) -> serde_json::Value {
+    json!({
+        "tracks": e.n_tracks, "windows": e.n_windows,
+        "track_accuracy": e.track_accuracy, "window_accuracy": e.window_accuracy,
+        "macro_f1": e.macro_f1, "mean_loss": e.mean_loss,
+    })
+}
+
+/// The evaluation pooled over all CV folds (every track tested once), for the CV-only report.
+fn pooled_evaluation(cv: &CvSummary) -> Evaluation {
+    let mut pooled = cv.folds[0].clone();
+    let n = cv.folds.len() as f64;
+    pooled.track_confusion = cv.pooled_confusion.clone();
+    pooled.per_class = cv.pooled_per_class.clone();
+    pooled.track_accuracy = crate::metrics::accuracy(&cv.pooled_confusion);
+    pooled.n_tracks = cv.folds.iter().map(|f| f.n_tracks).sum();
+    pooled.n_windows = cv.folds.iter().map(|f| f.n_windows).sum();
+    pooled.window_accuracy = cv.window_accuracy.mean;
+    pooled.macro_f1 = cv.macro_f1.mean;
+    pooled.mean_loss = Some(cv.folds.iter().filter_map(|f| f.mean_loss).sum::<f64>() / n);
+    pooled
+}
+
+fn print_cv(cv: &CvSummary) {
+    println!(
+        "{}-fold cross-validation: track accuracy {:.1}% ± {:.1}, window accuracy {:.1}% ± {:.1}, macro F1 {:.3} ± {:.3}",
+        cv.folds.len(),
+        100.0 * cv.track_accuracy.mean,
+        100.0 * cv.track_accuracy.std,
+        100.0 * cv.window_accuracy.mean,
+        100.0 * cv.window_accuracy.std,
+        cv.macro_f1.mean,
+        cv.macro_f1.std
+    );
+}
+
+fn describe_data(dir: &Path, data: &LoadedData) -> String {
+    format!(
+        "{}: {} tracks, {} labels ({}){}",
+        dir.display(),
+        data.tracks.len(),
+        data.labels.len(),
+        data.labels.join(", "),
+        if data.failed.is_empty() { String::new() } else { format!("; {} files failed to decode and were left out", data.failed.len()) }
+    )
+}
+
+fn describe_split(split: &Split, seed: u64) -> String {
+    format!(
+        "stratified by label, by track (no track in two parts): {} train / {} validation / {} test, seed {seed}",
+        split.train.len(),
+        split.val.len(),
+        split.test.len()
+    )
+}
+
+fn run_meta(
+    args: &TrainArgs,
+    data: &LoadedData,
+    settings: &TrainSettings,
+    backend: &str,
+    command: &str,
+    holdout: Option<(&Split, usize, f64)>,
+) -> serde_json::Value {
+    json!({
+        "data": describe_data(&args.data, data),
+        "split": holdout.map(|(s, _, _)| describe_split(s, args.seed)),
+        "seed": args.seed,
+        "command": command,
+        "backend": backend,
+        "architecture": settings.architecture,
+        "settings": settings,
+        "best_epoch": holdout.map(|(_, e, _)| e),
+        "training_seconds": holdout.map(|(_, _, s)| s),
+        "failed_files": data.failed,
+    })
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let mut parts = vec!["trainer".to_string()];
+    parts.extend(args.into_iter().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }));
+    parts.join(" ")
+}
+
+fn exit_code(data: &LoadedData) -> ExitCode {
+    if data.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

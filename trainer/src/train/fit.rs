@@ -1,0 +1,280 @@
+//! The training loop: one model, one split, up to `epochs` epochs.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::Device;
+use genrescope::bundle::Normalisation;
+use genrescope::mel::MelExtractor;
+use genrescope::model::{ArchitectureConfig, GenreNet};
+use genrescope::segment::{window_features, WindowFeatures};
+use genrescope::FeatureConfig;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::ChaCha8Rng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::normalise::band_statistics;
+use super::schedule::{Schedule, ScheduleConfig};
+use super::windows::{predict, WindowSet};
+use crate::augment::{epoch_windows, spec_augment, AugmentConfig};
+use crate::metrics::{evaluate, EpochRecord, Evaluation, WindowPrediction};
+
+/// Everything that decides how a model is trained (recorded in the bundle's provenance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSettings {
+    /// The network.
+    pub architecture: ArchitectureConfig,
+    /// Most epochs to run.
+    pub epochs: usize,
+    /// Windows per optimiser step.
+    pub batch_size: usize,
+    /// L2 weight decay added to the gradients (Adam), if any.
+    pub weight_decay: Option<f32>,
+    /// Learning rate, plateau and early-stopping settings.
+    pub schedule: ScheduleConfig,
+    /// Training-only augmentation.
+    pub augment: AugmentConfig,
+    /// Seed of every random choice: augmentation, batch order, Burn's initialisation.
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        TrainSettings {
+            architecture: ArchitectureConfig::cnn_default(),
+            epochs: 50,
+            batch_size: 32,
+            weight_decay: None,
+            schedule: ScheduleConfig::default(),
+            augment: AugmentConfig::default(),
+            seed: 42,
+        }
+    }
+}
+
+/// The result of [`fit`].
+pub struct FitOutcome {
+    /// The weights of the best epoch by validation loss, in inference mode on the plain device.
+    pub model: GenreNet,
+    /// The training split's per-band statistics the model expects.
+    pub normalisation: Normalisation,
+    /// One record per epoch run.
+    pub history: Vec<EpochRecord>,
+    /// The epoch (1-based) whose weights were kept.
+    pub best_epoch: usize,
+    /// Evaluation of the kept weights on the validation tracks (if there were any).
+    pub validation: Option<Evaluation>,
+    /// Wall-clock seconds of the whole fit.
+    pub seconds: f64,
+}
+
+/// The tracks of a run: PCM at the front end's rate and a label per track.
+pub struct Tracks<'a> {
+    /// Mono PCM of every track, at `cfg.sample_rate`.
+    pub pcm: &'a [Vec<f32>],
+    /// Label index of every track.
+    pub labels: &'a [usize],
+}
+
+/// Un-augmented features of `indices` (in parallel).
+fn plain_features(cfg: &FeatureConfig, extractor: &MelExtractor, tracks: &Tracks, indices: &[usize]) -> Vec<WindowFeatures> {
+    indices.par_iter().map(|&t| window_features(cfg, extractor, &tracks.pcm[t])).collect()
+}
+
+/// Standardised, labelled windows of `indices`.
+pub fn window_set(
+    cfg: &FeatureConfig,
+    extractor: &MelExtractor,
+    tracks: &Tracks,
+    indices: &[usize],
+    norm: &Normalisation,
+) -> WindowSet {
+    let mut set = WindowSet::new(cfg.n_mels, cfg.frames_per_window());
+    for (feats, &t) in plain_features(cfg, extractor, tracks, indices).iter().zip(indices) {
+        set.push_track(feats, tracks.labels[t], t, norm);
+    }
+    set
+}
+
+/// Evaluates `model` on a standardised window set.
+pub fn evaluate_set(model: &GenreNet, set: &WindowSet, labels: &[String], device: &Device) -> anyhow::Result<Evaluation> {
+    let probs = predict(model, set, device, 32)?;
+    let windows: Vec<WindowPrediction> = probs
+        .into_iter()
+        .enumerate()
+        .map(|(i, probs)| WindowPrediction { track: set.tracks[i], truth: set.labels[i], probs })
+        .collect();
+    Ok(evaluate(labels, &windows))
+}
+
+/// This epoch's augmented, standardised training windows (deterministic per seed, epoch
+/// and track, whatever the thread count).
+fn training_windows(
+    cfg: &FeatureConfig,
+    extractor: &MelExtractor,
+    tracks: &Tracks,
+    train: &[usize],
+    norm: &Normalisation,
+    settings: &TrainSettings,
+    epoch: usize,
+) -> WindowSet {
+    let per_track: Vec<WindowFeatures> = train
+        .par_iter()
+        .map(|&t| {
+            let mut rng = ChaCha8Rng::seed_from_u64(mix(settings.seed, epoch as u64, t as u64));
+            let mut feats = epoch_windows(&tracks.pcm[t], cfg, extractor, &settings.augment, &mut rng).features;
+            let (n_mels, n_frames) = (feats.n_mels, feats.n_frames);
+            for w in feats.data.chunks_exact_mut(n_mels * n_frames) {
+                norm.standardise(w, n_frames);
+                spec_augment(w, n_mels, n_frames, &settings.augment, &mut rng);
+            }
+            feats
+        })
+        .collect();
+    let mut set = WindowSet::new(cfg.n_mels, cfg.frames_per_window());
+    let identity = Normalisation::identity(cfg.n_mels);
+    for (feats, &t) in per_track.iter().zip(train) {
+        set.push_track(feats, tracks.labels[t], t, &identity);
+    }
+    set
+}
+
+/// A seed for one (run, epoch, track) triple.
+fn mix(seed: u64, epoch: u64, track: u64) -> u64 {
+    let mut x = seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ track.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
+}
+
+/// Trains a fresh network on the `train` tracks, choosing the epoch by loss on the `val`
+/// tracks (or on the training loss when `val` is empty), on `device` (a plain device; the
+/// autodiff wrapper is added here).
+///
+/// Normalisation statistics come from the training tracks only. Burn initialises weights
+/// from its own generator, so two runs with the same seed share splits, augmentation and
+/// batch order but not the initial weights.
+pub fn fit(
+    cfg: &FeatureConfig,
+    labels: &[String],
+    tracks: &Tracks,
+    train: &[usize],
+    val: &[usize],
+    settings: &TrainSettings,
+    device: &Device,
+    name: &str,
+) -> anyhow::Result<FitOutcome> {
+    let started = Instant::now();
+    if train.is_empty() {
+        bail!("no training tracks");
+    }
+    if settings.batch_size < 2 {
+        bail!("--batch must be at least 2 (batch norm needs two windows)");
+    }
+    let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
+    let n_frames = cfg.frames_per_window();
+    let norm = band_statistics(&plain_features(cfg, &extractor, tracks, train), cfg.n_mels);
+    let val_set = window_set(cfg, &extractor, tracks, val, &norm);
+
+    device.seed(settings.seed);
+    let train_device = device.clone().autodiff();
+    let mut model = GenreNet::new(&settings.architecture, cfg.n_mels, n_frames, labels.len(), &train_device)
+        .map_err(anyhow::Error::msg)
+        .context("building the network")?;
+    let mut optim = AdamConfig::new().with_weight_decay(settings.weight_decay.map(WeightDecayConfig::new)).init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
+    let mut schedule = Schedule::new(settings.schedule.clone());
+    let mut best: Option<(GenreNet, usize, Option<Evaluation>)> = None;
+    let mut history = Vec::new();
+
+    for epoch in 1..=settings.epochs {
+        let epoch_start = Instant::now();
+        let lr = schedule.learning_rate();
+        let set = training_windows(cfg, &extractor, tracks, train, &norm, settings, epoch);
+        let mut order: Vec<usize> = (0..set.len()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(settings.seed, epoch as u64, u64::MAX)));
+        // A last batch of one window would make batch norm's variance zero: drop it.
+        let batches: Vec<&[usize]> = order.chunks(settings.batch_size).filter(|b| b.len() >= 2).collect();
+        let bar = epoch_bar(name, epoch, settings.epochs, batches.len());
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        for batch in &batches {
+            let (x, y) = set.batch(batch, &train_device);
+            let logits = model.forward(x);
+            let loss = loss_fn.forward(logits.clone(), y);
+            let loss_value: f32 = loss.clone().into_scalar();
+            if !loss_value.is_finite() {
+                bail!("training diverged at epoch {epoch} (loss {loss_value}); try a lower --lr");
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            let logits = logits.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            for (row, &i) in logits.chunks_exact(labels.len()).zip(*batch) {
+                correct += (crate::metrics::argmax(row) == set.labels[i]) as usize;
+            }
+            loss_sum += loss_value as f64 * batch.len() as f64;
+            seen += batch.len();
+            bar.inc(1);
+            bar.set_message(format!("loss {:.3} acc {:.1}%", loss_sum / seen as f64, 100.0 * correct as f64 / seen as f64));
+        }
+        bar.finish_and_clear();
+        let train_loss = loss_sum / seen.max(1) as f64;
+        let train_accuracy = correct as f64 / seen.max(1) as f64;
+        let inference = model.valid();
+        let validation = if val_set.is_empty() {
+            None
+        } else {
+            Some(evaluate_set(&inference, &val_set, labels, device)?)
+        };
+        let (val_loss, val_accuracy) = match &validation {
+            Some(e) => (e.mean_loss.unwrap_or(f64::NAN), e.track_accuracy),
+            None => (train_loss, train_accuracy),
+        };
+        let decision = schedule.step(val_loss);
+        let record = EpochRecord {
+            epoch,
+            train_loss,
+            train_accuracy,
+            val_loss,
+            val_accuracy,
+            learning_rate: lr,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "{name} epoch {epoch:>3}/{}: train loss {train_loss:.4} acc {:.1}% | val loss {val_loss:.4} track acc {:.1}% | lr {lr:.1e} | {:.1} s{}",
+            settings.epochs,
+            100.0 * train_accuracy,
+            100.0 * val_accuracy,
+            record.seconds,
+            if decision.improved { " *" } else { "" }
+        );
+        history.push(record);
+        if decision.improved || best.is_none() {
+            best = Some((inference, epoch, validation));
+        }
+        if decision.stop {
+            eprintln!("{name}: no validation improvement for {} epochs; stopping", settings.schedule.early_stop_patience);
+            break;
+        }
+    }
+    let (model, best_epoch, validation) = best.context("no epoch was run (--epochs 0?)")?;
+    Ok(FitOutcome { model, normalisation: norm, history, best_epoch, validation, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// A progress bar over one epoch's batches (hidden when stderr is not a terminal).
+fn epoch_bar(name: &str, epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {msg} (ETA {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{name} epoch {epoch}/{epochs}"));
+    bar
+}

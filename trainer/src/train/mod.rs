@@ -1,0 +1,15 @@
+//! Training a [`GenreNet`](genrescope::model::GenreNet) on a split of labelled tracks.
+//!
+//! - [`fit`]: the epoch loop (augmentation, Adam, plateau schedule, early stopping,
+//!   best-by-validation weights).
+//! - [`normalise`]: per-band statistics from the training split.
+//! - [`schedule`]: reduce-LR-on-plateau and early stopping.
+//! - [`windows`]: standardised labelled windows, batches and prediction.
+
+pub mod fit;
+pub mod normalise;
+pub mod schedule;
+pub mod windows;
+
+pub use fit::{fit, FitOutcome, TrainSettings};
+pub use schedule::ScheduleConfig;

@@ -1,0 +1,133 @@
+//! Trainer smoke test (CPU): a 2-epoch run on a few real clips writes a bundle that
+//! `classify` loads; bad inputs fail with a message that names the problem.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn trainer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+}
+
+fn shared_clip(genre: &str, index: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/gtzan-mini/genres")
+        .join(genre)
+        .join(format!("{genre}.{index:05}.wav"))
+}
+
+/// A labelled folder with three real clips of each of two genres.
+fn tiny_collection(root: &Path) -> PathBuf {
+    let data = root.join("data");
+    for genre in ["classical", "metal"] {
+        std::fs::create_dir_all(data.join(genre)).unwrap();
+        for i in 0..3 {
+            let src = shared_clip(genre, i);
+            std::fs::copy(&src, data.join(genre).join(src.file_name().unwrap()))
+                .unwrap_or_else(|e| panic!("{}: {e} (../shared must sit beside the checkout)", src.display()));
+        }
+    }
+    data
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn train(data: &Path, out: &Path, cache: &Path) -> Output {
+    trainer()
+        .args(["train", "--epochs", "2", "--batch", "8", "--seed", "7", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .arg("--cache")
+        .arg(cache)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn two_epochs_on_real_clips_give_a_bundle_that_classify_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    let out_dir = tmp.path().join("model");
+    let out = train(&data, &out_dir, &tmp.path().join("cache"));
+    assert!(out.status.success(), "{}", text(&out));
+    for file in ["model.gscope", "report.json", "report.md", "report-confusion.png", "report-curves.png"] {
+        assert!(out_dir.join(file).is_file(), "{file} missing: {}", text(&out));
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["history"].as_array().unwrap().len(), 2);
+
+    let classified = trainer()
+        .args(["classify", "--json", "--model"])
+        .arg(out_dir.join("model.gscope"))
+        .arg(shared_clip("metal", 5))
+        .output()
+        .unwrap();
+    assert!(classified.status.success(), "{}", text(&classified));
+    let json: serde_json::Value = serde_json::from_slice(&classified.stdout).unwrap();
+    let entry = &json[0];
+    assert_eq!(entry["ok"], true);
+    let probs = entry["probabilities"].as_object().unwrap();
+    assert_eq!(probs.keys().collect::<Vec<_>>(), ["classical", "metal"]);
+    let sum: f64 = probs.values().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-4);
+
+    // The second run reads every track from the feature cache.
+    let again = train(&data, &tmp.path().join("model2"), &tmp.path().join("cache"));
+    assert!(again.status.success());
+    assert!(text(&again).contains("6 tracks decoded (6 from the cache)"), "{}", text(&again));
+}
+
+#[test]
+fn a_corrupt_file_among_good_ones_is_reported_and_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    std::fs::write(data.join("metal/broken.wav"), b"RIFF....WAVEfmt this is not audio").unwrap();
+    let out_dir = tmp.path().join("model");
+    let out = train(&data, &out_dir, &tmp.path().join("cache"));
+    assert_eq!(out.status.code(), Some(1), "exit code 1 says a file failed: {}", text(&out));
+    assert!(text(&out).contains("broken.wav"), "{}", text(&out));
+    assert!(out_dir.join("model.gscope").is_file(), "the good files still train a model");
+}
+
+#[test]
+fn empty_folder_and_single_label_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = train(&empty, &tmp.path().join("m1"), &tmp.path().join("cache"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("label"), "{}", text(&out));
+
+    let single = tmp.path().join("single");
+    std::fs::create_dir_all(single.join("blues")).unwrap();
+    std::fs::copy(shared_clip("blues", 0), single.join("blues/a.wav")).unwrap();
+    let out = train(&single, &tmp.path().join("m2"), &tmp.path().join("cache"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("at least 2 labels"), "{}", text(&out));
+}
+
+#[test]
+fn a_bundle_from_a_newer_format_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    let out_dir = tmp.path().join("model");
+    let out = trainer()
+        .args(["train", "--epochs", "1", "--batch", "8", "--limit-per-label", "3", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--cache")
+        .arg(tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut bytes = std::fs::read(out_dir.join("model.gscope")).unwrap();
+    bytes[8..12].copy_from_slice(&9u32.to_le_bytes());
+    let newer = tmp.path().join("newer.gscope");
+    std::fs::write(&newer, bytes).unwrap();
+    let out = trainer().args(["classify", "--model"]).arg(&newer).arg(shared_clip("metal", 5)).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("newer than this build supports"), "{}", text(&out));
+}
