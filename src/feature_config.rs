@@ -117,7 +117,7 @@ pub struct FeatureConfig {
 /// Number of STFT frames librosa produces for `n_samples` samples: with `center`, the signal
 /// is first padded by `n_fft / 2` on both sides.
 pub fn stft_frame_count(n_samples: usize, n_fft: usize, hop: usize, center: bool) -> usize {
-    let padded = if center { n_samples + 2 * (n_fft / 2) } else { n_samples };
+    let padded = if center { n_samples.saturating_add(2 * (n_fft / 2)) } else { n_samples };
     if padded < n_fft {
         0
     } else {
@@ -232,12 +232,12 @@ impl FeatureConfig {
                 if !(ref_value > 0.0 && amin > 0.0) {
                     return fail("power_to_db needs ref_value > 0 and amin > 0".into());
                 }
-                if matches!(top_db, Some(t) if !(t >= 0.0)) {
+                if matches!(top_db, Some(t) if t.is_nan() || t < 0.0) {
                     return fail("top_db must be non-negative".into());
                 }
             }
             Compression::Log10Plus1 { scale } => {
-                if !(scale > 0.0) {
+                if scale.is_nan() || scale <= 0.0 {
                     return fail("log10(1 + scale * x) needs scale > 0".into());
                 }
             }

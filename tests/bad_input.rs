@@ -184,3 +184,97 @@ fn many_channels_and_rates_downmix_and_resample() {
         assert_eq!(loaded.samples.len(), 11_025, "{channels} ch at {rate} Hz");
     }
 }
+
+/// CRC-32 of Ogg pages (polynomial 0x04c11db7, not reflected, initial value 0).
+fn ogg_crc(bytes: &[u8]) -> u32 {
+    let mut crc = 0u32;
+    for &b in bytes {
+        crc ^= (b as u32) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 { (crc << 1) ^ 0x04c1_1db7 } else { crc << 1 };
+        }
+    }
+    crc
+}
+
+/// One Ogg page holding one packet.
+fn ogg_page(header_type: u8, serial: u32, sequence: u32, packet: &[u8]) -> Vec<u8> {
+    let mut page = b"OggS\0".to_vec();
+    page.push(header_type);
+    page.extend_from_slice(&0u64.to_le_bytes());
+    page.extend_from_slice(&serial.to_le_bytes());
+    page.extend_from_slice(&sequence.to_le_bytes());
+    page.extend_from_slice(&[0; 4]);
+    page.push(1);
+    page.push(packet.len() as u8);
+    page.extend_from_slice(packet);
+    let crc = ogg_crc(&page);
+    page[22..26].copy_from_slice(&crc.to_le_bytes());
+    page
+}
+
+#[test]
+fn ogg_with_only_a_video_stream_says_it_holds_no_audio() {
+    // A Theora identification header: a valid Ogg stream, but not audio. symphonia's Ogg
+    // reader runs out of pages looking for an audio stream, so this is reported as a file
+    // that ends before any audio data.
+    let mut theora = b"\x80theora\x03\x02\x01".to_vec();
+    theora.resize(42, 0);
+    let mut bytes = ogg_page(0x02, 7, 0, &theora);
+    bytes.extend(ogg_page(0x04, 7, 1, &[0u8; 16]));
+    let err = decode(bytes, Some("ogg"), &limits()).unwrap_err();
+    assert!(matches!(err, AudioError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("holds no audio stream"), "{err}");
+}
+
+#[test]
+fn a_stream_without_channels_is_refused() {
+    // AU header announcing 0 channels.
+    let mut au = b".snd".to_vec();
+    for x in [24u32, 8, 3, 8000, 0] {
+        au.extend_from_slice(&x.to_be_bytes());
+    }
+    au.extend_from_slice(&[0; 8]);
+    let err = decode(au, None, &limits()).unwrap_err();
+    assert!(matches!(err, AudioError::UnsupportedChannels { .. }), "{err:?}");
+    assert!(err.to_string().contains("0 channels"), "{err}");
+}
+
+/// An EBML element: id bytes, a one-byte size, then the payload (payloads < 127 bytes).
+fn ebml(id: &[u8], payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 127);
+    let mut v = id.to_vec();
+    v.push(0x80 | payload.len() as u8);
+    v.extend_from_slice(payload);
+    v
+}
+
+#[test]
+fn webm_with_only_a_video_track_has_no_audio_track() {
+    let header = ebml(&[0x1a, 0x45, 0xdf, 0xa3], &ebml(&[0x42, 0x82], b"webm"));
+    let info = ebml(&[0x15, 0x49, 0xa9, 0x66], &ebml(&[0x2a, 0xd7, 0xb1], &[0x0f, 0x42, 0x40]));
+    let entry = [
+        ebml(&[0xd7], &[1]),
+        ebml(&[0x73, 0xc5], &[1]),
+        ebml(&[0x83], &[1]),
+        ebml(&[0x86], b"V_VP8"),
+    ]
+    .concat();
+    let tracks = ebml(&[0x16, 0x54, 0xae, 0x6b], &ebml(&[0xae], &entry));
+    let segment = ebml(&[0x18, 0x53, 0x80, 0x67], &[info, tracks].concat());
+    let err = decode([header, segment].concat(), Some("webm"), &limits()).unwrap_err();
+    assert_eq!(err, AudioError::NoAudioTrack);
+    assert_eq!(err.to_string(), "the file contains no audio track");
+}
+
+#[test]
+fn a_webm_that_makes_the_demuxer_panic_is_an_error() {
+    // A timestamp scale above u32::MAX hits an `unwrap` inside symphonia's Matroska reader.
+    let header = ebml(&[0x1a, 0x45, 0xdf, 0xa3], &ebml(&[0x42, 0x82], b"webm"));
+    let info = ebml(&[0x15, 0x49, 0xa9, 0x66], &ebml(&[0x2a, 0xd7, 0xb1], &[0x01, 0, 0, 0, 0]));
+    let entry = [ebml(&[0xd7], &[1]), ebml(&[0x73, 0xc5], &[1]), ebml(&[0x83], &[2]), ebml(&[0x86], b"A_VORBIS")].concat();
+    let tracks = ebml(&[0x16, 0x54, 0xae, 0x6b], &ebml(&[0xae], &entry));
+    let segment = ebml(&[0x18, 0x53, 0x80, 0x67], &[info, tracks].concat());
+    let err = decode([header, segment].concat(), Some("webm"), &limits()).unwrap_err();
+    assert_eq!(err, AudioError::Corrupt { detail: "the mkv decoder failed on malformed data".into() });
+}

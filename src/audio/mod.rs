@@ -141,7 +141,12 @@ pub fn decode(bytes: Vec<u8>, extension: Option<&str>, limits: &DecodeLimits) ->
     if bytes.starts_with(AU_MAGIC) {
         return decode_au(&bytes, limits);
     }
-    decode_with_symphonia(bytes, extension, limits)
+    // symphonia can still panic on some hostile files (e.g. an `unwrap` on a Matroska
+    // timestamp scale). Natively that becomes an error; in wasm, panics abort, so the page
+    // runs decoding in a worker it can replace.
+    let container = sniff_container(&bytes[..bytes.len().min(16)]).unwrap_or("audio");
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_with_symphonia(bytes, extension, limits)))
+        .unwrap_or_else(|_| Err(AudioError::Corrupt { detail: format!("the {container} decoder failed on malformed data") }))
 }
 
 /// Mono audio at the front end's sample rate, with what is known of its source.

@@ -41,6 +41,12 @@ pub fn decode_with_symphonia(
                 Some(container) => AudioError::UnsupportedCodec { codec: format!("{what} (in a {container} file)") },
                 None => AudioError::UnrecognisedFormat { detail: describe_unknown_bytes(&head) },
             },
+            SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => AudioError::Corrupt {
+                detail: format!(
+                    "the {} file ends before any audio data (it is truncated, or holds no audio stream)",
+                    sniff_container(&head).unwrap_or("audio")
+                ),
+            },
             other => AudioError::Corrupt { detail: format!("cannot read the container: {other}") },
         })?;
     let mut format = probed.format;
