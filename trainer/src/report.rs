@@ -411,10 +411,10 @@ fn render_markdown(
         if let Some(best) = best_epoch(h) {
             let _ = writeln!(
                 md,
-                "Best validation accuracy {} at epoch {} (validation loss {:.4}).\n",
-                pct(best.val_accuracy),
+                "Kept epoch {} (lowest validation loss {:.4}; validation accuracy {}).\n",
                 best.epoch,
-                best.val_loss
+                best.val_loss,
+                pct(best.val_accuracy)
             );
         }
         let total: f64 = h.iter().map(|r| r.seconds).sum();
@@ -454,12 +454,13 @@ fn render_markdown(
     md
 }
 
-/// The epoch with the highest finite validation accuracy (first on ties).
+/// The epoch with the lowest finite validation loss (first on ties): the one whose weights
+/// the trainer keeps.
 fn best_epoch(history: &[EpochRecord]) -> Option<&EpochRecord> {
-    history.iter().filter(|r| r.val_accuracy.is_finite()).fold(
+    history.iter().filter(|r| r.val_loss.is_finite()).fold(
         None,
         |best: Option<&EpochRecord>, r| match best {
-            Some(b) if b.val_accuracy >= r.val_accuracy => Some(b),
+            Some(b) if b.val_loss <= r.val_loss => Some(b),
             _ => Some(r),
         },
     )

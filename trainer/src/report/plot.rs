@@ -378,9 +378,9 @@ pub(super) fn draw_curves(path: &Path, title: &str, history: &[EpochRecord]) -> 
     if let Some(b) = best {
         let _ = write!(
             subtitle,
-            " · best validation accuracy {} at epoch {}",
-            pct(b.val_accuracy),
-            b.epoch
+            " · kept epoch {} (lowest validation loss {:.3})",
+            b.epoch,
+            b.val_loss
         );
     }
     root.draw(&Text::new(
@@ -508,7 +508,7 @@ pub(super) fn draw_curves(path: &Path, title: &str, history: &[EpochRecord]) -> 
                     BEST.stroke_width(1),
                 )))
                 .map_err(pe)?
-                .label(format!("best val. (epoch {})", b.epoch))
+                .label(format!("kept (epoch {})", b.epoch))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], BEST.stroke_width(1)));
         }
         series(&mut chart, train_acc, TRAIN, "train")?;
