@@ -82,7 +82,7 @@ pub enum AudioError {
 
 /// Formats seconds as `1 h 02 min 03 s`, `4 min 05 s` or `6.7 s`.
 pub fn fmt_duration(seconds: f64) -> String {
-    if seconds < 60.0 {
+    if !seconds.is_finite() || seconds < 60.0 {
         return format!("{seconds:.1} s");
     }
     let total = seconds.round() as u64;

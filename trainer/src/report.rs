@@ -213,16 +213,7 @@ fn cell(s: &str) -> String {
 
 /// Human duration for values whose key mentions seconds.
 fn duration(seconds: f64) -> String {
-    if !seconds.is_finite() || seconds < 60.0 {
-        return format!("{seconds:.1} s");
-    }
-    let total = seconds.round() as u64;
-    let (h, m, s) = (total / 3600, (total / 60) % 60, total % 60);
-    if h > 0 {
-        format!("{h} h {m:02} min {s:02} s")
-    } else {
-        format!("{m} min {s:02} s")
-    }
+    genrescope::audio::fmt_duration(seconds)
 }
 
 fn meta_value(key: &str, v: &serde_json::Value) -> String {
