@@ -96,8 +96,9 @@ impl MelExtractor {
         let mut block = vec![0.0f32; self.stft.n_bins() * FRAME_BLOCK];
         let mut lanes = 0;
         self.stft.for_each_frame(signal, |t, power| {
+            let lane = lanes % FRAME_BLOCK; // provably in range: no bounds check in the loop
             for (row, &p) in block.chunks_exact_mut(FRAME_BLOCK).zip(power) {
-                row[lanes] = p;
+                row[lane] = p;
             }
             lanes += 1;
             if lanes == FRAME_BLOCK || t + 1 == n_frames {
