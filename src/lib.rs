@@ -9,6 +9,7 @@ pub mod classify;
 pub mod bundle;
 pub mod feature_config;
 pub mod mel;
+pub mod mel_image;
 pub mod model;
 pub mod segment;
 

@@ -1,55 +1,128 @@
-// Placeholder page: initialise the wasm engine, show its version, whether WebGPU is
-// available, and the default front-end configuration. Plain ES module, no bundler, no CDN:
-// everything is loaded from this site.
+// Genrescope's page: drop audio files, classify them in Web Workers with the wasm engine,
+// show each file's genres, timeline and Mel image, and tag a batch (CSV / JSON export).
+//
+// This module only wires the pieces in lib/ together:
+//   engine.js  worker pool, backend choice, job queue   backend.js  ?backend= and WebGPU probe
+//   drop.js    drag and drop, file picker                webaudio.js browser decoding fallback
+//   file-row.js one file's row and details               records.js  the batch, table.js, export.js
+//   status.js  engine and model panels
+// Other modes (live microphone, the bench page) use EnginePool from lib/engine.js the same way:
+// `pool.classifyFile(file)` / `pool.classifyPcm(samples, rate)`; `window.genrescope` exposes
+// the running pool and records for them and for the tests.
 
-const $ = (id) => document.getElementById(id);
+import { requestedBackend } from './lib/backend.js';
+import { attachDrop } from './lib/drop.js';
+import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
+import { download, toCsv, toJson } from './lib/export.js';
+import { FileRow } from './lib/file-row.js';
+import { Records } from './lib/records.js';
+import { renderModel, renderStatus } from './lib/status.js';
+import { BatchTable } from './lib/table.js';
 
-/** Shows the engine version and default feature config from the wasm module. */
-async function showEngine() {
-  const versionEl = $('version');
-  const configEl = $('config');
-  try {
-    // Imported dynamically so a missing build shows a message instead of a blank page.
-    const wasm = await import('./pkg/genrescope.js');
-    await wasm.default();
-    versionEl.textContent = wasm.version();
-    const json = wasm.defaultFeatureConfig();
-    configEl.dataset.json = json;
-    configEl.textContent = JSON.stringify(JSON.parse(json), null, 2);
-  } catch (err) {
-    versionEl.textContent = 'failed to load the engine (run ./build.sh build)';
-    versionEl.classList.add('error');
-    configEl.textContent = String(err);
-    console.error(err);
-  }
-}
+const $ = (sel) => document.querySelector(sel);
 
-/**
- * Probes WebGPU. Sets `data-adapter` on #gpu to "yes" or "no" (tests read it) and shows a
- * short description.
- */
-async function showGpu() {
-  const el = $('gpu');
-  const set = (adapter, text) => {
-    el.dataset.adapter = adapter;
-    el.textContent = text;
+const pool = new EnginePool({ backend: requestedBackend() });
+const records = new Records();
+new BatchTable($('#batch-table tbody'), records);
+const list = $('#files');
+let modelCardUrl = null;
+
+pool.addEventListener('status', ({ detail: s }) => {
+  renderStatus($('#engine'), s);
+  renderModel($('#model'), s.header, s.info, modelCardUrl);
+});
+renderStatus($('#engine'), pool.status);
+
+/** Classifies one file: the engine's decoder first, the browser's for formats it lacks. */
+async function classify(file, row, record) {
+  const running = () => {
+    row.setState('running', 'analysing…');
+    records.update(record, { state: 'running' });
   };
-  if (!('gpu' in navigator)) {
-    set('no', 'not available (this browser has no WebGPU); the CPU engine will be used');
-    return;
-  }
+  let result;
   try {
-    const adapter = await navigator.gpu.requestAdapter();
-    if (!adapter) {
-      set('no', 'none found; the CPU engine will be used');
-      return;
-    }
-    const info = adapter.info ?? {};
-    const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-    set('yes', `available${name ? ` (${name})` : ''}`);
+    result = await pool.classifyFile(file, {}, { onStart: running });
   } catch (err) {
-    set('no', `request failed (${err.message}); the CPU engine will be used`);
+    if (!(err instanceof EngineError && UNSUPPORTED_FORMAT_CODES.has(err.code))) throw err;
+    row.setState('running', 'decoding in the browser…');
+    const { decodeWithWebAudio } = await import('./lib/webaudio.js');
+    const t0 = performance.now();
+    let pcm;
+    try {
+      pcm = await decodeWithWebAudio(await file.arrayBuffer(), pool.sampleRate);
+    } catch (fallbackErr) {
+      throw Object.assign(new Error(`${err.message}; ${fallbackErr.message}`), { code: err.code });
+    }
+    const webaudioMs = performance.now() - t0;
+    result = await pool.classifyPcm(pcm.samples, pcm.sampleRate, { decoder: 'webaudio', channels: pcm.channels }, { onStart: running });
+    result.timings.webaudio = webaudioMs;
+    result.source.durationSeconds = pcm.duration;
+  }
+  return result;
+}
+
+function updateProgress() {
+  const done = records.list.filter((r) => r.state === 'done' || r.state === 'error').length;
+  const total = records.list.length;
+  $('#batch-progress').textContent = total ? `${done} of ${total} file${total === 1 ? '' : 's'} done` : '';
+  $('#results').hidden = total === 0;
+  $('#batch').hidden = total === 0;
+  for (const b of document.querySelectorAll('.export')) b.disabled = done === 0;
+}
+records.addEventListener('change', updateProgress);
+
+function addFiles(files) {
+  for (const file of files) {
+    const record = records.add(file);
+    const row = new FileRow(file);
+    list.append(row.el);
+    classify(file, row, record)
+      .then((result) => {
+        row.showResult(result);
+        records.update(record, { state: 'done', result });
+      })
+      .catch((err) => {
+        console.warn(`${file.name}: ${err.message}`);
+        row.showError(err);
+        records.update(record, { state: 'error', error: { message: err.message, code: err.code ?? null } });
+      });
   }
 }
 
-await Promise.all([showEngine(), showGpu()]);
+attachDrop({ zone: $('#drop'), input: $('#file-input'), onFiles: addFiles });
+
+$('#export-csv').addEventListener('click', () => download('genrescope.csv', toCsv(records.list, records.labels()), 'text/csv'));
+$('#export-json').addEventListener('click', () => download('genrescope.json', toJson(records.list), 'application/json'));
+$('#clear').addEventListener('click', () => {
+  records.clear();
+  list.replaceChildren();
+  updateProgress();
+});
+
+// Backend switch links keep the rest of the address.
+for (const a of document.querySelectorAll('[data-backend-link]')) {
+  const url = new URL(location.href);
+  const value = a.dataset.backendLink;
+  if (value === 'auto') url.searchParams.delete('backend');
+  else url.searchParams.set('backend', value);
+  a.href = url.pathname + url.search;
+  if (value === pool.requested) a.setAttribute('aria-current', 'true');
+}
+
+// The model card is optional; link the first that exists (requests to this site only).
+(async () => {
+  for (const candidate of ['./models/default/MODEL_CARD.md', './models/MODEL_CARD.md']) {
+    try {
+      const res = await fetch(new URL(candidate, import.meta.url), { method: 'HEAD' });
+      if (!res.ok) continue;
+      modelCardUrl = candidate;
+      renderModel($('#model'), pool.status.header, pool.status.info, modelCardUrl);
+      return;
+    } catch {
+      return; // offline: no link
+    }
+  }
+})();
+
+globalThis.genrescope = { pool, records };
+pool.start();

@@ -1,10 +1,16 @@
-// Shared helpers for the browser tests: a static server on a free port and a headless
-// Debian Chromium driven by playwright-core (its own browser download is not used).
+// Shared helpers for the browser tests: a static server on a free port, a headless Debian
+// Chromium driven by playwright-core (its own browser download is not used), dropping files
+// on the page through a real DataTransfer, and the native CLI's results for comparison.
 
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { DEFAULT_ROOT, startServer } from './serve.mjs';
+
+/** The repository root. */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The Chromium binary: `$CHROMIUM` if set, else Debian's. */
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -25,9 +31,11 @@ export const BASE_ARGS = [
  * package has not been built yet.
  */
 export async function startWebServer({ root = DEFAULT_ROOT } = {}) {
-  const wasm = path.join(root, 'pkg', 'genrescope_bg.wasm');
-  if (!existsSync(wasm)) {
-    throw new Error(`${wasm} is missing: run ./build.sh build first`);
+  for (const flavour of ['cpu', 'gpu']) {
+    const wasm = path.join(root, 'pkg', flavour, 'genrescope_bg.wasm');
+    if (!existsSync(wasm)) {
+      throw new Error(`${wasm} is missing: run ./build.sh build first`);
+    }
   }
   return startServer({ root, port: 0 });
 }
@@ -58,7 +66,10 @@ export async function openPage(browser) {
   const page = await context.newPage();
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    if (msg.type() !== 'error') return;
+    // A failed load's message does not name the file; add its URL.
+    const url = msg.location()?.url;
+    errors.push(`console: ${msg.text()}${url ? ` (${url})` : ''}`);
   });
   return { context, page, requests, errors };
 }
@@ -77,4 +88,91 @@ export function offsiteRequests(requests, baseUrl) {
       return true;
     }
   });
+}
+
+/**
+ * Drops files on the page's drop zone the way a user's drag does: a DataTransfer holding File
+ * objects, with dragenter, dragover and drop events. `files`: [{name, path} | {name, bytes}].
+ */
+export async function dropFiles(page, files, selector = '#drop') {
+  const payload = files.map((f) => ({
+    name: f.name ?? path.basename(f.path),
+    type: f.type ?? '',
+    base64: Buffer.from(f.bytes ?? readFileSync(f.path)).toString('base64'),
+  }));
+  await page.evaluate(
+    ({ payload, selector }) => {
+      const dt = new DataTransfer();
+      for (const f of payload) {
+        const bin = atob(f.base64);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        dt.items.add(new File([bytes], f.name, { type: f.type }));
+      }
+      const target = document.querySelector(selector);
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+      }
+    },
+    { payload, selector },
+  );
+}
+
+/** Waits until the engine has settled on its backend; returns the backend ('cpu'/'webgpu'). */
+export async function waitForEngine(page, timeout = 180_000) {
+  const engine = page.locator('#engine[data-settled="yes"]');
+  await engine.waitFor({ timeout });
+  const phase = await engine.getAttribute('data-phase');
+  if (phase !== 'ready') throw new Error(`engine failed: ${await page.locator('#engine').textContent()}`);
+  return engine.getAttribute('data-backend');
+}
+
+/** Waits until every file row is done or failed. */
+export async function waitForRows(page, count, timeout = 300_000) {
+  await page.waitForFunction(
+    (n) => {
+      const rows = [...document.querySelectorAll('#files > li')];
+      return rows.length >= n && rows.every((r) => r.dataset.state === 'done' || r.dataset.state === 'error');
+    },
+    count,
+    { timeout, polling: 250 },
+  );
+}
+
+/** The file rows' data attributes: [{file, state, genre, confidence, probabilities, backend, decoder, error}]. */
+export function readRows(page) {
+  return page.$$eval('#files > li', (rows) =>
+    rows.map((r) => ({
+      file: r.dataset.file,
+      state: r.dataset.state,
+      genre: r.dataset.genre,
+      confidence: r.dataset.confidence ? Number(r.dataset.confidence) : null,
+      probabilities: r.dataset.probabilities ? JSON.parse(r.dataset.probabilities) : null,
+      backend: r.dataset.backend,
+      decoder: r.dataset.decoder,
+      error: r.dataset.error,
+    })),
+  );
+}
+
+let nativeCache = null;
+
+/**
+ * The native CLI's results for `files` (absolute paths), from one run of
+ * `trainer classify --backend cpu --json` with the page's default model. Cached per process,
+ * so a test file runs the CLI once. The dev profile reuses what `cargo test --workspace` built
+ * (dependencies are optimised in it too); results do not depend on the profile. Returns a Map
+ * from file name to the CLI's entry ({file, ok, top, probabilities: {label: p}, ...}).
+ */
+export function nativeClassify(files, model = path.join(REPO, 'web', 'models', 'default', 'model.gscope')) {
+  const key = JSON.stringify([files, model]);
+  if (nativeCache?.key === key) return nativeCache.value;
+  const out = execFileSync(
+    'cargo',
+    ['run', '--quiet', '-p', 'genrescope-trainer', '--bin', 'trainer', '--', 'classify', '--backend', 'cpu', '--model', model, '--json', ...files],
+    { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 },
+  );
+  const value = new Map(JSON.parse(out).map((e) => [path.basename(e.file), e]));
+  nativeCache = { key, value };
+  return value;
 }

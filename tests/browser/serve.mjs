@@ -28,6 +28,7 @@ export const MIME_TYPES = {
   '.json': 'application/json; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/plain; charset=utf-8',
   '.csv': 'text/csv; charset=utf-8',
   '.ts': 'text/plain; charset=utf-8',
   '.wasm': 'application/wasm',

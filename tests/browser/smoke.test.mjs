@@ -1,13 +1,28 @@
-// Smoke test of the placeholder page in headless Chromium, once with WebGPU exposed
-// (--enable-unsafe-webgpu, SwiftShader adapter) and once without (CPU fallback).
+// First load of the page in headless Chromium, with WebGPU exposed (--enable-unsafe-webgpu,
+// SwiftShader adapter) and without (CPU fallback): it loads only its own files, settles on
+// the right backend, and classifies a 30 s clip. Prints the measurements the README quotes:
+// the initial download (gzip), and the end-to-end and per-stage time for one clip.
 //
-//   node --test tests/browser/      (after ./build.sh build)
+//   node --test tests/browser/smoke.test.mjs      (after ./build.sh build)
 
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, offsiteRequests, openPage, startWebServer } from './harness.mjs';
+import { REPO, dropFiles, launchBrowser, offsiteRequests, openPage, readRows, startWebServer, waitForEngine } from './harness.mjs';
 
-const TIMEOUT = 60_000;
+const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 'jazz', 'jazz.00004.wav');
+
+/**
+ * Regression guard for the CPU path's initial download (HTML, CSS, JS, CPU wasm, default
+ * model), gzipped. The goal is 1 MB, out of reach for now: the default CNN's f32 weights
+ * alone are ~0.60 MB gzipped and the CPU engine ~1.24 MB (README.md, "The web page"), so
+ * this only guards against growth.
+ */
+const INITIAL_DOWNLOAD_BUDGET = 1.95e6;
+
+const kb = (n) => `${(n / 1000).toFixed(1)} kB`;
 
 let server;
 before(async () => {
@@ -18,9 +33,9 @@ after(async () => {
 });
 
 for (const webgpu of [true, false]) {
-  const mode = webgpu ? 'with --enable-unsafe-webgpu' : 'without WebGPU flag';
+  const expected = webgpu ? 'webgpu' : 'cpu';
 
-  describe(`placeholder page ${mode}`, () => {
+  describe(`first load ${webgpu ? 'with --enable-unsafe-webgpu' : 'without WebGPU flag'}`, () => {
     let browser;
     before(async () => {
       browser = await launchBrowser({ webgpu });
@@ -29,32 +44,66 @@ for (const webgpu of [true, false]) {
       await browser?.close();
     });
 
-    test('loads the wasm, reports the adapter, stays on its own origin', { timeout: TIMEOUT }, async () => {
+    test(`loads its own files only, settles on ${expected}, classifies a 30 s clip`, { timeout: 300_000 }, async () => {
       const { context, page, requests, errors } = await openPage(browser);
       try {
+        const sizes = new Map();
+        page.on('response', async (res) => {
+          if (!res.url().startsWith(server.url) || res.status() !== 200) return;
+          try {
+            const body = await res.body();
+            sizes.set(new URL(res.url()).pathname, { raw: body.length, gzip: gzipSync(body, { level: 9 }).length });
+          } catch {
+            // Worker script bodies are not always retrievable; they are counted from disk below.
+          }
+        });
+        const t0 = Date.now();
         await page.goto(server.url, { waitUntil: 'load' });
+        const backend = await waitForEngine(page);
+        const settledMs = Date.now() - t0;
+        assert.equal(backend, expected, await page.locator('#engine').textContent());
+        assert.equal(await page.locator('#engine').getAttribute('data-phase'), 'ready');
 
-        // The version appears once the wasm module is initialised.
-        const version = page.locator('#version');
-        await version.filter({ hasText: /^\d+\.\d+\.\d+/ }).waitFor({ timeout: 30_000 });
-        assert.match((await version.textContent()).trim(), /^\d+\.\d+\.\d+/);
+        const fetched = [...new Set(requests.map((u) => new URL(u).pathname))];
+        for (const p of fetched) {
+          const file = path.join(REPO, 'web', p === '/' ? 'index.html' : p);
+          // Files not captured above (worker scripts); the model card is only probed (HEAD).
+          if (!sizes.has(p) && existsSync(file) && !p.endsWith('.md')) {
+            const body = readFileSync(file);
+            sizes.set(p, { raw: body.length, gzip: gzipSync(body, { level: 9 }).length });
+          }
+        }
+        const gpuFiles = [...sizes.keys()].filter((p) => p.startsWith('/pkg/gpu/'));
+        const initial = [...sizes.entries()].filter(([p]) => !gpuFiles.includes(p));
+        const total = initial.reduce((s, [, v]) => s + v.gzip, 0);
+        const byKind = {};
+        for (const [p, v] of initial) {
+          const kind = p.endsWith('.wasm') ? 'wasm' : p.endsWith('.gscope') ? 'model' : p.endsWith('.js') ? 'js' : 'html+css';
+          byKind[kind] = (byKind[kind] ?? 0) + v.gzip;
+        }
+        console.log(`# ${expected}: engine settled in ${settledMs} ms`);
+        console.log(`# initial download (gzip -9): ${kb(total)} = ${Object.entries(byKind).map(([k, v]) => `${k} ${kb(v)}`).join(', ')}`);
+        if (gpuFiles.length) {
+          const gpu = gpuFiles.reduce((s, p) => s + sizes.get(p).gzip, 0);
+          console.log(`# WebGPU build fetched after the adapter probe: ${kb(gpu)} gzip`);
+        } else {
+          assert.ok(!webgpu, 'the WebGPU build is fetched where an adapter exists');
+        }
+        assert.ok(total < INITIAL_DOWNLOAD_BUDGET, `initial download ${kb(total)} exceeds the budget`);
 
-        // The adapter probe settles to "yes" or "no" and matches the launch mode.
-        const gpu = page.locator('#gpu');
-        await page.locator('#gpu[data-adapter="yes"], #gpu[data-adapter="no"]').waitFor({ timeout: 30_000 });
-        const adapter = await gpu.getAttribute('data-adapter');
-        assert.equal(adapter, webgpu ? 'yes' : 'no', `adapter status: ${await gpu.textContent()}`);
+        // One 30 s clip alone, end to end (drop -> row done), and the engine's stage times.
+        await dropFiles(page, [{ path: CLIP }]);
+        const started = Date.now();
+        await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('#files > li')?.dataset.state), null, { timeout: 240_000, polling: 'raf' });
+        const wall = Date.now() - started;
+        const [row] = await readRows(page);
+        assert.equal(row.state, 'done', row.error);
+        assert.equal(row.backend, expected);
+        const t = await page.evaluate(() => globalThis.genrescope.records.list[0].result.timings);
+        const stages = ['read', 'decode', 'resample', 'features', 'inference', 'melImage'].map((k) => `${k} ${Math.round(t[k])}`).join(', ');
+        console.log(`# ${expected}: 30 s clip end to end ${wall} ms; stages (ms): ${stages}; engine total ${Math.round(t.total)}`);
 
-        // The default feature config comes from Rust and is valid JSON.
-        const config = JSON.parse(await page.locator('#config').getAttribute('data-json'));
-        assert.equal(config.sample_rate, 22050);
-        assert.equal(config.n_mels, 128);
-
-        // The page says audio stays on the device.
-        assert.match(await page.locator('#privacy').textContent(), /never leaves/i);
-
-        assert.deepEqual(errors, [], 'no page or console errors');
-        assert.ok(requests.some((u) => u.endsWith('.wasm')), 'the wasm was fetched');
+        assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), [], 'no page or console errors');
         assert.deepEqual(offsiteRequests(requests, server.url), [], 'no request left the origin');
       } finally {
         await context.close();
@@ -62,3 +111,32 @@ for (const webgpu of [true, false]) {
     });
   });
 }
+
+describe('?backend= forces a backend', () => {
+  test('?backend=cpu with a WebGPU adapter: CPU only, the WebGPU build is never fetched', { timeout: 120_000 }, async () => {
+    const browser = await launchBrowser({ webgpu: true });
+    try {
+      const { page, requests, errors } = await openPage(browser);
+      await page.goto(`${server.url}?backend=cpu`, { waitUntil: 'load' });
+      assert.equal(await waitForEngine(page), 'cpu');
+      assert.match(await page.locator('#engine').textContent(), /CPU requested/);
+      assert.ok(!requests.some((u) => u.includes('/pkg/gpu/')), 'no request for the WebGPU build');
+      assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('?backend=webgpu without an adapter: falls back to the CPU and says why', { timeout: 120_000 }, async () => {
+    const browser = await launchBrowser({ webgpu: false });
+    try {
+      const { page, errors } = await openPage(browser);
+      await page.goto(`${server.url}?backend=webgpu`, { waitUntil: 'load' });
+      assert.equal(await waitForEngine(page), 'cpu');
+      assert.match(await page.locator('#engine .engine-note').textContent(), /WebGPU not used: WebGPU was requested but cannot be used/);
+      assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), []);
+    } finally {
+      await browser.close();
+    }
+  });
+});

@@ -1,0 +1,383 @@
+//! [`Engine`]: a model bundle loaded for the page, on the CPU (burn-flex) or WebGPU.
+//!
+//! ```js
+//! const engine = await Engine.create(bundleBytes, { backend: 'auto' });  // or 'cpu' | 'webgpu'
+//! engine.info();                       // backend, labels, header, WebGPU check, load time
+//! await engine.classifyFile(bytes, 'song.mp3', { topK: 3 });
+//! await engine.classifyPcm(float32Samples, 44100, { decoder: 'webaudio', channels: 2 });
+//! ```
+//!
+//! Every call validates its arguments and returns errors as rejected promises or exceptions
+//! (see `errors`); the engine stays usable after any failed call. The engine holds only
+//! immutable state, so overlapping calls are safe too.
+
+use std::path::Path;
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::clock::Stopwatch;
+use super::errors::{audio_error, classify_error, invalid_argument, js_error};
+use super::output::{classification_to_js, to_js, Source, Timings};
+use crate::audio::{self, DecodeLimits};
+use crate::bundle::BundleHeader;
+use crate::classify::{Classification, Classifier};
+use crate::mel_image::mel_image;
+use crate::segment::WindowFeatures;
+
+/// Longest audio accepted in the page: the whole track, its features and the decoder's
+/// buffers must fit in wasm32's memory next to each other.
+pub const MAX_MINUTES: f64 = 20.0;
+
+/// Largest file accepted in the page, in bytes.
+pub const MAX_FILE_BYTES: usize = 400 << 20;
+
+/// Default width cap of the Mel image, in columns (a 30 s clip has about 1300).
+const DEFAULT_MEL_COLUMNS: usize = 2048;
+
+/// Largest width the caller may ask for.
+const MAX_MEL_COLUMNS: usize = 16_384;
+
+/// Default largest probability difference between WebGPU and the CPU on the start-up check.
+pub const DEFAULT_GPU_TOLERANCE: f32 = 1e-3;
+
+/// Which backend the caller asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Requested {
+    /// WebGPU when it works and agrees with the CPU, else the CPU.
+    Auto,
+    /// The CPU only.
+    Cpu,
+    /// WebGPU even if the check disagrees; fail if there is no WebGPU device.
+    WebGpu,
+}
+
+impl Requested {
+    fn parse(s: Option<&str>) -> Result<Self, JsValue> {
+        match s.unwrap_or("auto") {
+            "auto" => Ok(Requested::Auto),
+            "cpu" => Ok(Requested::Cpu),
+            "webgpu" => Ok(Requested::WebGpu),
+            other => Err(invalid_argument(&format!("unknown backend {other:?}: use \"auto\", \"cpu\" or \"webgpu\""))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Requested::Auto => "auto",
+            Requested::Cpu => "cpu",
+            Requested::WebGpu => "webgpu",
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct CreateOptions {
+    /// `"auto"` (default), `"cpu"` or `"webgpu"`.
+    backend: Option<String>,
+    /// Largest accepted probability difference on the WebGPU start-up check.
+    gpu_tolerance: Option<f32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ClassifyOptions {
+    /// How many labels `top` lists (default 3, at most the number of labels).
+    top_k: Option<usize>,
+    /// Include the Mel image (default true).
+    mel: Option<bool>,
+    /// Width cap of the Mel image in columns.
+    mel_columns: Option<usize>,
+    /// For PCM: who decoded it (shown as `source.decoder`, default `"pcm"`).
+    decoder: Option<String>,
+    /// For PCM: the channel count of the original (informational).
+    channels: Option<usize>,
+    /// For PCM: the container of the original file (informational).
+    container: Option<String>,
+    /// For PCM: the codec of the original file (informational).
+    codec: Option<String>,
+}
+
+/// What happened on the WebGPU path when the engine was created.
+#[derive(Serialize, Default, Clone)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GpuStatus {
+    /// A WebGPU device was requested.
+    pub attempted: bool,
+    /// Inference runs on WebGPU.
+    pub used: bool,
+    /// Largest |p_webgpu - p_cpu| over the check input's window and track probabilities.
+    pub max_diff: Option<f32>,
+    /// The tolerance the check applied.
+    pub tolerance: f32,
+    /// Why WebGPU is not used (or why it is used despite the check), when relevant.
+    pub reason: Option<String>,
+    /// Time to get the device, load the model on it and run the check, in ms.
+    pub setup_ms: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EngineInfo {
+    /// `"webgpu"` or `"cpu"`: where inference runs.
+    backend: &'static str,
+    /// What was asked for: `"auto"`, `"cpu"` or `"webgpu"`.
+    requested: &'static str,
+    /// `"gpu"` or `"cpu"`: which wasm build this is.
+    build: String,
+    version: &'static str,
+    /// The module was compiled with wasm SIMD (simd128).
+    simd: bool,
+    labels: Vec<String>,
+    header: BundleHeader,
+    gpu: GpuStatus,
+    /// Time to validate and load the bundle on the CPU, in ms.
+    load_ms: f64,
+    limits: Limits,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Limits {
+    max_minutes: f64,
+    max_file_bytes: usize,
+}
+
+/// A loaded model, ready to classify (see the module docs).
+#[wasm_bindgen]
+pub struct Engine {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    cpu: Classifier,
+    #[cfg(feature = "webgpu")]
+    gpu: Option<Classifier>,
+    info: EngineInfo,
+    limits: DecodeLimits,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads a model bundle. `options.backend`: `"auto"` (WebGPU if a device exists and a
+    /// start-up check agrees with the CPU within `options.gpuTolerance`, default 1e-3; else
+    /// the CPU), `"cpu"`, or `"webgpu"` (use WebGPU whatever the check says; fails without a
+    /// device). The CPU-only build rejects `"webgpu"` and treats `"auto"` as `"cpu"`.
+    pub async fn create(bundle: Vec<u8>, options: JsValue) -> Result<Engine, JsValue> {
+        let options: CreateOptions = parse_options(options, "Engine.create options")?;
+        let requested = Requested::parse(options.backend.as_deref())?;
+        let tolerance = match options.gpu_tolerance {
+            None => DEFAULT_GPU_TOLERANCE,
+            Some(t) if t.is_finite() && t > 0.0 => t,
+            Some(t) => return Err(invalid_argument(&format!("gpuTolerance must be a positive number, got {t}"))),
+        };
+        if bundle.is_empty() {
+            return Err(js_error("bundle", "the model bundle is empty (0 bytes)"));
+        }
+        let mut clock = Stopwatch::start();
+        let cpu = Classifier::from_bundle(&bundle, &Device::flex()).map_err(|e| classify_error(&e))?;
+        let load_ms = clock.lap();
+        let mut gpu_status = GpuStatus { tolerance, ..Default::default() };
+
+        #[cfg(feature = "webgpu")]
+        let gpu = if requested == Requested::Cpu {
+            None
+        } else {
+            super::gpu::load(&bundle, &cpu, requested == Requested::WebGpu, &mut gpu_status).await?
+        };
+        #[cfg(not(feature = "webgpu"))]
+        {
+            if requested == Requested::WebGpu {
+                return Err(js_error("unsupported_backend", "this build of the engine has no WebGPU backend; load the GPU build (web/pkg/gpu)"));
+            }
+            if requested == Requested::Auto {
+                gpu_status.reason = Some("the CPU build of the engine has no WebGPU backend".into());
+            }
+        }
+
+        let info = EngineInfo {
+            backend: if gpu_status.used { "webgpu" } else { "cpu" },
+            requested: requested.name(),
+            build: super::flavour(),
+            version: env!("CARGO_PKG_VERSION"),
+            simd: cfg!(target_feature = "simd128"),
+            labels: cpu.labels().to_vec(),
+            header: cpu.header().clone(),
+            gpu: gpu_status,
+            load_ms,
+            limits: Limits { max_minutes: MAX_MINUTES, max_file_bytes: MAX_FILE_BYTES },
+        };
+        let limits = DecodeLimits {
+            max_input_bytes: MAX_FILE_BYTES,
+            max_duration_seconds: MAX_MINUTES * 60.0,
+            ..DecodeLimits::default()
+        };
+        Ok(Engine {
+            inner: Rc::new(Inner {
+                cpu,
+                #[cfg(feature = "webgpu")]
+                gpu,
+                info,
+                limits,
+            }),
+        })
+    }
+
+    /// The backend in use, the labels, the bundle header, the WebGPU check and load time,
+    /// as a plain object.
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.info)
+    }
+
+    /// Decodes an encoded file (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF, CAF, Sun AU, ...)
+    /// and classifies it. `name` (optional) gives the extension as a hint; the bytes decide.
+    /// Resolves to `{backend, labels, probabilities, top, votes, windows, source, timings,
+    /// warnings, mel}`; rejects with a `GenrescopeError` whose `code` is
+    /// `unrecognised_format`, `unsupported_codec` or `no_audio_track` when another decoder
+    /// might read the file, or another code (`corrupt`, `empty`, `too_long`, ...).
+    #[wasm_bindgen(js_name = classifyFile)]
+    pub fn classify_file(&self, bytes: Vec<u8>, name: Option<String>, options: JsValue) -> js_sys::Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move { inner.classify_file(bytes, name, options).await })
+    }
+
+    /// Classifies mono PCM (e.g. decoded by WebAudio, or captured) at `sampleRate` Hz; it is
+    /// checked (finite samples, rate 1 kHz..768 kHz, length limit) and resampled first.
+    /// Resolves like [`classify_file`](Self::classify_file).
+    #[wasm_bindgen(js_name = classifyPcm)]
+    pub fn classify_pcm(&self, samples: Vec<f32>, sample_rate: f64, options: JsValue) -> js_sys::Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move { inner.classify_pcm(samples, sample_rate, options).await })
+    }
+}
+
+impl Inner {
+    async fn classify_file(&self, bytes: Vec<u8>, name: Option<String>, options: JsValue) -> Result<JsValue, JsValue> {
+        let options: ClassifyOptions = parse_options(options, "classify options")?;
+        let extension = name
+            .as_deref()
+            .and_then(|n| Path::new(n).extension())
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let mut clock = Stopwatch::start();
+        let mut timings = Timings::default();
+        let decoded = audio::decode(bytes, extension.as_deref(), &self.limits).map_err(|e| audio_error(&e))?;
+        timings.decode = clock.lap();
+        let source = Source {
+            decoder: "genrescope".into(),
+            container: decoded.container.clone(),
+            codec: decoded.codec.clone(),
+            sample_rate: decoded.sample_rate,
+            channels: decoded.channels,
+            duration_seconds: decoded.duration_seconds(),
+            truncated: decoded.truncated,
+            skipped_packets: decoded.skipped_packets,
+        };
+        let loaded = audio::to_target_rate(decoded, self.cpu.sample_rate()).map_err(|e| audio_error(&e))?;
+        timings.resample = clock.lap();
+        self.finish(&loaded.samples, source, timings, clock, &options).await
+    }
+
+    async fn classify_pcm(&self, samples: Vec<f32>, sample_rate: f64, options: JsValue) -> Result<JsValue, JsValue> {
+        let options: ClassifyOptions = parse_options(options, "classify options")?;
+        if !(sample_rate.is_finite() && sample_rate.fract() == 0.0 && (1.0..=u32::MAX as f64).contains(&sample_rate)) {
+            return Err(invalid_argument(&format!("sampleRate must be a positive whole number of Hz, got {sample_rate}")));
+        }
+        let rate = sample_rate as u32;
+        let mut clock = Stopwatch::start();
+        let mut timings = Timings::default();
+        let prepared = self.cpu.prepare_pcm(&samples, rate, &self.limits).map_err(|e| classify_error(&e))?;
+        timings.resample = clock.lap();
+        let source = Source {
+            decoder: options.decoder.clone().unwrap_or_else(|| "pcm".into()),
+            container: options.container.clone().unwrap_or_default(),
+            codec: options.codec.clone().unwrap_or_default(),
+            sample_rate: rate,
+            channels: options.channels.unwrap_or(1),
+            duration_seconds: samples.len() as f64 / sample_rate,
+            truncated: false,
+            skipped_packets: 0,
+        };
+        drop(samples);
+        self.finish(&prepared, source, timings, clock, &options).await
+    }
+
+    /// Features, inference and the Mel image of mono PCM at the model's rate.
+    async fn finish(
+        &self,
+        samples: &[f32],
+        source: Source,
+        mut timings: Timings,
+        mut clock: Stopwatch,
+        options: &ClassifyOptions,
+    ) -> Result<JsValue, JsValue> {
+        let features = self.cpu.features(samples);
+        timings.features = clock.lap();
+        let (classification, backend, gpu_warning) = self.infer(&features).await?;
+        timings.inference = clock.lap();
+
+        let mel = if options.mel.unwrap_or(true) {
+            let columns = options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);
+            let cfg = &self.cpu.header().feature_config;
+            Some(mel_image(&features, cfg.hop_length, cfg.sample_rate, columns))
+        } else {
+            None
+        };
+        timings.mel_image = clock.lap();
+        // The clock started before decoding, so this covers every stage.
+        timings.total = clock.total();
+
+        let mut warnings = Vec::new();
+        if source.truncated {
+            warnings.push("the file ends before the length its header announces; the part present was classified".to_string());
+        }
+        if source.skipped_packets > 0 {
+            warnings.push(format!("{} damaged packet(s) were skipped", source.skipped_packets));
+        }
+        if classification.windows.iter().any(|w| w.padded) {
+            warnings.push("the audio is shorter than one analysis window; it was padded with silence".to_string());
+        }
+        warnings.extend(gpu_warning);
+
+        let n_labels = classification.labels.len();
+        let top_k = options.top_k.unwrap_or(3).clamp(1, n_labels.max(1));
+        classification_to_js(backend, &classification, top_k, &source, &timings, &warnings, mel.as_ref())
+    }
+
+    /// Runs the network on WebGPU when it is in use, else on the CPU. A WebGPU failure falls
+    /// back to the CPU for this track and says so in a warning.
+    async fn infer(&self, features: &WindowFeatures) -> Result<(Classification, &'static str, Option<String>), JsValue> {
+        #[allow(unused_mut)]
+        let mut warning = None;
+        #[cfg(feature = "webgpu")]
+        if let Some(gpu) = &self.gpu {
+            match gpu.infer_async(features).await {
+                Ok(c) => return Ok((c, "webgpu", None)),
+                Err(e) => warning = Some(format!("WebGPU failed ({e}); this file ran on the CPU")),
+            }
+        }
+        let c = self.cpu.infer(features).map_err(|e| classify_error(&e))?;
+        Ok((c, "cpu", warning))
+    }
+}
+
+/// Reads an options object; `undefined` and `null` give the defaults.
+fn parse_options<T: DeserializeOwned + Default>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    if !value.is_object() {
+        return Err(invalid_argument(&format!("{what} must be an object")));
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        // The error renders as a JS error ("Error: invalid type ..."); keep the message only.
+        let message = e.to_string();
+        let message = message.strip_prefix("Error: ").unwrap_or(&message);
+        invalid_argument(&format!("invalid {what}: {message}"))
+    })
+}

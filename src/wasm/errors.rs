@@ -1,0 +1,57 @@
+//! Errors as JavaScript sees them: an `Error` named `GenrescopeError` whose `message` says
+//! what is wrong and whose `code` lets the page react (e.g. decode unsupported formats with
+//! WebAudio instead).
+
+use wasm_bindgen::prelude::*;
+
+use crate::audio::AudioError;
+use crate::classify::ClassifyError;
+
+/// A JS `Error` with `name = "GenrescopeError"` and a `code` property.
+pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name("GenrescopeError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&error, &JsValue::from_str("code"), &JsValue::from_str(code));
+    error.into()
+}
+
+/// The code of an audio error. `unrecognised_format`, `unsupported_codec` and
+/// `no_audio_track` mean "this decoder cannot read it"; the page may try another decoder.
+pub(crate) fn audio_code(e: &AudioError) -> &'static str {
+    match e {
+        AudioError::EmptyInput => "empty",
+        AudioError::UnrecognisedFormat { .. } => "unrecognised_format",
+        AudioError::UnsupportedCodec { .. } => "unsupported_codec",
+        AudioError::NoAudioTrack => "no_audio_track",
+        AudioError::Corrupt { .. } => "corrupt",
+        AudioError::NoSamples => "no_samples",
+        AudioError::NonFiniteSamples { .. } => "non_finite",
+        AudioError::TooLarge { .. } => "too_large",
+        AudioError::TooLong { .. } => "too_long",
+        AudioError::InvalidSampleRate { .. } => "sample_rate",
+        AudioError::UnsupportedChannels { .. } => "channels",
+        AudioError::Resample { .. } => "resample",
+    }
+}
+
+/// A classification error as a JS error.
+pub(crate) fn classify_error(e: &ClassifyError) -> JsValue {
+    let code = match e {
+        ClassifyError::Audio(a) => audio_code(a),
+        ClassifyError::Bundle(_) => "bundle",
+        ClassifyError::NoWindows => "no_samples",
+        ClassifyError::Backend(_) => "backend",
+    };
+    js_error(code, &e.to_string())
+}
+
+/// An audio error as a JS error.
+pub(crate) fn audio_error(e: &AudioError) -> JsValue {
+    js_error(audio_code(e), &e.to_string())
+}
+
+/// A bad argument from JavaScript.
+pub(crate) fn invalid_argument(message: &str) -> JsValue {
+    js_error("invalid_argument", message)
+}

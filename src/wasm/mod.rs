@@ -1,0 +1,94 @@
+//! The thin wasm-bindgen layer the web page talks to.
+//!
+//! Everything here only adapts the native API to JavaScript (typed arrays, plain objects,
+//! promises, exceptions); the work itself lives in the shared modules, so the browser and the
+//! native CLI compute the same thing.
+//!
+//! - [`Engine`] (`engine`): a loaded model bundle on the CPU (burn-flex) or WebGPU, classifying
+//!   encoded files or PCM.
+//! - `gpu` (GPU build only): the WebGPU device and the start-up agreement check.
+//! - `output`: the result objects handed to JavaScript.
+//! - `errors`: every failure becomes a JS `Error` with a `code` and a clear message.
+//! - `clock`: `performance.now()` (`std::time::Instant` panics on wasm32-unknown-unknown).
+//!
+//! The same source builds twice (see build.sh): `web/pkg/cpu/` without the `webgpu` feature
+//! (small, loads first) and `web/pkg/gpu/` with it.
+
+mod clock;
+mod engine;
+mod errors;
+#[cfg(feature = "webgpu")]
+mod gpu;
+mod output;
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+pub use engine::Engine;
+
+use crate::bundle::Bundle;
+
+thread_local! {
+    /// The message of the last panic, kept for [`last_panic`]: a panic aborts the call (the
+    /// module traps), and the page wants to say why before it restarts the worker.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(message: &str);
+}
+
+/// Runs when the module is instantiated: installs a panic hook that logs the message to the
+/// console and keeps it for [`last_panic`]. Panics are bugs (inputs are validated and every
+/// error is returned), so this is for diagnostics only.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string();
+        console_error(&format!("genrescope panicked: {message}"));
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(message));
+    }));
+}
+
+/// The message of the last panic in this module instance, if any (`undefined` otherwise).
+/// After a panic the instance must be discarded; the page reads this first to report why.
+#[wasm_bindgen(js_name = lastPanic)]
+pub fn last_panic() -> Option<String> {
+    LAST_PANIC.with(|p| p.borrow().clone())
+}
+
+/// The crate version (`CARGO_PKG_VERSION`), e.g. `"0.1.0"`, so the page can show which build
+/// it is running.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// `"gpu"` for the build with the WebGPU backend, `"cpu"` for the CPU-only build.
+#[wasm_bindgen]
+pub fn flavour() -> String {
+    if cfg!(feature = "webgpu") { "gpu" } else { "cpu" }.to_string()
+}
+
+/// The reference front-end configuration ([`crate::FeatureConfig::gtzan_default`]) as JSON.
+///
+/// Model bundles carry their own feature config; this default is what the page shows before a
+/// bundle is loaded, and it is serialised exactly as it would be stored in a bundle header.
+#[wasm_bindgen(js_name = defaultFeatureConfig)]
+pub fn default_feature_config() -> String {
+    // Serialising a plain struct of numbers and enums cannot fail.
+    serde_json::to_string(&crate::FeatureConfig::gtzan_default())
+        .expect("FeatureConfig serialises to JSON")
+}
+
+/// Reads a bundle's header only (labels, feature config, normalisation, architecture,
+/// provenance) without loading its weights; returns it as a plain object. Throws a
+/// `GenrescopeError` (code `"bundle"`) when the bytes are not a valid bundle.
+#[wasm_bindgen(js_name = bundleInfo)]
+pub fn bundle_info(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    let header = Bundle::read_header(bytes).map_err(|e| errors::js_error("bundle", &e.to_string()))?;
+    output::to_js(&header)
+}

@@ -1,0 +1,108 @@
+//! The objects handed to JavaScript. Field names are camelCase; probabilities are plain
+//! numbers (each f32 converts to a JS number exactly), the Mel image is a `Float32Array`.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::errors::js_error;
+use crate::classify::{Classification, LabelScore};
+use crate::mel_image::MelImage;
+
+/// Serialises `value` to a plain JS value (maps become objects).
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value.serialize(&serializer).map_err(|e| js_error("internal", &format!("cannot convert the result for JavaScript: {e}")))
+}
+
+/// Where the audio came from and how it was read.
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Source {
+    /// `"genrescope"` (the Rust decoder in this module) or whatever the caller passed for PCM
+    /// (e.g. `"webaudio"`).
+    pub decoder: String,
+    pub container: String,
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: usize,
+    pub duration_seconds: f64,
+    pub truncated: bool,
+    pub skipped_packets: usize,
+}
+
+/// Milliseconds per stage. `decode` is 0 for PCM input (the caller decoded it).
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Timings {
+    pub decode: f64,
+    pub resample: f64,
+    pub features: f64,
+    pub inference: f64,
+    pub mel_image: f64,
+    pub total: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Window<'a> {
+    start: f64,
+    end: f64,
+    padded: bool,
+    probabilities: &'a [f32],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrackResult<'a> {
+    backend: &'a str,
+    labels: &'a [String],
+    probabilities: &'a [f32],
+    top: &'a [LabelScore],
+    votes: &'a [usize],
+    windows: Vec<Window<'a>>,
+    source: &'a Source,
+    timings: &'a Timings,
+    warnings: &'a [String],
+}
+
+/// The whole result of classifying one track, with the Mel image attached as
+/// `mel: {data: Float32Array, bands, columns, secondsPerColumn, min, max}`.
+pub(crate) fn classification_to_js(
+    backend: &str,
+    c: &Classification,
+    top_k: usize,
+    source: &Source,
+    timings: &Timings,
+    warnings: &[String],
+    mel: Option<&MelImage>,
+) -> Result<JsValue, JsValue> {
+    let windows = c
+        .windows
+        .iter()
+        .map(|w| Window { start: w.start_seconds, end: w.end_seconds, padded: w.padded, probabilities: &w.probabilities })
+        .collect();
+    let result = TrackResult {
+        backend,
+        labels: &c.labels,
+        probabilities: &c.probabilities,
+        top: c.top(top_k),
+        votes: &c.votes,
+        windows,
+        source,
+        timings,
+        warnings,
+    };
+    let value = to_js(&result)?;
+    if let Some(mel) = mel {
+        let object = js_sys::Object::new();
+        let set = |key: &str, v: JsValue| js_sys::Reflect::set(&object, &JsValue::from_str(key), &v);
+        set("data", js_sys::Float32Array::from(&mel.data[..]).into())?;
+        set("bands", (mel.bands as f64).into())?;
+        set("columns", (mel.columns as f64).into())?;
+        set("secondsPerColumn", mel.seconds_per_column.into())?;
+        set("min", (mel.min as f64).into())?;
+        set("max", (mel.max as f64).into())?;
+        js_sys::Reflect::set(&value, &JsValue::from_str("mel"), &object)?;
+    }
+    Ok(value)
+}

@@ -1,0 +1,130 @@
+// The wasm engine's JavaScript API at its boundary, driven directly in a page (CPU build):
+// every bad input is a GenrescopeError with a code and a clear message, nothing panics, and
+// the engine keeps working after each failure.
+//
+//   node --test tests/browser/engine-api.test.mjs      (after ./build.sh build)
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { REPO, launchBrowser, offsiteRequests, openPage, startWebServer } from './harness.mjs';
+
+const MODEL = path.join(REPO, 'web', 'models', 'default', 'model.gscope');
+const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 'pop', 'pop.00000.wav');
+
+let server;
+let browser;
+let session;
+before(async () => {
+  server = await startWebServer();
+  browser = await launchBrowser();
+  session = await openPage(browser);
+  await session.page.goto(`${server.url}?backend=cpu`, { waitUntil: 'load' });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('bad inputs give GenrescopeErrors with codes, never a panic; the engine stays usable', { timeout: 120_000 }, async () => {
+  const { page, requests } = session;
+  const model = readFileSync(MODEL).toString('base64');
+  const clip = readFileSync(CLIP).toString('base64');
+  const out = await page.evaluate(
+    async ({ model, clip }) => {
+      const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const wasm = await import('./pkg/cpu/genrescope.js');
+      await wasm.default();
+      const outcome = async (f) => {
+        try {
+          const v = await f();
+          return { ok: true, value: v?.top?.[0]?.label ?? typeof v };
+        } catch (e) {
+          return { ok: false, name: e?.name, code: e?.code, message: e?.message ?? String(e) };
+        }
+      };
+      const r = {};
+      r.bundleGarbage = await outcome(() => wasm.bundleInfo(new Uint8Array([1, 2, 3])));
+      r.createEmpty = await outcome(() => wasm.Engine.create(new Uint8Array(0), {}));
+      r.createTruncated = await outcome(() => wasm.Engine.create(bytes(model).slice(0, 5000), {}));
+      r.createBadBackend = await outcome(() => wasm.Engine.create(bytes(model), { backend: 'tpu' }));
+      r.createWebgpuOnCpuBuild = await outcome(() => wasm.Engine.create(bytes(model), { backend: 'webgpu' }));
+      r.createBadOptions = await outcome(() => wasm.Engine.create(bytes(model), 42));
+      const engine = await wasm.Engine.create(bytes(model), { backend: 'auto' });
+      r.info = engine.info().backend;
+      const good = () => engine.classifyFile(bytes(clip), 'pop.wav', { topK: 2 });
+      r.first = await outcome(good);
+      r.empty = await outcome(() => engine.classifyFile(new Uint8Array(0), 'x.wav'));
+      r.text = await outcome(() => engine.classifyFile(new TextEncoder().encode('hello, this is text'), 'x.mp3'));
+      r.truncatedWav = await outcome(() => engine.classifyFile(bytes(clip).slice(0, 30), 'x.wav'));
+      r.badTopK = await outcome(() => engine.classifyFile(bytes(clip), 'x.wav', { topK: 'three' }));
+      r.pcmEmpty = await outcome(() => engine.classifyPcm(new Float32Array(0), 22050));
+      r.pcmNaN = await outcome(() => engine.classifyPcm(new Float32Array([0, NaN, 0.5]), 22050));
+      r.pcmRateZero = await outcome(() => engine.classifyPcm(new Float32Array(1000), 0));
+      r.pcmRateNaN = await outcome(() => engine.classifyPcm(new Float32Array(1000), NaN));
+      r.pcmRateFraction = await outcome(() => engine.classifyPcm(new Float32Array(1000), 44100.5));
+      r.pcmRateHuge = await outcome(() => engine.classifyPcm(new Float32Array(1000), 1e9));
+      r.pcmOneSample = await outcome(() => engine.classifyPcm(new Float32Array([0.25]), 8000));
+      r.pcmSilence = await outcome(() => engine.classifyPcm(new Float32Array(22050), 22050));
+      r.last = await outcome(good);
+      const full = await good();
+      r.shape = {
+        keys: Object.keys(full).sort(),
+        top: full.top.length,
+        windows: full.windows.length,
+        melIsF32: full.mel.data instanceof Float32Array,
+        mel: [full.mel.bands, full.mel.columns, full.mel.data.length],
+        timings: Object.keys(full.timings).sort(),
+        stagesVsTotal: ['decode', 'resample', 'features', 'inference', 'melImage'].reduce((s, k) => s + full.timings[k], 0) - full.timings.total,
+        source: full.source,
+      };
+      r.panic = wasm.lastPanic() ?? null;
+      return r;
+    },
+    { model, clip },
+  );
+
+  const err = (name, code, pattern) => {
+    const o = out[name];
+    assert.equal(o.ok, false, `${name} should fail`);
+    assert.equal(o.name, 'GenrescopeError', `${name}: ${JSON.stringify(o)}`);
+    assert.equal(o.code, code, `${name}: ${JSON.stringify(o)}`);
+    if (pattern) assert.match(o.message, pattern, name);
+  };
+  err('bundleGarbage', 'bundle');
+  err('createEmpty', 'bundle', /empty/);
+  err('createTruncated', 'bundle');
+  err('createBadBackend', 'invalid_argument', /unknown backend "tpu"/);
+  err('createWebgpuOnCpuBuild', 'unsupported_backend', /no WebGPU/);
+  err('createBadOptions', 'invalid_argument', /must be an object/);
+  assert.equal(out.info, 'cpu');
+  assert.equal(out.first.ok, true);
+  err('empty', 'empty', /empty/);
+  assert.equal(out.text.ok, false);
+  assert.match(out.text.code, /unrecognised_format|unsupported_codec/);
+  assert.match(out.text.message, /text/);
+  assert.equal(out.truncatedWav.ok, false, 'a 30-byte WAV has no audio');
+  err('badTopK', 'invalid_argument', /^invalid classify options: invalid type/);
+  err('pcmEmpty', 'no_samples');
+  err('pcmNaN', 'non_finite', /non-finite/);
+  err('pcmRateZero', 'invalid_argument');
+  err('pcmRateNaN', 'invalid_argument');
+  err('pcmRateFraction', 'invalid_argument');
+  err('pcmRateHuge', 'sample_rate');
+  assert.equal(out.pcmOneSample.ok, true, JSON.stringify(out.pcmOneSample));
+  assert.equal(out.pcmSilence.ok, true, JSON.stringify(out.pcmSilence));
+  assert.deepEqual(out.last, out.first, 'the engine gives the same answer after all the failures');
+  assert.deepEqual(out.shape.keys, ['backend', 'labels', 'mel', 'probabilities', 'source', 'timings', 'top', 'votes', 'warnings', 'windows']);
+  assert.equal(out.shape.top, 2);
+  assert.equal(out.shape.windows, 19);
+  assert.ok(out.shape.melIsF32);
+  assert.equal(out.shape.mel[0], 128);
+  assert.equal(out.shape.mel[2], out.shape.mel[0] * out.shape.mel[1]);
+  assert.deepEqual(out.shape.timings, ['decode', 'features', 'inference', 'melImage', 'resample', 'total']);
+  assert.ok(Math.abs(out.shape.stagesVsTotal) < 5, `the stages add up to the total (${out.shape.stagesVsTotal} ms apart)`);
+  assert.equal(out.shape.source.decoder, 'genrescope');
+  assert.equal(out.shape.source.sampleRate, 22050);
+  assert.equal(out.panic, null, 'nothing panicked');
+  assert.deepEqual(offsiteRequests(requests, server.url), []);
+});

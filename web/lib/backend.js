@@ -1,0 +1,27 @@
+// Which compute backend to use: the `?backend=cpu|webgpu` override and the WebGPU probe.
+
+/** The backend asked for in the URL: 'auto' (default), 'cpu' or 'webgpu'. */
+export function requestedBackend(search = globalThis.location?.search ?? '') {
+  const value = new URLSearchParams(search).get('backend');
+  return value === 'cpu' || value === 'webgpu' ? value : 'auto';
+}
+
+/**
+ * Asks the browser for a WebGPU adapter. Resolves to `{available, description, reason}`;
+ * never rejects. Only a real adapter counts: `navigator.gpu` exists in many browsers that
+ * then return no adapter (no GPU, blocklisted driver, or WebGPU disabled).
+ */
+export async function probeWebGpu() {
+  if (!globalThis.navigator?.gpu) {
+    return { available: false, description: '', reason: 'this browser has no WebGPU' };
+  }
+  try {
+    const adapter = await navigator.gpu.requestAdapter();
+    if (!adapter) return { available: false, description: '', reason: 'no WebGPU adapter found' };
+    const info = adapter.info ?? {};
+    const description = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
+    return { available: true, description, reason: '' };
+  } catch (err) {
+    return { available: false, description: '', reason: `WebGPU adapter request failed: ${err.message}` };
+  }
+}

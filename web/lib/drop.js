@@ -1,0 +1,45 @@
+// Getting files in: a drop zone (drag and drop anywhere on the page, highlighted over the
+// zone), a file picker, and keyboard access to the picker.
+
+/** Calls `onFiles(File[])` for files dropped on the page or picked with `input`. */
+export function attachDrop({ zone, input, onFiles }) {
+  let depth = 0;
+  const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+  const highlight = (on) => zone.classList.toggle('dragging', on);
+
+  // Dropping a file anywhere must not navigate away from the page.
+  window.addEventListener('dragover', (e) => {
+    if (hasFiles(e)) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    }
+  });
+  window.addEventListener('dragenter', (e) => {
+    if (hasFiles(e)) {
+      depth++;
+      highlight(true);
+    }
+  });
+  window.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) highlight(false);
+  });
+  window.addEventListener('drop', (e) => {
+    depth = 0;
+    highlight(false);
+    if (!e.dataTransfer?.files?.length) return;
+    e.preventDefault();
+    onFiles([...e.dataTransfer.files]);
+  });
+
+  input.addEventListener('change', () => {
+    if (input.files.length) onFiles([...input.files]);
+    input.value = '';
+  });
+  zone.addEventListener('keydown', (e) => {
+    if (e.target === zone && (e.key === 'Enter' || e.key === ' ')) {
+      e.preventDefault();
+      input.click();
+    }
+  });
+}

@@ -1,0 +1,332 @@
+// The engine pool: Web Workers running the wasm engine, a job queue, backend choice and
+// crash recovery. The page (and later the live mode and the bench page) only call
+// `classifyFile` / `classifyPcm` and listen to 'status' events.
+//
+// Loading: the model bundle and the small CPU build are fetched and compiled once on the main
+// thread and handed to each worker (a compiled WebAssembly.Module can be posted). The first
+// CPU worker makes the page usable. Then, with `backend: 'auto'`, if `navigator.gpu` yields
+// an adapter, the WebGPU-capable build is fetched and a GPU worker started; its engine runs a
+// fixed input on WebGPU and on the CPU and keeps WebGPU only if they agree. If it does, jobs
+// go to that one GPU worker; otherwise (or without an adapter) a small pool of CPU workers
+// shares the jobs, one per core up to `maxWorkers`.
+
+import { probeWebGpu } from './backend.js';
+
+const WORKER_URL = new URL('../worker.js', import.meta.url);
+/** The model bundle the page loads (its card is beside it). */
+export const DEFAULT_MODEL = new URL('../models/default/model.gscope', import.meta.url);
+const BUILDS = {
+  cpu: { glue: new URL('../pkg/cpu/genrescope.js', import.meta.url), wasm: new URL('../pkg/cpu/genrescope_bg.wasm', import.meta.url) },
+  gpu: { glue: new URL('../pkg/gpu/genrescope.js', import.meta.url), wasm: new URL('../pkg/gpu/genrescope_bg.wasm', import.meta.url) },
+};
+
+/** An error from the engine, with the engine's `code` (e.g. 'corrupt', 'unsupported_codec'). */
+export class EngineError extends Error {
+  constructor({ message, code = 'internal', crashed = false }) {
+    super(message);
+    this.name = 'EngineError';
+    this.code = code;
+    this.crashed = crashed;
+  }
+}
+
+/** Codes meaning "the Rust decoder cannot read this format"; another decoder may. */
+export const UNSUPPORTED_FORMAT_CODES = new Set(['unrecognised_format', 'unsupported_codec', 'no_audio_track']);
+
+async function fetchBytes(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`cannot load ${new URL(url).pathname}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+async function compileWasm(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`cannot load ${new URL(url).pathname}: HTTP ${res.status}`);
+  if (WebAssembly.compileStreaming && res.headers.get('content-type')?.startsWith('application/wasm')) {
+    return WebAssembly.compileStreaming(res);
+  }
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+let workerCount = 0;
+
+/** One worker and its outstanding requests. */
+class EngineWorker {
+  constructor(flavour, backend, onCrash) {
+    this.flavour = flavour;
+    this.backend = backend;
+    this.id = ++workerCount;
+    this.pending = new Map();
+    this.busy = false;
+    this.retiring = false;
+    this.dead = false;
+    this.info = null;
+    this.onCrash = onCrash;
+    this.worker = new Worker(WORKER_URL, { type: 'module', name: `genrescope-${flavour}-${this.id}` });
+    this.ready = new Promise((resolve, reject) => {
+      this.readyResolve = resolve;
+      this.readyReject = reject;
+    });
+    this.worker.onmessage = ({ data }) => this.receive(data);
+    this.worker.onerror = (event) => {
+      event.preventDefault?.();
+      this.fail({ message: `the engine worker failed: ${event.message || 'script error'}`, code: 'crashed', crashed: true });
+    };
+  }
+
+  init(module, bundle) {
+    this.worker.postMessage({ type: 'init', glueUrl: BUILDS[this.flavour].glue.href, module, bundle: bundle.slice(0), backend: this.backend });
+    return this.ready;
+  }
+
+  receive(msg) {
+    if (msg.type === 'ready') {
+      this.info = msg.info;
+      this.header = msg.header;
+      this.readyResolve(msg);
+    } else if (msg.type === 'init-error') {
+      this.dead = true;
+      this.readyReject(new EngineError(msg.error));
+    } else if (msg.type === 'result' || msg.type === 'error') {
+      const job = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      this.busy = this.pending.size > 0;
+      if (msg.type === 'result') job?.resolve(msg.result);
+      else job?.reject(new EngineError(msg.error));
+      if (msg.type === 'error' && msg.error.crashed) this.fail(msg.error);
+      else this.onIdle?.();
+    }
+  }
+
+  /** Marks the worker dead, fails what it was doing and tells the pool. */
+  fail(error) {
+    if (this.dead && this.pending.size === 0) return;
+    this.dead = true;
+    this.readyReject(new EngineError(error));
+    for (const job of this.pending.values()) job.reject(new EngineError(error));
+    this.pending.clear();
+    this.worker.terminate();
+    this.onCrash?.(this, error);
+  }
+
+  run(job) {
+    this.busy = true;
+    this.pending.set(job.id, job);
+    job.started = performance.now();
+    job.onStart?.({ worker: this.id, flavour: this.flavour });
+    this.worker.postMessage(job.msg, job.transfer ?? []);
+  }
+
+  terminate() {
+    this.dead = true;
+    this.worker.terminate();
+  }
+}
+
+/**
+ * The pool. Events: 'status' (detail: the status object below) whenever anything about the
+ * engine changes.
+ *
+ * status = {phase: 'loading'|'ready'|'error', settled, requested, backend: 'cpu'|'webgpu'|null,
+ *           workers, info (engine info of the active backend), header (bundle header),
+ *           adapter: {available, description, reason}, gpuReason, message}
+ */
+export class EnginePool extends EventTarget {
+  constructor({ backend = 'auto', modelUrl = DEFAULT_MODEL, maxWorkers } = {}) {
+    super();
+    this.requested = backend;
+    this.modelUrl = modelUrl;
+    const cores = globalThis.navigator?.hardwareConcurrency || 2;
+    this.maxWorkers = Math.max(1, maxWorkers ?? Math.min(cores, 4));
+    this.workers = [];
+    this.queue = [];
+    this.modules = {};
+    this.nextId = 1;
+    this.status = {
+      phase: 'loading',
+      settled: false,
+      requested: backend,
+      backend: null,
+      workers: 0,
+      info: null,
+      header: null,
+      adapter: null,
+      gpuReason: '',
+      message: 'loading the engine and the model…',
+    };
+  }
+
+  update(changes) {
+    Object.assign(this.status, changes);
+    const active = this.workers.filter((w) => w.info && !w.dead && !w.retiring);
+    this.status.workers = active.length;
+    this.dispatchEvent(new CustomEvent('status', { detail: { ...this.status } }));
+  }
+
+  /** Loads everything and settles on a backend. Resolves when the choice is final. */
+  async start() {
+    try {
+      const adapterProbe = probeWebGpu();
+      const [bundle, cpuModule] = await Promise.all([fetchBytes(this.modelUrl), compileWasm(BUILDS.cpu.wasm)]);
+      this.bundle = bundle;
+      this.modules.cpu = cpuModule;
+      const adapter = await adapterProbe;
+      this.update({ adapter });
+
+      if (this.requested === 'webgpu') {
+        if (!(await this.tryGpu('webgpu'))) await this.startCpu(this.maxWorkers);
+      } else {
+        await this.startCpu(1);
+        if (this.requested === 'auto' && adapter.available && (await this.tryGpu('auto'))) {
+          // The GPU worker took over.
+        } else {
+          if (this.requested === 'auto' && !adapter.available) this.update({ gpuReason: adapter.reason });
+          await this.startCpu(this.maxWorkers);
+        }
+      }
+      this.update({ settled: true, message: '' });
+    } catch (err) {
+      console.error(err);
+      this.failAll(err.message);
+    }
+    return this.status;
+  }
+
+  /** The engine cannot run: says so, and fails every waiting and future job. */
+  failAll(message) {
+    this.failure = new EngineError({ message: `the engine is not available: ${message}`, code: 'engine_unavailable' });
+    this.update({ phase: 'error', settled: true, message });
+    for (const job of this.queue.splice(0)) job.reject(this.failure);
+  }
+
+  spawn(flavour, backend) {
+    const w = new EngineWorker(flavour, backend, (worker, error) => this.crashed(worker, error));
+    w.onIdle = () => this.pump();
+    this.workers.push(w);
+    return w;
+  }
+
+  /** Grows the CPU pool to `count` ready workers. */
+  async startCpu(count) {
+    const cpu = this.workers.filter((w) => w.flavour === 'cpu' && !w.dead);
+    const started = [];
+    for (let i = cpu.length; i < count; i++) started.push(this.spawn('cpu', 'cpu'));
+    const results = await Promise.allSettled(started.map((w) => w.init(this.modules.cpu, this.bundle).then(() => w)));
+    for (const r of results) {
+      if (r.status === 'fulfilled') this.activate(r.value);
+    }
+    this.workers = this.workers.filter((w) => !w.dead);
+    if (!this.workers.some((w) => w.info && !w.retiring)) {
+      const failure = results.find((r) => r.status === 'rejected');
+      throw new Error(`the engine failed to start: ${failure?.reason?.message ?? 'unknown error'}`);
+    }
+  }
+
+  activate(worker) {
+    const usingGpu = this.status.backend === 'webgpu';
+    if (usingGpu && worker.flavour === 'cpu') {
+      worker.terminate();
+      return;
+    }
+    this.update({
+      phase: 'ready',
+      backend: worker.info.backend,
+      info: worker.info,
+      header: worker.header,
+    });
+    this.pump();
+  }
+
+  /** Starts a GPU worker; true when it runs on WebGPU and has taken over. */
+  async tryGpu(mode) {
+    this.update({ message: 'loading the WebGPU engine…' });
+    let worker;
+    try {
+      this.modules.gpu ??= await compileWasm(BUILDS.gpu.wasm);
+      worker = this.spawn('gpu', mode);
+      await worker.init(this.modules.gpu, this.bundle);
+    } catch (err) {
+      worker?.terminate();
+      this.workers = this.workers.filter((w) => w !== worker);
+      this.update({ gpuReason: err.message, message: '' });
+      return false;
+    }
+    if (worker.info.backend !== 'webgpu') {
+      worker.terminate();
+      this.workers = this.workers.filter((w) => w !== worker);
+      this.update({ gpuReason: worker.info.gpu?.reason ?? 'WebGPU was not used', message: '' });
+      return false;
+    }
+    for (const w of this.workers) {
+      if (w !== worker) w.retiring = true;
+    }
+    this.update({ phase: 'ready', backend: 'webgpu', info: worker.info, header: worker.header, gpuReason: worker.info.gpu?.reason ?? '' });
+    this.retireIdle();
+    this.pump();
+    return true;
+  }
+
+  retireIdle() {
+    for (const w of this.workers) {
+      if (w.retiring && !w.busy) w.terminate();
+    }
+    this.workers = this.workers.filter((w) => !w.dead);
+  }
+
+  crashed(worker, error) {
+    this.workers = this.workers.filter((w) => w !== worker);
+    if (!worker.info || worker.retiring) return this.update({});
+    console.warn(`engine worker ${worker.id} crashed: ${error.message}; starting a new one`);
+    // A crashed GPU worker is replaced by the CPU pool (the device may be lost).
+    if (worker.flavour === 'gpu') {
+      this.update({ backend: 'cpu', gpuReason: `the WebGPU engine crashed (${error.message}); using the CPU` });
+    }
+    this.startCpu(worker.flavour === 'gpu' ? this.maxWorkers : this.workers.filter((w) => w.flavour === 'cpu').length + 1)
+      .catch((err) => this.failAll(err.message));
+  }
+
+  /** Hands queued jobs to idle workers. */
+  pump() {
+    this.retireIdle();
+    for (const w of this.workers) {
+      if (!this.queue.length) break;
+      if (w.info && !w.dead && !w.retiring && !w.busy) w.run(this.queue.shift());
+    }
+  }
+
+  submit(msg, transfer, { onStart } = {}) {
+    return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      const id = this.nextId++;
+      const queued = performance.now();
+      const job = {
+        id,
+        msg: { ...msg, id },
+        transfer,
+        onStart,
+        resolve: (result) => {
+          result.timings.queue = job.started - queued;
+          resolve(result);
+        },
+        reject,
+      };
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** Classifies a File or Blob (decoded in the worker by the Rust decoder). */
+  classifyFile(file, options = {}, hooks = {}) {
+    return this.submit({ type: 'file', file, name: file.name ?? null, options }, [], hooks);
+  }
+
+  /** Classifies mono PCM; `options.decoder` names who decoded it. The buffer is transferred. */
+  classifyPcm(samples, sampleRate, options = {}, hooks = {}) {
+    return this.submit({ type: 'pcm', samples, sampleRate, options }, [samples.buffer], hooks);
+  }
+
+  /** The model's sample rate (once ready). */
+  get sampleRate() {
+    return this.status.header?.feature_config?.sample_rate ?? 22050;
+  }
+}

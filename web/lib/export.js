@@ -1,0 +1,67 @@
+// Exports of the batch as CSV (what the table shows, plus every label's probability at full
+// precision) and JSON (everything, including the per-window timeline), downloaded locally
+// from a Blob: nothing is uploaded.
+
+import { tableValues } from './table.js';
+
+/** RFC 4180 quoting (also quotes leading/trailing spaces, which some readers trim). */
+export function csvField(value) {
+  const s = String(value ?? '');
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The CSV text: file, genre, confidence (as shown), status, then full-precision numbers. */
+export function toCsv(records, labels) {
+  const header = ['file', 'genre', 'confidence', 'status', 'backend', 'decoder', 'duration_seconds', 'top_probability', ...labels.map((l) => `p_${l}`), 'error'];
+  const lines = [header.map(csvField).join(',')];
+  for (const r of records) {
+    const v = tableValues(r);
+    const res = r.result;
+    const probs = labels.map((l) => {
+      const i = res?.labels.indexOf(l) ?? -1;
+      return i >= 0 ? String(res.probabilities[i]) : '';
+    });
+    lines.push(
+      [v.file, v.genre, v.confidence, r.state, res?.backend ?? '', res?.source.decoder ?? '', res ? String(res.source.durationSeconds) : '', res ? String(res.top[0].probability) : '', ...probs, r.error?.message ?? '']
+        .map(csvField)
+        .join(','),
+    );
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** The JSON document: one object per file, close to the native CLI's `classify --json`. */
+export function toJson(records) {
+  const entries = records.map((r) => {
+    const res = r.result;
+    if (!res) return { file: r.file, ok: false, state: r.state, error: r.error?.message ?? null, code: r.error?.code ?? null };
+    return {
+      file: r.file,
+      ok: true,
+      genre: res.top[0].label,
+      confidence: res.top[0].probability,
+      top: res.top,
+      probabilities: Object.fromEntries(res.labels.map((l, i) => [l, res.probabilities[i]])),
+      duration_seconds: res.source.durationSeconds,
+      backend: res.backend,
+      source: res.source,
+      timings_ms: res.timings,
+      warnings: res.warnings,
+      timeline: res.windows.map((w) => ({ start_seconds: w.start, end_seconds: w.end, padded: w.padded, probabilities: Object.fromEntries(res.labels.map((l, i) => [l, w.probabilities[i]])) })),
+    };
+  });
+  return JSON.stringify(entries, null, 2) + '\n';
+}
+
+/** Saves `text` as a file through a temporary object URL. */
+export function download(filename, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

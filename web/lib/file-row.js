@@ -1,0 +1,144 @@
+// One dropped file in the list: its progress, then its top-3 genres with confidence bars;
+// opening it shows the per-window timeline, the Mel image, how it was decoded, which backend
+// ran and how long each stage took.
+//
+// The row's <li> carries data attributes the tests read: data-state (queued, running, done,
+// error), data-genre, data-confidence and data-probabilities (JSON, full precision),
+// data-backend, data-decoder, data-error.
+
+import { bytes, duration, h, ms, percent } from './format.js';
+import { genreColour } from './palette.js';
+import { drawMel } from './mel-canvas.js';
+import { drawTimeline, legend, timelineList } from './timeline.js';
+
+const STAGES = [
+  ['queue', 'waiting for a worker'],
+  ['read', 'reading the file'],
+  ['webaudio', 'decoding in the browser (WebAudio)'],
+  ['decode', 'decoding'],
+  ['resample', 'resampling'],
+  ['features', 'log-Mel features'],
+  ['inference', 'model'],
+  ['melImage', 'Mel image'],
+];
+
+/** "19 windows of 3 s, every 1.5 s; ..." from the windows themselves. */
+function windowsNote(windows) {
+  const n = windows.length;
+  const seconds = (x) => `${Number(x.toFixed(2))} s`;
+  const length = windows[0].padded ? null : windows[0].end - windows[0].start;
+  const hop = n > 1 ? windows[1].start - windows[0].start : null;
+  const shape = length ? ` of ${seconds(length)}${hop ? `, every ${seconds(hop)}` : ''}` : '';
+  return `${n} window${n === 1 ? '' : 's'}${shape}; each column shows one window's genre probabilities.`;
+}
+
+export class FileRow {
+  constructor(file) {
+    this.file = file;
+    this.result = null;
+    this.rendered = false;
+    this.status = h('span', { class: 'file-status', 'aria-live': 'polite' }, 'queued');
+    this.progress = h('progress', { class: 'file-progress', max: 1, 'aria-label': `Progress of ${file.name}` });
+    this.scores = h('div', { class: 'scores' });
+    this.detail = h('div', { class: 'file-detail' }, h('p', { class: 'muted' }, 'Results appear here when the file has been classified.'));
+    this.details = h(
+      'details',
+      { ontoggle: () => this.details.open && this.renderDetail() },
+      h(
+        'summary',
+        {},
+        h('span', { class: 'file-head' }, h('span', { class: 'file-name', title: file.name }, file.name), h('span', { class: 'file-meta' }, bytes(file.size ?? 0)), h('span', { class: 'file-line' }, this.progress, this.status)),
+        this.scores,
+      ),
+      this.detail,
+    );
+    this.el = h('li', { class: 'file', dataset: { state: 'queued', file: file.name } }, this.details);
+  }
+
+  setState(state, text) {
+    this.el.dataset.state = state;
+    if (text !== undefined) this.status.textContent = text;
+    if (state === 'running') this.progress.removeAttribute('value');
+    if (state === 'queued') this.progress.value = 0;
+  }
+
+  showResult(result) {
+    this.result = result;
+    const { labels, probabilities, top } = result;
+    this.progress.value = 1;
+    this.progress.hidden = true;
+    Object.assign(this.el.dataset, {
+      state: 'done',
+      genre: top[0].label,
+      confidence: String(top[0].probability),
+      probabilities: JSON.stringify(Object.fromEntries(labels.map((l, i) => [l, probabilities[i]]))),
+      backend: result.backend,
+      decoder: result.source.decoder,
+    });
+    this.status.textContent = `${duration(result.source.durationSeconds)} · ${result.backend === 'webgpu' ? 'WebGPU' : 'CPU'} · ${ms(result.timings.total + (result.timings.webaudio ?? 0))}`;
+    this.scores.replaceChildren(
+      ...top.map((s, rank) =>
+        h(
+          'span',
+          { class: `score${rank === 0 ? ' best' : ''}`, dataset: { label: s.label } },
+          h('span', { class: 'score-label' }, s.label),
+          h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': (s.probability * 100).toFixed(1), 'aria-label': `${s.label} confidence` }, h('span', { class: 'bar-fill', style: { width: `${(s.probability * 100).toFixed(2)}%`, background: genreColour(labels.indexOf(s.label)) } })),
+          h('span', { class: 'score-value' }, percent(s.probability)),
+        ),
+      ),
+    );
+    this.rendered = false;
+    if (this.details.open) this.renderDetail();
+  }
+
+  showError(error, decoder) {
+    this.progress.hidden = true;
+    Object.assign(this.el.dataset, { state: 'error', error: error.message, decoder: decoder ?? '' });
+    this.status.textContent = 'could not be classified';
+    this.scores.replaceChildren(h('span', { class: 'error-text', role: 'alert' }, error.message));
+    this.detail.replaceChildren(h('p', { class: 'error-text' }, error.message), error.code ? h('p', { class: 'muted' }, `Error code: ${error.code}`) : null);
+    this.rendered = true;
+  }
+
+  renderDetail() {
+    if (this.rendered || !this.result) return;
+    this.rendered = true;
+    const r = this.result;
+    const timelineCanvas = h('canvas', { class: 'timeline', role: 'img', 'aria-label': `Genre probabilities over time for ${this.file.name}` });
+    const melCanvas = h('canvas', { class: 'mel', role: 'img', 'aria-label': `Log-Mel spectrogram of ${this.file.name}` });
+    const end = r.source.durationSeconds;
+    const axis = h('div', { class: 'axis', 'aria-hidden': 'true' }, h('span', {}, '0:00'), h('span', {}, duration(end / 2)), h('span', {}, duration(end)));
+    const t = r.timings;
+    const timingRows = STAGES.filter(([k]) => Number.isFinite(t[k]) && (t[k] > 0 || k === 'decode')).map(([k, name]) => h('tr', { dataset: { stage: k } }, h('th', { scope: 'row' }, name), h('td', {}, ms(t[k]))));
+    const src = r.source;
+    const decodedBy = src.decoder === 'genrescope' ? 'Genrescope (Rust, in the engine)' : src.decoder === 'webaudio' ? 'the browser (WebAudio)' : src.decoder;
+    const format = [src.container, src.codec].filter(Boolean).join(' / ');
+    this.detail.replaceChildren(
+      h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
+      h('section', { class: 'panel' }, h('h3', {}, 'Log-Mel spectrogram'), h('p', { class: 'muted small' }, `${r.mel?.bands ?? 0} Mel bands, low frequencies at the bottom; what the model sees (before standardisation).`), melCanvas, axis),
+      h(
+        'section',
+        { class: 'panel facts' },
+        h('h3', {}, 'How it ran'),
+        h(
+          'dl',
+          {},
+          h('dt', {}, 'Backend'),
+          h('dd', { class: 'backend-used' }, r.backend === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly, SIMD)'),
+          h('dt', {}, 'Decoded by'),
+          h('dd', { class: 'decoder-used' }, decodedBy),
+          format ? [h('dt', {}, 'Format'), h('dd', {}, format)] : null,
+          h('dt', {}, 'Source'),
+          h('dd', {}, `${src.sampleRate} Hz, ${src.channels} channel${src.channels === 1 ? '' : 's'}, ${duration(src.durationSeconds)}`),
+        ),
+        h('table', { class: 'timings' }, h('caption', {}, 'Time per stage'), h('tbody', {}, timingRows, h('tr', { class: 'total' }, h('th', { scope: 'row' }, 'total work'), h('td', {}, ms(t.total + (t.read ?? 0) + (t.webaudio ?? 0)))))),
+        r.warnings.length ? h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', {}, w))) : null,
+      ),
+    );
+    // Draw once laid out, so the canvas knows its CSS size.
+    requestAnimationFrame(() => {
+      drawTimeline(timelineCanvas, r.windows, r.labels, end);
+      if (r.mel) drawMel(melCanvas, r.mel);
+    });
+  }
+}

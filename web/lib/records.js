@@ -1,0 +1,39 @@
+// The batch: one record per dropped file, in drop order. The table and the exports are
+// both built from these records, so they always agree.
+
+/**
+ * A record: {id, file, size, state: 'queued'|'running'|'done'|'error', result, error}.
+ * `result` is the engine's result (labels, probabilities, top, windows, source, timings...).
+ */
+export class Records extends EventTarget {
+  constructor() {
+    super();
+    this.list = [];
+  }
+
+  add(file) {
+    const record = { id: this.list.length + 1, file: file.name, size: file.size ?? 0, state: 'queued', result: null, error: null };
+    this.list.push(record);
+    this.changed(record);
+    return record;
+  }
+
+  update(record, changes) {
+    Object.assign(record, changes);
+    this.changed(record);
+  }
+
+  clear() {
+    this.list = [];
+    this.changed(null);
+  }
+
+  changed(record) {
+    this.dispatchEvent(new CustomEvent('change', { detail: record }));
+  }
+
+  /** The labels of the model that produced the results (from the first result). */
+  labels() {
+    return this.list.find((r) => r.result)?.result.labels ?? [];
+  }
+}
