@@ -42,6 +42,12 @@ Commands:
   build         Build both wasm engines (release, +simd128) and their JS bindings:
                 web/pkg/cpu (CPU only, loaded first) and web/pkg/gpu (with WebGPU).
   bench [ARGS]  cargo bench -p genrescope [ARGS] (criterion).
+  bench-web [ARGS]
+                Set up, build the wasm if stale, and run the browser benchmark
+                (tests/browser/bench.mjs): stage timings on the CPU and WebGPU paths in
+                headless Chromium and the app's first-load sizes, as JSON on stdout
+                (progress on stderr). ARGS: --reps N, --gpu-reps N, --backends cpu,webgpu,
+                --clip PATH|none, ... (node tests/browser/bench.mjs --help).
   help          Show this text.
 
 Environment:
@@ -255,6 +261,20 @@ cmd_bench() {
   cargo bench -p genrescope "$@"
 }
 
+cmd_bench_web() {
+  # Only the JSON goes to stdout, so `./build.sh bench-web > bench.json` works.
+  {
+    cmd_setup
+    if wasm_is_stale; then
+      cmd_build
+    else
+      info "web/pkg is up to date"
+    fi
+    step "Browser benchmark (node tests/browser/bench.mjs $*)"
+  } >&2
+  node "$BROWSER_DIR/bench.mjs" "$@"
+}
+
 main() {
   local cmd="${1:-help}"
   (($# > 0)) && shift
@@ -264,6 +284,7 @@ main() {
     serve) cmd_serve "$@" ;;
     test) cmd_test "$@" ;;
     bench) cmd_bench "$@" ;;
+    bench-web) cmd_bench_web "$@" ;;
     help | -h | --help) usage ;;
     *)
       printf 'error: unknown command: %s\n\n' "$cmd" >&2
