@@ -13,9 +13,11 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # sharing one would make each build overwrite (and re-link) the other's output.
 GPU_TARGET_DIR="$TARGET_DIR/wasm-gpu"
 PKG_DIR="$ROOT/web/pkg"
-# Two builds of the same code: the small CPU one every visitor loads, and the WebGPU-capable
-# one, fetched only where navigator.gpu yields an adapter.
-WASM_FLAVOURS=(cpu gpu)
+# Three builds of the same code: the small CPU engine every visitor loads (without the
+# decoders of compressed formats), the decoder module the CPU engine fetches the first time a
+# file needs it (FLAC, MP3, Ogg Vorbis, AAC/ALAC, Matroska), and the WebGPU-capable engine
+# with every decoder, fetched only where navigator.gpu yields an adapter.
+WASM_FLAVOURS=(cpu decoders gpu)
 BROWSER_DIR="$ROOT/tests/browser"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 APT_PACKAGES=(chromium mesa-vulkan-drivers)
@@ -39,8 +41,9 @@ Commands:
                 the $WASM_TARGET Rust target, wasm-bindgen-cli at the version in
                 Cargo.lock, Debian packages ${APT_PACKAGES[*]}, and the
                 npm packages of tests/browser.
-  build         Build both wasm engines (release, +simd128) and their JS bindings:
-                web/pkg/cpu (CPU only, loaded first) and web/pkg/gpu (with WebGPU).
+  build         Build the wasm modules (release, +simd128) and their JS bindings:
+                web/pkg/cpu (CPU engine, loaded first), web/pkg/decoders (the
+                compressed-format decoders, loaded on demand) and web/pkg/gpu (with WebGPU).
   bench [ARGS]  cargo bench -p genrescope [ARGS] (criterion).
   bench-web [ARGS]
                 Set up, build the wasm if stale, and run the browser benchmark
@@ -182,19 +185,23 @@ cmd_setup() {
 # ---------------------------------------------------------------------------------------------
 # build
 
+# Decimal units (1 MB = 1 000 000 bytes), as the README and the size goals use them.
 human_size() {
-  awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.2f MB", b / 1048576; else printf "%.1f kB", b / 1024 }'
+  awk -v b="$1" 'BEGIN { if (b >= 1000000) printf "%.2f MB", b / 1000000; else printf "%.1f kB", b / 1000 }'
 }
 
-# Builds one flavour into web/pkg/<name>: cargo (wasm, +simd128), then wasm-bindgen.
+# Builds one flavour into web/pkg/<name>: cargo (wasm, +simd128), then wasm-bindgen. The CPU
+# engine and the decoder module share a target dir (the same dependencies; each build
+# re-links only its own small part and wasm-bindgen reads its output at once).
 build_flavour() {
   local name="$1" target_dir features=()
   case "$name" in
-    cpu) target_dir="$TARGET_DIR" ;;
+    cpu) target_dir="$TARGET_DIR" features=(--no-default-features) ;;
+    decoders) target_dir="$TARGET_DIR" features=(--features decoders-module) ;;
     gpu) target_dir="$GPU_TARGET_DIR" features=(--features webgpu) ;;
     *) die "unknown wasm flavour: $name" ;;
   esac
-  step "Building the $name wasm engine ($WASM_PROFILE, +simd128${features[*]:+, ${features[*]}})"
+  step "Building the $name wasm module ($WASM_PROFILE, +simd128${features[*]:+, ${features[*]}})"
   # Target-specific RUSTFLAGS, so native artefacts in the shared target dir stay valid.
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
     cargo build --profile "$WASM_PROFILE" --lib --target "$WASM_TARGET" -p genrescope \

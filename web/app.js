@@ -1,20 +1,24 @@
 // Genrescope's page: drop audio files, classify them in Web Workers with the wasm engine,
-// show each file's genres, timeline and Mel image, and tag a batch (CSV / JSON export).
+// show each file's genres, timeline and Mel image, and tag a batch (CSV / JSON export); or
+// listen to the microphone (live mode).
 //
 // This module only wires the pieces in lib/ together:
 //   engine.js  worker pool, backend choice, job queue   backend.js  ?backend= and WebGPU probe
 //   drop.js    drag and drop, file picker                webaudio.js browser decoding fallback
 //   file-row.js one file's row and details               records.js  the batch, table.js, export.js
-//   status.js  engine and model panels
-// Other modes (live microphone, the bench page) use EnginePool from lib/engine.js the same way:
+//   status.js  engine and model panels                   live.js, live-view.js  live mode (microphone)
+// Other modes (the bench page) use EnginePool from lib/engine.js the same way:
 // `pool.classifyFile(file)` / `pool.classifyPcm(samples, rate)`; `window.genrescope` exposes
-// the running pool and records for them and for the tests.
+// the running pool, records and live session for them and for the tests. Once the engine has
+// settled, sw.js (a service worker) is registered so the page also works offline.
 
 import { requestedBackend } from './lib/backend.js';
 import { attachDrop } from './lib/drop.js';
 import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
 import { download, toCsv, toJson } from './lib/export.js';
 import { FileRow } from './lib/file-row.js';
+import { LiveSession } from './lib/live.js';
+import { LiveView } from './lib/live-view.js';
 import { Records } from './lib/records.js';
 import { renderModel, renderStatus } from './lib/status.js';
 import { BatchTable } from './lib/table.js';
@@ -124,5 +128,26 @@ for (const a of document.querySelectorAll('[data-backend-link]')) {
   }
 })();
 
-globalThis.genrescope = { pool, records };
-pool.start();
+const live = new LiveSession(pool);
+new LiveView($('#live'), live);
+
+/**
+ * Registers the offline cache (sw.js) where the browser has service workers. The WebGPU
+ * build was fetched before the worker existed; when it is in use, the worker is asked to
+ * cache it too.
+ */
+async function registerServiceWorker(status) {
+  if (!('serviceWorker' in navigator) || !globalThis.isSecureContext) return;
+  try {
+    await navigator.serviceWorker.register(new URL('./sw.js', import.meta.url), { scope: './' });
+    const registration = await navigator.serviceWorker.ready;
+    if (status.backend === 'webgpu') registration.active?.postMessage({ type: 'cache-gpu-build' });
+  } catch (err) {
+    console.warn(`offline use not available: ${err.message}`);
+  }
+}
+
+globalThis.genrescope = { pool, records, live };
+// The service worker's first fill fetches the app shell again; it waits until the page has
+// what it needs, so it does not compete with the first load.
+pool.start().then(registerServiceWorker);

@@ -2,8 +2,14 @@
 // one job at a time for the pool in lib/engine.js. Nothing here touches the network except
 // importing the wasm glue module given in `init` (the page's own file).
 //
+// The CPU build reads the uncompressed formats itself; for FLAC, MP3, Ogg Vorbis, AAC/ALAC
+// and Matroska it says it cannot (info.compressedFormats is false), and the worker then loads
+// the decoder module (`decoders` in `init`: the same Rust decoders, built apart to keep the
+// first download small) once, decodes the file with it and classifies the PCM.
+//
 // Protocol (all messages are plain objects with a `type`):
-//   in  {type: 'init', glueUrl, module: WebAssembly.Module, bundle: ArrayBuffer, backend}
+//   in  {type: 'init', glueUrl, module: WebAssembly.Module, bundle: ArrayBuffer, backend,
+//        decoders: {glueUrl, wasmUrl} | null}
 //   out {type: 'ready', info, header}            or {type: 'init-error', error}
 //   in  {type: 'file', id, file: File|Blob, name, options}
 //   in  {type: 'pcm', id, samples: Float32Array, sampleRate, options}
@@ -15,6 +21,14 @@
 let wasm = null;
 let engine = null;
 let limits = null;
+let compressedFormats = true;
+let decodersUrls = null;
+/** The decoder module's glue, once loaded; `decodersLoading` is the pending load. */
+let decoders = null;
+let decodersLoading = null;
+
+/** Codes meaning "this decoder cannot read the file" (as in lib/engine.js). */
+const UNSUPPORTED = new Set(['unrecognised_format', 'unsupported_codec', 'no_audio_track']);
 
 const now = () => performance.now();
 
@@ -22,7 +36,7 @@ function describe(err) {
   const crashed = err instanceof WebAssembly.RuntimeError;
   let message = err?.message ?? String(err);
   if (crashed) {
-    const panic = safe(() => wasm?.lastPanic());
+    const panic = safe(() => wasm?.lastPanic()) || safe(() => decoders?.lastPanic());
     message = `the engine crashed (${panic || message})`;
   }
   return { message, code: err?.code ?? (crashed ? 'crashed' : 'internal'), crashed };
@@ -36,7 +50,7 @@ function safe(f) {
   }
 }
 
-async function init({ glueUrl, module, bundle, backend }) {
+async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = null }) {
   const started = now();
   wasm = await import(glueUrl);
   await wasm.default({ module_or_path: module });
@@ -45,6 +59,8 @@ async function init({ glueUrl, module, bundle, backend }) {
   engine = await wasm.Engine.create(bytes, { backend });
   const info = engine.info();
   limits = info.limits;
+  compressedFormats = info.compressedFormats !== false;
+  decodersUrls = decodersAt;
   info.initMs = now() - started;
   return { info, header };
 }
@@ -60,13 +76,60 @@ async function classify(msg) {
     }
     const bytes = new Uint8Array(await msg.file.arrayBuffer());
     const readMs = now() - t0;
-    result = await engine.classifyFile(bytes, msg.name ?? msg.file.name ?? null, msg.options ?? {});
+    const name = msg.name ?? msg.file.name ?? null;
+    try {
+      result = await engine.classifyFile(bytes, name, msg.options ?? {});
+    } catch (err) {
+      if (compressedFormats || !decodersUrls || !UNSUPPORTED.has(err?.code)) throw err;
+      result = await classifyWithDecoders(bytes, name, msg.options ?? {}, err);
+    }
     result.timings.read = readMs;
   } else {
     result = await engine.classifyPcm(msg.samples, msg.sampleRate, msg.options ?? {});
   }
   result.timings.worker = now() - t0;
   return result;
+}
+
+/** Loads the decoder module once (a failed load is retried by the next file). */
+function loadDecoders() {
+  decodersLoading ??= (async () => {
+    const glue = await import(decodersUrls.glueUrl);
+    await glue.default({ module_or_path: decodersUrls.wasmUrl });
+    decoders = glue;
+    return glue;
+  })().catch((err) => {
+    decodersLoading = null;
+    throw err;
+  });
+  return decodersLoading;
+}
+
+/**
+ * Decodes a file the engine build cannot read with the decoder module and classifies the PCM:
+ * the same decoder and resampler as the full build, so the same result. If the module cannot
+ * be loaded, the engine's own error is thrown, with the reason added (the page may then try
+ * WebAudio); if the module cannot read the file either, its error is thrown.
+ */
+async function classifyWithDecoders(bytes, name, options, engineError) {
+  let glue;
+  try {
+    glue = await loadDecoders();
+  } catch (err) {
+    engineError.message += ` (the decoder module for compressed formats did not load: ${err?.message ?? err})`;
+    throw engineError;
+  }
+  const d = glue.decodeFile(bytes, name);
+  return engine.classifyPcm(d.samples, d.sampleRate, {
+    ...options,
+    decoder: 'genrescope',
+    container: d.container,
+    codec: d.codec,
+    channels: d.channels,
+    truncated: d.truncated,
+    skippedPackets: d.skippedPackets,
+    decodeMs: d.decodeMs,
+  });
 }
 
 self.onmessage = async ({ data: msg }) => {

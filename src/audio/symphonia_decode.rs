@@ -1,7 +1,8 @@
-//! Decoding through symphonia: WAV, AIFF, CAF, MP4/M4A, MKV/WebM, Ogg, FLAC, MP3, Vorbis,
-//! AAC, ALAC and ADPCM.
+//! Decoding through symphonia: WAV, AIFF and CAF (PCM, ADPCM) always; MP4/M4A, MKV/WebM,
+//! Ogg, FLAC, MP3, Vorbis, AAC and ALAC with the `compressed-formats` feature.
 
 use std::io::Cursor;
+use std::sync::OnceLock;
 
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
@@ -9,7 +10,7 @@ use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::probe::{Hint, Probe};
 
 use super::error::AudioError;
 use super::mono::MonoMixer;
@@ -18,6 +19,27 @@ use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodedAudio}
 /// Packets that fail to decode are skipped; more than this share of them means the stream
 /// is corrupt rather than damaged in a few places.
 const MAX_BAD_PACKET_SHARE: f64 = 0.5;
+
+/// The format readers of this build. With `compressed-formats` it is symphonia's default
+/// probe for the enabled formats; without, only the PCM containers, and not the ID3v2 reader
+/// the default probe always adds (for the tags in front of MP3 and AAC streams): it pulls in
+/// every legacy text encoding's tables, a large part of the browser's CPU build.
+fn probe() -> &'static Probe {
+    static PROBE: OnceLock<Probe> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let mut probe = Probe::default();
+        #[cfg(feature = "compressed-formats")]
+        symphonia::default::register_enabled_formats(&mut probe);
+        #[cfg(not(feature = "compressed-formats"))]
+        {
+            use symphonia::default::formats::{AiffReader, CafReader, WavReader};
+            probe.register_all::<WavReader>();
+            probe.register_all::<AiffReader>();
+            probe.register_all::<CafReader>();
+        }
+        probe
+    })
+}
 
 /// Decodes the first audio track of `bytes` to mono. `extension` (e.g. "mp3") helps the
 /// probe pick a reader; the content decides.
@@ -33,7 +55,7 @@ pub fn decode_with_symphonia(
         hint.with_extension(ext);
     }
     let format_opts = FormatOptions { enable_gapless: true, ..Default::default() };
-    let probed = symphonia::default::get_probe()
+    let probed = probe()
         .format(&hint, stream, &format_opts, &MetadataOptions::default())
         .map_err(|e| match e {
             SymphoniaError::Unsupported(what) => match sniff_container(&head) {

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use super::storage::WeightStorage;
+
 /// Why a model bundle could not be read (or written). Each failure has its own variant, and
 /// the message says what was found and, where it helps, what to do.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -158,13 +160,26 @@ pub enum BundleError {
         /// Shape stored in the bundle.
         found: Vec<usize>,
     },
-    /// A stored tensor is not f32.
-    #[error("bundle weight `{parameter}` is stored as {found}; this build reads f32 weights only")]
+    /// A stored tensor has a data type the bundle's weight storage does not allow.
+    #[error(
+        "bundle weight `{parameter}` is stored as {found}, which the bundle's weight storage \
+         ({storage}) does not allow"
+    )]
     WeightDType {
         /// Burn module path of the parameter.
         parameter: String,
         /// The stored element type.
         found: String,
+        /// The weight storage the header declares.
+        storage: WeightStorage,
+    },
+    /// An int8 weight's scales do not fit it or are not usable numbers.
+    #[error("bundle weight `{parameter}` has invalid int8 scales: {message}")]
+    InvalidQuantisation {
+        /// Burn module path of the parameter.
+        parameter: String,
+        /// What is wrong with the scales.
+        message: String,
     },
     /// A stored weight is NaN or infinite (a diverged training run, or corruption).
     #[error("bundle weight `{parameter}` holds a NaN or infinite value (element {index})")]

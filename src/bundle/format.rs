@@ -3,14 +3,18 @@
 //! ```text
 //! offset      size  content
 //! 0           8     magic  89 47 53 43 4F 50 45 0A  ("\x89GSCOPE\n")
-//! 8           4     format version, u32 little-endian (= 1)
+//! 8           4     format version, u32 little-endian (1 or 2; this build writes 2)
 //! 12          4     H = header length in bytes, u32 little-endian
 //! 16          H     header, UTF-8 JSON (BundleHeader)
 //! 16+H        8     W = weights length in bytes, u64 little-endian
-//! 24+H        W     weights: a Burn 0.22 burnpack record (ModuleRecord::into_bytes)
+//! 24+H        W     weights: a Burn 0.22 burnpack record (see `weights`)
 //! 24+H+W      4     CRC-32 (IEEE, as zlib) of bytes 0 .. 24+H+W, u32 little-endian
 //! 28+H+W            end of file (nothing may follow)
 //! ```
+//!
+//! Versions: v1 holds f32 weights and no `weight_storage` header field. v2 adds the header
+//! field `weight_storage` (`f32`, `f16` or `int8`, see `storage`); its weight matrices may
+//! be stored compactly. The byte layout is the same, so this build reads both.
 //!
 //! The high first byte marks the file as binary and the trailing newline catches text-mode
 //! transfers, as in PNG. All offsets are computed in `u64`, so a hostile length cannot
@@ -23,7 +27,7 @@ use super::error::BundleError;
 pub const MAGIC: [u8; 8] = *b"\x89GSCOPE\n";
 
 /// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Bytes before the header: magic, version, header length.
 pub const PREAMBLE_LEN: usize = 16;
@@ -31,6 +35,8 @@ pub const PREAMBLE_LEN: usize = 16;
 /// The framed parts of a bundle, borrowed from its bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct Sections<'a> {
+    /// The format version (1 ..= [`FORMAT_VERSION`]).
+    pub version: u32,
     /// The JSON header bytes.
     pub header: &'a [u8],
     /// The burnpack weight bytes.
@@ -54,18 +60,18 @@ pub fn write(header: &[u8], weights: &[u8]) -> Result<Vec<u8>, BundleError> {
     Ok(out)
 }
 
-/// Checks magic and version and returns the header bytes. Needs only the bytes up to the
-/// end of the header; the weights and checksum are not looked at.
-pub fn read_header_section(bytes: &[u8]) -> Result<&[u8], BundleError> {
-    let header_len = check_preamble(bytes)?;
+/// Checks magic and version and returns the version and the header bytes. Needs only the
+/// bytes up to the end of the header; the weights and checksum are not looked at.
+pub fn read_header_section(bytes: &[u8]) -> Result<(u32, &[u8]), BundleError> {
+    let (version, header_len) = check_preamble(bytes)?;
     let end = PREAMBLE_LEN as u64 + header_len as u64;
-    slice(bytes, PREAMBLE_LEN as u64, end, "the JSON header")
+    Ok((version, slice(bytes, PREAMBLE_LEN as u64, end, "the JSON header")?))
 }
 
 /// Checks the whole container (magic, version, every length, no trailing bytes, checksum)
 /// and returns its sections.
 pub fn read(bytes: &[u8]) -> Result<Sections<'_>, BundleError> {
-    let header_len = check_preamble(bytes)?;
+    let (version, header_len) = check_preamble(bytes)?;
     let header_end = PREAMBLE_LEN as u64 + header_len as u64;
     let header = slice(bytes, PREAMBLE_LEN as u64, header_end, "the JSON header")?;
     let weights_len_bytes = slice(bytes, header_end, header_end + 8, "the weights length")?;
@@ -84,11 +90,11 @@ pub fn read(bytes: &[u8]) -> Result<Sections<'_>, BundleError> {
     if stored != computed {
         return Err(BundleError::ChecksumMismatch { stored, computed });
     }
-    Ok(Sections { header, weights })
+    Ok(Sections { version, header, weights })
 }
 
-/// Validates magic and version; returns the header length.
-fn check_preamble(bytes: &[u8]) -> Result<u32, BundleError> {
+/// Validates magic and version; returns the version and the header length.
+fn check_preamble(bytes: &[u8]) -> Result<(u32, u32), BundleError> {
     if bytes.is_empty() {
         return Err(BundleError::Empty);
     }
@@ -105,7 +111,7 @@ fn check_preamble(bytes: &[u8]) -> Result<u32, BundleError> {
         return Err(BundleError::NewerVersion { found: version, supported: FORMAT_VERSION });
     }
     let len = slice(bytes, 12, 16, "the header length")?;
-    Ok(u32::from_le_bytes(len.try_into().expect("4 bytes")))
+    Ok((version, u32::from_le_bytes(len.try_into().expect("4 bytes"))))
 }
 
 /// `bytes[start..end]`, or a [`BundleError::Truncated`] naming `part`.

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::error::BundleError;
+use super::storage::WeightStorage;
 use crate::feature_config::{FeatureConfig, Windowing};
 use crate::model::ArchitectureConfig;
 
@@ -20,6 +21,9 @@ pub struct BundleHeader {
     pub normalisation: Normalisation,
     /// The network to build before loading the weights.
     pub architecture: ArchitectureConfig,
+    /// How the weight matrices are stored (format v2; absent, i.e. f32, in v1 bundles).
+    #[serde(default)]
+    pub weight_storage: WeightStorage,
     /// Where the model came from.
     pub provenance: Provenance,
 }
@@ -77,10 +81,6 @@ pub struct Provenance {
 pub const REQUIRED_FIELDS: [&str; 5] =
     ["labels", "feature_config", "normalisation", "architecture", "provenance"];
 
-/// Longest analysis window accepted in a header, in samples. Far beyond any model input;
-/// it keeps the frame arithmetic of a hostile header from overflowing.
-const MAX_WINDOW_SAMPLES: usize = u32::MAX as usize;
-
 impl BundleHeader {
     /// Mel bands of one model input.
     pub fn n_mels(&self) -> usize {
@@ -92,10 +92,17 @@ impl BundleHeader {
         self.feature_config.frames_per_window()
     }
 
-    /// Decodes and validates header JSON, naming the first missing or invalid field.
+    /// Decodes and validates header JSON of the current format version, naming the first
+    /// missing or invalid field.
     ///
-    /// Unknown extra fields are ignored, so a later v1 writer may add optional ones.
+    /// Unknown extra fields are ignored, so a later writer may add optional ones.
     pub fn from_json(json: &[u8]) -> Result<Self, BundleError> {
+        Self::from_json_version(json, super::FORMAT_VERSION)
+    }
+
+    /// [`from_json`](Self::from_json) for a header of format `version`: a v1 header may only
+    /// declare f32 weights (v1 had no other storage).
+    pub fn from_json_version(json: &[u8], version: u32) -> Result<Self, BundleError> {
         let value: serde_json::Value =
             serde_json::from_slice(json).map_err(|e| BundleError::HeaderNotJson(e.to_string()))?;
         let serde_json::Value::Object(mut object) = value else {
@@ -112,11 +119,24 @@ impl BundleHeader {
         let normalisation = take("normalisation")?;
         let architecture = take("architecture")?;
         let provenance = take("provenance")?;
+        let weight_storage = match object.remove("weight_storage") {
+            Some(value) => decode_field("weight_storage", value)?,
+            None => WeightStorage::F32,
+        };
+        if version < 2 && weight_storage != WeightStorage::F32 {
+            return Err(BundleError::InvalidHeaderField {
+                field: "weight_storage",
+                message: format!(
+                    "a format v{version} bundle stores f32 weights only, but the header says {weight_storage}"
+                ),
+            });
+        }
         let header = BundleHeader {
             labels: decode_field("labels", labels)?,
             feature_config: decode_field("feature_config", feature_config)?,
             normalisation: decode_field("normalisation", normalisation)?,
             architecture: decode_field("architecture", architecture)?,
+            weight_storage,
             provenance: decode_field("provenance", provenance)?,
         };
         header.validate()?;
@@ -147,10 +167,13 @@ impl BundleHeader {
 
         let fc = &self.feature_config;
         fc.validate().map_err(BundleError::InvalidFeatureConfig)?;
+        // A longest analysis window far beyond any model input; it keeps the frame arithmetic
+        // of a hostile header from overflowing.
         if let Windowing::AudioWindows { window_samples, .. } = fc.windowing {
-            if window_samples > MAX_WINDOW_SAMPLES {
+            if u32::try_from(window_samples).is_err() {
                 return Err(BundleError::InvalidFeatureConfig(format!(
-                    "window_samples must be at most {MAX_WINDOW_SAMPLES}, got {window_samples}"
+                    "window_samples must be at most {}, got {window_samples}",
+                    u32::MAX
                 )));
             }
         }

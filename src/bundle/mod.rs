@@ -10,12 +10,14 @@
 //! - [`error`]: the [`BundleError`] type.
 //! - [`format`]: the byte layout (magic, version, lengths, checksum).
 //! - [`header`]: [`BundleHeader`] and its validation.
+//! - [`storage`]: [`WeightStorage`] (f32, f16 or int8 weight matrices) and its conversions.
 //! - [`weights`]: the burnpack weights and their checked loading.
 
 pub mod crc32;
 pub mod error;
 pub mod format;
 pub mod header;
+pub mod storage;
 pub mod weights;
 
 #[cfg(test)]
@@ -24,6 +26,7 @@ mod tests;
 pub use error::BundleError;
 pub use format::{FORMAT_VERSION, MAGIC};
 pub use header::{BundleHeader, Normalisation, Provenance};
+pub use storage::WeightStorage;
 
 use burn::tensor::Device;
 
@@ -33,12 +36,14 @@ use crate::model::GenreNet;
 pub struct Bundle;
 
 impl Bundle {
-    /// Encodes `header` and `model`'s weights as a bundle.
+    /// Encodes `header` and `model`'s weights as a bundle, the weight matrices stored as
+    /// `header.weight_storage` says (rounded to f16 or quantised to int8 if it says so).
     ///
     /// Refuses to write a bundle that would not load: the header must pass
     /// [`BundleHeader::validate`], the model must have been built from its architecture,
-    /// input size and number of labels, and every weight must be finite. Reads the weights back to the host, so call it on a
-    /// model on a CPU device (not a WebGPU-resident one in wasm).
+    /// input size and number of labels, and every weight must be finite (and, for f16,
+    /// within its range). Reads the weights back to the host, so call it on a model on a CPU
+    /// device (not a WebGPU-resident one in wasm).
     pub fn to_bytes(header: &BundleHeader, model: &GenreNet) -> Result<Vec<u8>, BundleError> {
         header.validate()?;
         let mismatch = |what: &str, model_value: String, header_value: String| {
@@ -67,21 +72,21 @@ impl Bundle {
                 format!("{} x {}", header.n_mels(), header.n_frames()),
             );
         }
-        let weights = weights::encode(model)?;
-        weights::check_encoded(&weights)?;
+        let weights = weights::encode(model, header.weight_storage)?;
         format::write(&header.to_json()?, &weights)
     }
 
     /// Decodes a bundle: checks the container, validates the header, builds the network from
     /// its architecture on `device` and loads the weights into it.
     ///
-    /// The returned model is in inference mode on a plain (non-autodiff) device.
+    /// Reads format v1 and v2 bundles. The returned model holds f32 weights whatever the
+    /// storage, and is in inference mode on a plain (non-autodiff) device.
     pub fn from_bytes(
         bytes: &[u8],
         device: &Device,
     ) -> Result<(BundleHeader, GenreNet), BundleError> {
         let sections = format::read(bytes)?;
-        let header = BundleHeader::from_json(sections.header)?;
+        let header = BundleHeader::from_json_version(sections.header, sections.version)?;
         let model = GenreNet::new(
             &header.architecture,
             header.n_mels(),
@@ -90,13 +95,20 @@ impl Bundle {
             device,
         )
         .map_err(BundleError::InvalidArchitecture)?;
-        let model = weights::decode(model, sections.weights)?;
+        let model = weights::decode(model, sections.weights, header.weight_storage)?;
         Ok((header, model))
     }
 
     /// Decodes and validates only the header, without touching the weights or checksum: the
     /// bytes up to the end of the header are enough (e.g. to list models cheaply).
     pub fn read_header(bytes: &[u8]) -> Result<BundleHeader, BundleError> {
-        BundleHeader::from_json(format::read_header_section(bytes)?)
+        let (version, json) = format::read_header_section(bytes)?;
+        BundleHeader::from_json_version(json, version)
+    }
+
+    /// `model` with its weights rounded as `storage` stores them: the model a bundle written
+    /// with that storage loads as (see [`weights::rounded`]).
+    pub fn rounded(model: &GenreNet, storage: WeightStorage) -> Result<GenreNet, BundleError> {
+        weights::rounded(model, storage)
     }
 }

@@ -1,7 +1,7 @@
 //! Bundle round trip and one test per load error.
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 use serde_json::{json, Value};
 
 use super::format::{self, PREAMBLE_LEN};
@@ -23,6 +23,7 @@ fn header_for(arch: ArchitectureConfig) -> BundleHeader {
             std: (0..n_mels).map(|i| 10.0 + i as f32 * 0.01).collect(),
         },
         architecture: arch,
+        weight_storage: WeightStorage::F32,
         provenance: Provenance {
             data: "GTZAN (unit test)".into(),
             split: "fault-filtered".into(),
@@ -49,11 +50,60 @@ fn model_for(header: &BundleHeader, device: &Device) -> GenreNet {
     .unwrap()
 }
 
-/// A bundle of the small CNN, its header and the device.
+/// A bundle of the small CNN (f32 weights) and its header.
 fn small_bundle() -> (Vec<u8>, BundleHeader) {
+    small_bundle_as(WeightStorage::F32)
+}
+
+/// A bundle of the small CNN with its weights in `storage`, and its header.
+fn small_bundle_as(storage: WeightStorage) -> (Vec<u8>, BundleHeader) {
+    let (header, model) = small_bundle_model();
+    let header = BundleHeader { weight_storage: storage, ..header };
+    (Bundle::to_bytes(&header, &model).unwrap(), header)
+}
+
+/// The small CNN's header and a freshly initialised model of it.
+fn small_bundle_model() -> (BundleHeader, GenreNet) {
     let header = header_for(small_arch());
     let model = model_for(&header, &Device::flex());
-    (Bundle::to_bytes(&header, &model).unwrap(), header)
+    (header, model)
+}
+
+/// Little-endian f32 values of raw tensor bytes.
+fn f32s(data: &[u8]) -> Vec<f32> {
+    data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+/// The burnpack tensors of a bundle's weights section.
+fn tensors_of(bundle: &[u8]) -> Vec<burn_pack::Tensor> {
+    let (_, weights) = split(bundle);
+    burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(weights)).unwrap().into_tensors().unwrap()
+}
+
+/// Re-frames `bundle` with each weight tensor replaced by what `f` returns (and a valid
+/// checksum).
+fn map_tensors(
+    bundle: &[u8],
+    f: impl FnMut(burn_pack::Tensor) -> Vec<burn_pack::Tensor>,
+) -> Vec<u8> {
+    let (header, _) = split(bundle);
+    let tensors: Vec<_> = tensors_of(bundle).into_iter().flat_map(f).collect();
+    format::write(&header, &burn_pack::Writer::new(tensors).into_bytes().unwrap()).unwrap()
+}
+
+/// Every parameter's path and f32 values (the form Burn records them in).
+fn params_of(model: &GenreNet) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let record = model.clone().into_record().into_bytes().unwrap();
+    burn_pack::Reader::from_bytes(record)
+        .unwrap()
+        .into_tensors()
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            let (name, _, shape, _, data) = t.into_parts().unwrap();
+            (name, shape.as_slice().to_vec(), f32s(&data))
+        })
+        .collect()
 }
 
 fn fixed_input(batch: usize, device: &Device) -> Tensor<4> {
@@ -199,10 +249,10 @@ fn bundle_error_newer_or_invalid_version() {
     let (mut bytes, _) = small_bundle();
     bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
     let err = load_err(&bytes);
-    assert_eq!(err, BundleError::NewerVersion { found: 3, supported: 1 });
+    assert_eq!(err, BundleError::NewerVersion { found: 3, supported: 2 });
     assert_eq!(
         err.to_string(),
-        "bundle format v3 is newer than this build supports (v1); update Genrescope"
+        "bundle format v3 is newer than this build supports (v2); update Genrescope"
     );
     assert_eq!(Bundle::read_header(&bytes).unwrap_err(), err);
     bytes[8..12].copy_from_slice(&0u32.to_le_bytes());
@@ -449,36 +499,27 @@ fn bundle_error_weights_do_not_fit_architecture() {
 #[test]
 fn bundle_error_weights_not_f32() {
     let (bytes, _) = small_bundle();
-    let (header, weights) = split(&bytes);
-    let reader =
-        burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(weights)).unwrap();
-    let tensors = reader
-        .into_tensors()
-        .unwrap()
-        .into_iter()
-        .map(|t| {
-            if t.name != "network.Cnn.head.bias" {
-                return t;
-            }
-            let (name, _, shape, id, data) = t.into_parts().unwrap();
-            let wide: Vec<u8> = data
-                .chunks_exact(4)
-                .flat_map(|c| (f32::from_le_bytes(c.try_into().unwrap()) as f64).to_le_bytes())
-                .collect();
-            burn_pack::Tensor::new(
-                name,
-                burn::tensor::DType::F64,
-                shape,
-                id,
-                burn::tensor::Bytes::from_bytes_vec(wide),
-            )
-        })
-        .collect();
-    let weights = burn_pack::Writer::new(tensors).into_bytes().unwrap();
-    let bundle = format::write(&header, &weights).unwrap();
+    let bundle = map_tensors(&bytes, |t| {
+        if t.name != "network.Cnn.head.bias" {
+            return vec![t];
+        }
+        let (name, _, shape, id, data) = t.into_parts().unwrap();
+        let wide: Vec<u8> = f32s(&data).iter().flat_map(|v| (*v as f64).to_le_bytes()).collect();
+        vec![burn_pack::Tensor::new(name, DType::F64, shape, id, Bytes::from_bytes_vec(wide))]
+    });
+    let err = load_err(&bundle);
     assert_eq!(
-        load_err(&bundle),
-        BundleError::WeightDType { parameter: "network.Cnn.head.bias".into(), found: "F64".into() }
+        err,
+        BundleError::WeightDType {
+            parameter: "network.Cnn.head.bias".into(),
+            found: "F64".into(),
+            storage: WeightStorage::F32,
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "bundle weight `network.Cnn.head.bias` is stored as F64, which the bundle's weight \
+         storage (f32) does not allow"
     );
 }
 
@@ -510,11 +551,17 @@ fn bundle_error_non_finite_weight() {
         .collect();
     let weights = burn_pack::Writer::new(tensors).into_bytes().unwrap();
     let bundle = format::write(&header, &weights).unwrap();
-    assert_eq!(
-        load_err(&bundle),
-        BundleError::NonFiniteWeight { parameter: "network.Cnn.head.weight".into(), index: 3 }
-    );
-    assert_eq!(weights::check_encoded(&weights).unwrap_err(), load_err(&bundle));
+    let nan = BundleError::NonFiniteWeight { parameter: "network.Cnn.head.weight".into(), index: 3 };
+    assert_eq!(load_err(&bundle), nan);
+
+    // A model holding that NaN is never saved, whatever the storage.
+    let (header, model) = small_bundle_model();
+    let record = burn::store::ModuleRecord::from_bytes(weights).unwrap();
+    let broken = model.try_load_record(record).unwrap();
+    for storage in WeightStorage::ALL {
+        let header = BundleHeader { weight_storage: storage, ..header.clone() };
+        assert_eq!(Bundle::to_bytes(&header, &broken).unwrap_err(), nan, "{storage}");
+    }
 }
 
 #[test]
@@ -593,4 +640,308 @@ fn bundle_normalisation_standardises_band_major_windows() {
     let mut same = vec![3.0; 6];
     Normalisation::identity(2).standardise(&mut same, 3);
     assert_eq!(same, vec![3.0; 6]);
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Weight storage (format v2) and format v1 compatibility
+
+#[test]
+fn bundle_round_trip_each_storage_loads_the_rounded_model() {
+    let device = Device::flex();
+    let mut sizes = Vec::new();
+    for (kind, arch) in ["cnn", "crnn"].into_iter().zip([
+        ArchitectureConfig::cnn_default(),
+        ArchitectureConfig::Crnn { filters: vec![4, 8], gru_hidden: 12, bidirectional: true, dropout: 0.3 },
+    ]) {
+        let base = header_for(arch);
+        let model = model_for(&base, &device);
+        let x = fixed_input(2, &device);
+        let exact = floats(model.forward(x.clone()));
+        for storage in WeightStorage::ALL {
+            let header = BundleHeader { weight_storage: storage, ..base.clone() };
+            let bytes = Bundle::to_bytes(&header, &model).unwrap();
+            assert_eq!(&bytes[8..12], &FORMAT_VERSION.to_le_bytes());
+            let (loaded_header, loaded) = load(&bytes).unwrap();
+            assert_eq!(loaded_header, header);
+            assert_eq!(Bundle::read_header(&bytes).unwrap().weight_storage, storage);
+            // The bundle loads exactly as the in-memory rounding of the same weights.
+            let rounded = Bundle::rounded(&model, storage).unwrap();
+            let got = floats(loaded.forward(x.clone()));
+            assert_eq!(got, floats(rounded.forward(x.clone())), "{storage}");
+            if storage == WeightStorage::F32 {
+                assert_eq!(got, exact);
+            }
+            let diff = got.iter().zip(&exact).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            eprintln!("{kind} {storage}: {} bytes, max logit change {diff:.2e}", bytes.len());
+            sizes.push((storage, bytes.len()));
+            // Saving the loaded model again in the same storage changes nothing.
+            let again = Bundle::to_bytes(&loaded_header, &loaded).unwrap();
+            let (_, reloaded) = load(&again).unwrap();
+            assert_eq!(floats(reloaded.forward(x.clone())), got, "{storage} is stable");
+        }
+    }
+    // The default CNN: f16 about halves the bundle, int8 about quarters it.
+    let [(_, f32_len), (_, f16_len), (_, int8_len)] = sizes[..3] else { unreachable!() };
+    assert!(f16_len * 10 < f32_len * 6, "{f16_len} vs {f32_len}");
+    assert!(int8_len * 10 < f32_len * 4, "{int8_len} vs {f32_len}");
+}
+
+#[test]
+fn bundle_stored_weights_stay_within_the_storage_error_bound() {
+    let device = Device::flex();
+    let header = header_for(ArchitectureConfig::cnn_default());
+    let model = model_for(&header, &device);
+    let original = params_of(&model);
+    for storage in [WeightStorage::F16, WeightStorage::Int8] {
+        let header = BundleHeader { weight_storage: storage, ..header.clone() };
+        let (_, loaded) = load(&Bundle::to_bytes(&header, &model).unwrap()).unwrap();
+        let loaded = params_of(&loaded);
+        assert_eq!(loaded.len(), original.len());
+        let mut compacted = 0;
+        for ((name, shape, a), (name_b, _, b)) in original.iter().zip(&loaded) {
+            assert_eq!(name, name_b);
+            if shape.len() < 2 {
+                assert_eq!(a, b, "{storage}: vector {name} stays f32");
+                continue;
+            }
+            compacted += 1;
+            let max_abs = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+            for (x, y) in a.iter().zip(b) {
+                let bound = match storage {
+                    // Nearest f16: half a unit in the 11th significant bit (plus subnormals).
+                    WeightStorage::F16 => x.abs() * 2f32.powi(-11) + 2f32.powi(-25),
+                    // Half a quantisation step of the channel, at most max|w| / 254.
+                    _ => max_abs / 254.0 * (1.0 + 1e-5),
+                };
+                assert!((x - y).abs() <= bound, "{storage} {name}: {x} -> {y}");
+            }
+            if storage == WeightStorage::Int8 {
+                assert_ne!(a, b, "{name} is quantised");
+            }
+        }
+        assert!(compacted >= 6, "{compacted}");
+    }
+}
+
+#[test]
+fn bundle_int8_weights_are_stored_as_bytes_and_scales() {
+    let (bytes, _) = small_bundle_as(WeightStorage::Int8);
+    let tensors = tensors_of(&bytes);
+    let find = |name: &str| tensors.iter().find(|t| t.name == name).unwrap();
+    let conv = find("network.Cnn.blocks.1.conv.weight");
+    assert_eq!((conv.dtype, conv.shape.as_slice()), (DType::I8, &[8usize, 4, 3, 3][..]));
+    let scale = find("network.Cnn.blocks.1.conv.weight:scale");
+    assert_eq!((scale.dtype, scale.shape.as_slice()), (DType::F32, &[8usize, 1, 1, 1][..]));
+    let dense_scale = find("network.Cnn.head.weight:scale");
+    assert_eq!(dense_scale.shape.as_slice(), &[1usize, 10]);
+    assert_eq!(find("network.Cnn.head.bias").dtype, DType::F32);
+    let (f16_bytes, _) = small_bundle_as(WeightStorage::F16);
+    assert_eq!(tensors_of(&f16_bytes).iter().find(|t| t.name == "network.Cnn.head.weight").unwrap().dtype, DType::F16);
+}
+
+/// A bundle written by the format v1 code (before weight storage existed): the small test
+/// CNN, untrained, and the logits that code computed for `fixed_input(1)`.
+fn v1_fixture() -> (Vec<u8>, Vec<f32>) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundle");
+    let bytes = std::fs::read(dir.join("v1-small-cnn.gscope")).unwrap();
+    let logits = serde_json::from_slice(&std::fs::read(dir.join("v1-small-cnn.logits.json")).unwrap()).unwrap();
+    (bytes, logits)
+}
+
+#[test]
+fn bundle_format_v1_still_loads() {
+    let (bytes, logits) = v1_fixture();
+    assert_eq!(&bytes[8..12], &1u32.to_le_bytes());
+    assert!(!String::from_utf8_lossy(&bytes).contains("weight_storage"));
+    let (header, model) = load(&bytes).unwrap();
+    assert_eq!(header.weight_storage, WeightStorage::F32);
+    assert_eq!(header.architecture, small_arch());
+    assert_eq!(Bundle::read_header(&bytes).unwrap(), header);
+    let device = Device::flex();
+    assert_eq!(floats(model.forward(fixed_input(1, &device))), logits);
+
+    // Re-saved, it is a v2 bundle with the same weights.
+    let v2 = Bundle::to_bytes(&header, &model).unwrap();
+    assert_eq!(&v2[8..12], &2u32.to_le_bytes());
+    assert_eq!(floats(load(&v2).unwrap().1.forward(fixed_input(1, &device))), logits);
+
+    // A v1 header cannot declare a compact storage (v1 had none).
+    let mut v1_int8 = with_header(&bytes, |v| v["weight_storage"] = json!("int8"));
+    v1_int8[8..12].copy_from_slice(&1u32.to_le_bytes());
+    reseal(&mut v1_int8);
+    let err = load_err(&v1_int8);
+    assert!(matches!(&err, BundleError::InvalidHeaderField { field: "weight_storage", message } if message.contains("v1")), "{err:?}");
+    assert_eq!(Bundle::read_header(&v1_int8).unwrap_err(), err);
+}
+
+#[test]
+fn bundle_error_unknown_weight_storage() {
+    let (bytes, _) = small_bundle();
+    let bundle = with_header(&bytes, |v| v["weight_storage"] = json!("fp8"));
+    match load_err(&bundle) {
+        BundleError::InvalidHeaderField { field: "weight_storage", message } => {
+            assert!(message.contains("fp8"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bundle_error_storage_and_stored_types_disagree() {
+    // int8 tensors under a header that says f16, f16 tensors under one that says f32.
+    for (storage, header_says, found) in
+        [(WeightStorage::Int8, "f16", "I8"), (WeightStorage::F16, "f32", "F16")]
+    {
+        let (bytes, _) = small_bundle_as(storage);
+        let bundle = with_header(&bytes, |v| v["weight_storage"] = json!(header_says));
+        match load_err(&bundle) {
+            BundleError::WeightDType { found: f, storage: s, .. } => {
+                assert_eq!((f.as_str(), s.name()), (found, header_says))
+            }
+            other => panic!("{storage}: {other:?}"),
+        }
+    }
+    // Scales under an f32 header are tensors the architecture does not have.
+    let (bytes, _) = small_bundle_as(WeightStorage::Int8);
+    let bundle = with_header(&bytes, |v| v["weight_storage"] = json!("f32"));
+    assert!(matches!(load_err(&bundle), BundleError::WeightDType { .. } | BundleError::UnexpectedWeight { .. }));
+}
+
+#[test]
+fn bundle_error_bad_int8_scales() {
+    let (bytes, _) = small_bundle_as(WeightStorage::Int8);
+    let target = "network.Cnn.blocks.0.conv.weight:scale";
+    let edit = |f: &dyn Fn(burn_pack::Tensor) -> Vec<burn_pack::Tensor>| {
+        map_tensors(&bytes, |t| if t.name == target { f(t) } else { vec![t] })
+    };
+    let rebuilt = |t: burn_pack::Tensor, dtype: DType, shape: Vec<usize>, data: Vec<u8>| {
+        burn_pack::Tensor::new(t.name, dtype, shape, None, Bytes::from_bytes_vec(data))
+    };
+
+    // The scales are missing.
+    assert_eq!(load_err(&edit(&|_| vec![])), BundleError::MissingWeight { parameter: target.into() });
+    // A NaN or negative scale, or scales of the wrong shape.
+    let nan = edit(&|t| {
+        let mut v = f32s(&t.to_bytes().unwrap());
+        v[2] = f32::NAN;
+        let shape = t.shape.as_slice().to_vec();
+        vec![rebuilt(t, DType::F32, shape, v.iter().flat_map(|x| x.to_le_bytes()).collect())]
+    });
+    let negative = edit(&|t| {
+        let mut v = f32s(&t.to_bytes().unwrap());
+        v[0] = -0.5;
+        let shape = t.shape.as_slice().to_vec();
+        vec![rebuilt(t, DType::F32, shape, v.iter().flat_map(|x| x.to_le_bytes()).collect())]
+    });
+    let wrong_shape = edit(&|t| {
+        let v = f32s(&t.to_bytes().unwrap());
+        vec![rebuilt(t, DType::F32, vec![1, v.len(), 1, 1], v.iter().flat_map(|x| x.to_le_bytes()).collect())]
+    });
+    for (bundle, needle) in [(nan, "NaN"), (negative, "-0.5"), (wrong_shape, "does not fit")] {
+        match load_err(&bundle) {
+            BundleError::InvalidQuantisation { parameter, message } => {
+                assert_eq!(parameter, "network.Cnn.blocks.0.conv.weight");
+                assert!(message.contains(needle), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Scales stored as f16.
+    let halves = edit(&|t| {
+        let v = f32s(&t.to_bytes().unwrap());
+        let shape = t.shape.as_slice().to_vec();
+        let data = v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect();
+        vec![rebuilt(t, DType::F16, shape, data)]
+    });
+    assert!(matches!(load_err(&halves), BundleError::WeightDType { parameter, .. } if parameter == target));
+    // Scales of a weight that does not exist.
+    let extra = map_tensors(&bytes, |t| {
+        if t.name != target {
+            return vec![t];
+        }
+        let stray = burn_pack::Tensor::new(
+            "network.Cnn.extra:scale".into(),
+            DType::F32,
+            vec![1],
+            None,
+            Bytes::from_bytes_vec(1f32.to_le_bytes().to_vec()),
+        );
+        vec![t, stray]
+    });
+    assert_eq!(load_err(&extra), BundleError::UnexpectedWeight { parameter: "network.Cnn.extra:scale".into() });
+}
+
+#[test]
+fn bundle_error_non_finite_f16_weight() {
+    let (bytes, _) = small_bundle_as(WeightStorage::F16);
+    let bundle = map_tensors(&bytes, |t| {
+        if t.name != "network.Cnn.head.weight" {
+            return vec![t];
+        }
+        let (name, dtype, shape, id, data) = t.into_parts().unwrap();
+        let mut data = data.to_vec();
+        data[10..12].copy_from_slice(&half::f16::INFINITY.to_le_bytes());
+        vec![burn_pack::Tensor::new(name, dtype, shape, id, Bytes::from_bytes_vec(data))]
+    });
+    assert_eq!(
+        load_err(&bundle),
+        BundleError::NonFiniteWeight { parameter: "network.Cnn.head.weight".into(), index: 5 }
+    );
+}
+
+#[test]
+fn bundle_f16_refuses_weights_beyond_its_range() {
+    let (header, model) = small_bundle_model();
+    let bytes = Bundle::to_bytes(&header, &model).unwrap();
+    let big = map_tensors(&bytes, |t| {
+        if t.name != "network.Cnn.head.weight" {
+            return vec![t];
+        }
+        let (name, dtype, shape, id, data) = t.into_parts().unwrap();
+        let mut data = data.to_vec();
+        data[0..4].copy_from_slice(&1e6f32.to_le_bytes());
+        vec![burn_pack::Tensor::new(name, dtype, shape, id, Bytes::from_bytes_vec(data))]
+    });
+    let (_, huge) = load(&big).unwrap();
+    let header = BundleHeader { weight_storage: WeightStorage::F16, ..header };
+    match Bundle::to_bytes(&header, &huge).unwrap_err() {
+        BundleError::Serialise(m) => assert!(m.contains("network.Cnn.head.weight") && m.contains("f16"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // int8 takes it (its scale follows the channel's largest weight).
+    let header = BundleHeader { weight_storage: WeightStorage::Int8, ..header };
+    assert!(load(&Bundle::to_bytes(&header, &huge).unwrap()).is_ok());
+}
+
+#[test]
+fn bundle_compact_storage_truncated_or_corrupt_never_panics() {
+    for storage in [WeightStorage::F16, WeightStorage::Int8] {
+        let (bytes, _) = small_bundle_as(storage);
+        let (h, w) = (split(&bytes).0.len(), split(&bytes).1.len());
+        for cut in (0..bytes.len()).step_by(61).chain([24 + h + w / 2, bytes.len() - 1]) {
+            assert!(load(&bytes[..cut]).is_err(), "{storage} cut at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[24 + h + w / 2] ^= 0x40;
+        assert!(matches!(load_err(&flipped), BundleError::ChecksumMismatch { .. }));
+        // Random changes to the weights, resealed, so the weight checks are what catch them.
+        let mut rng = Lcg(storage as u64 + 11);
+        let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+        for _ in 0..150 {
+            let mut corrupt = bytes.clone();
+            for _ in 0..1 + rng.below(4) {
+                let pos = 24 + h + rng.below(w);
+                corrupt[pos] = rng.below(256) as u8;
+            }
+            reseal(&mut corrupt);
+            let outcome = match load(&corrupt) {
+                Ok(_) => "loaded".to_string(),
+                Err(e) => format!("{e:?}").split(['(', ' ', '{']).next().unwrap().to_string(),
+            };
+            *outcomes.entry(outcome).or_default() += 1;
+        }
+        eprintln!("{storage} corruption outcomes: {outcomes:?}");
+        assert!(outcomes.len() > 1, "{outcomes:?}");
+    }
 }

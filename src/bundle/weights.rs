@@ -1,46 +1,119 @@
-//! The weights section: Burn's burnpack record of a [`GenreNet`], written with
-//! `into_record().into_bytes()` and read back with checks that name the offending parameter.
+//! The weights section: Burn's burnpack record of a [`GenreNet`], with its weight matrices
+//! stored as the header's [`WeightStorage`] says, read back with checks that name the
+//! offending parameter.
+//!
+//! The record is written with `into_record().into_bytes()`; for f16 and int8 storage its
+//! f32 weight matrices are then replaced by F16 tensors, or by I8 tensors plus their
+//! `<weight>:scale` tensors (see [`storage`](super::storage)). Reading reverses that before
+//! Burn sees the record, so the model always holds f32 weights.
 
 use std::collections::BTreeMap;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Tensor};
+use half::f16;
 
 use super::error::BundleError;
+use super::storage::{self, WeightStorage, SCALE_SUFFIX};
 use crate::model::GenreNet;
 
-/// Serialises the model's parameters (and batch-norm running statistics) as burnpack bytes.
-pub fn encode(model: &GenreNet) -> Result<Vec<u8>, BundleError> {
-    let bytes = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| BundleError::Serialise(format!("weights: {e}")))?;
-    Ok(bytes.to_vec())
+/// Serialises the model's parameters (and batch-norm running statistics) as burnpack bytes,
+/// with the weight matrices in `storage`. Fails if a weight is NaN or infinite, or (f16) beyond
+/// f16's range.
+pub fn encode(model: &GenreNet, storage: WeightStorage) -> Result<Vec<u8>, BundleError> {
+    let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
+    let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
+    let mut out = Vec::new();
+    for tensor in read_tensors(&record).map_err(|e| serialise(e.to_string()))? {
+        let (name, dtype, shape, id, data) =
+            tensor.into_parts().map_err(|e| serialise(e.to_string()))?;
+        if dtype != DType::F32 {
+            out.push(burn_pack::Tensor::new(name, dtype, shape, id, data));
+            continue;
+        }
+        let values = f32s(&data);
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            return Err(BundleError::NonFiniteWeight { parameter: name, index });
+        }
+        let dims = shape.as_slice().to_vec();
+        if !storage.compacts(&dims) {
+            out.push(burn_pack::Tensor::new(name, dtype, shape, id, data));
+            continue;
+        }
+        match storage {
+            WeightStorage::F32 => unreachable!("f32 storage compacts nothing"),
+            WeightStorage::F16 => {
+                let halves = storage::to_f16(&values).map_err(|i| {
+                    BundleError::Serialise(format!(
+                        "weight `{name}` holds {} (element {i}), beyond f16's range of ±65504; \
+                         store the weights as f32 or int8",
+                        values[i]
+                    ))
+                })?;
+                let bytes = halves.iter().flat_map(|h| h.to_le_bytes()).collect();
+                out.push(burn_pack::Tensor::new(name, DType::F16, shape, id, Bytes::from_bytes_vec(bytes)));
+            }
+            WeightStorage::Int8 => {
+                let q = storage::quantise_int8(&values, &dims);
+                let bytes = q.values.iter().map(|v| *v as u8).collect();
+                let scales = q.scales.iter().flat_map(|s| s.to_le_bytes()).collect();
+                let scale_name = format!("{name}{SCALE_SUFFIX}");
+                out.push(burn_pack::Tensor::new(name, DType::I8, shape, id, Bytes::from_bytes_vec(bytes)));
+                out.push(burn_pack::Tensor::new(
+                    scale_name,
+                    DType::F32,
+                    q.scale_shape,
+                    None,
+                    Bytes::from_bytes_vec(scales),
+                ));
+            }
+        }
+    }
+    burn_pack::Writer::new(out).into_bytes().map(|b| b.to_vec()).map_err(|e| serialise(e.to_string()))
 }
 
-/// Loads burnpack `bytes` into `model` (built from the header's architecture).
+/// Loads burnpack `bytes` holding weights in `storage` into `model` (built from the header's
+/// architecture).
 ///
 /// Before Burn sees the record, every stored tensor is checked against the model: same set of
-/// parameter paths, same shapes, f32 data. So a mismatch gets a named error rather than a
-/// panic, and no tensor is allocated from a shape the architecture did not ask for.
-pub fn decode(model: GenreNet, bytes: &[u8]) -> Result<GenreNet, BundleError> {
+/// parameter paths, same shapes, a data type the storage allows (f32 always; f16 for `f16`;
+/// int8 with valid scales for `int8`), finite values. So a mismatch gets a named error rather
+/// than a panic, and no tensor is allocated from a shape the architecture did not ask for.
+pub fn decode(model: GenreNet, bytes: &[u8], storage: WeightStorage) -> Result<GenreNet, BundleError> {
     let mut expected = ExpectedParams::default();
     model.visit(&mut expected);
     let mut expected = expected.params;
 
     let unreadable = |e: burn_pack::Error| BundleError::UnreadableWeights(e.to_string());
-    let reader =
-        burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(unreadable)?;
-    for tensor in reader.into_tensors().map_err(unreadable)? {
+    let mut tensors = Vec::new();
+    let mut scales = BTreeMap::new();
+    for tensor in read_tensors(bytes).map_err(unreadable)? {
+        if storage == WeightStorage::Int8 && tensor.name.ends_with(SCALE_SUFFIX) {
+            scales.insert(tensor.name.clone(), tensor);
+        } else {
+            tensors.push(tensor);
+        }
+    }
+
+    let mut converted = false;
+    let mut f32_tensors = Vec::with_capacity(tensors.len());
+    for tensor in tensors {
         let Some(shape) = expected.remove(&tensor.name) else {
             return Err(BundleError::UnexpectedWeight { parameter: tensor.name });
         };
-        if tensor.dtype != DType::F32 {
+        let dtype = tensor.dtype;
+        let allowed = match dtype {
+            DType::F32 => true,
+            DType::F16 => storage == WeightStorage::F16,
+            DType::I8 => storage == WeightStorage::Int8,
+            _ => false,
+        };
+        if !allowed {
             return Err(BundleError::WeightDType {
                 parameter: tensor.name,
-                found: format!("{:?}", tensor.dtype),
+                found: format!("{dtype:?}"),
+                storage,
             });
         }
         if tensor.shape.as_slice() != shape.as_slice() {
@@ -50,41 +123,101 @@ pub fn decode(model: GenreNet, bytes: &[u8]) -> Result<GenreNet, BundleError> {
                 found: tensor.shape.as_slice().to_vec(),
             });
         }
-        check_finite(tensor)?;
+        let (name, _, burn_shape, id, data) = tensor.into_parts().map_err(unreadable)?;
+        let values = match dtype {
+            DType::F32 => f32s(&data),
+            DType::F16 => {
+                data.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+            }
+            _ => {
+                let scale_name = format!("{name}{SCALE_SUFFIX}");
+                let Some(scale) = scales.remove(&scale_name) else {
+                    return Err(BundleError::MissingWeight { parameter: scale_name });
+                };
+                if scale.dtype != DType::F32 {
+                    return Err(BundleError::WeightDType {
+                        parameter: scale_name,
+                        found: format!("{:?}", scale.dtype),
+                        storage,
+                    });
+                }
+                let scale_shape = scale.shape.as_slice().to_vec();
+                let scale_values = f32s(&scale.into_bytes().map_err(unreadable)?);
+                let q: Vec<i8> = data.iter().map(|b| *b as i8).collect();
+                storage::dequantise_int8(&q, &shape, &scale_values, &scale_shape).map_err(|message| {
+                    BundleError::InvalidQuantisation { parameter: name.clone(), message }
+                })?
+            }
+        };
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            return Err(BundleError::NonFiniteWeight { parameter: name, index });
+        }
+        let data = if dtype == DType::F32 {
+            data
+        } else {
+            converted = true;
+            Bytes::from_bytes_vec(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        };
+        f32_tensors.push(burn_pack::Tensor::new(name, DType::F32, burn_shape, id, data));
     }
     if let Some(parameter) = expected.into_keys().next() {
         return Err(BundleError::MissingWeight { parameter });
     }
+    if let Some(parameter) = scales.into_keys().next() {
+        return Err(BundleError::UnexpectedWeight { parameter });
+    }
 
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+    let f32_bytes = if converted {
+        burn_pack::Writer::new(f32_tensors)
+            .into_bytes()
+            .map_err(|e| BundleError::UnreadableWeights(e.to_string()))?
+    } else {
+        Bytes::from_bytes_vec(bytes.to_vec())
+    };
+    let record = ModuleRecord::from_bytes(f32_bytes)
         .map_err(|e| BundleError::UnreadableWeights(e.to_string()))?;
     model.try_load_record(record).map_err(|e| BundleError::WeightsRejected(e.to_string()))
 }
 
-/// Fails on the first NaN or infinite value of an f32 tensor (a diverged or corrupt model).
-fn check_finite(tensor: burn_pack::Tensor) -> Result<(), BundleError> {
-    let name = tensor.name.clone();
-    let data = tensor.into_bytes().map_err(|e| BundleError::UnreadableWeights(e.to_string()))?;
-    let bad = data
-        .chunks_exact(4)
-        .position(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite());
-    match bad {
-        Some(index) => Err(BundleError::NonFiniteWeight { parameter: name, index }),
-        None => Ok(()),
+/// The model with its weights rounded the way `storage` stores them, i.e. the model a bundle
+/// written with `storage` loads as. Computed in memory (without the compact tensors or their
+/// encoding), so comparing it with a reloaded bundle checks the encoding.
+pub fn rounded(model: &GenreNet, storage: WeightStorage) -> Result<GenreNet, BundleError> {
+    let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
+    let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
+    let mut out = Vec::new();
+    for tensor in read_tensors(&record).map_err(|e| serialise(e.to_string()))? {
+        let (name, dtype, shape, id, data) =
+            tensor.into_parts().map_err(|e| serialise(e.to_string()))?;
+        let dims = shape.as_slice().to_vec();
+        let data = if dtype == DType::F32 && storage.compacts(&dims) {
+            let values = f32s(&data);
+            let back: Vec<f32> = match storage {
+                WeightStorage::Int8 => {
+                    let q = storage::quantise_int8(&values, &dims);
+                    storage::dequantise_int8(&q.values, &dims, &q.scales, &q.scale_shape)
+                        .map_err(serialise)?
+                }
+                _ => values.iter().map(|v| f16::from_f32(*v).to_f32()).collect(),
+            };
+            Bytes::from_bytes_vec(back.iter().flat_map(|v| v.to_le_bytes()).collect())
+        } else {
+            data
+        };
+        out.push(burn_pack::Tensor::new(name, dtype, shape, id, data));
     }
+    let bytes = burn_pack::Writer::new(out).into_bytes().map_err(|e| serialise(e.to_string()))?;
+    let record = ModuleRecord::from_bytes(bytes).map_err(|e| serialise(e.to_string()))?;
+    model.clone().try_load_record(record).map_err(|e| serialise(e.to_string()))
 }
 
-/// Checks that freshly encoded weights are all finite, so a diverged model is never saved.
-pub fn check_encoded(bytes: &[u8]) -> Result<(), BundleError> {
-    let unreadable = |e: burn_pack::Error| BundleError::Serialise(format!("weights: {e}"));
-    let reader =
-        burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(unreadable)?;
-    for tensor in reader.into_tensors().map_err(unreadable)? {
-        if tensor.dtype == DType::F32 {
-            check_finite(tensor)?;
-        }
-    }
-    Ok(())
+fn read_tensors(bytes: &[u8]) -> Result<Vec<burn_pack::Tensor>, burn_pack::Error> {
+    burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))?.into_tensors()
+}
+
+/// Little-endian f32 values of raw tensor bytes.
+fn f32s(data: &[u8]) -> Vec<f32> {
+    data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 /// Collects each float parameter's module path and shape without initialising it, using the

@@ -11,7 +11,6 @@
 //! (see `errors`); the engine stays usable after any failed call. The engine holds only
 //! immutable state, so overlapping calls are safe too.
 
-use std::path::Path;
 use std::rc::Rc;
 
 use burn::tensor::Device;
@@ -22,19 +21,13 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::clock::Stopwatch;
 use super::errors::{audio_error, classify_error, invalid_argument, js_error};
+use super::limits::{extension_of, page_limits, MAX_FILE_BYTES, MAX_MINUTES};
 use super::output::{classification_to_js, to_js, Source, Timings};
 use crate::audio::{self, DecodeLimits};
 use crate::bundle::BundleHeader;
 use crate::classify::{Classification, Classifier};
 use crate::mel_image::mel_image;
 use crate::segment::WindowFeatures;
-
-/// Longest audio accepted in the page: the whole track, its features and the decoder's
-/// buffers must fit in wasm32's memory next to each other.
-pub const MAX_MINUTES: f64 = 20.0;
-
-/// Largest file accepted in the page, in bytes.
-pub const MAX_FILE_BYTES: usize = 400 << 20;
 
 /// Default width cap of the Mel image, in columns (a 30 s clip has about 1300).
 const DEFAULT_MEL_COLUMNS: usize = 2048;
@@ -101,6 +94,13 @@ struct ClassifyOptions {
     container: Option<String>,
     /// For PCM: the codec of the original file (informational).
     codec: Option<String>,
+    /// For PCM decoded from a file: it ended before its announced length.
+    truncated: Option<bool>,
+    /// For PCM decoded from a file: packets skipped as undecodable.
+    skipped_packets: Option<usize>,
+    /// For PCM decoded from a file: the decoding time in ms (reported as `timings.decode`
+    /// and counted in `timings.total`).
+    decode_ms: Option<f64>,
 }
 
 /// What happened on the WebGPU path when the engine was created.
@@ -139,6 +139,10 @@ struct EngineInfo {
     /// Time to validate and load the bundle on the CPU, in ms.
     load_ms: f64,
     limits: Limits,
+    /// `classifyFile` reads the compressed formats (FLAC, MP3, Ogg Vorbis, AAC/ALAC in MP4,
+    /// Matroska). False in the CPU build: decode those with the decoder module
+    /// (`web/pkg/decoders/`) and classify the PCM.
+    compressed_formats: bool,
 }
 
 #[derive(Serialize)]
@@ -211,12 +215,9 @@ impl Engine {
             gpu: gpu_status,
             load_ms,
             limits: Limits { max_minutes: MAX_MINUTES, max_file_bytes: MAX_FILE_BYTES },
+            compressed_formats: cfg!(feature = "compressed-formats"),
         };
-        let limits = DecodeLimits {
-            max_input_bytes: MAX_FILE_BYTES,
-            max_duration_seconds: MAX_MINUTES * 60.0,
-            ..DecodeLimits::default()
-        };
+        let limits = page_limits();
         Ok(Engine {
             inner: Rc::new(Inner {
                 cpu,
@@ -259,11 +260,7 @@ impl Engine {
 impl Inner {
     async fn classify_file(&self, bytes: Vec<u8>, name: Option<String>, options: JsValue) -> Result<JsValue, JsValue> {
         let options: ClassifyOptions = parse_options(options, "classify options")?;
-        let extension = name
-            .as_deref()
-            .and_then(|n| Path::new(n).extension())
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
+        let extension = extension_of(name.as_deref());
         let mut clock = Stopwatch::start();
         let mut timings = Timings::default();
         let decoded = audio::decode(bytes, extension.as_deref(), &self.limits).map_err(|e| audio_error(&e))?;
@@ -289,8 +286,14 @@ impl Inner {
             return Err(invalid_argument(&format!("sampleRate must be a positive whole number of Hz, got {sample_rate}")));
         }
         let rate = sample_rate as u32;
+        let decode_ms = match options.decode_ms {
+            None => 0.0,
+            Some(ms) if ms.is_finite() && ms >= 0.0 => ms,
+            Some(ms) => return Err(invalid_argument(&format!("decodeMs must be a number >= 0, got {ms}"))),
+        };
         let mut clock = Stopwatch::start();
-        let mut timings = Timings::default();
+        clock.count_earlier(decode_ms);
+        let mut timings = Timings { decode: decode_ms, ..Timings::default() };
         let prepared = self.cpu.prepare_pcm(&samples, rate, &self.limits).map_err(|e| classify_error(&e))?;
         timings.resample = clock.lap();
         let source = Source {
@@ -300,8 +303,8 @@ impl Inner {
             sample_rate: rate,
             channels: options.channels.unwrap_or(1),
             duration_seconds: samples.len() as f64 / sample_rate,
-            truncated: false,
-            skipped_packets: 0,
+            truncated: options.truncated.unwrap_or(false),
+            skipped_packets: options.skipped_packets.unwrap_or(0),
         };
         drop(samples);
         self.finish(&prepared, source, timings, clock, &options).await
@@ -329,7 +332,8 @@ impl Inner {
             None
         };
         timings.mel_image = clock.lap();
-        // The clock started before decoding, so this covers every stage.
+        // The clock started before decoding (for PCM decoded elsewhere, it counts that time
+        // too), so this covers every stage.
         timings.total = clock.total();
 
         let mut warnings = Vec::new();

@@ -10,23 +10,36 @@
 //! - `output`: the result objects handed to JavaScript.
 //! - `errors`: every failure becomes a JS `Error` with a `code` and a clear message.
 //! - `clock`: `performance.now()` (`std::time::Instant` panics on wasm32-unknown-unknown).
+//! - `limits`: the page's limits on input.
+//! - `decoders` (decoder-module build only): `decodeFile`, the compressed-format decoders.
 //!
-//! The same source builds twice (see build.sh): `web/pkg/cpu/` without the `webgpu` feature
-//! (small, loads first) and `web/pkg/gpu/` with it.
+//! The same source builds three times (see build.sh): `web/pkg/cpu/` without the `webgpu`
+//! and `compressed-formats` features (small, loads first), `web/pkg/gpu/` with both, and
+//! `web/pkg/decoders/` with `decoders-module`: the compressed-format decoders alone, which the
+//! page loads when a file needs them on the CPU build.
 
 mod clock;
+#[cfg(feature = "decoders-module")]
+mod decoders;
+#[cfg(not(feature = "decoders-module"))]
 mod engine;
 mod errors;
-#[cfg(feature = "webgpu")]
+#[cfg(all(feature = "webgpu", not(feature = "decoders-module")))]
 mod gpu;
+mod limits;
+#[cfg(not(feature = "decoders-module"))]
 mod output;
 
 use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "decoders-module")]
+pub use decoders::decode_file;
+#[cfg(not(feature = "decoders-module"))]
 pub use engine::Engine;
 
+#[cfg(not(feature = "decoders-module"))]
 use crate::bundle::Bundle;
 
 thread_local! {
@@ -67,16 +80,25 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-/// `"gpu"` for the build with the WebGPU backend, `"cpu"` for the CPU-only build.
+/// `"gpu"` for the build with the WebGPU backend, `"cpu"` for the CPU-only build,
+/// `"decoders"` for the decoder module.
 #[wasm_bindgen]
 pub fn flavour() -> String {
-    if cfg!(feature = "webgpu") { "gpu" } else { "cpu" }.to_string()
+    if cfg!(feature = "decoders-module") {
+        "decoders"
+    } else if cfg!(feature = "webgpu") {
+        "gpu"
+    } else {
+        "cpu"
+    }
+    .to_string()
 }
 
 /// The reference front-end configuration ([`crate::FeatureConfig::gtzan_default`]) as JSON.
 ///
 /// Model bundles carry their own feature config; this default is what the page shows before a
 /// bundle is loaded, and it is serialised exactly as it would be stored in a bundle header.
+#[cfg(not(feature = "decoders-module"))]
 #[wasm_bindgen(js_name = defaultFeatureConfig)]
 pub fn default_feature_config() -> String {
     // Serialising a plain struct of numbers and enums cannot fail.
@@ -87,6 +109,7 @@ pub fn default_feature_config() -> String {
 /// Reads a bundle's header only (labels, feature config, normalisation, architecture,
 /// provenance) without loading its weights; returns it as a plain object. Throws a
 /// `GenrescopeError` (code `"bundle"`) when the bytes are not a valid bundle.
+#[cfg(not(feature = "decoders-module"))]
 #[wasm_bindgen(js_name = bundleInfo)]
 pub fn bundle_info(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let header = Bundle::read_header(bytes).map_err(|e| errors::js_error("bundle", &e.to_string()))?;

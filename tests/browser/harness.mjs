@@ -28,16 +28,16 @@ export const BASE_ARGS = [
 
 /**
  * Starts the static server for web/ on a free port. Fails early with a hint when the wasm
- * package has not been built yet.
+ * package has not been built yet. `responses`: see `startServer`.
  */
-export async function startWebServer({ root = DEFAULT_ROOT } = {}) {
-  for (const flavour of ['cpu', 'gpu']) {
+export async function startWebServer({ root = DEFAULT_ROOT, responses = null } = {}) {
+  for (const flavour of ['cpu', 'decoders', 'gpu']) {
     const wasm = path.join(root, 'pkg', flavour, 'genrescope_bg.wasm');
     if (!existsSync(wasm)) {
       throw new Error(`${wasm} is missing: run ./build.sh build first`);
     }
   }
-  return startServer({ root, port: 0 });
+  return startServer({ root, port: 0, responses });
 }
 
 /**
@@ -55,14 +55,19 @@ export async function launchBrowser({ webgpu = false, extraArgs = [] } = {}) {
 
 /**
  * Opens a page in a fresh context and records everything the browser does that a test may
- * want to assert on: every request URL (pages and workers alike), uncaught page errors and
- * console errors.
+ * want to assert on: every request URL (pages, workers and the service worker alike), the
+ * ones the page and its workers made (`pageRequests`: without the service worker's own
+ * fetches, e.g. its offline cache fill), uncaught page errors and console errors.
  */
 export async function openPage(browser) {
   const context = await browser.newContext();
   const requests = [];
+  const pageRequests = [];
   const errors = [];
-  context.on('request', (req) => requests.push(req.url()));
+  context.on('request', (req) => {
+    requests.push(req.url());
+    if (!req.serviceWorker()) pageRequests.push(req.url());
+  });
   const page = await context.newPage();
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
@@ -71,7 +76,7 @@ export async function openPage(browser) {
     const url = msg.location()?.url;
     errors.push(`console: ${msg.text()}${url ? ` (${url})` : ''}`);
   });
-  return { context, page, requests, errors };
+  return { context, page, requests, pageRequests, errors };
 }
 
 /**

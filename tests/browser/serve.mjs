@@ -95,14 +95,32 @@ async function resolveFile(root, rawUrl) {
     return { status: 404 };
   }
   if (!info.isFile()) return { status: 404 };
-  return { file, size: info.size };
+  return { file, size: info.size, mtime: info.mtime };
+}
+
+/**
+ * Whether a conditional request's copy is current: `If-None-Match` lists `etag` (or `*`), or,
+ * without `If-None-Match`, `If-Modified-Since` is not older than `mtime` (whole seconds).
+ */
+export function isFresh(headers, etag, mtime) {
+  const match = headers['if-none-match'];
+  if (match !== undefined) {
+    return match.split(',').some((t) => {
+      const tag = t.trim();
+      return tag === '*' || tag === etag || tag === `W/${etag}`;
+    });
+  }
+  const since = Date.parse(headers['if-modified-since'] ?? '');
+  return Number.isFinite(since) && Math.floor(mtime.getTime() / 1000) * 1000 <= since;
 }
 
 /**
  * Starts the server. `port: 0` picks a free port. Resolves once listening, with the base URL
  * (`http://127.0.0.1:PORT/`) and a `close()` that also drops open keep-alive connections.
+ * `responses` (an array), if given, receives `{method, url, status}` for every file served
+ * (status 200, or 304 when the client's copy was current).
  */
-export async function startServer({ root = DEFAULT_ROOT, port = 8000, host = '127.0.0.1', log = false } = {}) {
+export async function startServer({ root = DEFAULT_ROOT, port = 8000, host = '127.0.0.1', log = false, responses = null } = {}) {
   const rootReal = await realpath(path.resolve(root));
   const server = createServer(async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -116,12 +134,23 @@ export async function startServer({ root = DEFAULT_ROOT, port = 8000, host = '12
       return send(res, found.status, text);
     }
     const type = MIME_TYPES[path.extname(found.file).toLowerCase()] ?? 'application/octet-stream';
+    // Validators, as static hosts send them: with 'no-cache' the browser revalidates every
+    // time and a 304 spares the body (the service worker's first fill then costs no second
+    // download of what the page has just loaded).
+    const etag = `"${found.size.toString(16)}-${Math.floor(found.mtime.getTime()).toString(16)}"`;
+    const validators = { ETag: etag, 'Last-Modified': found.mtime.toUTCString(), 'Cache-Control': 'no-cache' };
+    if (isFresh(req.headers, etag, found.mtime)) {
+      responses?.push({ method: req.method, url: req.url, status: 304 });
+      res.writeHead(304, validators);
+      return res.end();
+    }
     res.writeHead(200, {
       'Content-Type': type,
       'Content-Length': found.size,
-      'Cache-Control': 'no-cache',
+      ...validators,
       'X-Content-Type-Options': 'nosniff',
     });
+    responses?.push({ method: req.method, url: req.url, status: 200 });
     if (req.method === 'HEAD') return res.end();
     const stream = createReadStream(found.file);
     stream.on('error', () => res.destroy());

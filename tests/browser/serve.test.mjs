@@ -30,9 +30,9 @@ after(async () => {
 });
 
 /** Sends the request line verbatim (fetch would normalise `..` away). */
-function get(rawPath, method = 'GET') {
+function get(rawPath, method = 'GET', headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path: rawPath, method }, (res) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path: rawPath, method, headers }, (res) => {
       let body = '';
       res.setEncoding('latin1');
       res.on('data', (c) => (body += c));
@@ -72,4 +72,24 @@ test('refuses paths outside the root', async () => {
 test('404 for missing files, 405 for other methods', async () => {
   assert.equal((await get('/nope.js')).status, 404);
   assert.equal((await get('/', 'POST')).status, 405);
+});
+
+test('sends validators and answers a conditional request for an unchanged file with 304', async () => {
+  const first = await get('/app.js');
+  assert.equal(first.status, 200);
+  const etag = first.headers.etag;
+  assert.match(etag ?? '', /^"[0-9a-f]+-[0-9a-f]+"$/);
+  assert.ok(first.headers['last-modified']);
+  const again = await get('/app.js', 'GET', { 'If-None-Match': etag });
+  assert.equal(again.status, 304);
+  assert.equal(again.body, '');
+  const since = await get('/app.js', 'GET', { 'If-Modified-Since': first.headers['last-modified'] });
+  assert.equal(since.status, 304);
+  // A changed file is sent again, whole.
+  await writeFile(path.join(root, 'app.js'), 'export const changed = 1;');
+  const changed = await get('/app.js', 'GET', { 'If-None-Match': etag });
+  assert.equal(changed.status, 200);
+  assert.equal(changed.body, 'export const changed = 1;');
+  assert.notEqual(changed.headers.etag, etag);
+  assert.equal((await get('/app.js', 'GET', { 'If-None-Match': '"other"' })).status, 200);
 });

@@ -23,6 +23,10 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Classify audio files and folders with a model bundle.
     Classify(commands::classify::ClassifyArgs),
+    /// Re-encode a model bundle's weights (f32, f16 or int8) without retraining.
+    Convert(commands::convert::ConvertArgs),
+    /// Time training epochs (forward, backward, Adam) over a labelled folder.
+    BenchEpoch(commands::bench_epoch::BenchEpochArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +35,8 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Classify(args) => commands::classify::run(args),
+        Command::Convert(args) => commands::convert::run(args),
+        Command::BenchEpoch(args) => commands::bench_epoch::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use burn::tensor::Device;
-use genrescope::bundle::{Bundle, BundleHeader, Normalisation, Provenance};
+use genrescope::bundle::{Bundle, BundleHeader, Normalisation, Provenance, WeightStorage};
 use genrescope::model::{ArchitectureConfig, GenreNet};
 use genrescope::FeatureConfig;
 use serde_json::Value;
@@ -26,6 +26,7 @@ fn write_bundle(dir: &Path) -> PathBuf {
         feature_config,
         normalisation: Normalisation::identity(n_mels),
         architecture: ArchitectureConfig::Cnn { filters: vec![4, 8], dense: vec![16], dropout: 0.5 },
+        weight_storage: WeightStorage::F32,
         provenance: Provenance { data: "cli test (untrained)".into(), seed: 7, ..Provenance::default() },
     };
     let model = GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), LABELS.len(), &Device::flex()).unwrap();

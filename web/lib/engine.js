@@ -8,7 +8,8 @@
 // an adapter, the WebGPU-capable build is fetched and a GPU worker started; its engine runs a
 // fixed input on WebGPU and on the CPU and keeps WebGPU only if they agree. If it does, jobs
 // go to that one GPU worker; otherwise (or without an adapter) a small pool of CPU workers
-// shares the jobs, one per core up to `maxWorkers`.
+// shares the jobs, one per core up to `maxWorkers`. The CPU build reads WAV, AIFF, CAF and AU;
+// a CPU worker loads the decoder module for the compressed formats when a file needs it.
 
 import { probeWebGpu } from './backend.js';
 
@@ -18,6 +19,15 @@ export const DEFAULT_MODEL = new URL('../models/default/model.gscope', import.me
 const BUILDS = {
   cpu: { glue: new URL('../pkg/cpu/genrescope.js', import.meta.url), wasm: new URL('../pkg/cpu/genrescope_bg.wasm', import.meta.url) },
   gpu: { glue: new URL('../pkg/gpu/genrescope.js', import.meta.url), wasm: new URL('../pkg/gpu/genrescope_bg.wasm', import.meta.url) },
+};
+/**
+ * The decoders of the compressed formats (FLAC, MP3, Ogg Vorbis, AAC/ALAC, Matroska), which
+ * the CPU build leaves out to keep the first download small: a CPU worker loads them the
+ * first time a file needs them (the GPU build has them built in).
+ */
+export const DECODERS = {
+  glue: new URL('../pkg/decoders/genrescope.js', import.meta.url),
+  wasm: new URL('../pkg/decoders/genrescope_bg.wasm', import.meta.url),
 };
 
 /** An error from the engine, with the engine's `code` (e.g. 'corrupt', 'unsupported_codec'). */
@@ -75,7 +85,8 @@ class EngineWorker {
   }
 
   init(module, bundle) {
-    this.worker.postMessage({ type: 'init', glueUrl: BUILDS[this.flavour].glue.href, module, bundle: bundle.slice(0), backend: this.backend });
+    const decoders = this.flavour === 'cpu' ? { glueUrl: DECODERS.glue.href, wasmUrl: DECODERS.wasm.href } : null;
+    this.worker.postMessage({ type: 'init', glueUrl: BUILDS[this.flavour].glue.href, module, bundle: bundle.slice(0), backend: this.backend, decoders });
     return this.ready;
   }
 

@@ -130,7 +130,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
 
 /// Reads and checks a bundle and builds its classifier on the chosen backend. Every failure
 /// here is a model error (exit code 2).
-pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Classifier, &'static str)> {
+pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Classifier, String)> {
     let bytes = fs::read(path).with_context(|| format!("cannot read the model bundle {}", path.display()))?;
     let (device, backend_name) = backend.device()?;
     let classifier = Classifier::from_bundle(&bytes, &device)

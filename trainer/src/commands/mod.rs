@@ -2,7 +2,9 @@
 //! 0 on success, 1 when some inputs failed but the command completed, errors otherwise.
 
 pub mod backend;
+pub mod bench_epoch;
 pub mod classify;
+pub mod convert;
 pub mod eval;
 pub mod train;
 

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use genrescope::audio::DecodeLimits;
-use genrescope::bundle::{Bundle, BundleHeader, Provenance};
+use genrescope::bundle::{Bundle, BundleHeader, Provenance, WeightStorage};
 use genrescope::classify::Classifier;
 use genrescope::mel::MelExtractor;
 use genrescope::model::ArchitectureConfig;
@@ -24,6 +24,7 @@ use crate::report::{print_summary, write_report};
 use crate::split::{stratified_k_fold, stratified_split, Split};
 use crate::train::fit::{evaluate_set, fit, window_set, FitOutcome, Tracks};
 use crate::train::windows::predict;
+use crate::train::fold_store::{run_key, FoldStore};
 use crate::train::{ScheduleConfig, TrainSettings};
 
 /// The network to train.
@@ -38,7 +39,8 @@ pub enum Arch {
 }
 
 impl Arch {
-    fn config(self) -> ArchitectureConfig {
+    /// The architecture configuration of this choice.
+    pub fn config(self) -> ArchitectureConfig {
         match self {
             Arch::Cnn => ArchitectureConfig::cnn_default(),
             Arch::Cnn5 => ArchitectureConfig::cnn_5_block(),
@@ -95,6 +97,10 @@ pub struct TrainArgs {
     /// Compute device.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
+    /// How the bundle stores the weight matrices: int8 (per-channel 8-bit, a quarter of the
+    /// size), f16 (half) or f32 (as trained). `trainer convert` changes it later.
+    #[arg(long, value_name = "f32|f16|int8", default_value_t = WeightStorage::Int8)]
+    pub weights: WeightStorage,
     /// Feature cache folder (default: $GENRESCOPE_CACHE, $XDG_CACHE_HOME/genrescope or ~/.cache/genrescope).
     #[arg(long)]
     pub cache: Option<PathBuf>,
@@ -104,15 +110,20 @@ pub struct TrainArgs {
 }
 
 /// A labelled collection decoded to PCM, with the files that failed.
-struct LoadedData {
-    labels: Vec<String>,
-    tracks: Vec<Track>,
-    pcm: Vec<Vec<f32>>,
-    failed: Vec<String>,
+pub(crate) struct LoadedData {
+    /// Label names, in index order.
+    pub labels: Vec<String>,
+    /// The tracks that decoded.
+    pub tracks: Vec<Track>,
+    /// Mono PCM of each track, at the front end's rate.
+    pub pcm: Vec<Vec<f32>>,
+    /// Why each failed file failed.
+    pub failed: Vec<String>,
 }
 
 impl LoadedData {
-    fn track_labels(&self) -> Vec<usize> {
+    /// The label index of every track.
+    pub fn track_labels(&self) -> Vec<usize> {
         self.tracks.iter().map(|t| t.label).collect()
     }
 }
@@ -121,7 +132,7 @@ impl LoadedData {
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let cfg = FeatureConfig::gtzan_default();
     let (device, backend_name) = args.backend.device()?;
-    let data = load(&args, &cfg)?;
+    let data = load(&args.data, args.limit_per_label, args.cache.as_deref(), args.no_cache, &cfg)?;
     let track_labels = data.track_labels();
     let settings = TrainSettings {
         architecture: args.arch.config(),
@@ -142,12 +153,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let command = command_line();
 
     let cv = match args.folds {
-        Some(k) => Some(cross_validate(&cfg, &data, &tracks, &settings, &device, k)?),
+        Some(k) => Some(cross_validate(&cfg, &data, &tracks, &settings, &device, k, &args.out)?),
         None => None,
     };
     if args.cv_only {
         let cv = cv.context("--cv-only needs --folds K")?;
-        let meta = run_meta(&args, &data, &settings, backend_name, &command, None);
+        let meta = run_meta(&args, &data, &settings, &backend_name, &command, None);
         let files = write_report(&args.out, "cv-report", "Cross-validation", &pooled_evaluation(&cv), None, Some(&cv), &meta)?;
         print_cv(&cv);
         eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
@@ -181,6 +192,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         feature_config: cfg.clone(),
         normalisation: outcome.normalisation.clone(),
         architecture: settings.architecture.clone(),
+        weight_storage: args.weights,
         provenance: Provenance {
             data: describe_data(&args.data, &data),
             split: describe_split(&split, args.seed),
@@ -193,9 +205,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let bytes = Bundle::to_bytes(&header, &outcome.model)?;
     let bundle_path = args.out.join("model.gscope");
     std::fs::write(&bundle_path, &bytes).with_context(|| format!("writing {}", bundle_path.display()))?;
-    check_bundle(&bytes, &device, &tracks, &split, &outcome, &cfg)?;
+    check_bundle(&bytes, &device, &tracks, &split, &outcome, &cfg, args.weights)?;
 
-    let meta = run_meta(&args, &data, &settings, backend_name, &command, Some((&split, outcome.best_epoch, outcome.seconds)));
+    let meta = run_meta(&args, &data, &settings, &backend_name, &command, Some((&split, outcome.best_epoch, outcome.seconds)));
     let files = write_report(&args.out, "report", "Hold-out test set", &test, Some(&outcome.history), cv.as_ref(), &meta)?;
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
     for f in files {
@@ -204,11 +216,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&data))
 }
 
-/// Discovers the folder and decodes every track (through the cache), reporting failures.
-fn load(args: &TrainArgs, cfg: &FeatureConfig) -> anyhow::Result<LoadedData> {
-    let dataset = limit_per_label(super::discover_labelled(&args.data)?, args.limit_per_label);
-    let cache_dir = args.cache.clone().unwrap_or_else(default_dir);
-    let cache = FeatureCache::new(if args.no_cache { std::env::temp_dir().join(format!("genrescope-nocache-{}", std::process::id())) } else { cache_dir });
+/// Discovers the folder `dir` and decodes every track (at most `limit` per label) through the
+/// feature cache (`cache`, else the default folder; a throw-away one with `no_cache`),
+/// reporting failures.
+pub(crate) fn load(dir: &Path, limit: Option<usize>, cache: Option<&Path>, no_cache: bool, cfg: &FeatureConfig) -> anyhow::Result<LoadedData> {
+    let dataset = limit_per_label(super::discover_labelled(dir)?, limit);
+    let cache_dir = cache.map_or_else(default_dir, Path::to_path_buf);
+    let cache = FeatureCache::new(if no_cache { std::env::temp_dir().join(format!("genrescope-nocache-{}", std::process::id())) } else { cache_dir });
     let bar = ProgressBar::new(dataset.tracks.len() as u64);
     bar.set_style(ProgressStyle::with_template("decoding [{bar:30}] {pos}/{len} (ETA {eta})").expect("valid template").progress_chars("=> "));
     let results = cache.load_all(&dataset.tracks, cfg, &DecodeLimits::default(), |n| bar.set_position(n as u64));
@@ -250,6 +264,8 @@ fn limit_per_label(mut dataset: Dataset, limit: Option<usize>) -> Dataset {
 }
 
 /// K-fold cross-validation: one fresh model per fold, evaluated on that fold's test part.
+/// Each finished fold is stored under `out/cv-folds` and reused by a later run with the same
+/// settings and data (see [`FoldStore`]), so an interrupted run resumes.
 fn cross_validate(
     cfg: &FeatureConfig,
     data: &LoadedData,
@@ -257,20 +273,28 @@ fn cross_validate(
     settings: &TrainSettings,
     device: &Device,
     k: usize,
+    out: &Path,
 ) -> anyhow::Result<CvSummary> {
     let folds = stratified_k_fold(tracks.labels, k, settings.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
     let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
+    let store = FoldStore::new(out, run_key(settings, cfg, k, tracks.labels, tracks.pcm));
     let mut evaluations = Vec::new();
     for (i, fold) in folds.iter().enumerate() {
         let name = format!("fold {}/{k}", i + 1);
-        let outcome = fit(cfg, &data.labels, tracks, &fold.train, &fold.val, settings, device, &name)?;
-        let test_set = window_set(cfg, &extractor, tracks, &fold.test, &outcome.normalisation);
-        let evaluation = evaluate_set(&outcome.model, &test_set, &data.labels, device)?;
+        let (evaluation, best_epoch, source) = match store.load(i, k) {
+            Some(stored) => (stored.evaluation, stored.best_epoch, " (stored by an earlier run)"),
+            None => {
+                let outcome = fit(cfg, &data.labels, tracks, &fold.train, &fold.val, settings, device, &name)?;
+                let test_set = window_set(cfg, &extractor, tracks, &fold.test, &outcome.normalisation);
+                let evaluation = evaluate_set(&outcome.model, &test_set, &data.labels, device)?;
+                store.save(i, k, outcome.best_epoch, &evaluation)?;
+                (evaluation, outcome.best_epoch, "")
+            }
+        };
         eprintln!(
-            "{name}: test track accuracy {:.1}% window accuracy {:.1}% (best epoch {})",
+            "{name}: test track accuracy {:.1}% window accuracy {:.1}% (best epoch {best_epoch}){source}",
             100.0 * evaluation.track_accuracy,
             100.0 * evaluation.window_accuracy,
-            outcome.best_epoch
         );
         evaluations.push(evaluation);
     }
@@ -280,23 +304,41 @@ fn cross_validate(
 /// Loads the written bundle back through the product's own [`Classifier`] and checks that it
 /// reproduces the trained model's window probabilities on the first test track (this covers
 /// the weights, the normalisation and the front end stored in the header).
-fn check_bundle(bytes: &[u8], device: &Device, tracks: &Tracks, split: &Split, outcome: &FitOutcome, cfg: &FeatureConfig) -> anyhow::Result<()> {
+///
+/// With f16 or int8 storage the reference is the trained model with its weights rounded the
+/// same way in memory ([`Bundle::rounded`]), so the 1e-5 bound still checks the encoding; how
+/// far the rounding itself moves the probabilities is reported.
+fn check_bundle(bytes: &[u8], device: &Device, tracks: &Tracks, split: &Split, outcome: &FitOutcome, cfg: &FeatureConfig, storage: WeightStorage) -> anyhow::Result<()> {
     let classifier = Classifier::from_bundle(bytes, device).context("the written bundle does not load")?;
     let Some(&track) = split.test.first() else { return Ok(()) };
     let got = classifier.infer(&classifier.features(&tracks.pcm[track]))?;
     let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
     let set = window_set(cfg, &extractor, tracks, &[track], &outcome.normalisation);
-    let expected = predict(&outcome.model, &set, device, 32)?;
-    let diff = expected
-        .iter()
-        .zip(&got.windows)
-        .flat_map(|(e, w)| e.iter().zip(&w.probabilities).map(|(a, b)| (a - b).abs()))
-        .fold(0.0f32, f32::max);
+    let rounded = Bundle::rounded(&outcome.model, storage)?;
+    let expected = predict(&rounded, &set, device, 32)?;
+    let diff = max_diff(&expected, &got.windows);
     if expected.len() != got.windows.len() || diff > 1e-5 {
         bail!("the reloaded bundle disagrees with the trained model (max probability difference {diff})");
     }
-    eprintln!("bundle check: reloaded model matches the trained one (max probability difference {diff:.1e})");
+    if storage == WeightStorage::F32 {
+        eprintln!("bundle check: reloaded model matches the trained one (max probability difference {diff:.1e})");
+    } else {
+        let moved = max_diff(&predict(&outcome.model, &set, device, 32)?, &got.windows);
+        eprintln!(
+            "bundle check: reloaded model matches the trained one with {storage} weights (max probability \
+             difference {diff:.1e}); {storage} storage moves the window probabilities by up to {moved:.1e}"
+        );
+    }
     Ok(())
+}
+
+/// Largest absolute difference between expected window probabilities and a classification's.
+fn max_diff(expected: &[Vec<f32>], got: &[genrescope::classify::WindowResult]) -> f32 {
+    expected
+        .iter()
+        .zip(got)
+        .flat_map(|(e, w)| e.iter().zip(&w.probabilities).map(|(a, b)| (a - b).abs()))
+        .fold(0.0f32, f32::max)
 }
 
 fn headline(e: &Evaluation) -> serde_json::Value {

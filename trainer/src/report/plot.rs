@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontTransform, RGBColor};
 
 use super::canvas::{ensure_font, Canvas, FONT};
-use super::{best_epoch, duration, epochs, pct};
+use super::{best_epoch, duration, epochs};
 use crate::metrics::EpochRecord;
 
 /// Converts any plotters error (their error types are not always `Send + Sync`).

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
 use genrescope::bundle::Normalisation;
 use genrescope::mel::MelExtractor;
@@ -84,7 +84,7 @@ pub struct Tracks<'a> {
 }
 
 /// Un-augmented features of `indices` (in parallel).
-fn plain_features(cfg: &FeatureConfig, extractor: &MelExtractor, tracks: &Tracks, indices: &[usize]) -> Vec<WindowFeatures> {
+pub fn plain_features(cfg: &FeatureConfig, extractor: &MelExtractor, tracks: &Tracks, indices: &[usize]) -> Vec<WindowFeatures> {
     indices.par_iter().map(|&t| window_features(cfg, extractor, &tracks.pcm[t])).collect()
 }
 
@@ -116,7 +116,7 @@ pub fn evaluate_set(model: &GenreNet, set: &WindowSet, labels: &[String], device
 
 /// This epoch's augmented, standardised training windows (deterministic per seed, epoch
 /// and track, whatever the thread count).
-fn training_windows(
+pub fn training_windows(
     cfg: &FeatureConfig,
     extractor: &MelExtractor,
     tracks: &Tracks,
@@ -188,8 +188,7 @@ pub fn fit(
     let mut model = GenreNet::new(&settings.architecture, cfg.n_mels, n_frames, labels.len(), &train_device)
         .map_err(anyhow::Error::msg)
         .context("building the network")?;
-    let mut optim = AdamConfig::new().with_weight_decay(settings.weight_decay.map(WeightDecayConfig::new)).init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
+    let mut optim = optimizer(settings.weight_decay);
     let mut schedule = Schedule::new(settings.schedule.clone());
     let mut best: Option<(GenreNet, usize, Option<Evaluation>)> = None;
     let mut history = Vec::new();
@@ -198,34 +197,17 @@ pub fn fit(
         let epoch_start = Instant::now();
         let lr = schedule.learning_rate();
         let set = training_windows(cfg, &extractor, tracks, train, &norm, settings, epoch);
-        let mut order: Vec<usize> = (0..set.len()).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(settings.seed, epoch as u64, u64::MAX)));
-        // A last batch of one window would make batch norm's variance zero: drop it.
-        let batches: Vec<&[usize]> = order.chunks(settings.batch_size).filter(|b| b.len() >= 2).collect();
+        let batches = epoch_batches(set.len(), settings.batch_size, settings.seed, epoch);
         let bar = epoch_bar(name, epoch, settings.epochs, batches.len());
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        for batch in &batches {
-            let (x, y) = set.batch(batch, &train_device);
-            let logits = model.forward(x);
-            let loss = loss_fn.forward(logits.clone(), y);
-            let loss_value: f32 = loss.clone().into_scalar();
-            if !loss_value.is_finite() {
-                bail!("training diverged at epoch {epoch} (loss {loss_value}); try a lower --lr");
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-            let logits = logits.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            for (row, &i) in logits.chunks_exact(labels.len()).zip(*batch) {
-                correct += (crate::metrics::argmax(row) == set.labels[i]) as usize;
-            }
-            loss_sum += loss_value as f64 * batch.len() as f64;
-            seen += batch.len();
+        let (trained, pass) = train_pass(model, &mut optim, &set, &batches, lr, &train_device, |p| {
             bar.inc(1);
-            bar.set_message(format!("loss {:.3} acc {:.1}%", loss_sum / seen as f64, 100.0 * correct as f64 / seen as f64));
-        }
+            bar.set_message(format!("loss {:.3} acc {:.1}%", p.mean_loss(), 100.0 * p.accuracy()));
+        })
+        .with_context(|| format!("{name} epoch {epoch}"))?;
+        model = trained;
         bar.finish_and_clear();
-        let train_loss = loss_sum / seen.max(1) as f64;
-        let train_accuracy = correct as f64 / seen.max(1) as f64;
+        let train_loss = pass.mean_loss();
+        let train_accuracy = pass.accuracy();
         let inference = model.valid();
         let validation = if val_set.is_empty() {
             None
@@ -267,8 +249,81 @@ pub fn fit(
     Ok(FitOutcome { model, normalisation: norm, history, best_epoch, validation, seconds: started.elapsed().as_secs_f64() })
 }
 
+/// Adam (Burn's defaults) with optional L2 weight decay.
+pub fn optimizer(weight_decay: Option<f32>) -> ModuleOptimizer {
+    AdamConfig::new().with_weight_decay(weight_decay.map(WeightDecayConfig::new)).init()
+}
+
+/// One epoch's batches of window indices, shuffled (the same per seed and epoch). A last
+/// batch of one window would make batch norm's variance zero, so it is dropped.
+pub fn epoch_batches(n_windows: usize, batch_size: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n_windows).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(seed, epoch as u64, u64::MAX)));
+    order.chunks(batch_size.max(1)).filter(|b| b.len() >= 2).map(<[usize]>::to_vec).collect()
+}
+
+/// Loss and accuracy summed over the batches of a [`train_pass`] so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PassStats {
+    /// Sum over windows of the cross-entropy loss.
+    pub loss_sum: f64,
+    /// Windows whose highest logit was the true label.
+    pub correct: usize,
+    /// Windows seen.
+    pub seen: usize,
+}
+
+impl PassStats {
+    /// Mean loss per window.
+    pub fn mean_loss(&self) -> f64 {
+        self.loss_sum / self.seen.max(1) as f64
+    }
+
+    /// Fraction of windows classified right.
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.seen.max(1) as f64
+    }
+}
+
+/// One optimiser step per batch of `set`: forward, cross-entropy, backward, Adam step at
+/// learning rate `lr`, on `device` (the model's device; its [`Device::autodiff`] form is used).
+/// The same code runs on every backend. `on_batch` sees the running totals after each step.
+/// Fails when the loss stops being finite.
+pub fn train_pass(
+    mut model: GenreNet,
+    optim: &mut ModuleOptimizer,
+    set: &WindowSet,
+    batches: &[Vec<usize>],
+    lr: f64,
+    device: &Device,
+    mut on_batch: impl FnMut(&PassStats),
+) -> anyhow::Result<(GenreNet, PassStats)> {
+    let device = device.clone().autodiff();
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let mut stats = PassStats::default();
+    for batch in batches {
+        let (x, y) = set.batch(batch, &device);
+        let logits = model.forward(x);
+        let loss = loss_fn.forward(logits.clone(), y);
+        let loss_value: f32 = loss.clone().into_scalar();
+        if !loss_value.is_finite() {
+            bail!("training diverged (loss {loss_value}); try a lower --lr");
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(lr, model, grads);
+        let logits = logits.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        for (row, &i) in logits.chunks_exact(model.n_labels).zip(batch) {
+            stats.correct += (crate::metrics::argmax(row) == set.labels[i]) as usize;
+        }
+        stats.loss_sum += loss_value as f64 * batch.len() as f64;
+        stats.seen += batch.len();
+        on_batch(&stats);
+    }
+    Ok((model, stats))
+}
+
 /// A progress bar over one epoch's batches (hidden when stderr is not a terminal).
-fn epoch_bar(name: &str, epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
+pub fn epoch_bar(name: &str, epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
     let bar = ProgressBar::new(batches as u64);
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {msg} (ETA {eta})")

@@ -2,11 +2,13 @@
 //!
 //! - [`fit`]: the epoch loop (augmentation, Adam, plateau schedule, early stopping,
 //!   best-by-validation weights).
+//! - [`fold_store`]: finished cross-validation folds on disk, so an interrupted run resumes.
 //! - [`normalise`]: per-band statistics from the training split.
 //! - [`schedule`]: reduce-LR-on-plateau and early stopping.
 //! - [`windows`]: standardised labelled windows, batches and prediction.
 
 pub mod fit;
+pub mod fold_store;
 pub mod normalise;
 pub mod schedule;
 pub mod windows;

@@ -1,0 +1,41 @@
+//! The decoder module (`decoders-module` build, `web/pkg/decoders/`): the Rust decoders of the
+//! compressed formats (FLAC, MP3, Ogg Vorbis, AAC/ALAC in MP4/M4A, Matroska), without the
+//! model. The CPU engine is built without them to keep the page's first download small; the
+//! page loads this module the first time a file needs it and hands the decoded PCM to
+//! `engine.classifyPcm`, which resamples it exactly as `classifyFile` would.
+//!
+//! ```js
+//! const d = await decoders.decodeFile(bytes, 'song.mp3');
+//! // {samples: Float32Array (mono, at d.sampleRate), sampleRate, channels, container, codec,
+//! //  durationSeconds, truncated, skippedPackets, decodeMs}
+//! ```
+
+use wasm_bindgen::prelude::*;
+
+use super::clock::Stopwatch;
+use super::errors::audio_error;
+use super::limits::{extension_of, page_limits};
+use crate::audio;
+
+/// Decodes an encoded file (any format the full Rust decoder reads) to mono PCM at the file's
+/// own sample rate. `name` (optional) gives the extension as a hint; the bytes decide. Throws
+/// a `GenrescopeError` with the same codes as `Engine.classifyFile`.
+#[wasm_bindgen(js_name = decodeFile)]
+pub fn decode_file(bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsValue> {
+    let mut clock = Stopwatch::start();
+    let extension = extension_of(name.as_deref());
+    let decoded = audio::decode(bytes, extension.as_deref(), &page_limits()).map_err(|e| audio_error(&e))?;
+    let decode_ms = clock.lap();
+    let object = js_sys::Object::new();
+    let set = |key: &str, v: JsValue| js_sys::Reflect::set(&object, &JsValue::from_str(key), &v);
+    set("durationSeconds", decoded.duration_seconds().into())?;
+    set("samples", js_sys::Float32Array::from(&decoded.samples[..]).into())?;
+    set("sampleRate", decoded.sample_rate.into())?;
+    set("channels", (decoded.channels as u32).into())?;
+    set("container", decoded.container.as_str().into())?;
+    set("codec", decoded.codec.as_str().into())?;
+    set("truncated", decoded.truncated.into())?;
+    set("skippedPackets", (decoded.skipped_packets as u32).into())?;
+    set("decodeMs", decode_ms.into())?;
+    Ok(object.into())
+}

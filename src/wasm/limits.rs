@@ -1,0 +1,26 @@
+//! The page's limits on input, shared by the engine and the decoder module.
+
+use crate::audio::DecodeLimits;
+
+/// Longest audio accepted in the page: the whole track, its features and the decoder's
+/// buffers must fit in wasm32's memory next to each other.
+pub const MAX_MINUTES: f64 = 20.0;
+
+/// Largest file accepted in the page, in bytes.
+pub const MAX_FILE_BYTES: usize = 400 << 20;
+
+/// [`DecodeLimits`] with the page's file size and duration limits.
+pub(crate) fn page_limits() -> DecodeLimits {
+    DecodeLimits {
+        max_input_bytes: MAX_FILE_BYTES,
+        max_duration_seconds: MAX_MINUTES * 60.0,
+        ..DecodeLimits::default()
+    }
+}
+
+/// The lower-case extension of a file name (`"song.MP3"` gives `"mp3"`), a hint for decoders.
+pub(crate) fn extension_of(name: Option<&str>) -> Option<String> {
+    name.and_then(|n| std::path::Path::new(n).extension())
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}

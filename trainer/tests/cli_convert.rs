@@ -1,0 +1,115 @@
+//! End-to-end tests of `trainer convert`: re-encoding a bundle's weights without retraining.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use genrescope::bundle::{Bundle, BundleHeader, Normalisation, Provenance, WeightStorage};
+use genrescope::model::{ArchitectureConfig, GenreNet};
+use genrescope::FeatureConfig;
+
+fn trainer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Writes an f32 bundle of a small untrained CNN into `dir`.
+fn write_bundle(dir: &Path) -> PathBuf {
+    let feature_config = FeatureConfig::gtzan_default();
+    let n_mels = feature_config.n_mels;
+    let header = BundleHeader {
+        labels: ["blues", "jazz", "rock"].iter().map(|s| s.to_string()).collect(),
+        feature_config,
+        normalisation: Normalisation::identity(n_mels),
+        architecture: ArchitectureConfig::Cnn { filters: vec![4, 8], dense: vec![16], dropout: 0.5 },
+        weight_storage: WeightStorage::F32,
+        provenance: Provenance { data: "convert test (untrained)".into(), seed: 3, ..Provenance::default() },
+    };
+    let model = GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex()).unwrap();
+    let path = dir.join("tiny.gscope");
+    fs::write(&path, Bundle::to_bytes(&header, &model).unwrap()).unwrap();
+    path
+}
+
+fn convert(model: &Path, out: &Path, weights: &str) -> Output {
+    trainer().args(["convert", "--weights", weights, "--model"]).arg(model).arg("--out").arg(out).output().unwrap()
+}
+
+fn load(path: &Path) -> (BundleHeader, GenreNet) {
+    Bundle::from_bytes(&fs::read(path).unwrap(), &Device::flex()).unwrap()
+}
+
+fn logits(model: &GenreNet) -> Vec<f32> {
+    let values: Vec<f32> = (0..2 * 128 * 130).map(|i| ((i as f32) * 0.017).sin()).collect();
+    let x = Tensor::from_data(TensorData::new(values, [2, 1, 128, 130]), &Device::flex());
+    model.forward(x).into_data().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn convert_changes_only_the_weight_storage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = write_bundle(tmp.path());
+    let (header, model) = load(&original);
+    let mut previous = original.clone();
+    for storage in [WeightStorage::Int8, WeightStorage::F16, WeightStorage::F32] {
+        let out = tmp.path().join(format!("tiny-{storage}.gscope"));
+        let run = convert(&original, &out, storage.name());
+        assert!(run.status.success(), "{}", text(&run));
+        assert!(text(&run).contains(&format!("weights {storage}")), "{}", text(&run));
+        let (converted_header, converted) = load(&out);
+        assert_eq!(converted_header, BundleHeader { weight_storage: storage, ..header.clone() });
+        // The converted bundle is the original model with its weights rounded in `storage`.
+        assert_eq!(logits(&converted), logits(&Bundle::rounded(&model, storage).unwrap()), "{storage}");
+        assert_eq!(&fs::read(&out).unwrap()[8..12], &2u32.to_le_bytes());
+        previous = out;
+    }
+    let f32_size = fs::metadata(&previous).unwrap().len();
+    let int8_size = fs::metadata(tmp.path().join("tiny-int8.gscope")).unwrap().len();
+    assert!(int8_size < f32_size, "{int8_size} vs {f32_size}");
+
+    // Back from int8 to f32: the dequantised weights are kept exactly.
+    let int8 = tmp.path().join("tiny-int8.gscope");
+    let back = tmp.path().join("back.gscope");
+    assert!(convert(&int8, &back, "f32").status.success());
+    assert_eq!(logits(&load(&back).1), logits(&load(&int8).1));
+    assert_eq!(load(&back).0.weight_storage, WeightStorage::F32);
+
+    // The converted bundle classifies real audio.
+    let wav = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/audio"));
+    let file = fs::read_dir(wav).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "wav")).unwrap();
+    let classified = trainer().args(["classify", "--json", "--model"]).arg(&int8).arg(&file).output().unwrap();
+    assert!(classified.status.success(), "{}", text(&classified));
+}
+
+#[test]
+fn convert_errors_name_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = write_bundle(tmp.path());
+    let out = tmp.path().join("out.gscope");
+
+    let missing = convert(&tmp.path().join("missing.gscope"), &out, "int8");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).contains("cannot read the model bundle"), "{}", text(&missing));
+
+    let junk = tmp.path().join("junk.gscope");
+    fs::write(&junk, b"RIFF....WAVEfmt ").unwrap();
+    let run = convert(&junk, &out, "int8");
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run).contains("junk.gscope") && text(&run).contains("not a Genrescope model bundle"), "{}", text(&run));
+
+    let mut truncated = fs::read(&original).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    fs::write(&junk, truncated).unwrap();
+    let run = convert(&junk, &out, "f16");
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run).contains("truncated"), "{}", text(&run));
+
+    let run = convert(&original, &out, "fp8");
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run).contains("fp8") && text(&run).contains("int8"), "{}", text(&run));
+    assert!(!out.exists(), "nothing is written on failure");
+}

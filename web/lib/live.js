@@ -1,0 +1,304 @@
+// Live mode's logic (no DOM): the microphone through an AudioWorklet into a rolling window,
+// classified every HOP_SECONDS by the engine pool, with smoothed probabilities. The page's
+// view of it is lib/live-view.js.
+//
+// Scheduling follows the audio clock: a window is due each time HOP_SECONDS more samples have
+// arrived (the first once a whole window has). When one is due while the previous window is
+// still being classified, it is skipped, so a slow engine never builds up a queue; when the
+// window is silent (RMS below SILENCE_RMS) it is not classified at all, because the model
+// would still name a genre for silence. Stopping bumps a run counter: results of jobs that
+// were in flight belong to an old run and are dropped.
+
+const WORKLET_URL = new URL('./live-capture-worklet.js', import.meta.url);
+
+/** Seconds of audio in each classified window (the default model's input length). */
+export const WINDOW_SECONDS = 3;
+/** Seconds between two classifications (the model's own window hop). */
+export const HOP_SECONDS = 1.5;
+/**
+ * Weight of the newest window in the shown probabilities, an exponential moving average:
+ * shown = SMOOTHING * newest + (1 - SMOOTHING) * shown. At 0.4 a window's weight halves in
+ * about 1.4 windows (2 s), so the shown genre follows a real change within 2 to 3 windows
+ * while one odd window moves it less than halfway.
+ */
+export const SMOOTHING = 0.4;
+/** A window quieter than this RMS (-70 dBFS) counts as silence and is not classified. */
+export const SILENCE_RMS = 10 ** (-70 / 20);
+/** How many recent windows the session keeps for the timeline (60 s at the default hop). */
+export const HISTORY = 40;
+
+/** A reason live mode cannot run or stopped, in plain words; `code` is for the tests. */
+export class LiveError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'LiveError';
+    this.code = code;
+  }
+}
+
+/** Why live mode cannot run here (a LiveError), or null when it can. Checks no permission. */
+export function liveSupport(g = globalThis) {
+  if (!g.isSecureContext) {
+    return new LiveError('insecure', 'Live mode needs a secure page: browsers only offer the microphone to pages opened over https:// or from this computer (localhost), and this one was not.');
+  }
+  if (typeof g.navigator?.mediaDevices?.getUserMedia !== 'function') {
+    return new LiveError('no_getusermedia', 'This browser does not let pages use a microphone (it has no getUserMedia), so live mode cannot run here. Dropping files still works.');
+  }
+  const Context = g.AudioContext ?? g.webkitAudioContext;
+  if (typeof Context !== 'function' || typeof g.AudioWorkletNode !== 'function' || !('audioWorklet' in Context.prototype)) {
+    return new LiveError('no_audioworklet', 'This browser lacks AudioWorklet, which live mode needs to read the microphone; current Chrome, Edge, Firefox and Safari have it. Dropping files still works.');
+  }
+  return null;
+}
+
+/** Turns a getUserMedia rejection into a LiveError that says what to do. */
+export function micError(err) {
+  switch (err?.name) {
+    case 'NotAllowedError':
+    case 'PermissionDeniedError':
+    case 'SecurityError':
+      return new LiveError('denied', 'Microphone access was denied. To use live mode, allow the microphone for this site (the icon in the address bar, or the site settings) and press Start again.');
+    case 'NotFoundError':
+    case 'DevicesNotFoundError':
+    case 'OverconstrainedError':
+      return new LiveError('no_device', 'No microphone was found. Connect one (or switch it on in the system settings) and press Start again.');
+    case 'NotReadableError':
+    case 'TrackStartError':
+    case 'AbortError':
+      return new LiveError('device_busy', 'The microphone could not be started: another application may be using it, or the system blocked it. Close that application and press Start again.');
+    default:
+      return new LiveError('mic_failed', `The microphone could not be opened (${err?.name ?? 'error'}: ${err?.message || 'no details'}).`);
+  }
+}
+
+/** Root mean square of `x`. */
+export function rms(x) {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
+  return x.length ? Math.sqrt(sum / x.length) : 0;
+}
+
+/** Index of the largest value. */
+function argmax(v) {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+}
+
+/** Stops every track and closes the context; never throws. */
+function release(stream, context, node, source) {
+  for (const track of stream?.getTracks() ?? []) track.stop();
+  if (node) node.port.onmessage = null;
+  try {
+    source?.disconnect();
+    node?.disconnect();
+  } catch {
+    // already disconnected
+  }
+  if (context && context.state !== 'closed') context.close().catch(() => {});
+}
+
+/**
+ * One microphone session that can be started and stopped any number of times.
+ *
+ * Events: 'state' (detail: {state: 'idle'|'starting'|'running'|'error', error}) and 'window'
+ * (detail: {entry, current}) after each window that was classified, silent or failed.
+ * `entry` = {index, start, end (seconds since Start), rms, status: 'done'|'silent'|'error',
+ * probabilities, error}; `current` = the smoothed view ({probabilities, genre, confidence,
+ * labels} or null before the first classified window) plus `silent` (the newest window was).
+ */
+export class LiveSession extends EventTarget {
+  /** `pool`: a started or starting EnginePool (lib/engine.js). */
+  constructor(pool, { windowSeconds = WINDOW_SECONDS, hopSeconds = HOP_SECONDS, smoothing = SMOOTHING, silenceRms = SILENCE_RMS } = {}) {
+    super();
+    this.pool = pool;
+    this.windowSeconds = windowSeconds;
+    this.hopSeconds = hopSeconds;
+    this.smoothing = smoothing;
+    this.silenceRms = silenceRms;
+    this.state = 'idle';
+    this.error = null;
+    this.run = 0;
+    /** The last run's stream and context, kept after Stop so one can see they were released. */
+    this.lastStream = null;
+    this.lastContext = null;
+    this.reset();
+  }
+
+  /** Clears the counters and history for a new run. */
+  reset() {
+    this.history = [];
+    this.smoothed = null;
+    this.labels = null;
+    this.current = null;
+    this.counts = { windows: 0, classified: 0, silent: 0, skipped: 0, failed: 0 };
+    this.inFlight = false;
+    this.received = 0;
+  }
+
+  /** Sets the state and announces it. */
+  setState(state, error = null) {
+    this.state = state;
+    this.error = error;
+    this.dispatchEvent(new CustomEvent('state', { detail: { state, error } }));
+  }
+
+  /** Asks for the microphone and starts listening. Failures end in state 'error' (never throws). */
+  async start() {
+    if (this.state === 'starting' || this.state === 'running') return;
+    const problem = liveSupport();
+    if (problem) return this.setState('error', problem);
+    const run = ++this.run;
+    this.reset();
+    this.setState('starting');
+    const Context = globalThis.AudioContext ?? globalThis.webkitAudioContext;
+    let context = null;
+    let stream = null;
+    try {
+      // Made before the permission prompt, while the click still counts as a user gesture.
+      context = new Context();
+      this.lastContext = context;
+      const workletLoaded = context.audioWorklet.addModule(WORKLET_URL).catch((err) => {
+        throw new LiveError('worklet_failed', `The audio capture module could not be loaded (${err?.message || err}).`);
+      });
+      workletLoaded.catch(() => {}); // reported below, after the permission question
+      try {
+        // Music, not speech: no echo cancellation, noise suppression or gain riding.
+        stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false });
+      } catch (err) {
+        throw micError(err);
+      }
+      this.lastStream = stream;
+      await workletLoaded;
+      if (run !== this.run) return release(stream, context); // stopped while starting
+      this.listen(run, context, stream);
+    } catch (err) {
+      release(stream, context);
+      if (run !== this.run) return;
+      this.setState('error', err instanceof LiveError ? err : new LiveError('mic_failed', `Live mode could not start: ${err?.message || err}`));
+    }
+  }
+
+  /** Wires microphone -> worklet and starts the clock. */
+  listen(run, context, stream) {
+    const source = context.createMediaStreamSource(stream);
+    const node = new AudioWorkletNode(context, 'genrescope-capture', { numberOfInputs: 1, numberOfOutputs: 1, channelCountMode: 'max' });
+    source.connect(node);
+    // Connected so the graph pulls it; the worklet writes silence, nothing is heard.
+    node.connect(context.destination);
+    this.rate = context.sampleRate;
+    this.windowSamples = Math.round(this.windowSeconds * this.rate);
+    this.hopSamples = Math.round(this.hopSeconds * this.rate);
+    this.ring = new Float32Array(this.windowSamples);
+    this.nextDue = this.windowSamples;
+    this.active = { run, context, stream, node, source };
+    node.port.onmessage = ({ data }) => this.receive(run, data);
+    for (const track of stream.getAudioTracks()) {
+      track.addEventListener('ended', () => {
+        if (run !== this.run) return;
+        this.halt();
+        this.setState('error', new LiveError('device_lost', 'The microphone stopped: it was disconnected or switched off. Press Start to listen again.'));
+      });
+    }
+    context.resume().catch(() => {});
+    this.setState('running');
+  }
+
+  /** Stops listening: releases the microphone, closes the audio context, drops pending results. */
+  stop() {
+    if (this.state === 'idle') return;
+    this.halt();
+    this.setState('idle');
+  }
+
+  /** Ends the current run: its blocks and results are ignored from now on; releases everything. */
+  halt() {
+    this.run++;
+    if (this.active) release(this.active.stream, this.active.context, this.active.node, this.active.source);
+    else release(this.lastStream, this.lastContext); // stopped while starting
+    this.active = null;
+    this.inFlight = false;
+  }
+
+  /** One block from the worklet: into the ring; classify when a window is due. */
+  receive(run, block) {
+    if (run !== this.run) return;
+    const ring = this.ring;
+    const n = ring.length;
+    // Only the newest `n` samples of a block can matter.
+    const from = Math.max(0, block.length - n);
+    let at = (this.received + from) % n;
+    for (let i = from; i < block.length; i++) {
+      ring[at] = block[i];
+      at = at + 1 === n ? 0 : at + 1;
+    }
+    this.received += block.length;
+    if (this.received >= this.nextDue) {
+      this.nextDue = Math.max(this.nextDue + this.hopSamples, this.received + 1);
+      this.due(run);
+    }
+  }
+
+  /** The newest window, oldest sample first. */
+  snapshot() {
+    const n = this.ring.length;
+    const start = this.received % n;
+    const out = new Float32Array(n);
+    out.set(this.ring.subarray(start), 0);
+    out.set(this.ring.subarray(0, start), n - start);
+    return out;
+  }
+
+  /** A window is due: silence is recorded, a busy engine skips it, otherwise it is classified. */
+  due(run) {
+    const samples = this.snapshot();
+    const end = this.received / this.rate;
+    const entry = { index: this.counts.windows, start: end - this.windowSeconds, end, rms: rms(samples), status: 'pending', probabilities: null, error: null };
+    if (entry.rms < this.silenceRms) {
+      this.counts.windows++;
+      this.counts.silent++;
+      return this.record(Object.assign(entry, { status: 'silent' }), true);
+    }
+    if (this.inFlight) {
+      this.counts.skipped++;
+      return this.dispatchEvent(new CustomEvent('skip', { detail: { end, counts: { ...this.counts } } }));
+    }
+    this.counts.windows++;
+    this.inFlight = true;
+    this.pool.classifyPcm(samples, this.rate, { decoder: 'microphone', mel: false, topK: 3 }).then(
+      (result) => {
+        if (run !== this.run) return;
+        this.inFlight = false;
+        this.counts.classified++;
+        this.labels = result.labels;
+        const p = result.probabilities;
+        const a = this.smoothing;
+        this.smoothed = this.smoothed ? this.smoothed.map((s, i) => a * p[i] + (1 - a) * s) : Array.from(p);
+        this.record(Object.assign(entry, { status: 'done', probabilities: Array.from(p) }), false);
+      },
+      (err) => {
+        if (run !== this.run) return;
+        this.inFlight = false;
+        this.counts.failed++;
+        if (err?.code === 'engine_unavailable') {
+          this.halt();
+          return this.setState('error', new LiveError('engine', `Live mode stopped: ${err.message}.`));
+        }
+        this.record(Object.assign(entry, { status: 'error', error: err?.message ?? String(err) }), false);
+      },
+    );
+  }
+
+  /** Adds a finished window to the history and announces it. */
+  record(entry, silent) {
+    this.history.push(entry);
+    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    if (this.smoothed) {
+      const best = argmax(this.smoothed);
+      this.current = { probabilities: this.smoothed, labels: this.labels, genre: this.labels[best], confidence: this.smoothed[best], silent };
+    } else {
+      this.current = silent ? { probabilities: null, labels: null, genre: null, confidence: null, silent } : null;
+    }
+    this.dispatchEvent(new CustomEvent('window', { detail: { entry, current: this.current, counts: { ...this.counts } } }));
+  }
+}

@@ -1,0 +1,158 @@
+// Genrescope's service worker: keeps the page working offline once it has been loaded.
+// Registered by app.js once the engine has settled; its scope is the site (this folder).
+//
+// Strategy: network first, the cache as fallback, for GET and HEAD requests to this site. It
+// never touches requests to other hosts (the page makes none) and never requests one itself.
+// - Online, each request goes to the network as if there were no service worker, so a new
+//   build is used as soon as it is deployed and the page never mixes files of two builds
+//   (the wasm glue and its .wasm must come from the same one). Each good response replaces
+//   its cached copy, so the cache always holds the newest build seen.
+// - When the network fails (offline, server gone) the cached copy answers.
+// Cache first would answer faster on a slow network, but would keep serving an old build until
+// this file changed, and nothing in the build rewrites this file; network first needs no
+// version to bump.
+//
+// On install, the app shell is fetched into the cache (revalidated, so never a stale copy
+// from the HTTP cache; for the files the page has just loaded the server answers 304 and
+// nothing is downloaded twice): also the files the page loads only on demand (the live-mode
+// worklet, the WebAudio fallback, the decoder module of the compressed formats), so they
+// work offline even if never used online. The WebGPU build is
+// not part of it (most visitors never need its 15 MB): it is cached when the page fetches it
+// through this worker, and on the first visit, when the page fetched it before this worker
+// existed, the page asks for it ('cache-gpu-build') once WebGPU is in use. CACHE names the
+// cache; bump it when SHELL or these rules change, and the old cache is deleted when the new
+// worker activates.
+
+const CACHE = 'genrescope-v1';
+
+/** The app shell, relative to this file. A failed fetch of one of these fails the install. */
+const SHELL = [
+  './',
+  './style.css',
+  './app.js',
+  './worker.js',
+  './lib/backend.js',
+  './lib/drop.js',
+  './lib/engine.js',
+  './lib/export.js',
+  './lib/file-row.js',
+  './lib/format.js',
+  './lib/live-capture-worklet.js',
+  './lib/live-view.js',
+  './lib/live.js',
+  './lib/mel-canvas.js',
+  './lib/palette.js',
+  './lib/records.js',
+  './lib/status.js',
+  './lib/table.js',
+  './lib/timeline.js',
+  './lib/webaudio.js',
+  './pkg/cpu/genrescope.js',
+  './pkg/cpu/genrescope_bg.wasm',
+  './pkg/decoders/genrescope.js',
+  './pkg/decoders/genrescope_bg.wasm',
+  './models/default/model.gscope',
+];
+
+/** Cached when present; the page works without them (the bench page is a separate tool). */
+const OPTIONAL = [
+  './models/default/MODEL_CARD.md',
+  './bench.html',
+  './bench.css',
+  './bench.js',
+  './lib/bench-inputs.js',
+  './lib/bench-run.js',
+  './lib/bench-wav.js',
+];
+
+/** The WebGPU build: glue and wasm, always cached together. */
+const GPU_BUILD = ['./pkg/gpu/genrescope.js', './pkg/gpu/genrescope_bg.wasm'];
+
+const SCOPE = new URL('./', self.location.href);
+
+/**
+ * The cache key of a request to this site: the URL without query and fragment (the server
+ * ignores them; `?backend=` is read by the page), a folder meaning its index.html.
+ */
+function cacheKey(url) {
+  const key = new URL(url);
+  key.search = '';
+  key.hash = '';
+  if (key.pathname.endsWith('/')) key.pathname += 'index.html';
+  return key.href;
+}
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  const fill = async (path) => {
+    const url = new URL(path, SCOPE);
+    const res = await fetch(url, { cache: 'no-cache' });
+    if (!res.ok) throw new Error(`${url.pathname}: HTTP ${res.status}`);
+    await cache.put(cacheKey(url), res);
+  };
+  await Promise.all(SHELL.map(fill));
+  await Promise.allSettled(OPTIONAL.map(fill));
+}
+
+/**
+ * Caches the WebGPU build the page has just loaded, unless it is cached already. The copy in
+ * the browser's HTTP cache is the one the page just used, so it is taken from there when
+ * present ('force-cache'), which keeps glue and wasm of one build and avoids a second
+ * download.
+ */
+async function cacheGpuBuild() {
+  const cache = await caches.open(CACHE);
+  const urls = GPU_BUILD.map((path) => new URL(path, SCOPE));
+  const cached = await Promise.all(urls.map((url) => cache.match(cacheKey(url))));
+  if (cached.every(Boolean)) return;
+  const responses = await Promise.all(urls.map((url) => fetch(url, { cache: 'force-cache' })));
+  if (!responses.every((res) => res.ok)) return;
+  await Promise.all(responses.map((res, i) => cache.put(cacheKey(urls[i]), res)));
+}
+
+self.addEventListener('message', (event) => {
+  if (event.data?.type === 'cache-gpu-build') event.waitUntil(cacheGpuBuild().catch(() => {}));
+});
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(precache().then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name.startsWith('genrescope-') && name !== CACHE) await caches.delete(name);
+      }
+      // Take over the page that registered us, so it works offline without a reload.
+      await self.clients.claim();
+    })(),
+  );
+});
+
+/** Network first; on a network failure the cached copy (for HEAD: its headers). */
+async function respond(event) {
+  const { request } = event;
+  const key = cacheKey(request.url);
+  try {
+    const res = await fetch(request);
+    if (request.method === 'GET' && res.ok && res.status === 200 && res.type === 'basic') {
+      const copy = res.clone();
+      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(key, copy)).catch(() => {}));
+    }
+    return res;
+  } catch (err) {
+    const cached = await caches.match(key, { cacheName: CACHE });
+    if (!cached) throw err;
+    if (request.method === 'HEAD') return new Response(null, { status: cached.status, headers: cached.headers });
+    return cached;
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET' && request.method !== 'HEAD') return;
+  if (!request.url.startsWith(SCOPE.href)) return; // other hosts, or outside the site
+  if (request.headers.has('range')) return; // partial content is not cached
+  event.respondWith(respond(event));
+});
