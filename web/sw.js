@@ -54,7 +54,10 @@ const SHELL = [
   './models/default/model.gscope',
 ];
 
-/** Cached when present; the page works without them (the bench page is a separate tool). */
+/**
+ * Cached when present; the page works without them (the bench page is a separate tool; the
+ * widget and its example host page, player.html, are for other pages).
+ */
 const OPTIONAL = [
   './models/default/MODEL_CARD.md',
   './bench.html',
@@ -63,6 +66,11 @@ const OPTIONAL = [
   './lib/bench-inputs.js',
   './lib/bench-run.js',
   './lib/bench-wav.js',
+  './player.html',
+  './widget/genre-scope.js',
+  './widget/media-input.js',
+  './widget/shared-pool.js',
+  './widget/view.js',
 ];
 
 /** The WebGPU build: glue and wasm, always cached together. */

@@ -166,15 +166,19 @@ let nativeCache = null;
  * The native CLI's results for `files` (absolute paths), from one run of
  * `trainer classify --backend cpu --json` with the page's default model. Cached per process,
  * so a test file runs the CLI once. The dev profile reuses what `cargo test --workspace` built
- * (dependencies are optimised in it too); results do not depend on the profile. Returns a Map
- * from file name to the CLI's entry ({file, ok, top, probabilities: {label: p}, ...}).
+ * (dependencies are optimised in it too); results do not depend on the profile. Set
+ * GENRESCOPE_TRAINER=target/release/trainer to use a built binary instead of `cargo run`.
+ * Returns a Map from file name to the CLI's entry ({file, ok, top, probabilities: {label: p}, ...}).
  */
 export function nativeClassify(files, model = path.join(REPO, 'web', 'models', 'default', 'model.gscope')) {
   const key = JSON.stringify([files, model]);
   if (nativeCache?.key === key) return nativeCache.value;
+  const args = ['classify', '--backend', 'cpu', '--model', model, '--json', ...files];
+  // $GENRESCOPE_TRAINER: an already built trainer binary to use instead of `cargo run`.
+  const trainer = process.env.GENRESCOPE_TRAINER;
   const out = execFileSync(
-    'cargo',
-    ['run', '--quiet', '-p', 'genrescope-trainer', '--bin', 'trainer', '--', 'classify', '--backend', 'cpu', '--model', model, '--json', ...files],
+    trainer ? path.resolve(REPO, trainer) : 'cargo',
+    trainer ? args : ['run', '--quiet', '-p', 'genrescope-trainer', '--bin', 'trainer', '--', ...args],
     { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 },
   );
   const value = new Map(JSON.parse(out).map((e) => [path.basename(e.file), e]));

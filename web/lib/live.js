@@ -1,6 +1,16 @@
-// Live mode's logic (no DOM): the microphone through an AudioWorklet into a rolling window,
-// classified every HOP_SECONDS by the engine pool, with smoothed probabilities. The page's
-// view of it is lib/live-view.js.
+// Live mode's logic (no DOM): an audio input through an AudioWorklet into a rolling window,
+// classified every HOP_SECONDS by the engine pool, with smoothed probabilities. The input is
+// pluggable: the microphone (`microphoneInput`, the page's live mode; its view is
+// lib/live-view.js) or a media element of a host page (widget/media-input.js, used by the
+// <genre-scope> widget), so both share this one implementation.
+//
+// An input is an object {name, decoder, check(), context(), open(context), release(parts),
+// watch?(parts, onLost), position?(), gain?()}: `check` says why it cannot run (a LiveError)
+// or null; `context` gives the AudioContext to use (made synchronously, so a click still
+// counts as a user gesture); `open` resolves to {source: AudioNode, stream?}; `release` undoes
+// a run ({context, stream, node, source}, any may be missing) and never throws; `position`
+// gives a position to stamp on each window (e.g. the media time); `gain` a factor applied to
+// a window before it is classified (e.g. to undo the player's volume).
 //
 // Scheduling follows the audio clock: a window is due each time HOP_SECONDS more samples have
 // arrived (the first once a whole window has). When one is due while the previous window is
@@ -86,7 +96,7 @@ function argmax(v) {
 }
 
 /** Stops every track and closes the context; never throws. */
-function release(stream, context, node, source) {
+function releaseAll({ stream, context, node, source } = {}) {
   for (const track of stream?.getTracks() ?? []) track.stop();
   if (node) node.port.onmessage = null;
   try {
@@ -99,19 +109,70 @@ function release(stream, context, node, source) {
 }
 
 /**
- * One microphone session that can be started and stopped any number of times.
+ * The microphone as a session input: a new AudioContext and microphone stream per run, both
+ * released (tracks stopped, context closed) when the run ends.
+ */
+export function microphoneInput() {
+  return {
+    name: 'microphone',
+    decoder: 'microphone',
+    check: () => liveSupport(),
+    context() {
+      const Context = globalThis.AudioContext ?? globalThis.webkitAudioContext;
+      return new Context();
+    },
+    async open(context) {
+      let stream;
+      try {
+        // Music, not speech: no echo cancellation, noise suppression or gain riding.
+        stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false });
+      } catch (err) {
+        throw micError(err);
+      }
+      return { stream, source: context.createMediaStreamSource(stream) };
+    },
+    release: releaseAll,
+    watch({ stream }, onLost) {
+      for (const track of stream.getAudioTracks()) {
+        track.addEventListener('ended', () => onLost(new LiveError('device_lost', 'The microphone stopped: it was disconnected or switched off. Press Start to listen again.')));
+      }
+    },
+    startError: (err) => new LiveError('mic_failed', `Live mode could not start: ${err?.message || err}`),
+  };
+}
+
+/** The worklet module's load per AudioContext (a shared context loads it once). */
+const workletLoads = new WeakMap();
+
+function loadWorklet(context) {
+  if (!workletLoads.has(context)) {
+    const loaded = context.audioWorklet.addModule(WORKLET_URL).catch((err) => {
+      workletLoads.delete(context);
+      throw new LiveError('worklet_failed', `The audio capture module could not be loaded (${err?.message || err}).`);
+    });
+    workletLoads.set(context, loaded);
+  }
+  return workletLoads.get(context);
+}
+
+/**
+ * One listening session on an input (the microphone unless `input` says otherwise) that can
+ * be started and stopped any number of times; each start is a fresh run (empty rolling
+ * window, no smoothing, no history).
  *
  * Events: 'state' (detail: {state: 'idle'|'starting'|'running'|'error', error}) and 'window'
  * (detail: {entry, current}) after each window that was classified, silent or failed.
- * `entry` = {index, start, end (seconds since Start), rms, status: 'done'|'silent'|'error',
- * probabilities, error}; `current` = the smoothed view ({probabilities, genre, confidence,
- * labels} or null before the first classified window) plus `silent` (the newest window was).
+ * `entry` = {index, start, end (seconds since Start), position (the input's, e.g. the media
+ * time, or null), rms, status: 'done'|'silent'|'error', probabilities, error}; `current` = the
+ * smoothed view ({probabilities, genre, confidence, labels} or null before the first
+ * classified window) plus `silent` (the newest window was).
  */
 export class LiveSession extends EventTarget {
-  /** `pool`: a started or starting EnginePool (lib/engine.js). */
-  constructor(pool, { windowSeconds = WINDOW_SECONDS, hopSeconds = HOP_SECONDS, smoothing = SMOOTHING, silenceRms = SILENCE_RMS } = {}) {
+  /** `pool`: a started or starting EnginePool (lib/engine.js); `input`: see the top of this file. */
+  constructor(pool, { input = microphoneInput(), windowSeconds = WINDOW_SECONDS, hopSeconds = HOP_SECONDS, smoothing = SMOOTHING, silenceRms = SILENCE_RMS } = {}) {
     super();
     this.pool = pool;
+    this.input = input;
     this.windowSeconds = windowSeconds;
     this.hopSeconds = hopSeconds;
     this.smoothing = smoothing;
@@ -143,45 +204,37 @@ export class LiveSession extends EventTarget {
     this.dispatchEvent(new CustomEvent('state', { detail: { state, error } }));
   }
 
-  /** Asks for the microphone and starts listening. Failures end in state 'error' (never throws). */
+  /** Opens the input (e.g. asks for the microphone) and starts listening. Failures end in state 'error' (never throws). */
   async start() {
     if (this.state === 'starting' || this.state === 'running') return;
-    const problem = liveSupport();
+    const problem = this.input.check();
     if (problem) return this.setState('error', problem);
     const run = ++this.run;
     this.reset();
     this.setState('starting');
-    const Context = globalThis.AudioContext ?? globalThis.webkitAudioContext;
     let context = null;
-    let stream = null;
+    let opened = null;
     try {
       // Made before the permission prompt, while the click still counts as a user gesture.
-      context = new Context();
+      context = this.input.context();
       this.lastContext = context;
-      const workletLoaded = context.audioWorklet.addModule(WORKLET_URL).catch((err) => {
-        throw new LiveError('worklet_failed', `The audio capture module could not be loaded (${err?.message || err}).`);
-      });
+      this.lastStream = null;
+      const workletLoaded = loadWorklet(context);
       workletLoaded.catch(() => {}); // reported below, after the permission question
-      try {
-        // Music, not speech: no echo cancellation, noise suppression or gain riding.
-        stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false });
-      } catch (err) {
-        throw micError(err);
-      }
-      this.lastStream = stream;
+      opened = await this.input.open(context);
+      this.lastStream = opened.stream ?? null;
       await workletLoaded;
-      if (run !== this.run) return release(stream, context); // stopped while starting
-      this.listen(run, context, stream);
+      if (run !== this.run) return this.input.release({ context, ...opened }); // stopped while starting
+      this.listen(run, context, opened);
     } catch (err) {
-      release(stream, context);
+      this.input.release({ context, ...opened });
       if (run !== this.run) return;
-      this.setState('error', err instanceof LiveError ? err : new LiveError('mic_failed', `Live mode could not start: ${err?.message || err}`));
+      this.setState('error', err instanceof LiveError ? err : this.input.startError(err));
     }
   }
 
-  /** Wires microphone -> worklet and starts the clock. */
-  listen(run, context, stream) {
-    const source = context.createMediaStreamSource(stream);
+  /** Wires input -> worklet and starts the clock. */
+  listen(run, context, { source, stream = null }) {
     const node = new AudioWorkletNode(context, 'genrescope-capture', { numberOfInputs: 1, numberOfOutputs: 1, channelCountMode: 'max' });
     source.connect(node);
     // Connected so the graph pulls it; the worklet writes silence, nothing is heard.
@@ -193,18 +246,16 @@ export class LiveSession extends EventTarget {
     this.nextDue = this.windowSamples;
     this.active = { run, context, stream, node, source };
     node.port.onmessage = ({ data }) => this.receive(run, data);
-    for (const track of stream.getAudioTracks()) {
-      track.addEventListener('ended', () => {
-        if (run !== this.run) return;
-        this.halt();
-        this.setState('error', new LiveError('device_lost', 'The microphone stopped: it was disconnected or switched off. Press Start to listen again.'));
-      });
-    }
+    this.input.watch?.(this.active, (error) => {
+      if (run !== this.run) return;
+      this.halt();
+      this.setState('error', error);
+    });
     context.resume().catch(() => {});
     this.setState('running');
   }
 
-  /** Stops listening: releases the microphone, closes the audio context, drops pending results. */
+  /** Stops listening: releases the input (the microphone: also closes its context), drops pending results. */
   stop() {
     if (this.state === 'idle') return;
     this.halt();
@@ -214,8 +265,8 @@ export class LiveSession extends EventTarget {
   /** Ends the current run: its blocks and results are ignored from now on; releases everything. */
   halt() {
     this.run++;
-    if (this.active) release(this.active.stream, this.active.context, this.active.node, this.active.source);
-    else release(this.lastStream, this.lastContext); // stopped while starting
+    if (this.active) this.input.release(this.active);
+    else this.input.release({ stream: this.lastStream, context: this.lastContext }); // stopped while starting
     this.active = null;
     this.inFlight = false;
   }
@@ -252,8 +303,11 @@ export class LiveSession extends EventTarget {
   /** A window is due: silence is recorded, a busy engine skips it, otherwise it is classified. */
   due(run) {
     const samples = this.snapshot();
+    const gain = this.input.gain?.() ?? 1;
+    if (gain !== 1) for (let i = 0; i < samples.length; i++) samples[i] *= gain;
     const end = this.received / this.rate;
-    const entry = { index: this.counts.windows, start: end - this.windowSeconds, end, rms: rms(samples), status: 'pending', probabilities: null, error: null };
+    const position = this.input.position?.() ?? null;
+    const entry = { index: this.counts.windows, start: end - this.windowSeconds, end, position, rms: rms(samples), status: 'pending', probabilities: null, error: null };
     if (entry.rms < this.silenceRms) {
       this.counts.windows++;
       this.counts.silent++;
@@ -265,7 +319,7 @@ export class LiveSession extends EventTarget {
     }
     this.counts.windows++;
     this.inFlight = true;
-    this.pool.classifyPcm(samples, this.rate, { decoder: 'microphone', mel: false, topK: 3 }).then(
+    this.pool.classifyPcm(samples, this.rate, { decoder: this.input.decoder, mel: false, topK: 3 }).then(
       (result) => {
         if (run !== this.run) return;
         this.inFlight = false;
@@ -282,7 +336,7 @@ export class LiveSession extends EventTarget {
         this.counts.failed++;
         if (err?.code === 'engine_unavailable') {
           this.halt();
-          return this.setState('error', new LiveError('engine', `Live mode stopped: ${err.message}.`));
+          return this.setState('error', new LiveError('engine', `${this.input.name === 'microphone' ? 'Live mode' : 'Listening'} stopped: ${err.message}.`));
         }
         this.record(Object.assign(entry, { status: 'error', error: err?.message ?? String(err) }), false);
       },
