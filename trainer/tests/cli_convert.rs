@@ -17,7 +17,8 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// Writes an f32 bundle of a small untrained CNN into `dir`.
+/// Writes an f32 bundle of a small untrained CNN into `dir` (big enough, ~5k weights, that
+/// the weights and not the header decide the bundle size).
 fn write_bundle(dir: &Path) -> PathBuf {
     let feature_config = FeatureConfig::gtzan_default();
     let n_mels = feature_config.n_mels;
@@ -25,7 +26,7 @@ fn write_bundle(dir: &Path) -> PathBuf {
         labels: ["blues", "jazz", "rock"].iter().map(|s| s.to_string()).collect(),
         feature_config,
         normalisation: Normalisation::identity(n_mels),
-        architecture: ArchitectureConfig::Cnn { filters: vec![4, 8], dense: vec![16], dropout: 0.5 },
+        architecture: ArchitectureConfig::Cnn { filters: vec![8, 32], dense: vec![64], dropout: 0.5 },
         weight_storage: WeightStorage::F32,
         provenance: Provenance { data: "convert test (untrained)".into(), seed: 3, ..Provenance::default() },
     };
