@@ -137,11 +137,16 @@ new LiveView($('#live'), live);
  * cache it too.
  */
 async function registerServiceWorker(status) {
+  const gpuWasm = pool.takeGpuWasm();
   if (!('serviceWorker' in navigator) || !globalThis.isSecureContext) return;
   try {
     await navigator.serviceWorker.register(new URL('./sw.js', import.meta.url), { scope: './' });
     const registration = await navigator.serviceWorker.ready;
-    if (status.backend === 'webgpu') registration.active?.postMessage({ type: 'cache-gpu-build' });
+    if (status.backend === 'webgpu') {
+      // The bytes the page already has, so the worker does not download them again.
+      const wasm = gpuWasm ? await gpuWasm.arrayBuffer() : null;
+      registration.active?.postMessage({ type: 'cache-gpu-build', wasm }, wasm ? [wasm] : []);
+    }
   } catch (err) {
     console.warn(`offline use not available: ${err.message}`);
   }

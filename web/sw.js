@@ -103,23 +103,28 @@ async function precache() {
 }
 
 /**
- * Caches the WebGPU build the page has just loaded, unless it is cached already. The copy in
- * the browser's HTTP cache is the one the page just used, so it is taken from there when
- * present ('force-cache'), which keeps glue and wasm of one build and avoids a second
- * download.
+ * Caches the WebGPU build the page has just loaded, unless it is cached already. `wasmBytes`
+ * are the wasm bytes the page compiled (it posts them); the glue (and the wasm, when the page
+ * had no copy) comes from the browser's HTTP cache when present ('force-cache'): the copies
+ * the page just used, so glue and wasm are of one build and nothing is downloaded twice.
  */
-async function cacheGpuBuild() {
+async function cacheGpuBuild(wasmBytes) {
   const cache = await caches.open(CACHE);
-  const urls = GPU_BUILD.map((path) => new URL(path, SCOPE));
-  const cached = await Promise.all(urls.map((url) => cache.match(cacheKey(url))));
+  const [glueUrl, wasmUrl] = GPU_BUILD.map((path) => new URL(path, SCOPE));
+  const cached = await Promise.all([glueUrl, wasmUrl].map((url) => cache.match(cacheKey(url))));
   if (cached.every(Boolean)) return;
-  const responses = await Promise.all(urls.map((url) => fetch(url, { cache: 'force-cache' })));
-  if (!responses.every((res) => res.ok)) return;
-  await Promise.all(responses.map((res, i) => cache.put(cacheKey(urls[i]), res)));
+  const [glue, wasm] = await Promise.all([
+    fetch(glueUrl, { cache: 'force-cache' }),
+    wasmBytes ? new Response(wasmBytes, { headers: { 'Content-Type': 'application/wasm' } }) : fetch(wasmUrl, { cache: 'force-cache' }),
+  ]);
+  if (!glue.ok || !wasm.ok) return;
+  await Promise.all([cache.put(cacheKey(glueUrl), glue), cache.put(cacheKey(wasmUrl), wasm)]);
 }
 
 self.addEventListener('message', (event) => {
-  if (event.data?.type === 'cache-gpu-build') event.waitUntil(cacheGpuBuild().catch(() => {}));
+  if (event.data?.type !== 'cache-gpu-build') return;
+  const wasm = event.data.wasm instanceof ArrayBuffer ? event.data.wasm : null;
+  event.waitUntil(cacheGpuBuild(wasm).catch(() => {}));
 });
 
 self.addEventListener('install', (event) => {

@@ -49,13 +49,21 @@ async function fetchBytes(url) {
   return res.arrayBuffer();
 }
 
-async function compileWasm(url) {
+async function fetchOk(url) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`cannot load ${new URL(url).pathname}: HTTP ${res.status}`);
+  return res;
+}
+
+function compileResponse(res) {
   if (WebAssembly.compileStreaming && res.headers.get('content-type')?.startsWith('application/wasm')) {
     return WebAssembly.compileStreaming(res);
   }
-  return WebAssembly.compile(await res.arrayBuffer());
+  return res.arrayBuffer().then((bytes) => WebAssembly.compile(bytes));
+}
+
+async function compileWasm(url) {
+  return compileResponse(await fetchOk(url));
 }
 
 let workerCount = 0;
@@ -203,6 +211,17 @@ export class EnginePool extends EventTarget {
     return this.status;
   }
 
+  /**
+   * The WebGPU build's wasm as this pool fetched it (an unread Response), once, when WebGPU is
+   * in use; null otherwise. For the offline cache: the page hands it to the service worker
+   * instead of the worker downloading it again.
+   */
+  takeGpuWasm() {
+    const res = this.gpuWasm ?? null;
+    this.gpuWasm = null;
+    return res;
+  }
+
   /** The engine cannot run: says so, and fails every waiting and future job. */
   failAll(message) {
     this.failure = new EngineError({ message: `the engine is not available: ${message}`, code: 'engine_unavailable' });
@@ -253,16 +272,25 @@ export class EnginePool extends EventTarget {
     this.update({ message: 'loading the WebGPU engine…' });
     let worker;
     try {
-      this.modules.gpu ??= await compileWasm(BUILDS.gpu.wasm);
+      if (!this.modules.gpu) {
+        const res = await fetchOk(BUILDS.gpu.wasm);
+        // An unread copy for the offline cache (takeGpuWasm), so that the service worker
+        // need not download the 15 MB again (a private window's small HTTP cache does not
+        // keep them).
+        this.gpuWasm = res.clone();
+        this.modules.gpu = await compileResponse(res);
+      }
       worker = this.spawn('gpu', mode);
       await worker.init(this.modules.gpu, this.bundle);
     } catch (err) {
+      this.gpuWasm = null;
       worker?.terminate();
       this.workers = this.workers.filter((w) => w !== worker);
       this.update({ gpuReason: err.message, message: '' });
       return false;
     }
     if (worker.info.backend !== 'webgpu') {
+      this.gpuWasm = null;
       worker.terminate();
       this.workers = this.workers.filter((w) => w !== worker);
       this.update({ gpuReason: worker.info.gpu?.reason ?? 'WebGPU was not used', message: '' });
