@@ -1,6 +1,7 @@
 //! The Genrescope trainer as a library (data discovery, feature caching, splits,
 //! augmentation, metrics, reports), used by the `trainer` binary and its tests.
 
+pub mod allocator;
 pub mod dataset;
 pub mod cache;
 pub mod split;

@@ -30,6 +30,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    genrescope_trainer::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args),

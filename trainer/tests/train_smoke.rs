@@ -131,3 +131,55 @@ fn a_bundle_from_a_newer_format_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("newer than this build supports"), "{}", text(&out));
 }
+
+fn cross_validate(data: &Path, out: &Path, cache: &Path, extra: &[&str]) -> Output {
+    trainer()
+        .args(["train", "--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3", "--cv-only", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .arg("--cache")
+        .arg(cache)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cross_validation_stores_each_fold_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    let (out_dir, cache) = (tmp.path().join("cv"), tmp.path().join("cache"));
+
+    let bad = cross_validate(&data, &out_dir, &cache, &["--only-folds", "4"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("fold 4 does not exist"), "{}", text(&bad));
+
+    // One fold alone (as a parallel process would run it): stored, no report yet.
+    let one = cross_validate(&data, &out_dir, &cache, &["--only-folds", "2"]);
+    assert!(one.status.success(), "{}", text(&one));
+    assert!(text(&one).contains("1 of 3 folds are stored"), "{}", text(&one));
+    assert!(out_dir.join("cv-folds/fold-2-of-3.json").is_file());
+    assert!(!out_dir.join("cv-report.json").exists());
+
+    // The whole run reuses fold 2 and trains the others.
+    let all = cross_validate(&data, &out_dir, &cache, &[]);
+    assert!(all.status.success(), "{}", text(&all));
+    let log = text(&all);
+    assert!(log.contains("fold 2/3: test track accuracy") && log.contains("(stored by an earlier run)"), "{log}");
+    assert_eq!(log.matches("(stored by an earlier run)").count(), 1, "{log}");
+    assert!(out_dir.join("cv-report.json").is_file(), "{log}");
+
+    // Another seed is another run: nothing is reused.
+    let reseeded = trainer()
+        .args(["train", "--epochs", "1", "--batch", "8", "--seed", "8", "--folds", "3", "--cv-only", "--only-folds", "1", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--cache")
+        .arg(&cache)
+        .output()
+        .unwrap();
+    assert!(reseeded.status.success(), "{}", text(&reseeded));
+    assert!(!text(&reseeded).contains("stored by an earlier run"), "{}", text(&reseeded));
+}

@@ -88,6 +88,11 @@ pub struct TrainArgs {
     /// With --folds: only cross-validate, do not train the hold-out model and bundle.
     #[arg(long)]
     pub cv_only: bool,
+    /// With --folds: train only these folds (1-based, comma-separated), store their results
+    /// in OUT/cv-folds and stop. Folds can so run in parallel processes (training uses about
+    /// one core); the same command without this option then reports all folds.
+    #[arg(long, value_delimiter = ',', value_name = "I,J,..")]
+    pub only_folds: Vec<usize>,
     /// Turn off training augmentation.
     #[arg(long)]
     pub no_augment: bool,
@@ -152,6 +157,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let command = command_line();
 
+    if !args.only_folds.is_empty() {
+        let k = args.folds.context("--only-folds needs --folds K")?;
+        if let Some(bad) = args.only_folds.iter().find(|&&i| i == 0 || i > k) {
+            bail!("--only-folds: fold {bad} does not exist; folds are numbered 1 to {k}");
+        }
+        let stored = run_folds(&cfg, &data, &tracks, &settings, &device, k, &args.out, &args.only_folds)?;
+        eprintln!("{stored} of {k} folds are stored in {}; run the command without --only-folds for the report once all are", args.out.join("cv-folds").display());
+        return Ok(exit_code(&data));
+    }
     let cv = match args.folds {
         Some(k) => Some(cross_validate(&cfg, &data, &tracks, &settings, &device, k, &args.out)?),
         None => None,
@@ -275,11 +289,48 @@ fn cross_validate(
     k: usize,
     out: &Path,
 ) -> anyhow::Result<CvSummary> {
-    let folds = stratified_k_fold(tracks.labels, k, settings.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let all: Vec<usize> = (1..=k).collect();
+    let mut evaluations = Vec::new();
+    each_fold(cfg, data, tracks, settings, device, k, out, &all, |e| evaluations.push(e))?;
+    Ok(summarize(evaluations))
+}
+
+/// Trains (or finds stored) the folds `only` (1-based) of a K-fold run; returns how many of
+/// the K folds are now stored.
+#[allow(clippy::too_many_arguments)]
+fn run_folds(
+    cfg: &FeatureConfig,
+    data: &LoadedData,
+    tracks: &Tracks,
+    settings: &TrainSettings,
+    device: &Device,
+    k: usize,
+    out: &Path,
+    only: &[usize],
+) -> anyhow::Result<usize> {
+    each_fold(cfg, data, tracks, settings, device, k, out, only, |_| ())?;
+    let store = FoldStore::new(out, run_key(settings, cfg, k, tracks.labels, tracks.pcm));
+    Ok((0..k).filter(|&i| store.load(i, k).is_some()).count())
+}
+
+/// Evaluates each fold in `folds` (1-based) on its test part, training it unless its result is
+/// stored, and hands the evaluations to `sink` in fold order.
+#[allow(clippy::too_many_arguments)]
+fn each_fold(
+    cfg: &FeatureConfig,
+    data: &LoadedData,
+    tracks: &Tracks,
+    settings: &TrainSettings,
+    device: &Device,
+    k: usize,
+    out: &Path,
+    folds: &[usize],
+    mut sink: impl FnMut(Evaluation),
+) -> anyhow::Result<()> {
+    let splits = stratified_k_fold(tracks.labels, k, settings.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
     let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
     let store = FoldStore::new(out, run_key(settings, cfg, k, tracks.labels, tracks.pcm));
-    let mut evaluations = Vec::new();
-    for (i, fold) in folds.iter().enumerate() {
+    for (i, fold) in splits.iter().enumerate().filter(|(i, _)| folds.contains(&(i + 1))) {
         let name = format!("fold {}/{k}", i + 1);
         let (evaluation, best_epoch, source) = match store.load(i, k) {
             Some(stored) => (stored.evaluation, stored.best_epoch, " (stored by an earlier run)"),
@@ -296,9 +347,9 @@ fn cross_validate(
             100.0 * evaluation.track_accuracy,
             100.0 * evaluation.window_accuracy,
         );
-        evaluations.push(evaluation);
+        sink(evaluation);
     }
-    Ok(summarize(evaluations))
+    Ok(())
 }
 
 /// Loads the written bundle back through the product's own [`Classifier`] and checks that it
