@@ -83,5 +83,6 @@ test('the size list is what the app requested and includes the CPU engine and th
   assert.equal(firstLoad.total.files, byPath.size);
   assert.equal(firstLoad.pageTotal.gzip + firstLoad.serviceWorkerOnlyTotal.gzip, firstLoad.total.gzip);
   assert.equal(firstLoad.total.gzip, firstLoad.assets.reduce((s, a) => s + a.gzip, 0));
-  assert.equal(firstLoad.withinTarget, firstLoad.total.gzip < 1_000_000);
+  // The target is for what the page itself needs; the background cache fill is reported apart.
+  assert.equal(firstLoad.withinTarget, firstLoad.pageTotal.gzip < 1_000_000);
 });

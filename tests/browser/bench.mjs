@@ -160,9 +160,9 @@ export async function measureSizes({ server, gpu = true }) {
       total,
       pageTotal: totals(assets.filter((a) => a.requestedBy.includes('page'))),
       serviceWorkerOnlyTotal: totals(swOnly),
-      note: 'total counts each distinct file once; `requests` > 1 means the file was requested again (e.g. the page and a service worker precaching it); a server without validators (ETag/Last-Modified), like tests/browser/serve.mjs, then sends it again',
+      note: 'total counts each distinct file once; `requests` > 1 means the file was requested again (e.g. the page and the service worker precaching it; tests/browser/serve.mjs sends validators, so such a request is answered 304 without the body). The target applies to pageTotal, what the page needs before it can classify; serviceWorkerOnlyTotal is the offline cache fill the service worker makes afterwards, in the background (on-demand files: the decoder module, the live worklet, the widget, the bench page)',
       targetGzip: FIRST_LOAD_TARGET_GZIP,
-      withinTarget: total.gzip < FIRST_LOAD_TARGET_GZIP,
+      withinTarget: totals(assets.filter((a) => a.requestedBy.includes('page'))).gzip < FIRST_LOAD_TARGET_GZIP,
       offsiteRequests: cpu.offsite,
     },
   };
@@ -282,7 +282,7 @@ async function main() {
       backends,
       targets: {
         cpuClipEndToEnd: clipTarget(backends),
-        firstLoadGzip: sizes ? { targetBytes: FIRST_LOAD_TARGET_GZIP, bytes: sizes.firstLoad.total.gzip, met: sizes.firstLoad.withinTarget } : null,
+        firstLoadGzip: sizes ? { targetBytes: FIRST_LOAD_TARGET_GZIP, bytes: sizes.firstLoad.pageTotal.gzip, backgroundCacheFillBytes: sizes.firstLoad.serviceWorkerOnlyTotal.gzip, met: sizes.firstLoad.withinTarget } : null,
       },
       sizes,
     };

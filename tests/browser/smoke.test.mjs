@@ -15,12 +15,12 @@ import { REPO, dropFiles, launchBrowser, offsiteRequests, openPage, readRows, st
 const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 'jazz', 'jazz.00004.wav');
 
 /**
- * Regression guard for the CPU path's initial download (HTML, CSS, JS, CPU wasm, default
- * model), gzipped. The goal is 1 MB, out of reach for now: the default CNN's f32 weights
- * alone are ~0.60 MB gzipped and the CPU engine ~1.24 MB (README.md, "The web page"), so
- * this only guards against growth.
+ * The CPU path's initial download (HTML, CSS, JS, CPU wasm, default model: what the page
+ * requests before it can classify), gzipped, must stay under the 1 MB goal. The service
+ * worker's offline cache fill afterwards is not part of it (the page requests are counted,
+ * not the service worker's).
  */
-const INITIAL_DOWNLOAD_BUDGET = 1.95e6;
+const INITIAL_DOWNLOAD_BUDGET = 1e6;
 
 const kb = (n) => `${(n / 1000).toFixed(1)} kB`;
 
