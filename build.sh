@@ -259,7 +259,10 @@ cmd_test() {
   cargo test --workspace
   cmd_build
   step "Browser tests"
-  (cd "$BROWSER_DIR" && node --test --test-reporter=spec ./*.test.mjs)
+  # The browser tests compare the page with the native CLI: the trainer `cargo test` has just
+  # built (`cargo run -p genrescope-trainer` would resolve features for that package alone
+  # and rebuild much of the workspace).
+  (cd "$BROWSER_DIR" && GENRESCOPE_TRAINER="$TARGET_DIR/debug/trainer" node --test --test-reporter=spec ./*.test.mjs)
   step "All tests passed"
 }
 
