@@ -162,12 +162,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         if let Some(bad) = args.only_folds.iter().find(|&&i| i == 0 || i > k) {
             bail!("--only-folds: fold {bad} does not exist; folds are numbered 1 to {k}");
         }
-        let stored = run_folds(&cfg, &data, &tracks, &settings, &device, k, &args.out, &args.only_folds)?;
+        let stored = CrossValidation::new(&cfg, &data, &tracks, &settings, &device, k, &args.out).run_only(&args.only_folds)?;
         eprintln!("{stored} of {k} folds are stored in {}; run the command without --only-folds for the report once all are", args.out.join("cv-folds").display());
         return Ok(exit_code(&data));
     }
     let cv = match args.folds {
-        Some(k) => Some(cross_validate(&cfg, &data, &tracks, &settings, &device, k, &args.out)?),
+        Some(k) => Some(CrossValidation::new(&cfg, &data, &tracks, &settings, &device, k, &args.out).run()?),
         None => None,
     };
     if args.cv_only {
@@ -277,79 +277,68 @@ fn limit_per_label(mut dataset: Dataset, limit: Option<usize>) -> Dataset {
     dataset
 }
 
-/// K-fold cross-validation: one fresh model per fold, evaluated on that fold's test part.
-/// Each finished fold is stored under `out/cv-folds` and reused by a later run with the same
-/// settings and data (see [`FoldStore`]), so an interrupted run resumes.
-fn cross_validate(
-    cfg: &FeatureConfig,
-    data: &LoadedData,
-    tracks: &Tracks,
-    settings: &TrainSettings,
-    device: &Device,
+/// One K-fold cross-validation (by track): its inputs, and the store of its finished folds.
+/// Each fold trains a fresh model and is evaluated on its test part; a fold stored by an
+/// earlier run with the same settings and data is reused (see [`FoldStore`]), so an
+/// interrupted run resumes and folds can run in separate processes.
+struct CrossValidation<'a> {
+    cfg: &'a FeatureConfig,
+    labels: &'a [String],
+    tracks: &'a Tracks<'a>,
+    settings: &'a TrainSettings,
+    device: &'a Device,
     k: usize,
-    out: &Path,
-) -> anyhow::Result<CvSummary> {
-    let all: Vec<usize> = (1..=k).collect();
-    let mut evaluations = Vec::new();
-    each_fold(cfg, data, tracks, settings, device, k, out, &all, |e| evaluations.push(e))?;
-    Ok(summarize(evaluations))
+    store: FoldStore,
 }
 
-/// Trains (or finds stored) the folds `only` (1-based) of a K-fold run; returns how many of
-/// the K folds are now stored.
-#[allow(clippy::too_many_arguments)]
-fn run_folds(
-    cfg: &FeatureConfig,
-    data: &LoadedData,
-    tracks: &Tracks,
-    settings: &TrainSettings,
-    device: &Device,
-    k: usize,
-    out: &Path,
-    only: &[usize],
-) -> anyhow::Result<usize> {
-    each_fold(cfg, data, tracks, settings, device, k, out, only, |_| ())?;
-    let store = FoldStore::new(out, run_key(settings, cfg, k, tracks.labels, tracks.pcm));
-    Ok((0..k).filter(|&i| store.load(i, k).is_some()).count())
-}
-
-/// Evaluates each fold in `folds` (1-based) on its test part, training it unless its result is
-/// stored, and hands the evaluations to `sink` in fold order.
-#[allow(clippy::too_many_arguments)]
-fn each_fold(
-    cfg: &FeatureConfig,
-    data: &LoadedData,
-    tracks: &Tracks,
-    settings: &TrainSettings,
-    device: &Device,
-    k: usize,
-    out: &Path,
-    folds: &[usize],
-    mut sink: impl FnMut(Evaluation),
-) -> anyhow::Result<()> {
-    let splits = stratified_k_fold(tracks.labels, k, settings.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
-    let store = FoldStore::new(out, run_key(settings, cfg, k, tracks.labels, tracks.pcm));
-    for (i, fold) in splits.iter().enumerate().filter(|(i, _)| folds.contains(&(i + 1))) {
-        let name = format!("fold {}/{k}", i + 1);
-        let (evaluation, best_epoch, source) = match store.load(i, k) {
-            Some(stored) => (stored.evaluation, stored.best_epoch, " (stored by an earlier run)"),
-            None => {
-                let outcome = fit(cfg, &data.labels, tracks, &fold.train, &fold.val, settings, device, &name)?;
-                let test_set = window_set(cfg, &extractor, tracks, &fold.test, &outcome.normalisation);
-                let evaluation = evaluate_set(&outcome.model, &test_set, &data.labels, device)?;
-                store.save(i, k, outcome.best_epoch, &evaluation)?;
-                (evaluation, outcome.best_epoch, "")
-            }
-        };
-        eprintln!(
-            "{name}: test track accuracy {:.1}% window accuracy {:.1}% (best epoch {best_epoch}){source}",
-            100.0 * evaluation.track_accuracy,
-            100.0 * evaluation.window_accuracy,
-        );
-        sink(evaluation);
+impl<'a> CrossValidation<'a> {
+    /// A K-fold run over `tracks` whose folds are stored under `out`.
+    fn new(cfg: &'a FeatureConfig, data: &'a LoadedData, tracks: &'a Tracks<'a>, settings: &'a TrainSettings, device: &'a Device, k: usize, out: &Path) -> Self {
+        let store = FoldStore::new(out, run_key(settings, cfg, k, tracks.labels, tracks.pcm));
+        CrossValidation { cfg, labels: &data.labels, tracks, settings, device, k, store }
     }
-    Ok(())
+
+    /// Every fold, summarised.
+    fn run(&self) -> anyhow::Result<CvSummary> {
+        let all: Vec<usize> = (1..=self.k).collect();
+        let mut evaluations = Vec::new();
+        self.each_fold(&all, |e| evaluations.push(e))?;
+        Ok(summarize(evaluations))
+    }
+
+    /// Only the folds `only` (1-based); returns how many of the K folds are now stored.
+    fn run_only(&self, only: &[usize]) -> anyhow::Result<usize> {
+        self.each_fold(only, |_| ())?;
+        Ok((0..self.k).filter(|&i| self.store.load(i, self.k).is_some()).count())
+    }
+
+    /// Evaluates each fold in `folds` (1-based), training it unless it is stored, and hands
+    /// the evaluations to `sink` in fold order.
+    fn each_fold(&self, folds: &[usize], mut sink: impl FnMut(Evaluation)) -> anyhow::Result<()> {
+        let (cfg, k) = (self.cfg, self.k);
+        let splits = stratified_k_fold(self.tracks.labels, k, self.settings.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
+        for (i, fold) in splits.iter().enumerate().filter(|(i, _)| folds.contains(&(i + 1))) {
+            let name = format!("fold {}/{k}", i + 1);
+            let (evaluation, best_epoch, source) = match self.store.load(i, k) {
+                Some(stored) => (stored.evaluation, stored.best_epoch, " (stored by an earlier run)"),
+                None => {
+                    let outcome = fit(cfg, self.labels, self.tracks, &fold.train, &fold.val, self.settings, self.device, &name)?;
+                    let test_set = window_set(cfg, &extractor, self.tracks, &fold.test, &outcome.normalisation);
+                    let evaluation = evaluate_set(&outcome.model, &test_set, self.labels, self.device)?;
+                    self.store.save(i, k, outcome.best_epoch, &evaluation)?;
+                    (evaluation, outcome.best_epoch, "")
+                }
+            };
+            eprintln!(
+                "{name}: test track accuracy {:.1}% window accuracy {:.1}% (best epoch {best_epoch}){source}",
+                100.0 * evaluation.track_accuracy,
+                100.0 * evaluation.window_accuracy,
+            );
+            sink(evaluation);
+        }
+        Ok(())
+    }
 }
 
 /// Loads the written bundle back through the product's own [`Classifier`] and checks that it
