@@ -8,7 +8,7 @@
 
 import { h, percent } from './format.js';
 import { genreColour } from './palette.js';
-import { legend } from './timeline.js';
+import { clearedCanvas, legend } from './timeline.js';
 import { HISTORY, HOP_SECONDS, WINDOW_SECONDS } from './live.js';
 
 const SILENT_COLOUR = 'rgba(128,128,128,0.35)';
@@ -19,13 +19,7 @@ const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStar
 
 /** Draws the newest windows as stacked columns, newest at the right; room for HISTORY. */
 function drawHistory(canvas, history) {
-  const dpr = globalThis.devicePixelRatio || 1;
-  const width = Math.max(1, Math.round((canvas.clientWidth || 600) * dpr));
-  const height = Math.max(1, Math.round((canvas.clientHeight || 72) * dpr));
-  canvas.width = width;
-  canvas.height = height;
-  const ctx = canvas.getContext('2d');
-  ctx.clearRect(0, 0, width, height);
+  const { ctx, width, height, dpr } = clearedCanvas(canvas, 600, 72);
   const column = width / HISTORY;
   const gap = Math.max(1, Math.round(dpr));
   history.forEach((w, i) => {

@@ -14,15 +14,25 @@ function columnEdges(windows, duration) {
   return edges;
 }
 
-/** Draws the stacked timeline of `windows` into `canvas` (CSS size decides the resolution). */
-export function drawTimeline(canvas, windows, labels, duration) {
+/**
+ * Sizes `canvas` to its CSS size in device pixels (`fallbackWidth` x `fallbackHeight` CSS
+ * pixels while it is not laid out) and clears it; returns its 2D context, width, height and
+ * the device pixel ratio.
+ */
+export function clearedCanvas(canvas, fallbackWidth, fallbackHeight) {
   const dpr = globalThis.devicePixelRatio || 1;
-  const width = Math.max(1, Math.round((canvas.clientWidth || 600) * dpr));
-  const height = Math.max(1, Math.round((canvas.clientHeight || 96) * dpr));
-  canvas.width = width;
-  canvas.height = height;
+  const width = Math.max(1, Math.round((canvas.clientWidth || fallbackWidth) * dpr));
+  const height = Math.max(1, Math.round((canvas.clientHeight || fallbackHeight) * dpr));
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, width, height);
+  return { ctx, width, height, dpr };
+}
+
+/** Draws the stacked timeline of `windows` into `canvas` (CSS size decides the resolution). */
+export function drawTimeline(canvas, windows, labels, duration) {
+  const { ctx, width, height, dpr } = clearedCanvas(canvas, 600, 96);
   if (!windows.length) return;
   const end = Math.max(duration || 0, windows[windows.length - 1].end);
   const edges = columnEdges(windows, end);

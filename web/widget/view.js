@@ -4,6 +4,7 @@
 // inherited styles (font, colour, spacing) out, and nothing is added to the page's own styles.
 
 import { genreColour } from '../lib/palette.js';
+import { clearedCanvas } from '../lib/timeline.js';
 
 const STYLE = `
 :host { all: initial; display: block; contain: content; font: 13px/1.35 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2433; }
@@ -148,13 +149,7 @@ export class WidgetView {
    */
   drawTimeline(windows, duration, playhead) {
     const canvas = this.strip;
-    const dpr = globalThis.devicePixelRatio || 1;
-    const width = Math.max(1, Math.round((canvas.clientWidth || 300) * dpr));
-    const height = Math.max(1, Math.round((canvas.clientHeight || 14) * dpr));
-    if (canvas.width !== width) canvas.width = width;
-    if (canvas.height !== height) canvas.height = height;
-    const ctx = canvas.getContext('2d');
-    ctx.clearRect(0, 0, width, height);
+    const { ctx, width, height, dpr } = clearedCanvas(canvas, 300, 14);
     const finite = Number.isFinite(duration) && duration > 0;
     const x = finite
       ? (t) => (Math.max(0, Math.min(duration, t)) / duration) * width
