@@ -77,6 +77,11 @@ pub enum Windowing {
         patch_frames: usize,
         /// Distance between patch starts, in frames.
         hop_frames: usize,
+        /// Use at most this many of the patches, evenly spread over the track (first and last
+        /// kept; see [`spread_evenly`](crate::segment::spread_evenly)); `None` uses them all.
+        /// It bounds the work per track for heavy models; training sees every patch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_patches: Option<usize>,
     },
 }
 
@@ -168,8 +173,17 @@ impl FeatureConfig {
             mel_scale: MelScale::Slaney,
             mel_norm: MelNorm::Slaney,
             compression: Compression::Log10Plus1 { scale: 10_000.0 },
-            windowing: Windowing::SpectrogramPatches { patch_frames: 187, hop_frames: 187 },
+            windowing: Windowing::SpectrogramPatches { patch_frames: 187, hop_frames: 187, max_patches: None },
         }
+    }
+
+    /// The same front end with every patch used (no `max_patches`): what training sees.
+    pub fn without_patch_limit(&self) -> Self {
+        let mut cfg = self.clone();
+        if let Windowing::SpectrogramPatches { max_patches, .. } = &mut cfg.windowing {
+            *max_patches = None;
+        }
+        cfg
     }
 
     /// Upper filterbank edge in Hz (`fmax`, or Nyquist when unset).
@@ -248,9 +262,12 @@ impl FeatureConfig {
                     return fail("window_samples and hop_samples must be positive".into());
                 }
             }
-            Windowing::SpectrogramPatches { patch_frames, hop_frames } => {
+            Windowing::SpectrogramPatches { patch_frames, hop_frames, max_patches } => {
                 if patch_frames == 0 || hop_frames == 0 {
                     return fail("patch_frames and hop_frames must be positive".into());
+                }
+                if max_patches == Some(0) {
+                    return fail("max_patches must be at least 1".into());
                 }
             }
         }

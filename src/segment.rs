@@ -55,6 +55,20 @@ pub fn window_starts(len: usize, window: usize, hop: usize) -> Vec<usize> {
     starts
 }
 
+/// At most `max` of `starts`, evenly spread: the first and the last are kept and the rest
+/// are taken at evenly spaced indices (`round(i * (n - 1) / (max - 1))`); one start keeps the
+/// middle one. Fewer than `max` starts are returned as they are.
+pub fn spread_evenly(starts: Vec<usize>, max: usize) -> Vec<usize> {
+    let n = starts.len();
+    if n <= max || max == 0 {
+        return starts;
+    }
+    if max == 1 {
+        return vec![starts[(n - 1) / 2]];
+    }
+    (0..max).map(|i| starts[(i * (n - 1) + (max - 1) / 2) / (max - 1)]).collect()
+}
+
 /// The features of every window of a track, contiguous so they can become one tensor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowFeatures {
@@ -117,7 +131,7 @@ pub fn window_features(cfg: &FeatureConfig, extractor: &MelExtractor, signal: &[
                 .collect();
             WindowFeatures { n_mels, n_frames, spans, data }
         }
-        Windowing::SpectrogramPatches { patch_frames, hop_frames } => {
+        Windowing::SpectrogramPatches { patch_frames, hop_frames, max_patches } => {
             let hop = cfg.hop_length;
             // Pad short signals with zeros so the whole-track spectrogram has one full patch.
             let min_samples = (patch_frames - 1) * hop;
@@ -137,7 +151,11 @@ pub fn window_features(cfg: &FeatureConfig, extractor: &MelExtractor, signal: &[
             let starts = if signal.is_empty() {
                 Vec::new()
             } else {
-                window_starts(full.n_frames, patch_frames, hop_frames)
+                let all = window_starts(full.n_frames, patch_frames, hop_frames);
+                match max_patches {
+                    Some(max) => spread_evenly(all, max),
+                    None => all,
+                }
             };
             let size = n_mels * patch_frames;
             let mut data = vec![0.0f32; starts.len() * size];
@@ -180,6 +198,36 @@ mod tests {
         assert_eq!(starts, vec![0, 20, 40, 60, 70]);
         let starts = window_starts(105, 40, 20);
         assert_eq!(starts, vec![0, 20, 40, 60], "a 5-sample tail is under half a hop");
+    }
+
+    #[test]
+    fn spreading_keeps_the_ends_and_even_gaps() {
+        let starts: Vec<usize> = (0..10).map(|i| i * 187).collect();
+        assert_eq!(spread_evenly(starts.clone(), 3), vec![0, 5 * 187, 9 * 187]);
+        assert_eq!(spread_evenly(starts.clone(), 4), vec![0, 3 * 187, 6 * 187, 9 * 187]);
+        assert_eq!(spread_evenly(starts.clone(), 1), vec![4 * 187]);
+        assert_eq!(spread_evenly(starts.clone(), 10), starts);
+        assert_eq!(spread_evenly(starts.clone(), 20), starts);
+        assert_eq!(spread_evenly(vec![0, 5], 1), vec![0]);
+    }
+
+    #[test]
+    fn patch_limit_picks_patches_of_the_full_grid() {
+        let mut cfg = FeatureConfig::musicnn();
+        let ex = MelExtractor::new(&cfg).unwrap();
+        let signal: Vec<f32> = (0..16_000 * 30).map(|i| (i as f32 * 0.01).sin() * ((i / 7919) % 5) as f32).collect();
+        let all = window_features(&cfg, &ex, &signal);
+        assert_eq!(all.len(), 10);
+        if let Windowing::SpectrogramPatches { max_patches, .. } = &mut cfg.windowing {
+            *max_patches = Some(3);
+        }
+        let some = window_features(&cfg, &ex, &signal);
+        assert_eq!(some.len(), 3);
+        for (k, i) in [0, 5, 9].into_iter().enumerate() {
+            assert_eq!(some.spans[k], all.spans[i]);
+            assert_eq!(some.window(k), all.window(i));
+        }
+        assert_eq!(cfg.without_patch_limit(), FeatureConfig::musicnn());
     }
 
     #[test]

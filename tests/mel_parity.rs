@@ -91,3 +91,64 @@ fn resampled_inputs_match_librosa_load() {
     }
     assert_eq!(checked, 6);
 }
+
+/// The musicnn front end (`FeatureConfig::musicnn`: 16 kHz, n_fft 512, hop 256, 96 Slaney
+/// bands, `log10(1 + 10000 S)`) against librosa on the same samples
+/// (tests/fixtures/make_musicnn_fixtures.py): a synthetic chirp and the real jazz clip
+/// resampled by librosa. Values are in `[0, ~5]`, not dB.
+#[test]
+fn musicnn_front_end_matches_librosa() {
+    let cfg = FeatureConfig::musicnn();
+    let extractor = MelExtractor::new(&cfg).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&fixture_bytes("musicnn/manifest.json")).unwrap();
+    let mut checked = 0;
+    for entry in manifest["mel"].as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap();
+        let signal = fixture_f32(entry["signal"].as_str().unwrap());
+        let ours = extractor.log_mel(&signal);
+        assert_eq!(ours.n_mels, 96, "{name}: bands");
+        assert_eq!(ours.n_frames, entry["n_frames"].as_u64().unwrap() as usize, "{name}: frames");
+        let (max, mean) = abs_error(&ours.data, &fixture_f32(entry["file"].as_str().unwrap()));
+        eprintln!("{name:>20}: max {max:.2e}, mean {mean:.2e}");
+        assert!(max <= MUSICNN_MAX && mean <= MUSICNN_MEAN, "{name}: max {max}, mean {mean}");
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "the chirp and the jazz clip");
+}
+
+/// Largest and mean absolute differences allowed for `log10(1 + 10000 S)` against librosa.
+const MUSICNN_MAX: f32 = 1e-3;
+const MUSICNN_MEAN: f32 = 1e-5;
+
+/// The musicnn model inputs (187-frame patches of the whole-track spectrogram) that our
+/// segmenting cuts from librosa's 16 kHz samples equal the patches the TensorFlow reference
+/// was run on.
+#[test]
+fn musicnn_patches_match_the_reference_inputs() {
+    let cfg = FeatureConfig::musicnn();
+    let extractor = MelExtractor::new(&cfg).unwrap();
+    let feats = window_features(&cfg, &extractor, &fixture_f32("musicnn/jazz_16k.f32"));
+    assert_eq!((feats.n_mels, feats.n_frames), (96, 187));
+    assert_eq!(feats.len(), 2, "376 frames give two 187-frame patches");
+    for w in 0..2 {
+        let (max, mean) = abs_error(feats.window(w), &fixture_f32(&format!("musicnn/input_w{w}.f32")));
+        assert!(max <= MUSICNN_MAX && mean <= MUSICNN_MEAN, "patch {w}: max {max}, mean {mean}");
+    }
+}
+
+/// Our decoder and resampler (22050 -> 16000 Hz, rubato) against `librosa.load(sr=16000)`
+/// (soxr), through the musicnn front end.
+#[test]
+fn musicnn_resampled_input_matches_librosa_load() {
+    let cfg = FeatureConfig::musicnn();
+    let extractor = MelExtractor::new(&cfg).unwrap();
+    let audio = load_mono(fixture_bytes("audio/gtzan_jazz_6s.wav"), Some("wav"), 16_000, &DecodeLimits::default()).unwrap();
+    let reference = fixture_f32("musicnn/jazz_16k.f32");
+    assert_eq!(audio.samples.len(), reference.len(), "ceil(len * 16000 / 22050) samples, as librosa");
+    let ours = extractor.log_mel(&audio.samples);
+    let (max, mean) = abs_error(&ours.data, &fixture_f32("musicnn/jazz_16k_mel.f32"));
+    eprintln!("resampled jazz (musicnn front end): max {max:.2e}, mean {mean:.2e}");
+    // 0.005 in log10 units is 0.05 dB (the 22050 Hz front end holds its resampled inputs to
+    // 0.01 dB mean); rubato and soxr differ most near the new Nyquist frequency.
+    assert!(mean <= 5e-3, "mean {mean} (max {max})");
+}

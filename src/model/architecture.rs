@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::musicnn::{MusicnnEmbedding, MUSICNN_MELS};
+
 /// Upper bound on any layer width (conv filters, dense units, GRU hidden size).
 ///
 /// Far above anything sensible for this task; it only stops a hostile or corrupt bundle header
@@ -48,6 +50,19 @@ pub enum ArchitectureConfig {
         /// Dropout probability before the output layer (training only), in `[0, 1)`.
         dropout: f64,
     },
+    /// Transfer learning: the pretrained MusiCNN backbone (musicnn's MSD model, 96 mel bands
+    /// of the musicnn front end), then a genre head on one of its embeddings: dropout, the
+    /// `hidden` dense blocks (linear -> batch norm -> ReLU -> dropout), a linear layer to the
+    /// logits. The embedding is the head's last hidden layer (the backbone embedding when
+    /// `hidden` is empty).
+    Musicnn {
+        /// The backbone output the head reads.
+        embedding: MusicnnEmbedding,
+        /// Units of each hidden dense block of the head; may be empty (a linear head).
+        hidden: Vec<usize>,
+        /// Dropout probability in the head (training only), in `[0, 1)`.
+        dropout: f64,
+    },
 }
 
 impl Default for ArchitectureConfig {
@@ -83,30 +98,49 @@ impl ArchitectureConfig {
         }
     }
 
-    /// Short lowercase name of the variant (`"cnn"` or `"crnn"`), as in the serialised tag.
+    /// The default transfer network: a linear head on MusiCNN's pooled features, dropout 0.5.
+    pub fn musicnn_default() -> Self {
+        ArchitectureConfig::Musicnn {
+            embedding: MusicnnEmbedding::Pools,
+            hidden: Vec::new(),
+            dropout: 0.5,
+        }
+    }
+
+    /// Short lowercase name of the variant (`"cnn"`, `"crnn"` or `"musicnn"`), as in the
+    /// serialised tag.
     pub fn kind(&self) -> &'static str {
         match self {
             ArchitectureConfig::Cnn { .. } => "cnn",
             ArchitectureConfig::Crnn { .. } => "crnn",
+            ArchitectureConfig::Musicnn { .. } => "musicnn",
         }
     }
 
-    /// Output channels of the conv blocks.
+    /// Output channels of the conv blocks trained from scratch (none for the transfer
+    /// network, whose backbone is fixed).
     pub fn filters(&self) -> &[usize] {
         match self {
             ArchitectureConfig::Cnn { filters, .. } | ArchitectureConfig::Crnn { filters, .. } => {
                 filters
             }
+            ArchitectureConfig::Musicnn { .. } => &[],
         }
     }
 
     /// Dropout probability used during training.
     pub fn dropout(&self) -> f64 {
         match self {
-            ArchitectureConfig::Cnn { dropout, .. } | ArchitectureConfig::Crnn { dropout, .. } => {
-                *dropout
-            }
+            ArchitectureConfig::Cnn { dropout, .. }
+            | ArchitectureConfig::Crnn { dropout, .. }
+            | ArchitectureConfig::Musicnn { dropout, .. } => *dropout,
         }
+    }
+
+    /// Whether the network starts from a pretrained backbone (loaded separately by the
+    /// trainer) rather than from random weights.
+    pub fn is_transfer(&self) -> bool {
+        matches!(self, ArchitectureConfig::Musicnn { .. })
     }
 
     /// Length of the vector [`GenreNet::embed`](super::GenreNet::embed) returns: the last dense
@@ -121,6 +155,9 @@ impl ArchitectureConfig {
             ArchitectureConfig::Crnn { gru_hidden, bidirectional, .. } => {
                 gru_hidden * if *bidirectional { 2 } else { 1 }
             }
+            ArchitectureConfig::Musicnn { embedding, hidden, .. } => {
+                hidden.last().copied().unwrap_or(embedding.dim())
+            }
         }
     }
 
@@ -129,51 +166,73 @@ impl ArchitectureConfig {
     ///
     /// Building with a config that fails here may panic inside Burn; nothing that passes does.
     pub fn validate(&self, n_mels: usize, n_frames: usize, n_labels: usize) -> Result<(), String> {
-        let filters = self.filters();
-        if filters.is_empty() {
-            return Err("filters must list at least one conv block".into());
-        }
-        if filters.len() > MAX_CONV_BLOCKS {
-            return Err(format!(
-                "filters lists {} conv blocks; at most {MAX_CONV_BLOCKS} are supported",
-                filters.len()
-            ));
-        }
-        check_widths("filters", filters)?;
         let dropout = self.dropout();
         if !(dropout.is_finite() && (0.0..1.0).contains(&dropout)) {
             return Err(format!("dropout must be in [0, 1), got {dropout}"));
         }
-        match self {
-            ArchitectureConfig::Cnn { dense, .. } => {
-                if dense.len() > MAX_DENSE_LAYERS {
-                    return Err(format!(
-                        "dense lists {} layers; at most {MAX_DENSE_LAYERS} are supported",
-                        dense.len()
-                    ));
-                }
-                check_widths("dense", dense)?;
-            }
-            ArchitectureConfig::Crnn { gru_hidden, .. } => {
-                check_widths("gru_hidden", &[*gru_hidden])?;
-            }
-        }
         if n_labels == 0 {
             return Err("the model needs at least one output label".into());
         }
-        // Every block halves both axes (2x2 max pool, floor); at least one cell must survive.
-        let blocks = filters.len();
-        let (mels_left, frames_left) = (n_mels >> blocks, n_frames >> blocks);
-        if mels_left == 0 || frames_left == 0 {
-            return Err(format!(
-                "{blocks} conv blocks halve the input {blocks} times, which needs at least {} mel \
-                 bands and {} frames; the input is {n_mels} x {n_frames}",
-                1usize << blocks,
-                1usize << blocks
-            ));
+        match self {
+            ArchitectureConfig::Cnn { filters, dense, .. } => {
+                check_conv_stack(filters, n_mels, n_frames)?;
+                check_dense("dense", dense)
+            }
+            ArchitectureConfig::Crnn { filters, gru_hidden, .. } => {
+                check_conv_stack(filters, n_mels, n_frames)?;
+                check_widths("gru_hidden", &[*gru_hidden])
+            }
+            ArchitectureConfig::Musicnn { hidden, .. } => {
+                if n_mels != MUSICNN_MELS {
+                    return Err(format!(
+                        "the MusiCNN backbone needs {MUSICNN_MELS} mel bands (the musicnn front \
+                         end); the input has {n_mels}"
+                    ));
+                }
+                if n_frames == 0 {
+                    return Err("the MusiCNN backbone needs at least one frame".into());
+                }
+                check_dense("hidden", hidden)
+            }
         }
-        Ok(())
     }
+}
+
+/// Checks the conv blocks of the from-scratch networks against the input size.
+fn check_conv_stack(filters: &[usize], n_mels: usize, n_frames: usize) -> Result<(), String> {
+    if filters.is_empty() {
+        return Err("filters must list at least one conv block".into());
+    }
+    if filters.len() > MAX_CONV_BLOCKS {
+        return Err(format!(
+            "filters lists {} conv blocks; at most {MAX_CONV_BLOCKS} are supported",
+            filters.len()
+        ));
+    }
+    check_widths("filters", filters)?;
+    // Every block halves both axes (2x2 max pool, floor); at least one cell must survive.
+    let blocks = filters.len();
+    let (mels_left, frames_left) = (n_mels >> blocks, n_frames >> blocks);
+    if mels_left == 0 || frames_left == 0 {
+        return Err(format!(
+            "{blocks} conv blocks halve the input {blocks} times, which needs at least {} mel \
+             bands and {} frames; the input is {n_mels} x {n_frames}",
+            1usize << blocks,
+            1usize << blocks
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a list of dense layer widths named `name`.
+fn check_dense(name: &str, widths: &[usize]) -> Result<(), String> {
+    if widths.len() > MAX_DENSE_LAYERS {
+        return Err(format!(
+            "{name} lists {} layers; at most {MAX_DENSE_LAYERS} are supported",
+            widths.len()
+        ));
+    }
+    check_widths(name, widths)
 }
 
 fn check_widths(name: &str, widths: &[usize]) -> Result<(), String> {

@@ -2,13 +2,15 @@
 //!
 //! - [`architecture`]: the serialisable config stored in each bundle, and its validation.
 //! - [`blocks`]: the conv and dense layer groups.
-//! - [`cnn`], [`crnn`]: the two architectures.
+//! - [`cnn`], [`crnn`]: the two architectures trained from scratch.
+//! - [`musicnn`]: the pretrained MusiCNN backbone and the transfer network on it.
 //! - [`net`]: [`GenreNet`], which wraps either behind `forward` (logits) and `embed`.
 
 pub mod architecture;
 pub mod blocks;
 pub mod cnn;
 pub mod crnn;
+pub mod musicnn;
 pub mod net;
 
 pub use architecture::ArchitectureConfig;

@@ -7,6 +7,7 @@ use burn::tensor::{Device, Tensor};
 use super::architecture::ArchitectureConfig;
 use super::cnn::Cnn;
 use super::crnn::Crnn;
+use super::musicnn::MusicnnTransfer;
 
 /// The layers of one of the supported architectures.
 // One instance per model: boxing the large variant buys nothing, and Burn's derive wants
@@ -18,6 +19,8 @@ pub enum Network {
     Cnn(Cnn),
     /// See [`ArchitectureConfig::Crnn`].
     Crnn(Crnn),
+    /// See [`ArchitectureConfig::Musicnn`].
+    Musicnn(MusicnnTransfer),
 }
 
 /// A genre classifier: standardised log-Mel windows `[batch, 1, n_mels, n_frames]` in,
@@ -72,6 +75,9 @@ impl GenreNet {
                     device,
                 ))
             }
+            ArchitectureConfig::Musicnn { embedding, hidden, dropout } => Network::Musicnn(
+                MusicnnTransfer::new(*embedding, hidden, *dropout, n_labels, device),
+            ),
         };
         Ok(GenreNet { network, architecture: arch.clone(), n_mels, n_frames, n_labels })
     }
@@ -84,6 +90,7 @@ impl GenreNet {
         match &self.network {
             Network::Cnn(net) => net.forward(x),
             Network::Crnn(net) => net.forward(x),
+            Network::Musicnn(net) => net.forward(x),
         }
     }
 
@@ -93,6 +100,7 @@ impl GenreNet {
         match &self.network {
             Network::Cnn(net) => net.embed(x),
             Network::Crnn(net) => net.embed(x),
+            Network::Musicnn(net) => net.embed(x),
         }
     }
 
@@ -102,6 +110,7 @@ impl GenreNet {
         match &self.network {
             Network::Cnn(net) => net.forward_with_embedding(x),
             Network::Crnn(net) => net.forward_with_embedding(x),
+            Network::Musicnn(net) => net.forward_with_embedding(x),
         }
     }
 

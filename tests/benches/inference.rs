@@ -1,5 +1,6 @@
-//! CPU (burn-flex) inference throughput of the default CNN: windows per second at batch 1
-//! and 32. Weights are freshly initialised; speed does not depend on their values.
+//! CPU (burn-flex) inference throughput: windows per second of the from-scratch CNN (batch 1
+//! and 32) and of the MusiCNN transfer network (batch 1 and 10, a 30 s track's patches).
+//! Weights are freshly initialised; speed does not depend on their values.
 //!
 //! Run: `cargo bench -p genrescope --bench inference`
 
@@ -7,9 +8,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use genrescope::model::{ArchitectureConfig, GenreNet};
 
-fn input(batch: usize, device: &Device) -> Tensor<4> {
-    let values: Vec<f32> = (0..batch * 128 * 130).map(|i| ((i as f32) * 0.0137).sin()).collect();
-    Tensor::from_data(TensorData::new(values, [batch, 1, 128, 130]), device)
+fn input(batch: usize, n_mels: usize, n_frames: usize, device: &Device) -> Tensor<4> {
+    let values: Vec<f32> = (0..batch * n_mels * n_frames).map(|i| ((i as f32) * 0.0137).sin()).collect();
+    Tensor::from_data(TensorData::new(values, [batch, 1, n_mels, n_frames]), device)
 }
 
 fn cnn_inference(c: &mut Criterion) {
@@ -18,7 +19,7 @@ fn cnn_inference(c: &mut Criterion) {
     let mut group = c.benchmark_group("cnn_flex_inference");
     group.sample_size(10);
     for batch in [1usize, 32] {
-        let x = input(batch, &device);
+        let x = input(batch, 128, 130, &device);
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(format!("batch_{batch}"), |b| {
             b.iter(|| model.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap())
@@ -27,5 +28,20 @@ fn cnn_inference(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cnn_inference);
+fn musicnn_inference(c: &mut Criterion) {
+    let device = Device::flex();
+    let model = GenreNet::new(&ArchitectureConfig::musicnn_default(), 96, 187, 10, &device).unwrap();
+    let mut group = c.benchmark_group("musicnn_flex_inference");
+    group.sample_size(10);
+    for batch in [1usize, 10] {
+        let x = input(batch, 96, 187, &device);
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(format!("batch_{batch}"), |b| {
+            b.iter(|| model.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cnn_inference, musicnn_inference);
 criterion_main!(benches);

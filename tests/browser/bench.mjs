@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { REPO, launchBrowser, offsiteRequests, startWebServer } from './harness.mjs';
+import { REPO, SHIPPED_MODEL, launchBrowser, offsiteRequests, startWebServer } from './harness.mjs';
 
 /** The clip timed by default: a real 30 s GTZAN recording (22050 Hz mono WAV). */
 export const DEFAULT_CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 'jazz', 'jazz.00004.wav');
@@ -238,7 +238,7 @@ async function main() {
   }
   const log = opts.quiet ? () => {} : (m) => console.error(`bench: ${m}`);
   const loadBefore = os.loadavg();
-  const server = await startWebServer();
+  const server = await startWebServer({ model: SHIPPED_MODEL });
   try {
     const backends = {};
     let chromium = null;

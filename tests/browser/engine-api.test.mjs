@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { REPO, launchBrowser, offsiteRequests, openPage, startWebServer } from './harness.mjs';
+import { REPO, TEST_MODEL, launchBrowser, offsiteRequests, openPage, startWebServer } from './harness.mjs';
 
-const MODEL = path.join(REPO, 'web', 'models', 'default', 'model.gscope');
+// The bundle the page's engine is handed: the one startWebServer serves (see TEST_MODEL).
+const MODEL = TEST_MODEL;
 const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 'pop', 'pop.00000.wav');
 
 let server;

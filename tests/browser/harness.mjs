@@ -26,18 +26,32 @@ export const BASE_ARGS = [
   '--disable-quic',
 ];
 
+/** The shipped default model (the MusiCNN transfer network). */
+export const SHIPPED_MODEL = path.join(REPO, 'web', 'models', 'default', 'model.gscope');
+
 /**
- * Starts the static server for web/ on a free port. Fails early with a hint when the wasm
- * package has not been built yet. `responses`: see `startServer`.
+ * The model most browser tests serve in place of the shipped one: the small from-scratch CNN
+ * (web/models/cnn/), 9 times cheaper per window (0.16 against 1.4 GMAC). On SwiftShader the
+ * shipped model's engine start-up check takes about a minute and each 3 s patch about 15 s,
+ * which the many WebGPU runs of the page-mechanics tests (files, errors, live mode, offline,
+ * the widget) cannot afford; smoke.test.mjs runs the shipped model on both backends.
  */
-export async function startWebServer({ root = DEFAULT_ROOT, responses = null } = {}) {
+export const TEST_MODEL = path.join(REPO, 'web', 'models', 'cnn', 'model.gscope');
+
+/**
+ * Starts the static server for web/ on a free port, serving `model` (default `TEST_MODEL`;
+ * `SHIPPED_MODEL` for the real one) as /models/default/model.gscope. Fails early with a hint
+ * when the wasm package has not been built yet. `responses`: see `startServer`.
+ */
+export async function startWebServer({ root = DEFAULT_ROOT, responses = null, model = TEST_MODEL } = {}) {
   for (const flavour of ['cpu', 'decoders', 'gpu']) {
     const wasm = path.join(root, 'pkg', flavour, 'genrescope_bg.wasm');
     if (!existsSync(wasm)) {
       throw new Error(`${wasm} is missing: run ./build.sh build first`);
     }
   }
-  return startServer({ root, port: 0, responses });
+  const overrides = model === SHIPPED_MODEL ? null : { '/models/default/model.gscope': model };
+  return startServer({ root, port: 0, responses, overrides });
 }
 
 /**
@@ -164,13 +178,14 @@ let nativeCache = null;
 
 /**
  * The native CLI's results for `files` (absolute paths), from one run of
- * `trainer classify --backend cpu --json` with the page's default model. Cached per process,
+ * `trainer classify --backend cpu --json` with `model` (default: `TEST_MODEL`, what
+ * `startWebServer` serves unless told otherwise). Cached per process,
  * so a test file runs the CLI once. The dev profile reuses what `cargo test --workspace` built
  * (dependencies are optimised in it too); results do not depend on the profile. Set
  * GENRESCOPE_TRAINER=target/release/trainer to use a built binary instead of `cargo run`.
  * Returns a Map from file name to the CLI's entry ({file, ok, top, probabilities: {label: p}, ...}).
  */
-export function nativeClassify(files, model = path.join(REPO, 'web', 'models', 'default', 'model.gscope')) {
+export function nativeClassify(files, model = TEST_MODEL) {
   const key = JSON.stringify([files, model]);
   if (nativeCache?.key === key) return nativeCache.value;
   const args = ['classify', '--backend', 'cpu', '--model', model, '--json', ...files];

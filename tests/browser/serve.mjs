@@ -98,6 +98,21 @@ async function resolveFile(root, rawUrl) {
   return { file, size: info.size, mtime: info.mtime };
 }
 
+/** The file `overrides` puts at the request's path, if any (see `startServer`). */
+async function overrideFile(overrides, rawUrl) {
+  if (!overrides) return null;
+  let pathname;
+  try {
+    pathname = new URL(rawUrl, 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
+  const file = overrides[pathname];
+  if (!file) return null;
+  const info = await stat(file);
+  return { file, size: info.size, mtime: info.mtime };
+}
+
 /**
  * Whether a conditional request's copy is current: `If-None-Match` lists `etag` (or `*`), or,
  * without `If-None-Match`, `If-Modified-Since` is not older than `mtime` (whole seconds).
@@ -118,16 +133,17 @@ export function isFresh(headers, etag, mtime) {
  * Starts the server. `port: 0` picks a free port. Resolves once listening, with the base URL
  * (`http://127.0.0.1:PORT/`) and a `close()` that also drops open keep-alive connections.
  * `responses` (an array), if given, receives `{method, url, status}` for every file served
- * (status 200, or 304 when the client's copy was current).
+ * (status 200, or 304 when the client's copy was current). `overrides` (an object), if
+ * given, maps URL paths (e.g. `/models/default/model.gscope`) to files served in their place.
  */
-export async function startServer({ root = DEFAULT_ROOT, port = 8000, host = '127.0.0.1', log = false, responses = null } = {}) {
+export async function startServer({ root = DEFAULT_ROOT, port = 8000, host = '127.0.0.1', log = false, responses = null, overrides = null } = {}) {
   const rootReal = await realpath(path.resolve(root));
   const server = createServer(async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return send(res, 405, 'Method Not Allowed');
     }
-    const found = await resolveFile(rootReal, req.url ?? '/');
+    const found = (await overrideFile(overrides, req.url ?? '/')) ?? (await resolveFile(rootReal, req.url ?? '/'));
     if (log) console.log(`${req.method} ${req.url} ${found.status ?? 200}`);
     if (found.status) {
       const text = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found' }[found.status];

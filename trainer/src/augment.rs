@@ -222,7 +222,7 @@ pub struct EpochWindows {
 fn window_and_hop_samples(cfg: &FeatureConfig) -> (usize, usize) {
     match cfg.windowing {
         Windowing::AudioWindows { window_samples, hop_samples } => (window_samples, hop_samples),
-        Windowing::SpectrogramPatches { patch_frames, hop_frames } => {
+        Windowing::SpectrogramPatches { patch_frames, hop_frames, .. } => {
             ((patch_frames.saturating_sub(1)) * cfg.hop_length, hop_frames * cfg.hop_length)
         }
     }

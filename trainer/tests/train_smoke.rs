@@ -183,3 +183,55 @@ fn cross_validation_stores_each_fold_and_resumes() {
     assert!(reseeded.status.success(), "{}", text(&reseeded));
     assert!(!text(&reseeded).contains("stored by an earlier run"), "{}", text(&reseeded));
 }
+
+#[test]
+fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classify_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    let out_dir = tmp.path().join("transfer");
+    let out = trainer()
+        .args(["train", "--arch", "musicnn", "--embedding", "pools", "--max-patches", "2", "--epochs", "3", "--batch", "8", "--seed", "7", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--cache")
+        .arg(tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("embedded 60 windows of 6 tracks"), "every patch of the six 30 s clips: {}", text(&out));
+    let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
+    let header = genrescope::bundle::Bundle::read_header(&bundle).unwrap();
+    assert_eq!(header.architecture.kind(), "musicnn");
+    assert_eq!(header.feature_config.sample_rate, 16_000);
+    assert_eq!(header.n_mels(), 96);
+    assert_eq!(
+        header.feature_config.windowing,
+        genrescope::feature_config::Windowing::SpectrogramPatches { patch_frames: 187, hop_frames: 187, max_patches: Some(2) }
+    );
+
+    let classified = trainer()
+        .args(["classify", "--json", "--timeline", "--model"])
+        .arg(out_dir.join("model.gscope"))
+        .arg(shared_clip("metal", 5))
+        .output()
+        .unwrap();
+    assert!(classified.status.success(), "{}", text(&classified));
+    let json: serde_json::Value = serde_json::from_slice(&classified.stdout).unwrap();
+    let probs = json[0]["probabilities"].as_object().unwrap();
+    assert_eq!(probs.keys().collect::<Vec<_>>(), ["classical", "metal"]);
+    assert_eq!(json[0]["windows"], 2, "--max-patches 2: {}", json[0]);
+    assert_eq!(json[0]["timeline"].as_array().map(Vec::len), Some(2), "{}", json[0]);
+
+    // Options that do not fit the architecture, and a missing backbone, are named.
+    let wrong = trainer().args(["train", "--max-patches", "2", "--data"]).arg(&data).arg("--out").arg(tmp.path().join("x")).output().unwrap();
+    assert!(!wrong.status.success() && text(&wrong).contains("--max-patches applies to --arch musicnn"), "{}", text(&wrong));
+    let missing = trainer()
+        .args(["train", "--arch", "musicnn", "--backbone", "no-such-backbone.safetensors", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("y"))
+        .output()
+        .unwrap();
+    assert!(!missing.status.success() && text(&missing).contains("no-such-backbone.safetensors"), "{}", text(&missing));
+}

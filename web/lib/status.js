@@ -43,8 +43,13 @@ export function renderModel(el, header, info, modelCardUrl) {
   const p = header.provenance ?? {};
   const arch = header.architecture ?? {};
   const test = p.metrics?.test;
-  const accuracy = test?.track_accuracy ?? p.metrics?.test_accuracy ?? p.metrics?.accuracy;
-  const tested = Number.isFinite(test?.tracks) ? ` on ${test.tracks} held-out tracks` : '';
+  // Cross-validated accuracy when the bundle has it (a 10-track hold-out says little).
+  const cv = p.metrics?.cross_validation;
+  const accuracy = cv?.track_accuracy?.mean ?? test?.track_accuracy ?? p.metrics?.test_accuracy ?? p.metrics?.accuracy;
+  const tested = Number.isFinite(cv?.track_accuracy?.mean)
+    ? ` in ${cv.folds}-fold cross-validation`
+    : Number.isFinite(test?.tracks) ? ` on ${test.tracks} held-out tracks` : '';
+  const kind = arch.kind === 'musicnn' ? 'MusiCNN (Million Song Dataset) transfer' : (arch.kind ?? 'cnn').toUpperCase();
   // The data description may end with the label list, which is shown above already.
   const data = (p.data || 'unknown data').replace(/\s*\([^)]*\)\s*$/, '');
   el.replaceChildren(
@@ -52,7 +57,7 @@ export function renderModel(el, header, info, modelCardUrl) {
     h(
       'p',
       { class: 'muted small' },
-      `${(arch.kind ?? 'cnn').toUpperCase()} · trained on ${data}`,
+      `${kind} · trained on ${data}`,
       Number.isFinite(accuracy) ? ` · accuracy ${(accuracy * 100).toFixed(0)} %${tested}` : '',
       p.created ? ` · ${p.created.slice(0, 10)}` : '',
       info ? ` · loaded in ${ms(info.loadMs)}` : '',

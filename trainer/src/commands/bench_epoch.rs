@@ -65,12 +65,15 @@ pub fn run(args: BenchEpochArgs) -> anyhow::Result<ExitCode> {
     if args.batch < 2 {
         anyhow::bail!("--batch must be at least 2 (batch norm needs two windows)");
     }
+    if args.arch == Arch::Musicnn {
+        anyhow::bail!("bench-epoch times from-scratch training; --arch musicnn trains only a head on frozen embeddings");
+    }
     let cfg = FeatureConfig::gtzan_default();
     let (device, backend_name) = args.backend.device()?;
     let started = Instant::now();
     let data = load(&args.data, args.limit_per_label, args.cache.as_deref(), args.no_cache, &cfg)?;
     let labels = data.track_labels();
-    let tracks = Tracks { pcm: &data.pcm, labels: &labels };
+    let tracks = Tracks { pcm: &data.pcm, labels: &labels, frozen: None };
     let all: Vec<usize> = (0..data.tracks.len()).collect();
     let extractor = MelExtractor::new(&cfg).map_err(anyhow::Error::msg)?;
     let norm = band_statistics(&plain_features(&cfg, &extractor, &tracks, &all), cfg.n_mels);

@@ -10,7 +10,9 @@ use genrescope::audio::DecodeLimits;
 use genrescope::bundle::{Bundle, BundleHeader, Provenance, WeightStorage};
 use genrescope::classify::Classifier;
 use genrescope::mel::MelExtractor;
+use genrescope::model::musicnn::MusicnnEmbedding;
 use genrescope::model::ArchitectureConfig;
+use genrescope::feature_config::Windowing;
 use genrescope::FeatureConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -25,6 +27,7 @@ use crate::split::{stratified_k_fold, stratified_split, Split};
 use crate::train::fit::{evaluate_set, fit, window_set, FitOutcome, Tracks};
 use crate::train::windows::predict;
 use crate::train::fold_store::{run_key, FoldStore};
+use crate::train::transfer::{load_backbone, FrozenBackbone};
 use crate::train::{ScheduleConfig, TrainSettings};
 
 /// The network to train.
@@ -36,6 +39,9 @@ pub enum Arch {
     Cnn5,
     /// Conv front end and a bidirectional GRU of 128 units.
     Crnn,
+    /// Transfer learning: the pretrained MusiCNN backbone (Million Song Dataset), frozen,
+    /// with a genre head trained on its embeddings (see --embedding, --head-hidden).
+    Musicnn,
 }
 
 impl Arch {
@@ -45,6 +51,38 @@ impl Arch {
             Arch::Cnn => ArchitectureConfig::cnn_default(),
             Arch::Cnn5 => ArchitectureConfig::cnn_5_block(),
             Arch::Crnn => ArchitectureConfig::crnn_default(),
+            Arch::Musicnn => ArchitectureConfig::musicnn_default(),
+        }
+    }
+
+    /// The front end this architecture is trained on.
+    pub fn feature_config(self) -> FeatureConfig {
+        match self {
+            Arch::Musicnn => FeatureConfig::musicnn(),
+            _ => FeatureConfig::gtzan_default(),
+        }
+    }
+}
+
+/// The pretrained MusiCNN backbone shipped in the repository.
+pub fn default_backbone() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/models/backbones/musicnn-msd/backbone.safetensors")
+}
+
+/// The backbone output a transfer head reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmbeddingChoice {
+    /// MusiCNN's 200-unit penultimate layer.
+    Penultimate,
+    /// MusiCNN's pooled front- and mid-end features (1506 values).
+    Pools,
+}
+
+impl From<EmbeddingChoice> for MusicnnEmbedding {
+    fn from(choice: EmbeddingChoice) -> Self {
+        match choice {
+            EmbeddingChoice::Penultimate => MusicnnEmbedding::Penultimate,
+            EmbeddingChoice::Pools => MusicnnEmbedding::Pools,
         }
     }
 }
@@ -61,6 +99,26 @@ pub struct TrainArgs {
     /// Network architecture.
     #[arg(long, value_enum, default_value_t = Arch::Cnn)]
     pub arch: Arch,
+    /// With --arch musicnn: the backbone output the head reads (pools: temporal max and mean
+    /// of every front- and mid-end channel, 1506 values; penultimate: the 200-unit layer
+    /// after them, which adds 311 k parameters to the bundle).
+    #[arg(long, value_enum, default_value_t = EmbeddingChoice::Pools)]
+    pub embedding: EmbeddingChoice,
+    /// With --arch musicnn: units of the head's hidden layers (comma-separated; none: a
+    /// linear head).
+    #[arg(long, value_delimiter = ',', value_name = "N,M,..")]
+    pub head_hidden: Vec<usize>,
+    /// With --arch musicnn: dropout in the head.
+    #[arg(long, default_value_t = 0.5)]
+    pub head_dropout: f64,
+    /// With --arch musicnn: classify with at most this many 3 s patches per track, evenly
+    /// spread (stored in the bundle's front end; training still uses every patch).
+    #[arg(long, value_name = "N")]
+    pub max_patches: Option<usize>,
+    /// With --arch musicnn: the pretrained backbone (safetensors written by
+    /// trainer/scripts/import_musicnn.py); default: the copy in web/models/backbones/.
+    #[arg(long)]
+    pub backbone: Option<PathBuf>,
     /// Most epochs per fit.
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
@@ -93,7 +151,8 @@ pub struct TrainArgs {
     /// one core); the same command without this option then reports all folds.
     #[arg(long, value_delimiter = ',', value_name = "I,J,..")]
     pub only_folds: Vec<usize>,
-    /// Turn off training augmentation.
+    /// Turn off training augmentation (--arch musicnn never augments: its head trains on
+    /// embeddings of the plain audio).
     #[arg(long)]
     pub no_augment: bool,
     /// Use at most this many tracks per label (quick experiments and smoke tests).
@@ -135,12 +194,37 @@ impl LoadedData {
 
 /// Runs `trainer train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let cfg = FeatureConfig::gtzan_default();
+    if args.max_patches.is_some() && args.arch != Arch::Musicnn {
+        bail!("--max-patches applies to --arch musicnn (its front end cuts 3 s patches)");
+    }
+    let mut cfg = args.arch.feature_config();
+    if let (Some(n), Windowing::SpectrogramPatches { max_patches, .. }) = (args.max_patches, &mut cfg.windowing) {
+        *max_patches = Some(n);
+    }
+    cfg.validate().map_err(anyhow::Error::msg)?;
     let (device, backend_name) = args.backend.device()?;
     let data = load(&args.data, args.limit_per_label, args.cache.as_deref(), args.no_cache, &cfg)?;
     let track_labels = data.track_labels();
+    let architecture = match args.arch {
+        Arch::Musicnn => ArchitectureConfig::Musicnn {
+            embedding: args.embedding.into(),
+            hidden: args.head_hidden.clone(),
+            dropout: args.head_dropout,
+        },
+        other => other.config(),
+    };
+    let (frozen, backbone_hash) = match &architecture {
+        ArchitectureConfig::Musicnn { embedding, .. } => {
+            let path = args.backbone.clone().unwrap_or_else(default_backbone);
+            let bytes = std::fs::read(&path).with_context(|| format!("reading the backbone {}", path.display()))?;
+            let backbone = load_backbone(&path, &device)?;
+            let frozen = FrozenBackbone::embed_all(backbone, *embedding, &cfg, &data.pcm, &device)?;
+            (Some(frozen), Some(blake3::hash(&bytes).to_hex().to_string()))
+        }
+        _ => (None, None),
+    };
     let settings = TrainSettings {
-        architecture: args.arch.config(),
+        architecture,
         epochs: args.epochs,
         batch_size: args.batch,
         weight_decay: args.weight_decay,
@@ -150,10 +234,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             early_stop_patience: args.patience,
             ..ScheduleConfig::default()
         },
-        augment: if args.no_augment { AugmentConfig::none() } else { AugmentConfig::default() },
+        // The transfer head trains on embeddings of the plain audio: no augmentation to record.
+        augment: if args.no_augment || args.arch == Arch::Musicnn { AugmentConfig::none() } else { AugmentConfig::default() },
         seed: args.seed,
+        backbone: backbone_hash,
     };
-    let tracks = Tracks { pcm: &data.pcm, labels: &track_labels };
+    let tracks = Tracks { pcm: &data.pcm, labels: &track_labels, frozen: frozen.as_ref() };
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let command = command_line();
 

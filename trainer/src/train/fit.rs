@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::normalise::band_statistics;
 use super::schedule::{Schedule, ScheduleConfig};
+use super::transfer::{fit_head, FrozenBackbone};
 use super::windows::{predict, WindowSet};
 use crate::augment::{epoch_windows, spec_augment, AugmentConfig};
 use crate::metrics::{evaluate, EpochRecord, Evaluation, WindowPrediction};
@@ -43,6 +44,10 @@ pub struct TrainSettings {
     pub augment: AugmentConfig,
     /// Seed of every random choice: augmentation, batch order, Burn's initialisation.
     pub seed: u64,
+    /// For transfer architectures: the pretrained backbone file's BLAKE3 hash (so stored
+    /// cross-validation folds are not reused with other backbone weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backbone: Option<String>,
 }
 
 impl Default for TrainSettings {
@@ -55,6 +60,7 @@ impl Default for TrainSettings {
             schedule: ScheduleConfig::default(),
             augment: AugmentConfig::default(),
             seed: 42,
+            backbone: None,
         }
     }
 }
@@ -81,6 +87,8 @@ pub struct Tracks<'a> {
     pub pcm: &'a [Vec<f32>],
     /// Label index of every track.
     pub labels: &'a [usize],
+    /// For transfer architectures: the frozen backbone and every track's window embeddings.
+    pub frozen: Option<&'a FrozenBackbone>,
 }
 
 /// Un-augmented features of `indices` (in parallel).
@@ -154,7 +162,8 @@ fn mix(seed: u64, epoch: u64, track: u64) -> u64 {
     x ^ (x >> 33)
 }
 
-/// Trains a fresh network on the `train` tracks, choosing the epoch by loss on the `val`
+/// Trains a fresh network on the `train` tracks (for a transfer architecture: only its head,
+/// on the frozen embeddings in `tracks`, see [`fit_head`]), choosing the epoch by loss on the `val`
 /// tracks (or on the training loss when `val` is empty), on `device` (a plain device; the
 /// autodiff wrapper is added here).
 ///
@@ -171,10 +180,14 @@ pub fn fit(
     device: &Device,
     name: &str,
 ) -> anyhow::Result<FitOutcome> {
-    let started = Instant::now();
     if train.is_empty() {
         bail!("no training tracks");
     }
+    if settings.architecture.is_transfer() {
+        let frozen = tracks.frozen.context("a transfer architecture needs the frozen backbone's embeddings")?;
+        return fit_head(cfg, labels, tracks, frozen, train, val, settings, device, name);
+    }
+    let started = Instant::now();
     if settings.batch_size < 2 {
         bail!("--batch must be at least 2 (batch norm needs two windows)");
     }
@@ -206,36 +219,15 @@ pub fn fit(
         .with_context(|| format!("{name} epoch {epoch}"))?;
         model = trained;
         bar.finish_and_clear();
-        let train_loss = pass.mean_loss();
-        let train_accuracy = pass.accuracy();
         let inference = model.valid();
         let validation = if val_set.is_empty() {
             None
         } else {
             Some(evaluate_set(&inference, &val_set, labels, device)?)
         };
-        let (val_loss, val_accuracy) = match &validation {
-            Some(e) => (e.mean_loss.unwrap_or(f64::NAN), e.track_accuracy),
-            None => (train_loss, train_accuracy),
-        };
-        let decision = schedule.step(val_loss);
-        let record = EpochRecord {
-            epoch,
-            train_loss,
-            train_accuracy,
-            val_loss,
-            val_accuracy,
-            learning_rate: lr,
-            seconds: epoch_start.elapsed().as_secs_f64(),
-        };
-        eprintln!(
-            "{name} epoch {epoch:>3}/{}: train loss {train_loss:.4} acc {:.1}% | val loss {val_loss:.4} track acc {:.1}% | lr {lr:.1e} | {:.1} s{}",
-            settings.epochs,
-            100.0 * train_accuracy,
-            100.0 * val_accuracy,
-            record.seconds,
-            if decision.improved { " *" } else { "" }
-        );
+        let record = epoch_record(epoch, &pass, validation.as_ref(), lr, epoch_start.elapsed().as_secs_f64());
+        let decision = schedule.step(record.val_loss);
+        eprintln!("{}", epoch_line(name, settings.epochs, &record, decision.improved));
         history.push(record);
         if decision.improved || best.is_none() {
             best = Some((inference, epoch, validation));
@@ -283,6 +275,17 @@ impl PassStats {
     pub fn accuracy(&self) -> f64 {
         self.correct as f64 / self.seen.max(1) as f64
     }
+
+    /// Adds one batch: its mean loss, its logits (`n_labels` per window, row-major) and the
+    /// true label of each window.
+    pub fn add_batch(&mut self, mean_loss: f32, logits: &[f32], n_labels: usize, truths: impl ExactSizeIterator<Item = usize>) {
+        let n = truths.len();
+        for (row, truth) in logits.chunks_exact(n_labels).zip(truths) {
+            self.correct += (crate::metrics::argmax(row) == truth) as usize;
+        }
+        self.loss_sum += mean_loss as f64 * n as f64;
+        self.seen += n;
+    }
 }
 
 /// One optimiser step per batch of `set`: forward, cross-entropy, backward, Adam step at
@@ -312,14 +315,36 @@ pub fn train_pass(
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(lr, model, grads);
         let logits = logits.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        for (row, &i) in logits.chunks_exact(model.n_labels).zip(batch) {
-            stats.correct += (crate::metrics::argmax(row) == set.labels[i]) as usize;
-        }
-        stats.loss_sum += loss_value as f64 * batch.len() as f64;
-        stats.seen += batch.len();
+        stats.add_batch(loss_value, &logits, model.n_labels, batch.iter().map(|&i| set.labels[i]));
         on_batch(&stats);
     }
     Ok((model, stats))
+}
+
+/// The record of one epoch from its training totals and validation evaluation (without
+/// validation tracks, the training figures stand in for the validation ones).
+pub fn epoch_record(epoch: usize, pass: &PassStats, validation: Option<&Evaluation>, learning_rate: f64, seconds: f64) -> EpochRecord {
+    let (train_loss, train_accuracy) = (pass.mean_loss(), pass.accuracy());
+    let (val_loss, val_accuracy) = match validation {
+        Some(e) => (e.mean_loss.unwrap_or(f64::NAN), e.track_accuracy),
+        None => (train_loss, train_accuracy),
+    };
+    EpochRecord { epoch, train_loss, train_accuracy, val_loss, val_accuracy, learning_rate, seconds }
+}
+
+/// The progress line of one epoch (`*` marks a validation improvement).
+pub fn epoch_line(name: &str, epochs: usize, r: &EpochRecord, improved: bool) -> String {
+    format!(
+        "{name} epoch {:>3}/{epochs}: train loss {:.4} acc {:.1}% | val loss {:.4} track acc {:.1}% | lr {:.1e} | {:.1} s{}",
+        r.epoch,
+        r.train_loss,
+        100.0 * r.train_accuracy,
+        r.val_loss,
+        100.0 * r.val_accuracy,
+        r.learning_rate,
+        r.seconds,
+        if improved { " *" } else { "" }
+    )
 }
 
 /// A progress bar over one epoch's batches (hidden when stderr is not a terminal).

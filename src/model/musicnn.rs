@@ -1,0 +1,433 @@
+//! MusiCNN (Pons & Serra, musicnn 0.1.0, front end `7774timbraltemporal`) in Burn, and the
+//! transfer network that puts a small genre head on its pretrained embedding.
+//!
+//! Layout: the input is `[batch, 1, 96 mel bands, frames]` (frequency is height, time is
+//! width: the transpose of musicnn's `[batch, time, freq]`). Every block applies ReLU *before*
+//! batch norm, as the original does. Parameter names match
+//! `trainer/scripts/import_musicnn.py`, which converts the TensorFlow checkpoint.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig1d,
+    PaddingConfig2d,
+};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use super::blocks::DenseBlock;
+
+/// Mel bands the pretrained front end was built for (its kernel heights are fractions of it).
+pub const MUSICNN_MELS: usize = 96;
+/// Filters of each timbral conv (`int(1.6 * 128)`).
+pub const TIMBRAL_FILTERS: usize = 204;
+/// Heights (mel bands) of the two timbral kernels (`int(0.4 * 96)`, `int(0.7 * 96)`).
+pub const TIMBRAL_HEIGHTS: [usize; 2] = [38, 67];
+/// Width (frames) of the timbral kernels.
+pub const TIMBRAL_WIDTH: usize = 7;
+/// Filters of each temporal conv (`int(1.6 * 32)`).
+pub const TEMPORAL_FILTERS: usize = 51;
+/// Widths (frames) of the three temporal kernels.
+pub const TEMPORAL_WIDTHS: [usize; 3] = [128, 64, 32];
+/// Channels of the front end's output (`2 * 204 + 3 * 51`).
+pub const FRONT_END_CHANNELS: usize = 2 * TIMBRAL_FILTERS + 3 * TEMPORAL_FILTERS;
+/// Filters of each mid-end conv.
+pub const MID_END_FILTERS: usize = 64;
+/// Number of mid-end convs.
+pub const MID_END_LAYERS: usize = 3;
+/// Width (frames) of the mid-end kernels.
+pub const MID_END_WIDTH: usize = 7;
+/// Channels pooled by the back end: the front end's plus each mid-end layer's.
+pub const POOLED_CHANNELS: usize = FRONT_END_CHANNELS + MID_END_LAYERS * MID_END_FILTERS;
+/// Length of the pooled vector: max and mean of each pooled channel, interleaved.
+pub const POOL_DIM: usize = 2 * POOLED_CHANNELS;
+/// Units of the penultimate dense layer.
+pub const PENULTIMATE_DIM: usize = 200;
+/// Number of MSD tags the pretrained output layer predicts.
+pub const MSD_TAGS: usize = 50;
+/// Batch-norm epsilon of TensorFlow's `tf.compat.v1.layers.batch_normalization`.
+pub const BATCH_NORM_EPSILON: f64 = 1e-3;
+
+/// Which backbone output feeds the genre head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MusicnnEmbedding {
+    /// The 200-unit penultimate layer (after its batch norm), [`PENULTIMATE_DIM`] values.
+    Penultimate,
+    /// The temporal max and mean of every front- and mid-end channel (after the back end's
+    /// batch norm), [`POOL_DIM`] values.
+    Pools,
+}
+
+impl MusicnnEmbedding {
+    /// Length of the embedding.
+    pub fn dim(self) -> usize {
+        match self {
+            MusicnnEmbedding::Penultimate => PENULTIMATE_DIM,
+            MusicnnEmbedding::Pools => POOL_DIM,
+        }
+    }
+}
+
+/// A conv over the spectrogram, ReLU, batch norm, then max over all frequencies:
+/// `[batch, 1, mels, frames]` to `[batch, filters, frames]`.
+#[derive(Module, Debug)]
+pub struct FrequencyPooledConv {
+    /// The convolution (time-padded so the frame count is kept).
+    pub conv: Conv2d,
+    /// Batch norm over the filters.
+    pub bn: BatchNorm,
+}
+
+impl FrequencyPooledConv {
+    /// A conv of `filters` kernels `height` bands by `width` frames, zero-padded in time as
+    /// TensorFlow's `same` does (the extra frame, for even widths, goes after).
+    fn new(filters: usize, height: usize, width: usize, device: &Device) -> Self {
+        let before = (width - 1) / 2;
+        let after = width - 1 - before;
+        FrequencyPooledConv {
+            conv: Conv2dConfig::new([1, filters], [height, width])
+                .with_padding(PaddingConfig2d::Explicit(0, before, 0, after))
+                .init(device),
+            bn: BatchNormConfig::new(filters).with_epsilon(BATCH_NORM_EPSILON).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<3> {
+        let y = self.bn.forward(relu(self.conv.forward(x)));
+        let [batch, filters, _, frames] = y.dims();
+        y.max_dim(2).reshape([batch, filters, frames])
+    }
+}
+
+/// A 1-D conv over time (all channels in), ReLU, batch norm: `[batch, c_in, frames]` to
+/// `[batch, 64, frames]`.
+#[derive(Module, Debug)]
+pub struct MidEndConv {
+    /// The convolution, 7 frames wide, padded by 3 on each side.
+    pub conv: Conv1d,
+    /// Batch norm over the filters.
+    pub bn: BatchNorm,
+}
+
+impl MidEndConv {
+    fn new(c_in: usize, device: &Device) -> Self {
+        let pad = MID_END_WIDTH / 2;
+        MidEndConv {
+            conv: Conv1dConfig::new(c_in, MID_END_FILTERS, MID_END_WIDTH)
+                .with_padding(PaddingConfig1d::Explicit(pad, pad))
+                .init(device),
+            bn: BatchNormConfig::new(MID_END_FILTERS).with_epsilon(BATCH_NORM_EPSILON).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.bn.forward(relu(self.conv.forward(x)))
+    }
+}
+
+/// What one pass of the backbone yields, each `[batch, …]`.
+#[derive(Debug, Clone)]
+pub struct MusicnnOutputs {
+    /// Interleaved temporal max and mean of the pooled channels, before the back end's batch
+    /// norm (`[max_0, mean_0, max_1, …]`, as musicnn's `max_pool` and `mean_pool`).
+    pub pools: Tensor<2>,
+    /// The pools after the back end's batch norm (the penultimate layer's input).
+    pub pools_normalised: Tensor<2>,
+    /// The penultimate layer after its batch norm (musicnn's `penultimate`).
+    pub penultimate: Tensor<2>,
+    /// Logits of the 50 MSD tags (apply a sigmoid for musicnn's taggram).
+    pub tag_logits: Tensor<2>,
+}
+
+/// The pretrained MusiCNN network. The layers after the pools (penultimate, MSD tags) are
+/// optional: a genre head on the pools does not need them, and leaving them out saves 311 k
+/// parameters in a bundle.
+#[derive(Module, Debug)]
+pub struct Musicnn {
+    /// Batch norm of the single input channel.
+    pub input_bn: BatchNorm,
+    /// The two timbral convs (38 and 67 bands by 7 frames).
+    pub timbral: Vec<FrequencyPooledConv>,
+    /// The three temporal convs (1 band by 128, 64 and 32 frames).
+    pub temporal: Vec<FrequencyPooledConv>,
+    /// The mid-end convs; the second and third add their input (residual).
+    pub midend: Vec<MidEndConv>,
+    /// Batch norm of the pooled vector.
+    pub pool_bn: BatchNorm,
+    /// The penultimate dense layer (ReLU); absent when only the pools are needed.
+    pub penultimate: Option<Linear>,
+    /// Batch norm after the penultimate layer; absent with `penultimate`.
+    pub penultimate_bn: Option<BatchNorm>,
+    /// The MSD tag layer; absent with `penultimate`.
+    pub tags: Option<Linear>,
+}
+
+impl Musicnn {
+    /// The whole network (penultimate and tag layers included) with freshly initialised
+    /// weights (load the pretrained ones over them).
+    pub fn new(device: &Device) -> Self {
+        Self::with_top(true, device)
+    }
+
+    /// The network needed for `embedding`: without the penultimate and tag layers for
+    /// [`MusicnnEmbedding::Pools`].
+    pub fn for_embedding(embedding: MusicnnEmbedding, device: &Device) -> Self {
+        Self::with_top(embedding == MusicnnEmbedding::Penultimate, device)
+    }
+
+    /// This network without the layers `embedding` does not use.
+    pub fn trimmed_for(mut self, embedding: MusicnnEmbedding) -> Self {
+        if embedding == MusicnnEmbedding::Pools {
+            self.penultimate = None;
+            self.penultimate_bn = None;
+            self.tags = None;
+        }
+        self
+    }
+
+    fn with_top(top: bool, device: &Device) -> Self {
+        let bn = |n: usize| BatchNormConfig::new(n).with_epsilon(BATCH_NORM_EPSILON).init(device);
+        let timbral = TIMBRAL_HEIGHTS
+            .iter()
+            .map(|&h| FrequencyPooledConv::new(TIMBRAL_FILTERS, h, TIMBRAL_WIDTH, device))
+            .collect();
+        let temporal = TEMPORAL_WIDTHS
+            .iter()
+            .map(|&w| FrequencyPooledConv::new(TEMPORAL_FILTERS, 1, w, device))
+            .collect();
+        let midend = (0..MID_END_LAYERS)
+            .map(|i| MidEndConv::new(if i == 0 { FRONT_END_CHANNELS } else { MID_END_FILTERS }, device))
+            .collect();
+        Musicnn {
+            input_bn: bn(1),
+            timbral,
+            temporal,
+            midend,
+            pool_bn: bn(POOL_DIM),
+            penultimate: top.then(|| LinearConfig::new(POOL_DIM, PENULTIMATE_DIM).init(device)),
+            penultimate_bn: top.then(|| bn(PENULTIMATE_DIM)),
+            tags: top.then(|| LinearConfig::new(PENULTIMATE_DIM, MSD_TAGS).init(device)),
+        }
+    }
+
+    /// The pooled vector `[batch, POOL_DIM]` for inputs `[batch, 1, 96, frames]`.
+    pub fn pools(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.input_bn.forward(x);
+        let front: Vec<Tensor<3>> = self
+            .timbral
+            .iter()
+            .chain(&self.temporal)
+            .map(|branch| branch.forward(x.clone()))
+            .collect();
+        let front = Tensor::cat(front, 1);
+        let mut layers = vec![front.clone()];
+        let mut previous = front;
+        for (i, conv) in self.midend.iter().enumerate() {
+            let y = conv.forward(previous.clone());
+            previous = if i == 0 { y } else { y + previous };
+            layers.push(previous.clone());
+        }
+        let features = Tensor::cat(layers, 1);
+        let [batch, channels, _] = features.dims();
+        let max = features.clone().max_dim(2);
+        let mean = features.mean_dim(2);
+        Tensor::cat(vec![max, mean], 2).reshape([batch, 2 * channels])
+    }
+
+    /// The penultimate layer `[batch, 200]` from the normalised pools.
+    ///
+    /// # Panics
+    /// When the network was built without its penultimate layer
+    /// ([`for_embedding`](Self::for_embedding) with `Pools`).
+    fn penultimate_from(&self, normalised: Tensor<2>) -> Tensor<2> {
+        let (Some(dense), Some(bn)) = (&self.penultimate, &self.penultimate_bn) else {
+            panic!("this MusiCNN network was built without its penultimate layer");
+        };
+        bn.forward(relu(dense.forward(normalised)))
+    }
+
+    /// Every output of one pass, for inputs `[batch, 1, 96, frames]`.
+    ///
+    /// # Panics
+    /// When the network was built without its penultimate and tag layers.
+    pub fn outputs(&self, x: Tensor<4>) -> MusicnnOutputs {
+        let pools = self.pools(x);
+        let pools_normalised = self.pool_bn.forward(pools.clone());
+        let penultimate = self.penultimate_from(pools_normalised.clone());
+        let tags = self.tags.as_ref().expect("this MusiCNN network was built without its tag layer");
+        let tag_logits = tags.forward(penultimate.clone());
+        MusicnnOutputs { pools, pools_normalised, penultimate, tag_logits }
+    }
+
+    /// The embedding `kind` names, `[batch, kind.dim()]`.
+    pub fn embed(&self, x: Tensor<4>, kind: MusicnnEmbedding) -> Tensor<2> {
+        let normalised = self.pool_bn.forward(self.pools(x));
+        match kind {
+            MusicnnEmbedding::Penultimate => self.penultimate_from(normalised),
+            MusicnnEmbedding::Pools => normalised,
+        }
+    }
+}
+
+/// The genre head on a backbone embedding: optional hidden dense blocks, then logits.
+#[derive(Module, Debug)]
+pub struct TransferHead {
+    /// Dropout on the embedding (training only).
+    pub input_dropout: Dropout,
+    /// Hidden dense blocks (linear, batch norm, ReLU, dropout).
+    pub hidden: Vec<DenseBlock>,
+    /// The output layer.
+    pub out: Linear,
+}
+
+impl TransferHead {
+    /// A head from `d_in` embedding values through `hidden` units to `n_labels` logits.
+    pub fn new(d_in: usize, hidden: &[usize], dropout: f64, n_labels: usize, device: &Device) -> Self {
+        let inputs = std::iter::once(d_in).chain(hidden.iter().copied());
+        let blocks = inputs
+            .zip(hidden.iter().copied())
+            .map(|(a, b)| DenseBlock::new(a, b, dropout, device))
+            .collect();
+        let last = hidden.last().copied().unwrap_or(d_in);
+        TransferHead {
+            input_dropout: DropoutConfig::new(dropout).init(),
+            hidden: blocks,
+            out: LinearConfig::new(last, n_labels).init(device),
+        }
+    }
+
+    /// The head's last hidden layer (the embedding itself when there is none).
+    pub fn hidden_features(&self, embedding: Tensor<2>) -> Tensor<2> {
+        let mut x = self.input_dropout.forward(embedding);
+        for block in &self.hidden {
+            x = block.forward(x);
+        }
+        x
+    }
+
+    /// Logits `[batch, n_labels]` from embeddings `[batch, d_in]`.
+    pub fn forward(&self, embedding: Tensor<2>) -> Tensor<2> {
+        self.out.forward(self.hidden_features(embedding))
+    }
+}
+
+/// See [`ArchitectureConfig::Musicnn`](super::ArchitectureConfig::Musicnn): the pretrained
+/// backbone and a genre head on its embedding.
+#[derive(Module, Debug)]
+pub struct MusicnnTransfer {
+    /// The MusiCNN backbone.
+    pub backbone: Musicnn,
+    /// The genre head.
+    pub head: TransferHead,
+    /// Which backbone output the head reads.
+    #[module(skip)]
+    pub embedding: MusicnnEmbedding,
+}
+
+impl MusicnnTransfer {
+    /// A transfer network with fresh weights.
+    pub fn new(
+        embedding: MusicnnEmbedding,
+        hidden: &[usize],
+        dropout: f64,
+        n_labels: usize,
+        device: &Device,
+    ) -> Self {
+        MusicnnTransfer {
+            backbone: Musicnn::for_embedding(embedding, device),
+            head: TransferHead::new(embedding.dim(), hidden, dropout, n_labels, device),
+            embedding,
+        }
+    }
+
+    /// Logits `[batch, n_labels]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.head.forward(self.backbone.embed(x, self.embedding))
+    }
+
+    /// The head's last hidden layer (or the backbone embedding when the head has none).
+    pub fn embed(&self, x: Tensor<4>) -> Tensor<2> {
+        self.head.hidden_features(self.backbone.embed(x, self.embedding))
+    }
+
+    /// Logits and embedding from one pass.
+    pub fn forward_with_embedding(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let hidden = self.embed(x);
+        (self.head.out.forward(hidden.clone()), hidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ArchitectureConfig, GenreNet};
+    use burn::module::Module;
+    use burn::tensor::TensorData;
+
+    fn input(batch: usize, frames: usize, device: &Device) -> Tensor<4> {
+        let values: Vec<f32> = (0..batch * 96 * frames).map(|i| ((i as f32) * 0.0137).sin().abs() * 3.0).collect();
+        Tensor::from_data(TensorData::new(values, [batch, 1, 96, frames]), device)
+    }
+
+    /// Learned values plus batch-norm running statistics of the whole pretrained network, as
+    /// the issue and musicnn count them.
+    const BACKBONE_PARAMS: usize = 792_079;
+    /// Penultimate dense (1506 x 200 + 200), its batch norm (4 x 200), tags (200 x 50 + 50).
+    const TOP_PARAMS: usize = 1506 * 200 + 200 + 4 * 200 + 200 * 50 + 50;
+
+    #[test]
+    fn backbone_has_musicnn_parameter_count() {
+        let device = Device::flex();
+        assert_eq!(Musicnn::new(&device).num_params(), BACKBONE_PARAMS);
+        assert_eq!(
+            Musicnn::for_embedding(MusicnnEmbedding::Pools, &device).num_params(),
+            BACKBONE_PARAMS - TOP_PARAMS
+        );
+        assert_eq!(Musicnn::new(&device).trimmed_for(MusicnnEmbedding::Pools).num_params(), BACKBONE_PARAMS - TOP_PARAMS);
+    }
+
+    #[test]
+    fn transfer_networks_give_logits_and_embeddings_of_their_config() {
+        let device = Device::flex();
+        for (embedding, hidden, dim) in [
+            (MusicnnEmbedding::Penultimate, vec![], 200),
+            (MusicnnEmbedding::Pools, vec![], 1506),
+            (MusicnnEmbedding::Pools, vec![32], 32),
+        ] {
+            let arch = ArchitectureConfig::Musicnn { embedding, hidden, dropout: 0.5 };
+            let model = GenreNet::new(&arch, 96, 187, 10, &device).unwrap();
+            assert_eq!(model.embedding_dim(), dim);
+            // Any frame count works: the back end pools over time.
+            for (batch, frames) in [(1, 187), (2, 60)] {
+                let (logits, embedded) = model.forward_with_embedding(input(batch, frames, &device));
+                assert_eq!(logits.dims(), [batch, 10]);
+                assert_eq!(embedded.dims(), [batch, dim]);
+                assert!(logits.into_data().try_to_vec::<f32>().unwrap().iter().all(|v| v.is_finite()));
+            }
+        }
+    }
+
+    #[test]
+    fn pools_interleave_max_and_mean_per_channel() {
+        let device = Device::flex();
+        let backbone = Musicnn::new(&device);
+        let pools = backbone.pools(input(1, 187, &device)).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(pools.len(), POOL_DIM);
+        // Max over time is never below the mean over time.
+        for c in 0..POOLED_CHANNELS {
+            assert!(pools[2 * c] >= pools[2 * c + 1] - 1e-5, "channel {c}: max {} < mean {}", pools[2 * c], pools[2 * c + 1]);
+        }
+    }
+
+    #[test]
+    fn transfer_config_needs_the_musicnn_front_end() {
+        let arch = ArchitectureConfig::musicnn_default();
+        let err = GenreNet::new(&arch, 128, 130, 10, &Device::flex()).unwrap_err();
+        assert!(err.contains("96 mel bands"), "{err}");
+        let bad = ArchitectureConfig::Musicnn { embedding: MusicnnEmbedding::Pools, hidden: vec![0], dropout: 0.5 };
+        assert!(bad.validate(96, 187, 10).unwrap_err().contains("hidden"));
+        let json = serde_json::to_string(&ArchitectureConfig::musicnn_default()).unwrap();
+        assert_eq!(json, r#"{"kind":"musicnn","embedding":"pools","hidden":[],"dropout":0.5}"#);
+    }
+}
