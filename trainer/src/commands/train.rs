@@ -101,7 +101,7 @@ pub struct TrainArgs {
     pub arch: Arch,
     /// With --arch musicnn: the backbone output the head reads (pools: temporal max and mean
     /// of every front- and mid-end channel, 1506 values; penultimate: the 200-unit layer
-    /// after them, which adds 311 k parameters to the bundle).
+    /// after them, which adds 312 k parameters to the bundle).
     #[arg(long, value_enum, default_value_t = EmbeddingChoice::Pools)]
     pub embedding: EmbeddingChoice,
     /// With --arch musicnn: units of the head's hidden layers (comma-separated; none: a
