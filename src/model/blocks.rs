@@ -67,6 +67,24 @@ impl DenseBlock {
     }
 }
 
+/// Dense blocks from `d_in` inputs through each of `widths`, chained (none for empty
+/// `widths`).
+pub fn dense_stack(d_in: usize, widths: &[usize], dropout: f64, device: &Device) -> Vec<DenseBlock> {
+    let inputs = std::iter::once(d_in).chain(widths.iter().copied());
+    inputs
+        .zip(widths.iter().copied())
+        .map(|(a, b)| DenseBlock::new(a, b, dropout, device))
+        .collect()
+}
+
+/// Runs `blocks` in order.
+pub fn forward_dense_stack(blocks: &[DenseBlock], mut x: Tensor<2>) -> Tensor<2> {
+    for block in blocks {
+        x = block.forward(x);
+    }
+    x
+}
+
 /// The conv blocks, chained: `[batch, 1, n_mels, n_frames]` to
 /// `[batch, filters.last(), n_mels >> k, n_frames >> k]` for `k` blocks.
 pub fn conv_stack(filters: &[usize], device: &Device) -> Vec<ConvBlock> {

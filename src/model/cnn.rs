@@ -5,7 +5,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::blocks::{conv_stack, forward_conv_stack, ConvBlock, DenseBlock};
+use super::blocks::{conv_stack, dense_stack, forward_conv_stack, forward_dense_stack, ConvBlock, DenseBlock};
 
 /// See [`ArchitectureConfig::Cnn`](super::ArchitectureConfig::Cnn).
 #[derive(Module, Debug)]
@@ -31,16 +31,11 @@ impl Cnn {
         device: &Device,
     ) -> Self {
         let conv_out = filters.last().copied().unwrap_or(1);
-        let dense_inputs = std::iter::once(conv_out).chain(dense.iter().copied());
-        let dense_blocks = dense_inputs
-            .zip(dense.iter().copied())
-            .map(|(d_in, d_out)| DenseBlock::new(d_in, d_out, dropout, device))
-            .collect();
         let embedding = dense.last().copied().unwrap_or(conv_out);
         Cnn {
             blocks: conv_stack(filters, device),
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-            dense: dense_blocks,
+            dense: dense_stack(conv_out, dense, dropout, device),
             head: LinearConfig::new(embedding, n_labels).init(device),
         }
     }
@@ -49,11 +44,7 @@ impl Cnn {
     pub fn embed(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self.pool.forward(forward_conv_stack(&self.blocks, x));
         let [batch, channels, _, _] = x.dims();
-        let mut x: Tensor<2> = x.reshape([batch, channels]);
-        for block in &self.dense {
-            x = block.forward(x);
-        }
-        x
+        forward_dense_stack(&self.dense, x.reshape([batch, channels]))
     }
 
     /// `[batch, 1, n_mels, n_frames]` to logits `[batch, n_labels]`.

@@ -15,7 +15,7 @@ use burn::nn::{
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-use super::blocks::DenseBlock;
+use super::blocks::{dense_stack, forward_dense_stack, DenseBlock};
 
 /// Mel bands the pretrained front end was built for (its kernel heights are fractions of it).
 pub const MUSICNN_MELS: usize = 96;
@@ -284,26 +284,17 @@ pub struct TransferHead {
 impl TransferHead {
     /// A head from `d_in` embedding values through `hidden` units to `n_labels` logits.
     pub fn new(d_in: usize, hidden: &[usize], dropout: f64, n_labels: usize, device: &Device) -> Self {
-        let inputs = std::iter::once(d_in).chain(hidden.iter().copied());
-        let blocks = inputs
-            .zip(hidden.iter().copied())
-            .map(|(a, b)| DenseBlock::new(a, b, dropout, device))
-            .collect();
         let last = hidden.last().copied().unwrap_or(d_in);
         TransferHead {
             input_dropout: DropoutConfig::new(dropout).init(),
-            hidden: blocks,
+            hidden: dense_stack(d_in, hidden, dropout, device),
             out: LinearConfig::new(last, n_labels).init(device),
         }
     }
 
     /// The head's last hidden layer (the embedding itself when there is none).
     pub fn hidden_features(&self, embedding: Tensor<2>) -> Tensor<2> {
-        let mut x = self.input_dropout.forward(embedding);
-        for block in &self.hidden {
-            x = block.forward(x);
-        }
-        x
+        forward_dense_stack(&self.hidden, self.input_dropout.forward(embedding))
     }
 
     /// Logits `[batch, n_labels]` from embeddings `[batch, d_in]`.

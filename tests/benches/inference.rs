@@ -13,13 +13,14 @@ fn input(batch: usize, n_mels: usize, n_frames: usize, device: &Device) -> Tenso
     Tensor::from_data(TensorData::new(values, [batch, 1, n_mels, n_frames]), device)
 }
 
-fn cnn_inference(c: &mut Criterion) {
+/// Windows per second of the network `arch` describes, at each batch size.
+fn bench_network(c: &mut Criterion, group: &str, arch: ArchitectureConfig, n_mels: usize, n_frames: usize, batches: [usize; 2]) {
     let device = Device::flex();
-    let model = GenreNet::new(&ArchitectureConfig::cnn_default(), 128, 130, 10, &device).unwrap();
-    let mut group = c.benchmark_group("cnn_flex_inference");
+    let model = GenreNet::new(&arch, n_mels, n_frames, 10, &device).unwrap();
+    let mut group = c.benchmark_group(group);
     group.sample_size(10);
-    for batch in [1usize, 32] {
-        let x = input(batch, 128, 130, &device);
+    for batch in batches {
+        let x = input(batch, n_mels, n_frames, &device);
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(format!("batch_{batch}"), |b| {
             b.iter(|| model.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap())
@@ -28,19 +29,12 @@ fn cnn_inference(c: &mut Criterion) {
     group.finish();
 }
 
+fn cnn_inference(c: &mut Criterion) {
+    bench_network(c, "cnn_flex_inference", ArchitectureConfig::cnn_default(), 128, 130, [1, 32]);
+}
+
 fn musicnn_inference(c: &mut Criterion) {
-    let device = Device::flex();
-    let model = GenreNet::new(&ArchitectureConfig::musicnn_default(), 96, 187, 10, &device).unwrap();
-    let mut group = c.benchmark_group("musicnn_flex_inference");
-    group.sample_size(10);
-    for batch in [1usize, 10] {
-        let x = input(batch, 96, 187, &device);
-        group.throughput(Throughput::Elements(batch as u64));
-        group.bench_function(format!("batch_{batch}"), |b| {
-            b.iter(|| model.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap())
-        });
-    }
-    group.finish();
+    bench_network(c, "musicnn_flex_inference", ArchitectureConfig::musicnn_default(), 96, 187, [1, 10]);
 }
 
 criterion_group!(benches, cnn_inference, musicnn_inference);

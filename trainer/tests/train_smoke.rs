@@ -33,9 +33,12 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-fn train(data: &Path, out: &Path, cache: &Path) -> Output {
+/// `trainer train --data DATA --out OUT --cache CACHE` with `options`.
+fn train_with(data: &Path, out: &Path, cache: &Path, options: &[&str]) -> Output {
     trainer()
-        .args(["train", "--epochs", "2", "--batch", "8", "--seed", "7", "--data"])
+        .arg("train")
+        .args(options)
+        .arg("--data")
         .arg(data)
         .arg("--out")
         .arg(out)
@@ -43,6 +46,10 @@ fn train(data: &Path, out: &Path, cache: &Path) -> Output {
         .arg(cache)
         .output()
         .unwrap()
+}
+
+fn train(data: &Path, out: &Path, cache: &Path) -> Output {
+    train_with(data, out, cache, &["--epochs", "2", "--batch", "8", "--seed", "7"])
 }
 
 #[test]
@@ -113,15 +120,7 @@ fn a_bundle_from_a_newer_format_is_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tiny_collection(tmp.path());
     let out_dir = tmp.path().join("model");
-    let out = trainer()
-        .args(["train", "--epochs", "1", "--batch", "8", "--limit-per-label", "3", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&out_dir)
-        .arg("--cache")
-        .arg(tmp.path().join("cache"))
-        .output()
-        .unwrap();
+    let out = train_with(&data, &out_dir, &tmp.path().join("cache"), &["--epochs", "1", "--batch", "8", "--limit-per-label", "3"]);
     assert!(out.status.success(), "{}", text(&out));
     let mut bytes = std::fs::read(out_dir.join("model.gscope")).unwrap();
     bytes[8..12].copy_from_slice(&9u32.to_le_bytes());
@@ -133,16 +132,8 @@ fn a_bundle_from_a_newer_format_is_refused_by_name() {
 }
 
 fn cross_validate(data: &Path, out: &Path, cache: &Path, extra: &[&str]) -> Output {
-    trainer()
-        .args(["train", "--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3", "--cv-only", "--data"])
-        .arg(data)
-        .arg("--out")
-        .arg(out)
-        .arg("--cache")
-        .arg(cache)
-        .args(extra)
-        .output()
-        .unwrap()
+    let options = [&["--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3", "--cv-only"], extra].concat();
+    train_with(data, out, cache, &options)
 }
 
 #[test]
@@ -171,15 +162,7 @@ fn cross_validation_stores_each_fold_and_resumes() {
     assert!(out_dir.join("cv-report.json").is_file(), "{log}");
 
     // Another seed is another run: nothing is reused.
-    let reseeded = trainer()
-        .args(["train", "--epochs", "1", "--batch", "8", "--seed", "8", "--folds", "3", "--cv-only", "--only-folds", "1", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&out_dir)
-        .arg("--cache")
-        .arg(&cache)
-        .output()
-        .unwrap();
+    let reseeded = train_with(&data, &out_dir, &cache, &["--epochs", "1", "--batch", "8", "--seed", "8", "--folds", "3", "--cv-only", "--only-folds", "1"]);
     assert!(reseeded.status.success(), "{}", text(&reseeded));
     assert!(!text(&reseeded).contains("stored by an earlier run"), "{}", text(&reseeded));
 }
@@ -189,15 +172,8 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
     let tmp = tempfile::tempdir().unwrap();
     let data = tiny_collection(tmp.path());
     let out_dir = tmp.path().join("transfer");
-    let out = trainer()
-        .args(["train", "--arch", "musicnn", "--embedding", "pools", "--max-patches", "2", "--epochs", "3", "--batch", "8", "--seed", "7", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&out_dir)
-        .arg("--cache")
-        .arg(tmp.path().join("cache"))
-        .output()
-        .unwrap();
+    let cache = tmp.path().join("cache");
+    let out = train_with(&data, &out_dir, &cache, &["--arch", "musicnn", "--embedding", "pools", "--max-patches", "2", "--epochs", "3", "--batch", "8", "--seed", "7"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("embedded 60 windows of 6 tracks"), "every patch of the six 30 s clips: {}", text(&out));
     let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
@@ -224,14 +200,8 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
     assert_eq!(json[0]["timeline"].as_array().map(Vec::len), Some(2), "{}", json[0]);
 
     // Options that do not fit the architecture, and a missing backbone, are named.
-    let wrong = trainer().args(["train", "--max-patches", "2", "--data"]).arg(&data).arg("--out").arg(tmp.path().join("x")).output().unwrap();
+    let wrong = train_with(&data, &tmp.path().join("x"), &cache, &["--max-patches", "2"]);
     assert!(!wrong.status.success() && text(&wrong).contains("--max-patches applies to --arch musicnn"), "{}", text(&wrong));
-    let missing = trainer()
-        .args(["train", "--arch", "musicnn", "--backbone", "no-such-backbone.safetensors", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(tmp.path().join("y"))
-        .output()
-        .unwrap();
+    let missing = train_with(&data, &tmp.path().join("y"), &cache, &["--arch", "musicnn", "--backbone", "no-such-backbone.safetensors"]);
     assert!(!missing.status.success() && text(&missing).contains("no-such-backbone.safetensors"), "{}", text(&missing));
 }

@@ -27,7 +27,7 @@ use crate::split::{stratified_k_fold, stratified_split, Split};
 use crate::train::fit::{evaluate_set, fit, window_set, FitOutcome, Tracks};
 use crate::train::windows::predict;
 use crate::train::fold_store::{run_key, FoldStore};
-use crate::train::transfer::{load_backbone, FrozenBackbone};
+use crate::train::transfer::{backbone_from_bytes, read_backbone, FrozenBackbone};
 use crate::train::{ScheduleConfig, TrainSettings};
 
 /// The network to train.
@@ -216,10 +216,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let (frozen, backbone_hash) = match &architecture {
         ArchitectureConfig::Musicnn { embedding, .. } => {
             let path = args.backbone.clone().unwrap_or_else(default_backbone);
-            let bytes = std::fs::read(&path).with_context(|| format!("reading the backbone {}", path.display()))?;
-            let backbone = load_backbone(&path, &device)?;
+            let bytes = read_backbone(&path)?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            let backbone = backbone_from_bytes(bytes, &path, &device)?;
             let frozen = FrozenBackbone::embed_all(backbone, *embedding, &cfg, &data.pcm, &device)?;
-            (Some(frozen), Some(blake3::hash(&bytes).to_hex().to_string()))
+            (Some(frozen), Some(hash))
         }
         _ => (None, None),
     };

@@ -4,10 +4,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor};
 use genrescope::bundle::Normalisation;
 use genrescope::mel::MelExtractor;
 use genrescope::model::{ArchitectureConfig, GenreNet};
@@ -183,14 +183,14 @@ pub fn fit(
     if train.is_empty() {
         bail!("no training tracks");
     }
+    if settings.batch_size < 2 {
+        bail!("--batch must be at least 2 (batch norm needs two windows)");
+    }
     if settings.architecture.is_transfer() {
         let frozen = tracks.frozen.context("a transfer architecture needs the frozen backbone's embeddings")?;
         return fit_head(cfg, labels, tracks, frozen, train, val, settings, device, name);
     }
     let started = Instant::now();
-    if settings.batch_size < 2 {
-        bail!("--batch must be at least 2 (batch norm needs two windows)");
-    }
     let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
     let n_frames = cfg.frames_per_window();
     let norm = band_statistics(&plain_features(cfg, &extractor, tracks, train), cfg.n_mels);
@@ -307,18 +307,36 @@ pub fn train_pass(
     for batch in batches {
         let (x, y) = set.batch(batch, &device);
         let logits = model.forward(x);
-        let loss = loss_fn.forward(logits.clone(), y);
-        let loss_value: f32 = loss.clone().into_scalar();
-        if !loss_value.is_finite() {
-            bail!("training diverged (loss {loss_value}); try a lower --lr");
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(lr, model, grads);
-        let logits = logits.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        stats.add_batch(loss_value, &logits, model.n_labels, batch.iter().map(|&i| set.labels[i]));
+        let truths = batch.iter().map(|&i| set.labels[i]);
+        model = optimiser_step(model, optim, &loss_fn, (logits, y, truths), lr, &mut stats)?;
         on_batch(&stats);
     }
     Ok((model, stats))
+}
+
+/// One optimiser step of any module on one batch: cross-entropy of `logits` (computed by
+/// `model` on an autodiff device) against the labels `y` (`truths` on the host), backward,
+/// an Adam step at `lr`; the batch's loss and hits are added to `stats`. Fails when the loss
+/// stops being finite.
+pub fn optimiser_step<M: Module>(
+    model: M,
+    optim: &mut ModuleOptimizer,
+    loss_fn: &CrossEntropyLoss,
+    (logits, y, truths): (Tensor<2>, Tensor<1, Int>, impl ExactSizeIterator<Item = usize>),
+    lr: f64,
+    stats: &mut PassStats,
+) -> anyhow::Result<M> {
+    let n_labels = logits.dims()[1];
+    let loss = loss_fn.forward(logits.clone(), y);
+    let loss_value: f32 = loss.clone().into_scalar();
+    if !loss_value.is_finite() {
+        bail!("training diverged (loss {loss_value}); try a lower --lr");
+    }
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let model = optim.step(lr, model, grads);
+    let logits = logits.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    stats.add_batch(loss_value, &logits, n_labels, truths);
+    Ok(model)
 }
 
 /// The record of one epoch from its training totals and validation evaluation (without

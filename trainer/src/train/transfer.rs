@@ -10,7 +10,6 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use genrescope::bundle::Normalisation;
@@ -22,17 +21,16 @@ use genrescope::segment::window_features;
 use genrescope::FeatureConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::fit::{epoch_batches, epoch_line, epoch_record, optimizer, FitOutcome, PassStats, TrainSettings, Tracks};
+use super::fit::{epoch_batches, epoch_line, epoch_record, optimiser_step, optimizer, FitOutcome, PassStats, TrainSettings, Tracks};
 use super::schedule::Schedule;
 use crate::metrics::{evaluate, Evaluation, WindowPrediction};
 
 /// Windows embedded per backbone pass.
 const EMBED_BATCH: usize = 16;
 
-/// Loads the pretrained MusiCNN weights written by `trainer/scripts/import_musicnn.py`
-/// (safetensors, Burn parameter names) onto `device`. Fails, naming them, when a parameter
-/// is missing, unexpected or of the wrong shape.
-pub fn load_backbone(path: &Path, device: &Device) -> anyhow::Result<Musicnn> {
+/// Reads the pretrained MusiCNN weights file (see [`backbone_from_bytes`]), naming where the
+/// shipped copy lives when `path` does not exist.
+pub fn read_backbone(path: &Path) -> anyhow::Result<Vec<u8>> {
     if !path.is_file() {
         bail!(
             "the MusiCNN backbone {} does not exist; it ships in web/models/backbones/musicnn-msd/ \
@@ -40,8 +38,15 @@ pub fn load_backbone(path: &Path, device: &Device) -> anyhow::Result<Musicnn> {
             path.display()
         );
     }
+    std::fs::read(path).with_context(|| format!("reading the backbone {}", path.display()))
+}
+
+/// Builds the pretrained MusiCNN network on `device` from the bytes of the safetensors file
+/// written by `trainer/scripts/import_musicnn.py` (Burn parameter names), read from `path`.
+/// Fails, naming them, when a parameter is missing, unexpected or of the wrong shape.
+pub fn backbone_from_bytes(bytes: Vec<u8>, path: &Path, device: &Device) -> anyhow::Result<Musicnn> {
     let mut backbone = Musicnn::new(device);
-    let mut store = SafetensorsStore::from_file(path.to_path_buf());
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
     let result = backbone
         .load_from(&mut store)
         .map_err(|e| anyhow::anyhow!("{e}"))
@@ -57,6 +62,11 @@ pub fn load_backbone(path: &Path, device: &Device) -> anyhow::Result<Musicnn> {
         );
     }
     Ok(backbone)
+}
+
+/// [`read_backbone`] then [`backbone_from_bytes`].
+pub fn load_backbone(path: &Path, device: &Device) -> anyhow::Result<Musicnn> {
+    backbone_from_bytes(read_backbone(path)?, path, device)
 }
 
 /// The frozen backbone of a run and the embedding of every window of every track.
@@ -194,9 +204,6 @@ pub fn fit_head(
     if *embedding != frozen.embedding {
         bail!("the frozen embeddings are {:?}, the architecture reads {:?}", frozen.embedding, embedding);
     }
-    if settings.batch_size < 2 {
-        bail!("--batch must be at least 2 (batch norm needs two windows)");
-    }
     let train_rows = frozen.rows(tracks, train);
     if train_rows.len() == 0 {
         bail!("no training windows");
@@ -219,15 +226,8 @@ pub fn fit_head(
         for batch in epoch_batches(train_rows.len(), settings.batch_size, settings.seed, epoch) {
             let (x, y) = train_rows.batch(&batch, &train_device);
             let logits = head.forward(x);
-            let loss = loss_fn.forward(logits.clone(), y);
-            let loss_value: f32 = loss.clone().into_scalar();
-            if !loss_value.is_finite() {
-                bail!("training diverged (loss {loss_value}); try a lower --lr");
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &head);
-            head = optim.step(lr, head, grads);
-            let logits = logits.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            pass.add_batch(loss_value, &logits, labels.len(), batch.iter().map(|&i| train_rows.labels[i]));
+            let truths = batch.iter().map(|&i| train_rows.labels[i]);
+            head = optimiser_step(head, &mut optim, &loss_fn, (logits, y, truths), lr, &mut pass)?;
         }
         let inference = head.valid();
         let validation = if val_rows.len() == 0 { None } else { Some(val_rows.evaluate(&inference, labels, device)?) };
