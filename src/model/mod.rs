@@ -4,6 +4,7 @@
 //! - [`blocks`]: the conv and dense layer groups.
 //! - [`cnn`], [`crnn`]: the two architectures trained from scratch.
 //! - [`musicnn`]: the pretrained MusiCNN backbone and the transfer network on it.
+//! - [`table`]: networks on a vector of track descriptors (the feature-table model).
 //! - [`net`]: [`GenreNet`], which wraps either behind `forward` (logits) and `embed`.
 
 pub mod architecture;
@@ -12,6 +13,7 @@ pub mod cnn;
 pub mod crnn;
 pub mod musicnn;
 pub mod net;
+pub mod table;
 
 pub use architecture::ArchitectureConfig;
 pub use net::{GenreNet, Network};

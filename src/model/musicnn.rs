@@ -213,6 +213,12 @@ impl Musicnn {
 
     /// The pooled vector `[batch, POOL_DIM]` for inputs `[batch, 1, 96, frames]`.
     pub fn pools(&self, x: Tensor<4>) -> Tensor<2> {
+        self.pools_from_front(self.front_end(x))
+    }
+
+    /// The front end's output `[batch, FRONT_END_CHANNELS, frames]` (timbral then temporal
+    /// branches) for inputs `[batch, 1, 96, frames]`: nearly all of the network's work.
+    pub fn front_end(&self, x: Tensor<4>) -> Tensor<3> {
         let x = self.input_bn.forward(x);
         let front: Vec<Tensor<3>> = self
             .timbral
@@ -220,7 +226,12 @@ impl Musicnn {
             .chain(&self.temporal)
             .map(|branch| branch.forward(x.clone()))
             .collect();
-        let front = Tensor::cat(front, 1);
+        Tensor::cat(front, 1)
+    }
+
+    /// The pooled vector `[batch, POOL_DIM]` from the [`front_end`](Self::front_end)'s output:
+    /// the mid end, then temporal max and mean.
+    pub fn pools_from_front(&self, front: Tensor<3>) -> Tensor<2> {
         let mut layers = vec![front.clone()];
         let mut previous = front;
         for (i, conv) in self.midend.iter().enumerate() {
@@ -262,11 +273,45 @@ impl Musicnn {
 
     /// The embedding `kind` names, `[batch, kind.dim()]`.
     pub fn embed(&self, x: Tensor<4>, kind: MusicnnEmbedding) -> Tensor<2> {
-        let normalised = self.pool_bn.forward(self.pools(x));
+        self.embed_from_front(self.front_end(x), kind)
+    }
+
+    /// The embedding `kind` names from the [`front_end`](Self::front_end)'s output.
+    pub fn embed_from_front(&self, front: Tensor<3>, kind: MusicnnEmbedding) -> Tensor<2> {
+        let normalised = self.pool_bn.forward(self.pools_from_front(front));
         match kind {
             MusicnnEmbedding::Penultimate => self.penultimate_from(normalised),
             MusicnnEmbedding::Pools => normalised,
         }
+    }
+}
+
+impl Musicnn {
+    /// This network prepared to fine-tune its top on the front end's cached output: the front
+    /// end is frozen (no gradients, batch norm on its running statistics), and every later
+    /// batch norm keeps its pretrained running statistics while its scale and shift train, so
+    /// small batches of one collection do not overwrite statistics learnt on a million songs.
+    /// The mid-end convs and the dense layers train. Flags are not stored in bundles: a
+    /// bundle written from the result loads as any other.
+    pub fn with_trainable_top(mut self) -> Self {
+        self.input_bn = self.input_bn.freeze();
+        self.timbral = self.timbral.freeze();
+        self.temporal = self.temporal.freeze();
+        let fixed_statistics = |mut bn: BatchNorm| {
+            bn.training = bn.training.with_value(false);
+            bn
+        };
+        self.midend = self
+            .midend
+            .into_iter()
+            .map(|mut conv| {
+                conv.bn = fixed_statistics(conv.bn);
+                conv
+            })
+            .collect();
+        self.pool_bn = fixed_statistics(self.pool_bn);
+        self.penultimate_bn = self.penultimate_bn.map(fixed_statistics);
+        self
     }
 }
 
@@ -335,6 +380,12 @@ impl MusicnnTransfer {
     /// Logits `[batch, n_labels]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         self.head.forward(self.backbone.embed(x, self.embedding))
+    }
+
+    /// Logits `[batch, n_labels]` from the backbone front end's output (see
+    /// [`Musicnn::front_end`]).
+    pub fn forward_from_front(&self, front: Tensor<3>) -> Tensor<2> {
+        self.head.forward(self.backbone.embed_from_front(front, self.embedding))
     }
 
     /// The head's last hidden layer (or the backbone embedding when the head has none).
@@ -409,6 +460,70 @@ mod tests {
         for c in 0..POOLED_CHANNELS {
             assert!(pools[2 * c] >= pools[2 * c + 1] - 1e-5, "channel {c}: max {} < mean {}", pools[2 * c], pools[2 * c + 1]);
         }
+    }
+
+    #[test]
+    fn splitting_at_the_front_end_gives_the_same_embedding() {
+        let device = Device::flex();
+        let backbone = Musicnn::new(&device);
+        let x = input(2, 187, &device);
+        let front = backbone.front_end(x.clone());
+        assert_eq!(front.dims(), [2, FRONT_END_CHANNELS, 187]);
+        for kind in [MusicnnEmbedding::Pools, MusicnnEmbedding::Penultimate] {
+            let whole = backbone.embed(x.clone(), kind).into_data();
+            let split = backbone.embed_from_front(front.clone(), kind).into_data();
+            whole.assert_approx_eq::<f32>(&split, burn::tensor::Tolerance::absolute(1e-6));
+        }
+    }
+
+    /// Every value of a module, in visiting order (to compare weights before and after).
+    fn values<M: Module>(module: &M) -> Vec<f32> {
+        struct Collect(Vec<f32>);
+        impl burn::module::ModuleVisitor for Collect {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                self.0.extend(param.val().into_data().iter::<f32>());
+            }
+        }
+        let mut collect = Collect(Vec::new());
+        module.visit(&mut collect);
+        collect.0
+    }
+
+    #[test]
+    fn fine_tuning_the_top_trains_the_mid_end_and_keeps_batch_norm_statistics() {
+        use burn::optim::{AdamConfig, GradientsParams};
+        let device = Device::flex();
+        let before = MusicnnTransfer::new(MusicnnEmbedding::Pools, &[], 0.0, 3, &device);
+        let mut model = MusicnnTransfer {
+            backbone: before.backbone.clone().with_trainable_top(),
+            head: before.head.clone(),
+            embedding: before.embedding,
+        }
+        .train();
+        let train_device = device.clone().autodiff();
+        let front = model.backbone.front_end(input(4, 40, &train_device)).detach();
+        let mut optim = AdamConfig::new().init();
+        for _ in 0..2 {
+            let loss = model.forward_from_front(front.clone()).powf_scalar(2.0).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-2, model, grads);
+        }
+        let after = model.valid();
+        let changed = |a: Vec<f32>, b: Vec<f32>| a.iter().zip(&b).any(|(x, y)| x != y);
+        assert!(changed(values(&before.backbone.midend), values(&after.backbone.midend)), "mid-end convs train");
+        assert!(changed(values(&before.head), values(&after.head)), "the head trains");
+        let stats = |bn: &BatchNorm| {
+            let mut v: Vec<f32> = bn.running_mean.value().into_data().iter::<f32>().collect();
+            v.extend(bn.running_var.value().into_data().iter::<f32>());
+            v
+        };
+        assert_eq!(stats(&before.backbone.pool_bn), stats(&after.backbone.pool_bn), "running statistics are kept");
+        assert_eq!(stats(&before.backbone.midend[0].bn), stats(&after.backbone.midend[0].bn));
+        assert!(changed(
+            before.backbone.pool_bn.gamma.val().into_data().iter::<f32>().collect(),
+            after.backbone.pool_bn.gamma.val().into_data().iter::<f32>().collect()
+        ), "batch-norm scales train");
+        assert_eq!(values(&before.backbone.timbral), values(&after.backbone.timbral), "the front end stays frozen");
     }
 
     #[test]

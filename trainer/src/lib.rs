@@ -9,4 +9,5 @@ pub mod augment;
 pub mod metrics;
 pub mod report;
 pub mod commands;
+pub mod table;
 pub mod train;

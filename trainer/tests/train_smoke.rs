@@ -205,3 +205,92 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
     let missing = train_with(&data, &tmp.path().join("y"), &cache, &["--arch", "musicnn", "--backbone", "no-such-backbone.safetensors"]);
     assert!(!missing.status.success() && text(&missing).contains("no-such-backbone.safetensors"), "{}", text(&missing));
 }
+
+#[test]
+fn fine_tuning_the_backbone_top_runs_after_the_head_and_keeps_only_a_better_result() {
+    use genrescope::model::Network;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    let out_dir = tmp.path().join("fine-tuned");
+    let cache = tmp.path().join("cache");
+    let out = train_with(
+        &data,
+        &out_dir,
+        &cache,
+        &["--arch", "musicnn", "--max-patches", "2", "--epochs", "3", "--fine-tune", "2", "--fine-tune-lr", "3e-4", "--batch", "8", "--seed", "7", "--weights", "f32"],
+    );
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    // The second stage continues the first's epoch count.
+    assert!(log.contains("hold-out fine-tune epoch   4/5"), "{log}");
+    let lowered = log.contains("fine-tuning lowered the validation loss");
+    assert!(lowered || log.contains("fine-tuning did not lower the validation loss"), "{log}");
+
+    // The bundle holds the fine-tuned mid end exactly when the second stage won.
+    let device = burn::tensor::Device::flex();
+    let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
+    let (header, model) = genrescope::bundle::Bundle::from_bytes(&bundle, &device).unwrap();
+    assert!(header.provenance.command.contains("--fine-tune 2"), "{}", header.provenance.command);
+    let Network::Musicnn(network) = &model.network else { panic!("not a transfer network") };
+    let pretrained = genrescope_trainer::train::transfer::load_backbone(&genrescope_trainer::commands::train::default_backbone(), &device).unwrap();
+    let weights = |conv: &burn::nn::conv::Conv1d| conv.weight.val().into_data().try_to_vec::<f32>().unwrap();
+    let same_mid_end = weights(&network.backbone.midend[1].conv) == weights(&pretrained.midend[1].conv);
+    assert_eq!(same_mid_end, !lowered, "mid end unchanged unless fine-tuning won: {log}");
+
+    let wrong = train_with(&data, &tmp.path().join("x"), &cache, &["--fine-tune", "2"]);
+    assert!(!wrong.status.success() && text(&wrong).contains("--fine-tune applies to --arch musicnn"), "{}", text(&wrong));
+}
+
+/// A descriptor table of `per_label` rows for each of three labels: two informative columns
+/// (label means 3 apart, unit noise), a column that copies the first one exactly, and two of
+/// noise.
+fn descriptor_table(per_label: usize) -> String {
+    let mut csv = String::from("filename,length,a,a_copy,b,noise,noise2,label\n");
+    let mut state = 12345u64;
+    let mut uniform = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as f64) / ((1u64 << 31) as f64) - 0.5
+    };
+    for (l, label) in ["blues", "jazz", "rock"].iter().enumerate() {
+        for i in 0..per_label {
+            let a = 3.0 * l as f64 + 2.0 * uniform();
+            let b = 3.0 * (l % 2) as f64 + 2.0 * uniform();
+            csv += &format!("{label}.{i:05}.wav,661794,{a},{a},{b},{},{},{label}\n", uniform(), uniform());
+        }
+    }
+    csv
+}
+
+#[test]
+fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let table = tmp.path().join("features.csv");
+    std::fs::write(&table, descriptor_table(30)).unwrap();
+    let out_dir = tmp.path().join("table-model");
+    for arch in ["mlp", "cnn1d"] {
+        let out = trainer()
+            .args(["train", "--table"])
+            .arg(&table)
+            .args(["--table-arch", arch, "--folds", "3", "--cv-only", "--epochs", "60", "--batch", "16", "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        let log = text(&out);
+        assert!(out.status.success(), "{log}");
+        assert!(log.contains("90 rows, 5 descriptor columns, 3 labels"), "{log}");
+        // The exact copy of `a` is dropped in every fold (|r| = 1 >= 0.8).
+        assert_eq!(log.matches("4 of 5 descriptors kept").count(), 3, "{log}");
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("cv-report.json")).unwrap()).unwrap();
+        let accuracy = report["cv"]["track_accuracy"]["mean"].as_f64().unwrap();
+        // Labels are 3 noise widths apart on `a`: chance is 1/3, a working model is near 1.
+        assert!(accuracy > 0.85, "{arch}: cross-validated accuracy {accuracy}: {log}");
+        assert_eq!(report["meta"]["architecture"]["kind"], arch);
+    }
+
+    // What a table run cannot do yet, and a broken table, are named.
+    let no_cv = trainer().args(["train", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
+    assert!(!no_cv.status.success() && text(&no_cv).contains("--folds K --cv-only"), "{}", text(&no_cv));
+    std::fs::write(&table, "a,b\n1,2\n").unwrap();
+    let broken = trainer().args(["train", "--folds", "3", "--cv-only", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
+    assert!(!broken.status.success() && text(&broken).contains("no `label` column"), "{}", text(&broken));
+}

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod convert;
 pub mod eval;
 pub mod train;
+pub mod train_table;
 
 use std::path::Path;
 

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::normalise::band_statistics;
 use super::schedule::{Schedule, ScheduleConfig};
-use super::transfer::{fit_head, FrozenBackbone};
+use super::transfer::{fit_head, FineTuneSettings, FrozenBackbone};
 use super::windows::{predict, WindowSet};
 use crate::augment::{epoch_windows, spec_augment, AugmentConfig};
 use crate::metrics::{evaluate, EpochRecord, Evaluation, WindowPrediction};
@@ -48,6 +48,10 @@ pub struct TrainSettings {
     /// cross-validation folds are not reused with other backbone weights).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backbone: Option<String>,
+    /// For transfer architectures: the optional second stage that fine-tunes the backbone's
+    /// top after the head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fine_tune: Option<FineTuneSettings>,
 }
 
 impl Default for TrainSettings {
@@ -61,6 +65,7 @@ impl Default for TrainSettings {
             augment: AugmentConfig::default(),
             seed: 42,
             backbone: None,
+            fine_tune: None,
         }
     }
 }

@@ -4,13 +4,16 @@
 //!   best-by-validation weights).
 //! - [`fold_store`]: finished cross-validation folds on disk, so an interrupted run resumes.
 //! - [`normalise`]: per-band statistics from the training split.
+//! - [`rows`]: training on cached fixed-length rows (embeddings, descriptor vectors).
 //! - [`schedule`]: reduce-LR-on-plateau and early stopping.
-//! - [`transfer`]: the genre head on a frozen pretrained backbone's embeddings.
+//! - [`transfer`]: the genre head on a pretrained backbone's cached embeddings, and optional
+//!   fine-tuning of the backbone's top.
 //! - [`windows`]: standardised labelled windows, batches and prediction.
 
 pub mod fit;
 pub mod fold_store;
 pub mod normalise;
+pub mod rows;
 pub mod schedule;
 pub mod transfer;
 pub mod windows;

@@ -17,6 +17,10 @@ pub struct ScheduleConfig {
     pub early_stop_patience: usize,
     /// Smallest decrease of the validation loss that counts as an improvement.
     pub min_delta: f64,
+    /// When set, the rate is multiplied by `factor` every this many epochs instead of on
+    /// plateaus (a step schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_every: Option<usize>,
 }
 
 impl Default for ScheduleConfig {
@@ -28,6 +32,7 @@ impl Default for ScheduleConfig {
             min_learning_rate: 1e-6,
             early_stop_patience: 10,
             min_delta: 1e-4,
+            step_every: None,
         }
     }
 }
@@ -51,12 +56,20 @@ pub struct Schedule {
     best: f64,
     since_best: usize,
     since_cut: usize,
+    epochs: usize,
 }
 
 impl Schedule {
     /// A fresh schedule at the configured starting rate.
     pub fn new(config: ScheduleConfig) -> Self {
-        Schedule { learning_rate: config.learning_rate, config, best: f64::INFINITY, since_best: 0, since_cut: 0 }
+        Schedule { learning_rate: config.learning_rate, config, best: f64::INFINITY, since_best: 0, since_cut: 0, epochs: 0 }
+    }
+
+    /// This schedule, counting `best` as the best validation loss already reached (a second
+    /// training stage that must beat the first to replace its weights).
+    pub fn continuing_from(mut self, best: f64) -> Self {
+        self.best = best;
+        self
     }
 
     /// The current learning rate.
@@ -67,6 +80,7 @@ impl Schedule {
     /// Records one epoch's validation loss. A NaN loss never counts as an improvement.
     pub fn step(&mut self, val_loss: f64) -> Decision {
         let improved = val_loss < self.best - self.config.min_delta;
+        self.epochs += 1;
         if improved {
             self.best = val_loss;
             self.since_best = 0;
@@ -74,10 +88,14 @@ impl Schedule {
         } else {
             self.since_best += 1;
             self.since_cut += 1;
-            if self.since_cut >= self.config.plateau_patience {
-                self.learning_rate = (self.learning_rate * self.config.factor).max(self.config.min_learning_rate);
-                self.since_cut = 0;
-            }
+        }
+        let cut = match self.config.step_every {
+            Some(n) => n > 0 && self.epochs.is_multiple_of(n),
+            None => !improved && self.since_cut >= self.config.plateau_patience,
+        };
+        if cut {
+            self.learning_rate = (self.learning_rate * self.config.factor).max(self.config.min_learning_rate);
+            self.since_cut = 0;
         }
         Decision { improved, learning_rate: self.learning_rate, stop: self.since_best >= self.config.early_stop_patience }
     }
@@ -101,6 +119,21 @@ mod tests {
         assert_eq!(rest[2].learning_rate, 2.5e-4);
         assert_eq!(rest[5].learning_rate, 1.25e-4);
         assert!(!rest[5].stop && rest[6].stop);
+    }
+
+    #[test]
+    fn a_step_schedule_halves_the_rate_every_n_epochs_whatever_the_loss() {
+        let mut s = Schedule::new(ScheduleConfig { step_every: Some(2), early_stop_patience: 100, ..Default::default() });
+        let rates: Vec<f64> = [1.0, 0.9, 0.8, 0.9, 0.9].iter().map(|&l| s.step(l).learning_rate).collect();
+        assert_eq!(rates, [1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4]);
+    }
+
+    #[test]
+    fn a_continued_schedule_must_beat_the_earlier_best() {
+        let mut s = Schedule::new(ScheduleConfig { learning_rate: 1e-4, ..Default::default() }).continuing_from(0.5);
+        assert_eq!(s.learning_rate(), 1e-4);
+        assert!(!s.step(0.6).improved, "worse than the first stage's best");
+        assert!(s.step(0.4).improved);
     }
 
     #[test]

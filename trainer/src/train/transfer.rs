@@ -1,29 +1,31 @@
-//! Transfer learning on a frozen pretrained backbone (MusiCNN): every window's backbone
-//! embedding is computed once per run, then only the small genre head is trained on them.
+//! Transfer learning on a pretrained backbone (MusiCNN): every window's backbone embedding is
+//! computed once per run, then the small genre head is trained on them. Optionally a second
+//! stage then fine-tunes the backbone's top (mid end, back-end batch-norm scales, head) at a
+//! low learning rate on the cached output of the frozen front end.
 //!
-//! Freezing the backbone makes a cross-validation fold cost seconds instead of hours, and
-//! the backbone's weights stay exactly those of the pretrained network.
+//! Caching makes a cross-validation fold cost seconds (head only) or minutes (fine-tuning)
+//! instead of hours: the front end is nearly all of the network's work.
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use genrescope::bundle::Normalisation;
-use genrescope::classify::softmax;
 use genrescope::mel::MelExtractor;
-use genrescope::model::musicnn::{Musicnn, MusicnnEmbedding, MusicnnTransfer, TransferHead};
+use genrescope::model::musicnn::{Musicnn, MusicnnEmbedding, MusicnnTransfer, TransferHead, FRONT_END_CHANNELS};
 use genrescope::model::{ArchitectureConfig, GenreNet, Network};
 use genrescope::segment::window_features;
 use genrescope::FeatureConfig;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
 
-use super::fit::{epoch_batches, epoch_line, epoch_record, optimiser_step, optimizer, FitOutcome, PassStats, TrainSettings, Tracks};
-use super::schedule::Schedule;
-use crate::metrics::{evaluate, Evaluation, WindowPrediction};
+use super::fit::{FitOutcome, TrainSettings, Tracks};
+use super::rows::{to_vec, Kept, Rows, Stage};
+use super::schedule::{Schedule, ScheduleConfig};
+use crate::metrics::EpochRecord;
 
 /// Windows embedded per backbone pass.
 const EMBED_BATCH: usize = 16;
@@ -69,6 +71,16 @@ pub fn load_backbone(path: &Path, device: &Device) -> anyhow::Result<Musicnn> {
     backbone_from_bytes(read_backbone(path)?, path, device)
 }
 
+/// The second, optional stage of transfer training: the backbone's top fine-tuned together
+/// with the head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FineTuneSettings {
+    /// Most epochs of the stage (early stopping and plateau cuts as in the first).
+    pub epochs: usize,
+    /// Adam's starting learning rate for the stage (backbone top and head alike).
+    pub learning_rate: f64,
+}
+
 /// The frozen backbone of a run and the embedding of every window of every track.
 pub struct FrozenBackbone {
     /// The pretrained network, on the plain (inference) device.
@@ -77,16 +89,23 @@ pub struct FrozenBackbone {
     pub embedding: MusicnnEmbedding,
     /// Per track: its windows' embeddings, `n_windows * embedding.dim()` values.
     pub tracks: Vec<Vec<f32>>,
+    /// Per track, when kept for fine-tuning: its windows' front-end outputs,
+    /// `n_windows * front_dim` values (about 420 kB per 3 s window).
+    pub fronts: Option<Vec<Vec<f32>>>,
+    /// Values of one window's front-end output (`FRONT_END_CHANNELS * frames`).
+    pub front_dim: usize,
 }
 
 impl FrozenBackbone {
     /// Embeds every window of every track in `pcm` (at `cfg.sample_rate`) with `backbone`;
-    /// every patch, whatever `max_patches` the front end sets for classification.
+    /// every patch, whatever `max_patches` the front end sets for classification. With
+    /// `keep_front_end`, also keeps every window's front-end output (for fine-tuning).
     pub fn embed_all(
         backbone: Musicnn,
         embedding: MusicnnEmbedding,
         cfg: &FeatureConfig,
         pcm: &[Vec<f32>],
+        keep_front_end: bool,
         device: &Device,
     ) -> anyhow::Result<Self> {
         let cfg = &cfg.without_patch_limit();
@@ -99,15 +118,21 @@ impl FrozenBackbone {
                 .progress_chars("=> "),
         );
         let mut tracks = Vec::with_capacity(pcm.len());
+        let mut fronts = keep_front_end.then(|| Vec::with_capacity(pcm.len()));
         let mut windows = 0;
         for samples in pcm {
             let feats = window_features(cfg, &extractor, samples);
             let size = feats.n_mels * feats.n_frames;
             let mut out = Vec::with_capacity(feats.len() * embedding.dim());
+            let mut front_out = Vec::new();
             for chunk in feats.data.chunks(EMBED_BATCH * size) {
                 let n = chunk.len() / size;
                 let x = Tensor::from_data(TensorData::new(chunk.to_vec(), [n, 1, feats.n_mels, feats.n_frames]), device);
-                let e = backbone.embed(x, embedding).into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                let front = backbone.front_end(x);
+                if keep_front_end {
+                    front_out.extend(to_vec(front.clone())?);
+                }
+                let e = to_vec(backbone.embed_from_front(front, embedding))?;
                 if let Some(i) = e.iter().position(|v| !v.is_finite()) {
                     bail!("the backbone produced a non-finite embedding (value {i})");
                 }
@@ -115,6 +140,9 @@ impl FrozenBackbone {
             }
             windows += feats.len();
             tracks.push(out);
+            if let Some(fronts) = &mut fronts {
+                fronts.push(front_out);
+            }
             bar.inc(1);
         }
         bar.finish_and_clear();
@@ -123,68 +151,16 @@ impl FrozenBackbone {
             pcm.len(),
             started.elapsed().as_secs_f64()
         );
-        Ok(FrozenBackbone { backbone, embedding, tracks })
-    }
-
-    /// The embeddings of `indices` as rows, with each row's label and track.
-    fn rows(&self, tracks: &Tracks, indices: &[usize]) -> EmbeddingRows {
-        let dim = self.embedding.dim();
-        let mut rows = EmbeddingRows { dim, ..Default::default() };
-        for &t in indices {
-            let data = &self.tracks[t];
-            rows.data.extend_from_slice(data);
-            let n = data.len() / dim;
-            rows.labels.extend(std::iter::repeat_n(tracks.labels[t], n));
-            rows.tracks.extend(std::iter::repeat_n(t, n));
-        }
-        rows
-    }
-}
-
-/// Window embeddings with their labels and tracks.
-#[derive(Default)]
-struct EmbeddingRows {
-    dim: usize,
-    data: Vec<f32>,
-    labels: Vec<usize>,
-    tracks: Vec<usize>,
-}
-
-impl EmbeddingRows {
-    fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
-        let mut x = Vec::with_capacity(indices.len() * self.dim);
-        for &i in indices {
-            x.extend_from_slice(&self.data[i * self.dim..(i + 1) * self.dim]);
-        }
-        let y: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
-        (
-            Tensor::from_data(TensorData::new(x, [indices.len(), self.dim]), device),
-            Tensor::from_data(TensorData::new(y, [indices.len()]), device),
-        )
-    }
-
-    /// Evaluates `head` (inference mode) on every row.
-    fn evaluate(&self, head: &TransferHead, labels: &[String], device: &Device) -> anyhow::Result<Evaluation> {
-        let all: Vec<usize> = (0..self.len()).collect();
-        let mut windows = Vec::with_capacity(self.len());
-        for chunk in all.chunks(256) {
-            let (x, _) = self.batch(chunk, device);
-            let logits = head.forward(x).into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            for (row, &i) in logits.chunks_exact(labels.len()).zip(chunk) {
-                windows.push(WindowPrediction { track: self.tracks[i], truth: self.labels[i], probs: softmax(row) });
-            }
-        }
-        Ok(evaluate(labels, &windows))
+        let front_dim = FRONT_END_CHANNELS * cfg.frames_per_window();
+        Ok(FrozenBackbone { backbone, embedding, tracks, fronts, front_dim })
     }
 }
 
 /// Trains the genre head of a transfer network on the frozen embeddings of the `train`
 /// tracks, keeping the epoch with the lowest validation loss (training loss when `val` is
-/// empty). The returned model is the whole network: the backbone and the trained head.
+/// empty); then, with `settings.fine_tune`, fine-tunes the backbone's top and the head
+/// together, keeping the result only if it lowers that loss further. The returned model is
+/// the whole network: the backbone and the trained head.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_head(
     cfg: &FeatureConfig,
@@ -204,58 +180,99 @@ pub fn fit_head(
     if *embedding != frozen.embedding {
         bail!("the frozen embeddings are {:?}, the architecture reads {:?}", frozen.embedding, embedding);
     }
-    let train_rows = frozen.rows(tracks, train);
-    if train_rows.len() == 0 {
+    let dim = embedding.dim();
+    let train_rows = Rows::of(&frozen.tracks, dim, tracks.labels, train);
+    if train_rows.is_empty() {
         bail!("no training windows");
     }
-    let val_rows = frozen.rows(tracks, val);
+    let val_rows = Rows::of(&frozen.tracks, dim, tracks.labels, val);
 
     device.seed(settings.seed);
     let train_device = device.clone().autodiff();
-    let mut head = TransferHead::new(embedding.dim(), hidden, *dropout, labels.len(), &train_device);
-    let mut optim = optimizer(settings.weight_decay);
-    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
-    let mut schedule = Schedule::new(settings.schedule.clone());
-    let mut best: Option<(TransferHead, usize, Option<Evaluation>)> = None;
+    let head = TransferHead::new(dim, hidden, *dropout, labels.len(), &train_device);
     let mut history = Vec::new();
-
-    for epoch in 1..=settings.epochs {
-        let epoch_start = Instant::now();
-        let lr = schedule.learning_rate();
-        let mut pass = PassStats::default();
-        for batch in epoch_batches(train_rows.len(), settings.batch_size, settings.seed, epoch) {
-            let (x, y) = train_rows.batch(&batch, &train_device);
-            let logits = head.forward(x);
-            let truths = batch.iter().map(|&i| train_rows.labels[i]);
-            head = optimiser_step(head, &mut optim, &loss_fn, (logits, y, truths), lr, &mut pass)?;
-        }
-        let inference = head.valid();
-        let validation = if val_rows.len() == 0 { None } else { Some(val_rows.evaluate(&inference, labels, device)?) };
-        let record = epoch_record(epoch, &pass, validation.as_ref(), lr, epoch_start.elapsed().as_secs_f64());
-        let decision = schedule.step(record.val_loss);
-        // Head epochs take milliseconds: print only the ones that matter.
-        if epoch == 1 || decision.improved || decision.stop || epoch % 10 == 0 {
-            eprintln!("{}", epoch_line(name, settings.epochs, &record, decision.improved));
-        }
-        history.push(record);
-        if decision.improved || best.is_none() {
-            best = Some((inference, epoch, validation));
-        }
-        if decision.stop {
-            break;
+    let stage = Stage { name, train: &train_rows, val: &val_rows, eval_chunk: 256, first_epoch: 1, epochs: settings.epochs, batch_size: settings.batch_size, seed: settings.seed, weight_decay: settings.weight_decay };
+    let schedule = Schedule::new(settings.schedule.clone());
+    let kept = stage
+        .run(head, |head, x| head.forward(x), schedule, labels, device, &mut history)?
+        .with_context(|| format!("{name}: no epoch reached a finite loss (--epochs 0?)"))?;
+    let backbone = frozen.backbone.clone().trimmed_for(*embedding);
+    let mut kept = Kept {
+        model: MusicnnTransfer { backbone, head: kept.model, embedding: *embedding },
+        epoch: kept.epoch,
+        loss: kept.loss,
+        validation: kept.validation,
+    };
+    if let Some(fine_tune) = &settings.fine_tune {
+        if let Some(better) = fine_tune_top(&kept, fine_tune, frozen, tracks, train, val, settings, labels, device, name, &mut history)? {
+            kept = better;
         }
     }
-    let (head, best_epoch, validation) = best.context("no epoch was run (--epochs 0?)")?;
     let mut model = GenreNet::new(&settings.architecture, cfg.n_mels, cfg.frames_per_window(), labels.len(), device)
         .map_err(anyhow::Error::msg)?;
-    let backbone = frozen.backbone.clone().trimmed_for(*embedding);
-    model.network = Network::Musicnn(MusicnnTransfer { backbone, head, embedding: *embedding });
+    model.network = Network::Musicnn(kept.model);
     Ok(FitOutcome {
         model,
         normalisation: Normalisation::identity(cfg.n_mels),
         history,
-        best_epoch,
-        validation,
+        best_epoch: kept.epoch,
+        validation: kept.validation,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The second stage: fine-tunes the backbone's top and the head of `start` (see
+/// [`Musicnn::with_trainable_top`]) on the cached front-end outputs. Returns the best epoch
+/// if it beat `start`'s validation loss.
+#[allow(clippy::too_many_arguments)]
+fn fine_tune_top(
+    start: &Kept<MusicnnTransfer>,
+    fine_tune: &FineTuneSettings,
+    frozen: &FrozenBackbone,
+    tracks: &Tracks,
+    train: &[usize],
+    val: &[usize],
+    settings: &TrainSettings,
+    labels: &[String],
+    device: &Device,
+    name: &str,
+    history: &mut Vec<EpochRecord>,
+) -> anyhow::Result<Option<Kept<MusicnnTransfer>>> {
+    let fronts = frozen
+        .fronts
+        .as_ref()
+        .context("fine-tuning needs the front end's outputs: embed with keep_front_end")?;
+    let train_rows = Rows::of(fronts, frozen.front_dim, tracks.labels, train);
+    let val_rows = Rows::of(fronts, frozen.front_dim, tracks.labels, val);
+    let frames = frozen.front_dim / FRONT_END_CHANNELS;
+    let network = MusicnnTransfer {
+        backbone: start.model.backbone.clone().with_trainable_top(),
+        head: start.model.head.clone(),
+        embedding: start.model.embedding,
+    }
+    .train();
+    let stage_name = format!("{name} fine-tune");
+    let stage = Stage {
+        name: &stage_name,
+        train: &train_rows,
+        val: &val_rows,
+        eval_chunk: 32,
+        first_epoch: history.len() + 1,
+        epochs: fine_tune.epochs,
+        batch_size: settings.batch_size,
+        seed: settings.seed,
+        weight_decay: settings.weight_decay,
+    };
+    let schedule = Schedule::new(ScheduleConfig { learning_rate: fine_tune.learning_rate, ..settings.schedule.clone() })
+        .continuing_from(start.loss);
+    let logits = |model: &MusicnnTransfer, x: Tensor<2>| {
+        let [n, _] = x.dims();
+        model.forward_from_front(x.reshape([n, FRONT_END_CHANNELS, frames]))
+    };
+    let kept = stage.run(network, logits, schedule, labels, device, history)?;
+    match &kept {
+        Some(k) => eprintln!("{name}: fine-tuning lowered the validation loss from {:.4} to {:.4} (epoch {})", start.loss, k.loss, k.epoch),
+        None => eprintln!("{name}: fine-tuning did not lower the validation loss ({:.4}); keeping the head-only weights", start.loss),
+    }
+    Ok(kept)
 }
