@@ -6,6 +6,7 @@
 
 pub mod audio;
 pub mod classify;
+pub mod descriptors;
 pub mod bundle;
 pub mod feature_config;
 pub mod mel;

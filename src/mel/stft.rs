@@ -26,7 +26,7 @@ pub fn periodic_hann(win_length: usize, n_fft: usize) -> Vec<f32> {
 }
 
 /// Maps an index of the padded signal to the original signal, or `None` for a zero.
-fn source_index(i: isize, len: usize, mode: PadMode) -> Option<usize> {
+pub(crate) fn source_index(i: isize, len: usize, mode: PadMode) -> Option<usize> {
     if i >= 0 && (i as usize) < len {
         return Some(i as usize);
     }

@@ -1,5 +1,6 @@
-//! Front-end benchmarks: log-Mel of every window of a 30 s clip, and decode + resample of a
-//! 30 s 44.1 kHz stereo MP3. Compare with `tests/benches/librosa_mel_bench.py` (same inputs).
+//! Front-end benchmarks: log-Mel of every window of a 30 s clip, the 57 table descriptors of
+//! a 30 s clip (with their two costliest stages alone), and decode + resample of a 30 s
+//! 44.1 kHz stereo MP3. Compare with `tests/benches/librosa_mel_bench.py` (same inputs).
 //!
 //! Run: `cargo bench -p genrescope --bench front_end`
 
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use genrescope::audio::{decode, load_mono, resample, DecodeLimits};
+use genrescope::descriptors::{describe, hpss, stft};
 use genrescope::mel::MelExtractor;
 use genrescope::segment::window_features;
 use genrescope::FeatureConfig;
@@ -30,6 +32,17 @@ fn log_mel(c: &mut Criterion) {
     c.bench_function("mel_extractor_new", |b| b.iter(|| MelExtractor::new(&cfg).unwrap()));
 }
 
+fn descriptors(c: &mut Criterion) {
+    let clip = thirty_second_clip();
+    let spectrogram = stft(&clip);
+    let mut group = c.benchmark_group("descriptors_30s_clip");
+    group.sample_size(10);
+    group.bench_function("all_57", |b| b.iter(|| describe(&clip, 22_050).unwrap()));
+    group.bench_function("stft", |b| b.iter(|| stft(&clip)));
+    group.bench_function("hpss_median_filters", |b| b.iter(|| hpss(&spectrogram)));
+    group.finish();
+}
+
 fn decode_and_resample(c: &mut Criterion) {
     let bytes = std::fs::read(repo_path("tests/fixtures/audio/bench_30s_44100_stereo.mp3")).unwrap();
     let limits = DecodeLimits::default();
@@ -42,5 +55,5 @@ fn decode_and_resample(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, log_mel, decode_and_resample);
+criterion_group!(benches, log_mel, descriptors, decode_and_resample);
 criterion_main!(benches);

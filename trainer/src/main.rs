@@ -23,6 +23,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Classify audio files and folders with a model bundle.
     Classify(commands::classify::ClassifyArgs),
+    /// Write the descriptor table (GTZAN features_30_sec.csv columns) of a labelled folder.
+    Describe(commands::describe::DescribeArgs),
     /// Re-encode a model bundle's weights (f32, f16 or int8) without retraining.
     Convert(commands::convert::ConvertArgs),
     /// Time training epochs (forward, backward, Adam) over a labelled folder.
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Classify(args) => commands::classify::run(args),
+        Command::Describe(args) => commands::describe::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::BenchEpoch(args) => commands::bench_epoch::run(args),
     };

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 /// Columns that name or describe the file rather than its sound; never used as inputs.
-const NON_DESCRIPTOR_COLUMNS: [&str; 2] = ["filename", "length"];
+const NON_DESCRIPTOR_COLUMNS: [&str; 3] = ["filename", "start", "length"];
 
 /// A labelled descriptor table.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +91,30 @@ impl FeatureTable {
     }
 }
 
+impl FeatureTable {
+    /// The rows of each track, tracks in order of first appearance: rows with the same
+    /// `filename` (the windows of one long recording, from `trainer describe`) form one track,
+    /// so cross-validation never splits a recording. Fails when a track's rows disagree on
+    /// the label.
+    pub fn tracks(&self) -> anyhow::Result<Vec<Vec<usize>>> {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut tracks: Vec<Vec<usize>> = Vec::new();
+        for (r, name) in self.names.iter().enumerate() {
+            let t = *index.entry(name.as_str()).or_insert_with(|| {
+                tracks.push(Vec::new());
+                tracks.len() - 1
+            });
+            if let Some(&first) = tracks[t].first() {
+                if self.row_labels[first] != self.row_labels[r] {
+                    bail!("`{name}` has rows labelled both {} and {}", self.labels[self.row_labels[first]], self.labels[self.row_labels[r]]);
+                }
+            }
+            tracks[t].push(r);
+        }
+        Ok(tracks)
+    }
+}
+
 /// Which descriptors a table model reads and how they are standardised (fitted on the
 /// training rows; stored with the model so that classification repeats it exactly).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,6 +191,15 @@ mod tests {
         x2.wav,10,2,4,3,7,jazz\n\
         x3.wav,10,3,6,1,7,rock\n\
         x4.wav,10,4,8.5,4,7,jazz\n";
+
+    #[test]
+    fn rows_of_one_file_form_one_track() {
+        let t = FeatureTable::parse("filename,start,a,label\nx.wav,0,1,rock\ny.wav,0,2,jazz\nx.wav,15,3,rock\n").unwrap();
+        assert_eq!(t.columns, ["a"]);
+        assert_eq!(t.tracks().unwrap(), vec![vec![0, 2], vec![1]]);
+        let bad = FeatureTable::parse("filename,a,label\nx.wav,1,rock\nx.wav,2,jazz\n").unwrap();
+        assert!(bad.tracks().unwrap_err().to_string().contains("`x.wav` has rows labelled both"));
+    }
 
     #[test]
     fn parses_labels_names_and_descriptor_columns() {

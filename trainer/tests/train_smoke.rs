@@ -287,6 +287,29 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
         assert_eq!(report["meta"]["architecture"]["kind"], arch);
     }
 
+    // Two windows per recording (as `trainer describe` writes long files), and an ensemble:
+    // both windows of a recording stay in one fold and are pooled into one prediction.
+    let mut windowed = String::from("filename,start,length,a,a_copy,b,noise,noise2,label\n");
+    for line in descriptor_table(30).lines().skip(1) {
+        let (name, rest) = line.split_once(',').unwrap();
+        windowed += &format!("{name},0,{rest}\n{name},15,{rest}\n");
+    }
+    std::fs::write(&table, windowed).unwrap();
+    let out = trainer()
+        .args(["train", "--table"])
+        .arg(&table)
+        .args(["--ensemble", "2", "--folds", "3", "--cv-only", "--epochs", "30", "--batch", "16", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let log = text(&out);
+    assert!(out.status.success() && log.contains("180 rows from 90 recordings"), "{log}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("cv-report.json")).unwrap()).unwrap();
+    assert_eq!(report["evaluation"]["n_tracks"], 90, "{log}");
+    assert_eq!(report["evaluation"]["n_windows"], 180, "{log}");
+    assert_eq!(report["meta"]["ensemble"], 2);
+    assert!(report["cv"]["track_accuracy"]["mean"].as_f64().unwrap() > 0.85, "{log}");
+
     // What a table run cannot do yet, and a broken table, are named.
     let no_cv = trainer().args(["train", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
     assert!(!no_cv.status.success() && text(&no_cv).contains("--folds K --cv-only"), "{}", text(&no_cv));

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod bench_epoch;
 pub mod classify;
 pub mod convert;
+pub mod describe;
 pub mod eval;
 pub mod train;
 pub mod train_table;

@@ -93,10 +93,10 @@ pub struct TrainArgs {
     /// Folder with one sub-folder of audio files per label (GTZAN's `genres/` works as is).
     #[arg(long, required_unless_present = "table")]
     pub data: Option<PathBuf>,
-    /// Instead of audio: a CSV table of precomputed descriptors, one row per track, with a
-    /// `label` column (GTZAN's `features_30_sec.csv` works as is). Trains the network of
-    /// --table-arch on it; for now only cross-validates (--folds K --cv-only), because the
-    /// engine does not compute the descriptors from audio yet.
+    /// Instead of audio: a CSV table of descriptors with a `label` column (GTZAN's
+    /// `features_30_sec.csv` works as is, and so does `trainer describe`'s output, whose rows
+    /// of one file stay in one fold). Trains the network of --table-arch on it; for now only
+    /// cross-validates (--folds K --cv-only): bundles that hold a table model come later.
     #[arg(long, conflicts_with = "data", value_name = "CSV")]
     pub table: Option<PathBuf>,
     /// With --table: the network (mlp: dense blocks, see --head-hidden; cnn1d: the third study's 1-D CNN, two
@@ -107,6 +107,10 @@ pub struct TrainArgs {
     /// is at least this (fitted on each fold's training rows).
     #[arg(long, default_value_t = 0.8)]
     pub max_correlation: f64,
+    /// With --table: train this many networks per fold (seeds --seed, --seed + 1, ..) and
+    /// average their probabilities.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub ensemble: usize,
     /// Output folder for the bundle (`model.gscope`) and the report.
     #[arg(long, default_value = "trained-model")]
     pub out: PathBuf,

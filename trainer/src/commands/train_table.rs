@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use burn::tensor::Device;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
 use genrescope::model::table::{TableArchitecture, TableNet, MLP_HIDDEN};
 use serde_json::json;
 
@@ -26,8 +27,8 @@ const CNN1D_HALVE_EVERY: usize = 10;
 pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     let (Some(k), true) = (args.folds, args.cv_only) else {
         bail!(
-            "--table only cross-validates for now: add --folds K --cv-only (a table model cannot be \
-             bundled yet, because the engine does not compute the descriptors from audio)"
+            "--table only cross-validates for now: add --folds K --cv-only (the bundle format \
+             cannot hold a table model yet)"
         );
     };
     if !(0.0..=1.0).contains(&args.max_correlation) || args.max_correlation == 0.0 {
@@ -57,15 +58,20 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         ..ScheduleConfig::default()
     };
     let (device, backend_name) = args.backend.device()?;
-    let folds = stratified_k_fold(&table.row_labels, k, args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tracks = table.tracks()?;
+    let track_labels: Vec<usize> = tracks.iter().map(|rows| table.row_labels[rows[0]]).collect();
+    if tracks.len() < table.rows.len() {
+        eprintln!("{} rows from {} recordings: the windows of one recording stay in one fold and are pooled", table.rows.len(), tracks.len());
+    }
+    let folds = stratified_k_fold(&track_labels, k, args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
     let mut evaluations = Vec::new();
     let mut kept_columns = Vec::new();
     for (i, fold) in folds.iter().enumerate() {
         let name = format!("fold {}/{k}", i + 1);
-        let (evaluation, best_epoch, n_kept) = fit_fold(&table, fold, &architecture, &schedule, args, &device, &name)?;
+        let (evaluation, best_epoch, n_kept) = fit_fold(&table, (&tracks, &track_labels), fold, &architecture, &schedule, args, &device, &name)?;
         eprintln!(
-            "{name}: test accuracy {:.1}% (best epoch {best_epoch}, {n_kept} of {} descriptors kept)",
+            "{name}: test accuracy {:.1}% (best epoch {best_epoch} (mean over the ensemble), {n_kept} of {} descriptors kept)",
             100.0 * evaluation.track_accuracy,
             table.columns.len()
         );
@@ -82,6 +88,7 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         "architecture": architecture,
         "schedule": schedule,
         "max_correlation": args.max_correlation,
+        "ensemble": args.ensemble.max(1),
         "descriptors_kept_per_fold": kept_columns,
         "training_seconds": started.elapsed().as_secs_f64(),
     });
@@ -94,8 +101,10 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
 /// Trains one fold: preprocessing fitted on its training rows, the network with early
 /// stopping on its validation rows, evaluated on its test rows. Returns the test evaluation,
 /// the kept epoch and the number of descriptors kept.
+#[allow(clippy::too_many_arguments)]
 fn fit_fold(
     table: &FeatureTable,
+    (tracks, track_labels): (&[Vec<usize>], &[usize]),
     fold: &crate::split::Fold,
     architecture: &TableArchitecture,
     schedule: &ScheduleConfig,
@@ -103,28 +112,41 @@ fn fit_fold(
     device: &Device,
     name: &str,
 ) -> anyhow::Result<(Evaluation, usize, usize)> {
-    let prep = TablePreprocessing::fit(table, &fold.train, args.max_correlation)?;
+    let train_rows: Vec<usize> = fold.train.iter().flat_map(|&t| tracks[t].iter().copied()).collect();
+    let prep = TablePreprocessing::fit(table, &train_rows, args.max_correlation)?;
     let dim = prep.columns.len();
-    let vectors = prep.vectors(table, &(0..table.rows.len()).collect::<Vec<_>>());
-    let rows = |indices: &[usize]| Rows::of(&vectors, dim, &table.row_labels, indices);
+    let vectors: Vec<Vec<f32>> = tracks.iter().map(|rows| prep.vectors(table, rows).concat()).collect();
+    let rows = |indices: &[usize]| Rows::of(&vectors, dim, track_labels, indices);
     let (train, val, test) = (rows(&fold.train), rows(&fold.val), rows(&fold.test));
-    device.seed(args.seed);
-    let net = TableNet::new(architecture, dim, table.labels.len(), &device.clone().autodiff()).map_err(anyhow::Error::msg)?;
-    let stage = Stage {
-        name,
-        train: &train,
-        val: &val,
-        eval_chunk: 256,
-        first_epoch: 1,
-        epochs: args.epochs,
-        batch_size: args.batch,
-        seed: args.seed,
-        weight_decay: args.weight_decay,
+    let mut members = Vec::new();
+    let mut epochs = Vec::new();
+    for member in 0..args.ensemble.max(1) {
+        let seed = args.seed + member as u64;
+        device.seed(seed);
+        let net = TableNet::new(architecture, dim, table.labels.len(), &device.clone().autodiff()).map_err(anyhow::Error::msg)?;
+        let stage = Stage {
+            name,
+            train: &train,
+            val: &val,
+            eval_chunk: 256,
+            first_epoch: 1,
+            epochs: args.epochs,
+            batch_size: args.batch,
+            seed,
+            weight_decay: args.weight_decay,
+        };
+        let mut history = Vec::new();
+        let kept = stage
+            .run(net, |net, x| net.forward(x), Schedule::new(schedule.clone()), &table.labels, device, &mut history)?
+            .with_context(|| format!("{name}: no epoch reached a finite loss"))?;
+        epochs.push(kept.epoch);
+        members.push(kept.model);
+    }
+    // The ensemble's logits are the log of its mean probabilities.
+    let mean_log_probabilities = |x: Tensor<2>| {
+        let total = members.iter().map(|m| softmax(m.forward(x.clone()), 1)).reduce(|a, b| a + b).expect("at least one member");
+        (total / members.len() as f64).log()
     };
-    let mut history = Vec::new();
-    let kept = stage
-        .run(net, |net, x| net.forward(x), Schedule::new(schedule.clone()), &table.labels, device, &mut history)?
-        .with_context(|| format!("{name}: no epoch reached a finite loss"))?;
-    let evaluation = test.evaluate(|x| kept.model.forward(x), 256, &table.labels, device)?;
-    Ok((evaluation, kept.epoch, dim))
+    let evaluation = test.evaluate(mean_log_probabilities, 256, &table.labels, device)?;
+    Ok((evaluation, epochs.iter().sum::<usize>() / epochs.len(), dim))
 }

@@ -1,0 +1,121 @@
+//! Harmonic/percussive separation of a complex spectrogram (`librosa.decompose.hpss` with
+//! kernel 31, power 2, margin 1): median filters across time (harmonic) and across
+//! frequency (percussive), then soft masks.
+
+use rustfft::num_complex::Complex32;
+
+use super::spectrum::{Spectrogram, N_BINS};
+
+/// Median filter length in frames (harmonic) and bins (percussive).
+pub const KERNEL: usize = 31;
+
+/// The harmonic and percussive parts of `spectrogram` (each the input times its soft mask).
+pub fn hpss(spectrogram: &Spectrogram) -> (Spectrogram, Spectrogram) {
+    let n_frames = spectrogram.n_frames;
+    let magnitudes = spectrogram.magnitudes();
+    let mut harmonic = vec![0.0f32; magnitudes.len()];
+    let mut percussive = vec![0.0f32; magnitudes.len()];
+    let (mut line, mut filtered) = (vec![0.0f32; n_frames], vec![0.0f32; n_frames]);
+    for k in 0..N_BINS {
+        for (t, v) in line.iter_mut().enumerate() {
+            *v = magnitudes[t * N_BINS + k];
+        }
+        running_median(&line, &mut filtered);
+        for (t, &v) in filtered.iter().enumerate() {
+            harmonic[t * N_BINS + k] = v;
+        }
+    }
+    for (frame, out) in magnitudes.chunks_exact(N_BINS).zip(percussive.chunks_exact_mut(N_BINS)) {
+        running_median(frame, out);
+    }
+    let mut harmonic_bins = Vec::with_capacity(magnitudes.len());
+    let mut percussive_bins = Vec::with_capacity(magnitudes.len());
+    for (((&z, &m), &h), &p) in spectrogram.bins.iter().zip(&magnitudes).zip(&harmonic).zip(&percussive) {
+        let (mask_h, mask_p) = soft_masks(h, p);
+        // librosa: (|X| * mask) * phase, with phase 1 where |X| is 0.
+        let phase = if m == 0.0 { Complex32::new(1.0, 0.0) } else { z / m };
+        harmonic_bins.push(phase * (m * mask_h));
+        percussive_bins.push(phase * (m * mask_p));
+    }
+    (Spectrogram { n_frames, bins: harmonic_bins }, Spectrogram { n_frames, bins: percussive_bins })
+}
+
+/// Wiener-like masks with power 2 (`librosa.util.softmask(.., split_zeros=True)`): 0.5 each
+/// where both medians are (near) zero.
+fn soft_masks(harmonic: f32, percussive: f32) -> (f32, f32) {
+    let z = harmonic.max(percussive);
+    if z < f32::MIN_POSITIVE {
+        return (0.5, 0.5);
+    }
+    let (h, p) = ((harmonic / z).powi(2), (percussive / z).powi(2));
+    (h / (h + p), p / (h + p))
+}
+
+/// Median of every [`KERNEL`]-long window centred on each value of `line`, with the
+/// edges mirrored including the edge value (`scipy.ndimage.median_filter(mode="reflect")`).
+/// The window is kept sorted and updated by one removal and one insertion per step.
+pub fn running_median(line: &[f32], out: &mut [f32]) {
+    let n = line.len();
+    let half = KERNEL / 2;
+    let at = |i: isize| line[mirrored_index(i, n)];
+    let mut window: Vec<f32> = (-(half as isize)..=half as isize).map(at).collect();
+    window.sort_by(f32::total_cmp);
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = window[half];
+        if i + 1 < n {
+            let outgoing = at(i as isize - half as isize);
+            let incoming = at(i as isize + half as isize + 1);
+            window.remove(window.partition_point(|&v| v < outgoing));
+            window.insert(window.partition_point(|&v| v < incoming), incoming);
+        }
+    }
+}
+
+/// Index into a line of `len` values extended by mirroring with the edge repeated
+/// (`d c b a | a b c d | d c b a`), for any offset.
+fn mirrored_index(i: isize, len: usize) -> usize {
+    let period = 2 * len as isize;
+    let k = i.rem_euclid(period);
+    if k < len as isize {
+        k as usize
+    } else {
+        (period - 1 - k) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_median(line: &[f32], i: usize) -> f32 {
+        let half = (KERNEL / 2) as isize;
+        let mut w: Vec<f32> = (-half..=half).map(|d| line[mirrored_index(i as isize + d, line.len())]).collect();
+        w.sort_by(f32::total_cmp);
+        w[KERNEL / 2]
+    }
+
+    #[test]
+    fn running_median_equals_sorting_every_window() {
+        for len in [5usize, 31, 100] {
+            let line: Vec<f32> = (0..len).map(|i| ((i * 7919 + 13) % 101) as f32 / 7.0).collect();
+            let mut out = vec![0.0; len];
+            running_median(&line, &mut out);
+            for (i, &v) in out.iter().enumerate() {
+                assert_eq!(v, naive_median(&line, i), "len {len} index {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn mirroring_repeats_the_edge() {
+        let idx: Vec<usize> = (-3..7).map(|i| mirrored_index(i, 4)).collect();
+        assert_eq!(idx, vec![2, 1, 0, 0, 1, 2, 3, 3, 2, 1]);
+    }
+
+    #[test]
+    fn masks_split_silence_and_favour_the_larger_median() {
+        assert_eq!(soft_masks(0.0, 0.0), (0.5, 0.5));
+        let (h, p) = soft_masks(3.0, 1.0);
+        assert!((h - 0.9).abs() < 1e-6 && (p - 0.1).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,142 @@
+//! The complex STFT behind every spectral descriptor, and its inverse, framed the way the
+//! feature table was made: n_fft 2048, hop 512, periodic Hann, centred frames padded with
+//! numpy's "reflect" (librosa's default before 0.9).
+
+use rustfft::num_complex::{Complex32, Complex64};
+use rustfft::FftPlanner;
+
+use crate::feature_config::PadMode;
+use crate::mel::source_index;
+
+/// FFT length in samples.
+pub const N_FFT: usize = 2048;
+/// Distance between frame starts in samples.
+pub const HOP: usize = 512;
+/// FFT bins per frame (`N_FFT / 2 + 1`).
+pub const N_BINS: usize = N_FFT / 2 + 1;
+
+/// Frames of a centred STFT of `n_samples`: `1 + n_samples / HOP`.
+pub fn frame_count(n_samples: usize) -> usize {
+    1 + n_samples / HOP
+}
+
+/// Centre frequency in Hz of each FFT bin (`np.fft.rfftfreq(N_FFT, 1 / sample_rate)`).
+pub fn bin_frequencies(sample_rate: f64) -> Vec<f64> {
+    let bin_hz = 1.0 / (N_FFT as f64 * (1.0 / sample_rate));
+    (0..N_BINS).map(|k| k as f64 * bin_hz).collect()
+}
+
+/// Periodic Hann window of `len` samples in f64 (`scipy.signal.get_window("hann", len)`).
+pub fn periodic_hann_f64(len: usize) -> Vec<f64> {
+    (0..len).map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / len as f64).cos()).collect()
+}
+
+/// A complex spectrogram stored frame by frame: bin `k` of frame `t` is `bins[t * N_BINS + k]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spectrogram {
+    /// Number of frames.
+    pub n_frames: usize,
+    /// The STFT values, frame-major.
+    pub bins: Vec<Complex32>,
+}
+
+impl Spectrogram {
+    /// `|X|` of every bin, in the same layout (float32, as `np.abs` of complex64).
+    pub fn magnitudes(&self) -> Vec<f32> {
+        self.bins.iter().map(|z| z.norm()).collect()
+    }
+
+    /// `|X|^2` of every bin, in the same layout.
+    pub fn powers(&self) -> Vec<f32> {
+        self.bins.iter().map(|z| z.norm().powi(2)).collect()
+    }
+}
+
+/// The STFT of `samples` (at least one sample): each reflect-padded frame times the window,
+/// transformed in f64 and stored as complex64, as `librosa.stft(y, pad_mode="reflect")`
+/// does for float32 input.
+pub fn stft(samples: &[f32]) -> Spectrogram {
+    let window = periodic_hann_f64(N_FFT);
+    let fft = FftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+    let n_frames = frame_count(samples.len());
+    let mut buffer = vec![Complex64::default(); N_FFT];
+    let mut scratch = vec![Complex64::default(); fft.get_inplace_scratch_len()];
+    let mut bins = Vec::with_capacity(n_frames * N_BINS);
+    for t in 0..n_frames {
+        let start = (t * HOP) as isize - (N_FFT / 2) as isize;
+        for (n, (z, &w)) in buffer.iter_mut().zip(&window).enumerate() {
+            let i = source_index(start + n as isize, samples.len(), PadMode::Reflect).unwrap_or(0);
+            *z = Complex64::new(w * samples[i] as f64, 0.0);
+        }
+        fft.process_with_scratch(&mut buffer, &mut scratch);
+        bins.extend(buffer[..N_BINS].iter().map(|z| Complex32::new(z.re as f32, z.im as f32)));
+    }
+    Spectrogram { n_frames, bins }
+}
+
+/// The inverse STFT as librosa before 0.9 made the HPSS signals: windowed overlap-add
+/// divided by the window's sum of squares, `HOP * (n_frames - 1)` samples after dropping
+/// the centring, then zero-padded (or cut) to `length` (`fix_length(istft(D), length)`).
+pub fn istft_legacy(spectrogram: &Spectrogram, length: usize) -> Vec<f32> {
+    let n_frames = spectrogram.n_frames;
+    let window = periodic_hann_f64(N_FFT);
+    let ifft = FftPlanner::<f64>::new().plan_fft_inverse(N_FFT);
+    let total = N_FFT + HOP * n_frames.saturating_sub(1);
+    let mut signal = vec![0.0f64; total];
+    let mut window_power = vec![0.0f64; total];
+    let mut buffer = vec![Complex64::default(); N_FFT];
+    let mut scratch = vec![Complex64::default(); ifft.get_inplace_scratch_len()];
+    for (t, frame) in spectrogram.bins.chunks_exact(N_BINS).enumerate() {
+        // The Hermitian spectrum of a real frame; the imaginary parts of the DC and Nyquist
+        // bins are ignored, as irfft does.
+        buffer[0] = Complex64::new(frame[0].re as f64, 0.0);
+        buffer[N_FFT / 2] = Complex64::new(frame[N_FFT / 2].re as f64, 0.0);
+        for k in 1..N_FFT / 2 {
+            let z = Complex64::new(frame[k].re as f64, frame[k].im as f64);
+            buffer[k] = z;
+            buffer[N_FFT - k] = z.conj();
+        }
+        ifft.process_with_scratch(&mut buffer, &mut scratch);
+        let offset = t * HOP;
+        for (n, (z, &w)) in buffer.iter().zip(&window).enumerate() {
+            signal[offset + n] += w * z.re / N_FFT as f64;
+            window_power[offset + n] += w * w;
+        }
+    }
+    for (y, &p) in signal.iter_mut().zip(&window_power) {
+        if p > f32::MIN_POSITIVE as f64 {
+            *y /= p;
+        }
+    }
+    let kept = &signal[N_FFT / 2..total - N_FFT / 2];
+    let mut out = vec![0.0f32; length];
+    for (o, &y) in out.iter_mut().zip(kept) {
+        *o = y as f32;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_follow_the_centred_count() {
+        assert_eq!(frame_count(661_794), 1293);
+        assert_eq!(frame_count(2048), 5);
+        assert_eq!(stft(&vec![0.5; 3000]).n_frames, 6);
+    }
+
+    #[test]
+    fn inverse_restores_the_signal_except_the_legacy_tail() {
+        let n = 5000;
+        let signal: Vec<f32> = (0..n).map(|i| ((i as f32 * 0.07).sin() + 0.3 * (i as f32 * 0.31).cos()) * 0.5).collect();
+        let back = istft_legacy(&stft(&signal), n);
+        let reconstructed = HOP * (frame_count(n) - 1);
+        assert_eq!(reconstructed, 4608);
+        for i in 0..reconstructed {
+            assert!((back[i] - signal[i]).abs() < 1e-5, "sample {i}: {} vs {}", back[i], signal[i]);
+        }
+        assert!(back[reconstructed..].iter().all(|&v| v == 0.0));
+    }
+}
