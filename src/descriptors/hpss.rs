@@ -53,20 +53,31 @@ fn soft_masks(harmonic: f32, percussive: f32) -> (f32, f32) {
 
 /// Median of every [`KERNEL`]-long window centred on each value of `line`, with the
 /// edges mirrored including the edge value (`scipy.ndimage.median_filter(mode="reflect")`).
-/// The window is kept sorted and updated by one removal and one insertion per step.
+/// The window is kept sorted: each step overwrites the outgoing value with the incoming one
+/// and moves it to its place (usually a few positions).
 pub fn running_median(line: &[f32], out: &mut [f32]) {
     let n = line.len();
     let half = KERNEL / 2;
-    let at = |i: isize| line[mirrored_index(i, n)];
-    let mut window: Vec<f32> = (-(half as isize)..=half as isize).map(at).collect();
+    // The line with its mirrored edges, so the loop below indexes it directly.
+    let padded: Vec<f32> = (-(half as isize)..(n + half) as isize).map(|i| line[mirrored_index(i, n)]).collect();
+    let mut window = [0.0f32; KERNEL];
+    window.copy_from_slice(&padded[..KERNEL]);
     window.sort_by(f32::total_cmp);
     for (i, o) in out.iter_mut().enumerate() {
         *o = window[half];
         if i + 1 < n {
-            let outgoing = at(i as isize - half as isize);
-            let incoming = at(i as isize + half as isize + 1);
-            window.remove(window.partition_point(|&v| v < outgoing));
-            window.insert(window.partition_point(|&v| v < incoming), incoming);
+            let (outgoing, incoming) = (padded[i], padded[i + KERNEL]);
+            // A branch-free count finds the outgoing value's slot faster than a binary search.
+            let mut j = window.iter().filter(|&&v| v < outgoing).count();
+            while j > 0 && window[j - 1] > incoming {
+                window[j] = window[j - 1];
+                j -= 1;
+            }
+            while j + 1 < KERNEL && window[j + 1] < incoming {
+                window[j] = window[j + 1];
+                j += 1;
+            }
+            window[j] = incoming;
         }
     }
 }
