@@ -37,7 +37,7 @@ pub fn estimate_tuning(power: &[f32], frequencies: &[f64], sample_rate: f64) -> 
     let threshold = median_f32(&strengths);
     let mut counts = [0usize; 100];
     for (&pitch, &strength) in pitches.iter().zip(&strengths) {
-        if strength < threshold || pitch <= 0.0 {
+        if strength < threshold {
             continue;
         }
         let mut residual = (12.0f32 * (pitch / 27.5f32).log2()).rem_euclid(1.0);
@@ -80,16 +80,18 @@ pub fn chroma_filterbank(sample_rate: f64, tuning: f64) -> Vec<f32> {
     let n_chroma = N_CHROMA as f64;
     let a440 = 440.0 * 2f64.powf(tuning / n_chroma);
     let step = sample_rate / N_FFT as f64;
-    let mut bins: Vec<f64> = (1..N_FFT).map(|k| n_chroma * (k as f64 * step / (a440 / 16.0)).log2()).collect();
+    // Bins 1 ..= N_BINS in fractional chroma, with the 0 Hz bin made up 1.5 octaves below bin 1.
+    let mut bins: Vec<f64> = (1..=N_BINS).map(|k| n_chroma * (k as f64 * step / (a440 / 16.0)).log2()).collect();
     bins.insert(0, bins[0] - 1.5 * n_chroma);
-    let widths: Vec<f64> = (0..N_FFT).map(|i| if i + 1 < N_FFT { (bins[i + 1] - bins[i]).max(1.0) } else { 1.0 }).collect();
     let half = (n_chroma / 2.0).round();
-    let mut weights = vec![0.0f64; N_CHROMA * N_FFT];
-    for i in 0..N_FFT {
+    // librosa builds all N_FFT columns and keeps the first N_BINS; only those are computed.
+    let mut weights = vec![0.0f32; N_CHROMA * N_BINS];
+    for i in 0..N_BINS {
+        let width = (bins[i + 1] - bins[i]).max(1.0);
         let column: Vec<f64> = (0..N_CHROMA)
             .map(|c| {
                 let d = (bins[i] - c as f64 + half + 10.0 * n_chroma).rem_euclid(n_chroma) - half;
-                (-0.5 * (2.0 * d / widths[i]).powi(2)).exp()
+                (-0.5 * (2.0 * d / width).powi(2)).exp()
             })
             .collect();
         let norm = column.iter().map(|w| w * w).sum::<f64>().sqrt();
@@ -98,10 +100,10 @@ pub fn chroma_filterbank(sample_rate: f64, tuning: f64) -> Vec<f32> {
         for (c, w) in column.iter().enumerate() {
             // base_c: roll by -3 rows so that row 0 is C.
             let row = (c + N_CHROMA - 3) % N_CHROMA;
-            weights[row * N_FFT + i] = w / norm * octave_weight;
+            weights[row * N_BINS + i] = (w / norm * octave_weight) as f32;
         }
     }
-    (0..N_CHROMA).flat_map(|c| weights[c * N_FFT..c * N_FFT + N_BINS].iter().map(|&w| w as f32).collect::<Vec<_>>()).collect()
+    weights
 }
 
 /// Chroma of a frame-major power spectrogram, class-major (`out[c * n_frames + t]`), and the

@@ -9,10 +9,10 @@ use super::spectrum::{Spectrogram, N_BINS};
 /// Median filter length in frames (harmonic) and bins (percussive).
 pub const KERNEL: usize = 31;
 
-/// The harmonic and percussive parts of `spectrogram` (each the input times its soft mask).
-pub fn hpss(spectrogram: &Spectrogram) -> (Spectrogram, Spectrogram) {
+/// The harmonic and percussive parts of `spectrogram` (each the input times its soft mask),
+/// given its `magnitudes` ([`Spectrogram::magnitudes`]).
+pub fn hpss(spectrogram: &Spectrogram, magnitudes: &[f32]) -> (Spectrogram, Spectrogram) {
     let n_frames = spectrogram.n_frames;
-    let magnitudes = spectrogram.magnitudes();
     let mut harmonic = vec![0.0f32; magnitudes.len()];
     let mut percussive = vec![0.0f32; magnitudes.len()];
     let (mut line, mut filtered) = (vec![0.0f32; n_frames], vec![0.0f32; n_frames]);
@@ -30,7 +30,7 @@ pub fn hpss(spectrogram: &Spectrogram) -> (Spectrogram, Spectrogram) {
     }
     let mut harmonic_bins = Vec::with_capacity(magnitudes.len());
     let mut percussive_bins = Vec::with_capacity(magnitudes.len());
-    for (((&z, &m), &h), &p) in spectrogram.bins.iter().zip(&magnitudes).zip(&harmonic).zip(&percussive) {
+    for (((&z, &m), &h), &p) in spectrogram.bins.iter().zip(magnitudes).zip(&harmonic).zip(&percussive) {
         let (mask_h, mask_p) = soft_masks(h, p);
         // librosa: (|X| * mask) * phase, with phase 1 where |X| is 0.
         let phase = if m == 0.0 { Complex32::new(1.0, 0.0) } else { z / m };

@@ -127,13 +127,14 @@ pub fn frame_descriptors(samples: &[f32], sample_rate: u32) -> Result<FrameDescr
     let sr = sample_rate as f64;
     let frequencies = bin_frequencies(sr);
     let spectrogram = stft(samples);
+    let magnitudes = spectrogram.magnitudes();
     let power = spectrogram.powers();
     let (chroma, tuning) = chroma(&power, &frequencies, sr);
-    let shape = spectral_shape(&spectrogram.magnitudes(), &frequencies);
+    let shape = spectral_shape(&magnitudes, &frequencies);
     let log_mel = log_mel(&power, sr);
     drop(power);
     let onset_envelope = onset_envelope(&log_mel);
-    let (harmonic, percussive) = hpss(&spectrogram);
+    let (harmonic, percussive) = hpss(&spectrogram, &magnitudes);
     Ok(FrameDescriptors {
         n_frames: spectrogram.n_frames,
         chroma,
@@ -153,30 +154,24 @@ impl FrameDescriptors {
     /// The 57 table values in [`column_names`] order: mean and variance (ddof 0) of each
     /// descriptor over the clip, and the tempo.
     pub fn summary(&self) -> Vec<f64> {
-        let mut out = Vec::with_capacity(N_COLUMNS);
-        let mut push = |values: &mut dyn Iterator<Item = f64>| {
-            let values: Vec<f64> = values.collect();
-            let (mean, var) = mean_and_variance(&values);
-            out.push(mean);
-            out.push(var);
-        };
         let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
-        push(&mut wide(&self.chroma).into_iter());
-        push(&mut wide(&self.rms).into_iter());
-        push(&mut self.shape.centroid.iter().copied());
-        push(&mut self.shape.bandwidth.iter().copied());
-        push(&mut self.shape.rolloff.iter().copied());
-        push(&mut self.zero_crossing_rate.iter().copied());
-        push(&mut wide(&self.harmonic).into_iter());
-        push(&mut wide(&self.percussive).into_iter());
-        let mut coefficients = Vec::with_capacity(N_MFCC);
-        for row in self.mfcc.chunks_exact(self.n_frames) {
-            coefficients.push(mean_and_variance(&wide(row)));
-        }
+        let mut out = Vec::with_capacity(N_COLUMNS);
+        let mut push = |values: &[f64]| {
+            let (mean, var) = mean_and_variance(values);
+            out.extend([mean, var]);
+        };
+        push(&wide(&self.chroma));
+        push(&wide(&self.rms));
+        push(&self.shape.centroid);
+        push(&self.shape.bandwidth);
+        push(&self.shape.rolloff);
+        push(&self.zero_crossing_rate);
+        push(&wide(&self.harmonic));
+        push(&wide(&self.percussive));
         out.push(self.tempo.bpm);
-        for (mean, var) in coefficients {
-            out.push(mean);
-            out.push(var);
+        for row in self.mfcc.chunks_exact(self.n_frames) {
+            let (mean, var) = mean_and_variance(&wide(row));
+            out.extend([mean, var]);
         }
         out
     }

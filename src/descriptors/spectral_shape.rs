@@ -32,15 +32,14 @@ pub fn spectral_shape(magnitudes: &[f32], frequencies: &[f64]) -> SpectralShape 
         let spread: f64 = normalised.zip(frequencies).map(|(w, &f)| w * (f - centroid).powi(2)).sum();
         shape.centroid.push(centroid);
         shape.bandwidth.push(spread.sqrt());
-        shape.rolloff.push(rolloff(frame, frequencies, 0.85));
+        shape.rolloff.push(rolloff(frame, total, frequencies, 0.85));
     }
     shape
 }
 
 /// The first bin frequency whose float32 running sum reaches `fraction` of the frame's
-/// total (0 for a silent frame).
-fn rolloff(frame: &[f32], frequencies: &[f64], fraction: f32) -> f64 {
-    let total: f32 = frame.iter().sum();
+/// `total` (0 for a silent frame).
+fn rolloff(frame: &[f32], total: f32, frequencies: &[f64], fraction: f32) -> f64 {
     let threshold = fraction * total;
     let mut running = 0.0f32;
     for (&m, &f) in frame.iter().zip(frequencies) {

@@ -52,6 +52,25 @@ impl Spectrogram {
     }
 }
 
+/// Sample `i` of `samples` padded with numpy's "reflect" (the edge is not repeated), for
+/// any offset `i`.
+pub(super) fn reflect_padded(samples: &[f32]) -> impl Fn(isize) -> f32 + '_ {
+    move |i| samples[source_index(i, samples.len(), PadMode::Reflect).unwrap_or(0)]
+}
+
+/// Calls `each(frame)` with every centred frame of `N_FFT` samples of a signal of
+/// `n_samples`, the padding given by `sample_at(padded_index)`.
+pub(super) fn for_each_frame(n_samples: usize, sample_at: impl Fn(isize) -> f32, mut each: impl FnMut(&[f32])) {
+    let mut frame = vec![0.0f32; N_FFT];
+    for t in 0..frame_count(n_samples) {
+        let start = (t * HOP) as isize - (N_FFT / 2) as isize;
+        for (n, x) in frame.iter_mut().enumerate() {
+            *x = sample_at(start + n as isize);
+        }
+        each(&frame);
+    }
+}
+
 /// The STFT of `samples` (at least one sample): each reflect-padded frame times the window,
 /// transformed in f64 and stored as complex64, as `librosa.stft(y, pad_mode="reflect")`
 /// does for float32 input.
@@ -62,15 +81,13 @@ pub fn stft(samples: &[f32]) -> Spectrogram {
     let mut buffer = vec![Complex64::default(); N_FFT];
     let mut scratch = vec![Complex64::default(); fft.get_inplace_scratch_len()];
     let mut bins = Vec::with_capacity(n_frames * N_BINS);
-    for t in 0..n_frames {
-        let start = (t * HOP) as isize - (N_FFT / 2) as isize;
-        for (n, (z, &w)) in buffer.iter_mut().zip(&window).enumerate() {
-            let i = source_index(start + n as isize, samples.len(), PadMode::Reflect).unwrap_or(0);
-            *z = Complex64::new(w * samples[i] as f64, 0.0);
+    for_each_frame(samples.len(), reflect_padded(samples), |frame| {
+        for ((z, &w), &x) in buffer.iter_mut().zip(&window).zip(frame) {
+            *z = Complex64::new(w * x as f64, 0.0);
         }
         fft.process_with_scratch(&mut buffer, &mut scratch);
         bins.extend(buffer[..N_BINS].iter().map(|z| Complex32::new(z.re as f32, z.im as f32)));
-    }
+    });
     Spectrogram { n_frames, bins }
 }
 

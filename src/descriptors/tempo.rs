@@ -48,15 +48,16 @@ pub fn mean_tempogram(envelope: &[f32], win_length: usize) -> Vec<f64> {
     let mut planner = FftPlanner::<f64>::new();
     let (forward, inverse) = (planner.plan_fft_forward(n_pad), planner.plan_fft_inverse(n_pad));
     let mut buffer = vec![Complex64::default(); n_pad];
+    let mut scratch = vec![Complex64::default(); forward.get_inplace_scratch_len().max(inverse.get_inplace_scratch_len())];
     let mut mean = vec![0.0f64; win_length];
     for t in 0..n {
         for (i, z) in buffer.iter_mut().enumerate() {
             let x = if i < win_length { window[i] * padded[t + i] as f64 } else { 0.0 };
             *z = Complex64::new(x, 0.0);
         }
-        forward.process(&mut buffer);
+        forward.process_with_scratch(&mut buffer, &mut scratch);
         buffer.iter_mut().for_each(|z| *z = Complex64::new(z.norm_sqr(), 0.0));
-        inverse.process(&mut buffer);
+        inverse.process_with_scratch(&mut buffer, &mut scratch);
         let lags: Vec<f64> = buffer[..win_length].iter().map(|z| z.re / n_pad as f64).collect();
         let peak = lags.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let scale = if peak < f64::MIN_POSITIVE { 1.0 } else { peak };

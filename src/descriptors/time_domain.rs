@@ -1,28 +1,12 @@
 //! Frame-wise descriptors of the waveform itself: RMS energy and zero-crossing rate
 //! (`librosa.feature.rms(pad_mode="reflect")`, `librosa.feature.zero_crossing_rate`).
 
-use super::spectrum::{frame_count, HOP, N_FFT};
-use crate::feature_config::PadMode;
-use crate::mel::source_index;
-
-/// Calls `each(frame)` with every centred frame of `N_FFT` samples, the padding given by
-/// `sample_at(padded_index)`.
-fn for_each_frame(n_samples: usize, sample_at: impl Fn(isize) -> f32, mut each: impl FnMut(&[f32])) {
-    let mut frame = vec![0.0f32; N_FFT];
-    for t in 0..frame_count(n_samples) {
-        let start = (t * HOP) as isize - (N_FFT / 2) as isize;
-        for (n, x) in frame.iter_mut().enumerate() {
-            *x = sample_at(start + n as isize);
-        }
-        each(&frame);
-    }
-}
+use super::spectrum::{for_each_frame, frame_count, reflect_padded, N_FFT};
 
 /// Root-mean-square energy of each frame (no window; reflect padding).
 pub fn rms(samples: &[f32]) -> Vec<f32> {
     let mut out = Vec::with_capacity(frame_count(samples.len()));
-    let sample_at = |i: isize| samples[source_index(i, samples.len(), PadMode::Reflect).unwrap_or(0)];
-    for_each_frame(samples.len(), sample_at, |frame| {
+    for_each_frame(samples.len(), reflect_padded(samples), |frame| {
         let power: f64 = frame.iter().map(|&x| (x * x) as f64).sum::<f64>() / N_FFT as f64;
         out.push(power.sqrt() as f32);
     });

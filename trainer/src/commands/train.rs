@@ -109,8 +109,8 @@ pub struct TrainArgs {
     pub max_correlation: f64,
     /// With --table: train this many networks per fold (seeds --seed, --seed + 1, ..) and
     /// average their probabilities.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub ensemble: usize,
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub ensemble: u16,
     /// Output folder for the bundle (`model.gscope`) and the report.
     #[arg(long, default_value = "trained-model")]
     pub out: PathBuf,

@@ -69,9 +69,9 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     let mut kept_columns = Vec::new();
     for (i, fold) in folds.iter().enumerate() {
         let name = format!("fold {}/{k}", i + 1);
-        let (evaluation, best_epoch, n_kept) = fit_fold(&table, (&tracks, &track_labels), fold, &architecture, &schedule, args, &device, &name)?;
+        let (evaluation, best_epoch, n_kept) = fit_fold(&table, &tracks, fold, &architecture, &schedule, args, &device, &name)?;
         eprintln!(
-            "{name}: test accuracy {:.1}% (best epoch {best_epoch} (mean over the ensemble), {n_kept} of {} descriptors kept)",
+            "{name}: test accuracy {:.1}% (best epoch {best_epoch}, {n_kept} of {} descriptors kept)",
             100.0 * evaluation.track_accuracy,
             table.columns.len()
         );
@@ -88,7 +88,7 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         "architecture": architecture,
         "schedule": schedule,
         "max_correlation": args.max_correlation,
-        "ensemble": args.ensemble.max(1),
+        "ensemble": args.ensemble,
         "descriptors_kept_per_fold": kept_columns,
         "training_seconds": started.elapsed().as_secs_f64(),
     });
@@ -100,11 +100,11 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
 
 /// Trains one fold: preprocessing fitted on its training rows, the network with early
 /// stopping on its validation rows, evaluated on its test rows. Returns the test evaluation,
-/// the kept epoch and the number of descriptors kept.
+/// the kept epoch (the members' mean with --ensemble) and the number of descriptors kept.
 #[allow(clippy::too_many_arguments)]
 fn fit_fold(
     table: &FeatureTable,
-    (tracks, track_labels): (&[Vec<usize>], &[usize]),
+    tracks: &[Vec<usize>],
     fold: &crate::split::Fold,
     architecture: &TableArchitecture,
     schedule: &ScheduleConfig,
@@ -112,15 +112,16 @@ fn fit_fold(
     device: &Device,
     name: &str,
 ) -> anyhow::Result<(Evaluation, usize, usize)> {
+    let track_labels: Vec<usize> = tracks.iter().map(|rows| table.row_labels[rows[0]]).collect();
     let train_rows: Vec<usize> = fold.train.iter().flat_map(|&t| tracks[t].iter().copied()).collect();
     let prep = TablePreprocessing::fit(table, &train_rows, args.max_correlation)?;
     let dim = prep.columns.len();
     let vectors: Vec<Vec<f32>> = tracks.iter().map(|rows| prep.vectors(table, rows).concat()).collect();
-    let rows = |indices: &[usize]| Rows::of(&vectors, dim, track_labels, indices);
+    let rows = |indices: &[usize]| Rows::of(&vectors, dim, &track_labels, indices);
     let (train, val, test) = (rows(&fold.train), rows(&fold.val), rows(&fold.test));
     let mut members = Vec::new();
     let mut epochs = Vec::new();
-    for member in 0..args.ensemble.max(1) {
+    for member in 0..args.ensemble {
         let seed = args.seed + member as u64;
         device.seed(seed);
         let net = TableNet::new(architecture, dim, table.labels.len(), &device.clone().autodiff()).map_err(anyhow::Error::msg)?;
