@@ -12,7 +12,7 @@
 // the running pool, records and live session for them and for the tests. Once the engine has
 // settled, sw.js (a service worker) is registered so the page also works offline.
 
-import { requestedBackend } from './lib/backend.js';
+import { requestedBackend, requestedModel } from './lib/backend.js';
 import { attachDrop } from './lib/drop.js';
 import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
 import { download, toCsv, toJson } from './lib/export.js';
@@ -25,7 +25,9 @@ import { BatchTable } from './lib/table.js';
 
 const $ = (sel) => document.querySelector(sel);
 
-const pool = new EnginePool({ backend: requestedBackend() });
+// ?model=NAME loads models/NAME/model.gscope (e.g. `fused`, the CNN + descriptor-table fusion).
+const modelName = requestedModel();
+const pool = new EnginePool({ backend: requestedBackend(), modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) });
 const records = new Records();
 new BatchTable($('#batch-table tbody'), records);
 const list = $('#files');
@@ -103,19 +105,24 @@ $('#clear').addEventListener('click', () => {
   updateProgress();
 });
 
-// Backend switch links keep the rest of the address.
-for (const a of document.querySelectorAll('[data-backend-link]')) {
-  const url = new URL(location.href);
-  const value = a.dataset.backendLink;
-  if (value === 'auto') url.searchParams.delete('backend');
-  else url.searchParams.set('backend', value);
-  a.href = url.pathname + url.search;
-  if (value === pool.requested) a.setAttribute('aria-current', 'true');
+// Backend and model switch links keep the rest of the address.
+for (const [attribute, param, current, fallback] of [
+  ['backendLink', 'backend', pool.requested, 'auto'],
+  ['modelLink', 'model', modelName, 'default'],
+]) {
+  for (const a of document.querySelectorAll(`[data-${param}-link]`)) {
+    const url = new URL(location.href);
+    const value = a.dataset[attribute];
+    if (value === fallback) url.searchParams.delete(param);
+    else url.searchParams.set(param, value);
+    a.href = url.pathname + url.search;
+    if (value === current) a.setAttribute('aria-current', 'true');
+  }
 }
 
 // The model card is optional; link the first that exists (requests to this site only).
 (async () => {
-  for (const candidate of ['./models/default/MODEL_CARD.md', './models/MODEL_CARD.md']) {
+  for (const candidate of [`./models/${modelName}/MODEL_CARD.md`, './models/MODEL_CARD.md']) {
     try {
       const res = await fetch(new URL(candidate, import.meta.url), { method: 'HEAD' });
       if (!res.ok) continue;

@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+use super::kind::ModelKind;
 use super::storage::WeightStorage;
 
 /// Why a model bundle could not be read (or written). Each failure has its own variant, and
@@ -195,6 +196,29 @@ pub enum BundleError {
     /// Saving: the model was not built from the header's architecture, labels or input size.
     #[error("cannot save: the model does not match the header ({0})")]
     ModelMismatch(String),
+    /// The bundle holds another kind of model than the caller asked for.
+    #[error("this bundle holds a {found} model, not a {expected} model")]
+    WrongKind {
+        /// The kind the caller can use.
+        expected: ModelKind,
+        /// The kind the header declares.
+        found: ModelKind,
+    },
+    /// A table model's descriptor input (sample rate, windows, columns, statistics) is
+    /// unusable.
+    #[error("bundle descriptor input is invalid: {0}")]
+    InvalidDescriptors(String),
+    /// A fusion bundle's member list or fusion weights are unusable.
+    #[error("fusion bundle is invalid: {0}")]
+    InvalidFusion(String),
+    /// A member of a fusion bundle failed to load.
+    #[error("fusion member `{name}`: {error}")]
+    Member {
+        /// The member's name.
+        name: String,
+        /// Why it failed.
+        error: Box<BundleError>,
+    },
     /// Saving: the header or weights could not be serialised.
     #[error("cannot save the bundle: {0}")]
     Serialise(String),

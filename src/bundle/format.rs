@@ -3,7 +3,7 @@
 //! ```text
 //! offset      size  content
 //! 0           8     magic  89 47 53 43 4F 50 45 0A  ("\x89GSCOPE\n")
-//! 8           4     format version, u32 little-endian (1 or 2; this build writes 2)
+//! 8           4     format version, u32 little-endian (1 to 3; this build writes 3)
 //! 12          4     H = header length in bytes, u32 little-endian
 //! 16          H     header, UTF-8 JSON (BundleHeader)
 //! 16+H        8     W = weights length in bytes, u64 little-endian
@@ -14,7 +14,11 @@
 //!
 //! Versions: v1 holds f32 weights and no `weight_storage` header field. v2 adds the header
 //! field `weight_storage` (`f32`, `f16` or `int8`, see `storage`); its weight matrices may
-//! be stored compactly. The byte layout is the same, so this build reads both.
+//! be stored compactly. v3 adds the header field `kind` (see [`ModelKind`](super::ModelKind)):
+//! `spectrogram` (the default when absent), `table` (a network on clip descriptors, see
+//! `table`) or `fusion` (several member bundles, see `fusion`; its "weights" section is the
+//! members' bundles one after the other). The byte layout is the same, so this build reads
+//! all three.
 //!
 //! The high first byte marks the file as binary and the trailing newline catches text-mode
 //! transfers, as in PNG. All offsets are computed in `u64`, so a hostile length cannot
@@ -27,7 +31,7 @@ use super::error::BundleError;
 pub const MAGIC: [u8; 8] = *b"\x89GSCOPE\n";
 
 /// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Bytes before the header: magic, version, header length.
 pub const PREAMBLE_LEN: usize = 16;

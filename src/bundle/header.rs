@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::error::BundleError;
+use super::kind::{expect_kind, header_object, take_kind, ModelKind};
 use super::storage::WeightStorage;
 use crate::feature_config::{FeatureConfig, Windowing};
 use crate::model::ArchitectureConfig;
@@ -103,14 +104,8 @@ impl BundleHeader {
     /// [`from_json`](Self::from_json) for a header of format `version`: a v1 header may only
     /// declare f32 weights (v1 had no other storage).
     pub fn from_json_version(json: &[u8], version: u32) -> Result<Self, BundleError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(json).map_err(|e| BundleError::HeaderNotJson(e.to_string()))?;
-        let serde_json::Value::Object(mut object) = value else {
-            return Err(BundleError::HeaderNotJson(format!(
-                "expected a JSON object, found {}",
-                json_kind(&value)
-            )));
-        };
+        let mut object = header_object(json)?;
+        expect_kind(take_kind(&mut object, version)?, ModelKind::Spectrogram)?;
         let mut take = |field: &'static str| {
             object.remove(field).ok_or(BundleError::MissingHeaderField { field })
         };
@@ -152,18 +147,7 @@ impl BundleHeader {
     /// feature config, one finite mean and positive std per mel band, and an architecture that
     /// can be built for this input size and number of labels.
     pub fn validate(&self) -> Result<(), BundleError> {
-        if self.labels.is_empty() {
-            return Err(BundleError::NoLabels);
-        }
-        let mut seen = HashSet::new();
-        for (index, label) in self.labels.iter().enumerate() {
-            if label.is_empty() {
-                return Err(BundleError::EmptyLabel { index });
-            }
-            if !seen.insert(label.as_str()) {
-                return Err(BundleError::DuplicateLabel { label: label.clone() });
-            }
-        }
+        validate_labels(&self.labels)?;
 
         let fc = &self.feature_config;
         fc.validate().map_err(BundleError::InvalidFeatureConfig)?;
@@ -204,7 +188,7 @@ impl BundleHeader {
     }
 }
 
-fn decode_field<T: DeserializeOwned>(
+pub(crate) fn decode_field<T: DeserializeOwned>(
     field: &'static str,
     value: serde_json::Value,
 ) -> Result<T, BundleError> {
@@ -212,13 +196,19 @@ fn decode_field<T: DeserializeOwned>(
         .map_err(|e| BundleError::InvalidHeaderField { field, message: e.to_string() })
 }
 
-fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
+/// Checks a model's label list: non-empty, no empty label, no label twice.
+pub(crate) fn validate_labels(labels: &[String]) -> Result<(), BundleError> {
+    if labels.is_empty() {
+        return Err(BundleError::NoLabels);
     }
+    let mut seen = HashSet::new();
+    for (index, label) in labels.iter().enumerate() {
+        if label.is_empty() {
+            return Err(BundleError::EmptyLabel { index });
+        }
+        if !seen.insert(label.as_str()) {
+            return Err(BundleError::DuplicateLabel { label: label.clone() });
+        }
+    }
+    Ok(())
 }

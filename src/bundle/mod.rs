@@ -9,15 +9,21 @@
 //! - [`crc32`]: the checksum that detects corruption.
 //! - [`error`]: the [`BundleError`] type.
 //! - [`format`]: the byte layout (magic, version, lengths, checksum).
-//! - [`header`]: [`BundleHeader`] and its validation.
+//! - [`fusion`]: [`FusionHeader`], bundles of several member models fused into one verdict.
+//! - [`header`]: [`BundleHeader`] (spectrogram models) and its validation.
+//! - [`kind`]: [`ModelKind`], what a bundle holds.
 //! - [`storage`]: [`WeightStorage`] (f32, f16 or int8 weight matrices) and its conversions.
+//! - [`table`]: [`TableHeader`], models on clip descriptors (the feature-table model).
 //! - [`weights`]: the burnpack weights and their checked loading.
 
 pub mod crc32;
 pub mod error;
 pub mod format;
+pub mod fusion;
 pub mod header;
+pub mod kind;
 pub mod storage;
+pub mod table;
 pub mod weights;
 
 #[cfg(test)]
@@ -25,8 +31,11 @@ mod tests;
 
 pub use error::BundleError;
 pub use format::{FORMAT_VERSION, MAGIC};
+pub use fusion::{FusionBundle, FusionHeader, FusionMember, MemberBundle};
 pub use header::{BundleHeader, Normalisation, Provenance};
+pub use kind::ModelKind;
 pub use storage::WeightStorage;
+pub use table::{DescriptorInput, TableBundle, TableHeader};
 
 use burn::tensor::Device;
 
@@ -79,7 +88,8 @@ impl Bundle {
     /// Decodes a bundle: checks the container, validates the header, builds the network from
     /// its architecture on `device` and loads the weights into it.
     ///
-    /// Reads format v1 and v2 bundles. The returned model holds f32 weights whatever the
+    /// Reads format v1 to v3 bundles of spectrogram models (other kinds fail with
+    /// [`BundleError::WrongKind`]). The returned model holds f32 weights whatever the
     /// storage, and is in inference mode on a plain (non-autodiff) device.
     pub fn from_bytes(
         bytes: &[u8],
@@ -106,9 +116,16 @@ impl Bundle {
         BundleHeader::from_json_version(json, version)
     }
 
+    /// The kind of model a bundle holds, from its header's `kind` field (spectrogram when
+    /// absent); needs only the bytes up to the end of the header.
+    pub fn kind(bytes: &[u8]) -> Result<ModelKind, BundleError> {
+        let (version, json) = format::read_header_section(bytes)?;
+        kind::take_kind(&mut kind::header_object(json)?, version)
+    }
+
     /// `model` with its weights rounded as `storage` stores them: the model a bundle written
     /// with that storage loads as (see [`weights::rounded`]).
-    pub fn rounded(model: &GenreNet, storage: WeightStorage) -> Result<GenreNet, BundleError> {
+    pub fn rounded<M: burn::module::Module>(model: &M, storage: WeightStorage) -> Result<M, BundleError> {
         weights::rounded(model, storage)
     }
 }

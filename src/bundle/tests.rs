@@ -247,12 +247,12 @@ fn bundle_error_wrong_magic() {
 #[test]
 fn bundle_error_newer_or_invalid_version() {
     let (mut bytes, _) = small_bundle();
-    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     let err = load_err(&bytes);
-    assert_eq!(err, BundleError::NewerVersion { found: 3, supported: 2 });
+    assert_eq!(err, BundleError::NewerVersion { found: 4, supported: 3 });
     assert_eq!(
         err.to_string(),
-        "bundle format v3 is newer than this build supports (v2); update Genrescope"
+        "bundle format v4 is newer than this build supports (v3); update Genrescope"
     );
     assert_eq!(Bundle::read_header(&bytes).unwrap_err(), err);
     bytes[8..12].copy_from_slice(&0u32.to_le_bytes());
@@ -761,9 +761,9 @@ fn bundle_format_v1_still_loads() {
     let device = Device::flex();
     assert_eq!(floats(model.forward(fixed_input(1, &device))), logits);
 
-    // Re-saved, it is a v2 bundle with the same weights.
+    // Re-saved, it is a current (v3) bundle with the same weights.
     let v2 = Bundle::to_bytes(&header, &model).unwrap();
-    assert_eq!(&v2[8..12], &2u32.to_le_bytes());
+    assert_eq!(&v2[8..12], &FORMAT_VERSION.to_le_bytes());
     assert_eq!(floats(load(&v2).unwrap().1.forward(fixed_input(1, &device))), logits);
 
     // A v1 header cannot declare a compact storage (v1 had none).
@@ -773,6 +773,30 @@ fn bundle_format_v1_still_loads() {
     let err = load_err(&v1_int8);
     assert!(matches!(&err, BundleError::InvalidHeaderField { field: "weight_storage", message } if message.contains("v1")), "{err:?}");
     assert_eq!(Bundle::read_header(&v1_int8).unwrap_err(), err);
+}
+
+#[test]
+fn bundle_v2_and_v3_kinds() {
+    // A v2 bundle (no `kind`) is a spectrogram model, and so is a v3 one without `kind`.
+    let (bytes, header) = small_bundle();
+    let mut v2 = bytes.clone();
+    v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+    reseal(&mut v2);
+    assert_eq!(Bundle::kind(&v2).unwrap(), ModelKind::Spectrogram);
+    assert_eq!(load(&v2).unwrap().0, header);
+    let explicit = with_header(&bytes, |v| v["kind"] = json!("spectrogram"));
+    assert_eq!(load(&explicit).unwrap().0, header);
+    // A v2 bundle cannot declare another kind; an unknown kind is named.
+    let mut v2_table = with_header(&bytes, |v| v["kind"] = json!("table"));
+    v2_table[8..12].copy_from_slice(&2u32.to_le_bytes());
+    reseal(&mut v2_table);
+    assert!(matches!(load_err(&v2_table), BundleError::InvalidHeaderField { field: "kind", .. }));
+    let unknown = with_header(&bytes, |v| v["kind"] = json!("hologram"));
+    assert!(matches!(load_err(&unknown), BundleError::InvalidHeaderField { field: "kind", message } if message.contains("hologram")));
+    // A v3 table header handed to the spectrogram loader says what it is.
+    let table = with_header(&bytes, |v| v["kind"] = json!("table"));
+    assert_eq!(load_err(&table), BundleError::WrongKind { expected: ModelKind::Spectrogram, found: ModelKind::Table });
+    assert_eq!(load_err(&table).to_string(), "this bundle holds a table model, not a spectrogram model");
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The weights section: Burn's burnpack record of a [`GenreNet`], with its weight matrices
+//! The weights section: Burn's burnpack record of a network (a [`GenreNet`](crate::model::GenreNet)
+//! or a [`TableNet`](crate::model::table::TableNet)), with its weight matrices
 //! stored as the header's [`WeightStorage`] says, read back with checks that name the
 //! offending parameter.
 //!
@@ -16,12 +17,11 @@ use half::f16;
 
 use super::error::BundleError;
 use super::storage::{self, WeightStorage, SCALE_SUFFIX};
-use crate::model::GenreNet;
 
 /// Serialises the model's parameters (and batch-norm running statistics) as burnpack bytes,
 /// with the weight matrices in `storage`. Fails if a weight is NaN or infinite, or (f16) beyond
 /// f16's range.
-pub fn encode(model: &GenreNet, storage: WeightStorage) -> Result<Vec<u8>, BundleError> {
+pub fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec<u8>, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();
@@ -80,7 +80,7 @@ pub fn encode(model: &GenreNet, storage: WeightStorage) -> Result<Vec<u8>, Bundl
 /// parameter paths, same shapes, a data type the storage allows (f32 always; f16 for `f16`;
 /// int8 with valid scales for `int8`), finite values. So a mismatch gets a named error rather
 /// than a panic, and no tensor is allocated from a shape the architecture did not ask for.
-pub fn decode(model: GenreNet, bytes: &[u8], storage: WeightStorage) -> Result<GenreNet, BundleError> {
+pub fn decode<M: Module>(model: M, bytes: &[u8], storage: WeightStorage) -> Result<M, BundleError> {
     let mut expected = ExpectedParams::default();
     model.visit(&mut expected);
     let mut expected = expected.params;
@@ -182,7 +182,7 @@ pub fn decode(model: GenreNet, bytes: &[u8], storage: WeightStorage) -> Result<G
 /// The model with its weights rounded the way `storage` stores them, i.e. the model a bundle
 /// written with `storage` loads as. Computed in memory (without the compact tensors or their
 /// encoding), so comparing it with a reloaded bundle checks the encoding.
-pub fn rounded(model: &GenreNet, storage: WeightStorage) -> Result<GenreNet, BundleError> {
+pub fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();

@@ -24,10 +24,8 @@ use super::errors::{audio_error, classify_error, invalid_argument, js_error};
 use super::limits::{extension_of, page_limits, MAX_FILE_BYTES, MAX_MINUTES};
 use super::output::{classification_to_js, to_js, Source, Timings};
 use crate::audio::{self, DecodeLimits};
-use crate::bundle::BundleHeader;
-use crate::classify::{Classification, Classifier};
+use crate::classify::{Classification, Ensemble, MemberFeatures};
 use crate::mel_image::mel_image;
-use crate::segment::WindowFeatures;
 
 /// Default width cap of the Mel image, in columns (a 30 s clip has about 1300).
 const DEFAULT_MEL_COLUMNS: usize = 2048;
@@ -134,7 +132,8 @@ struct EngineInfo {
     /// The module was compiled with wasm SIMD (simd128).
     simd: bool,
     labels: Vec<String>,
-    header: BundleHeader,
+    /// The bundle's headers (see `bundleInfo`): `kind`, and for a fusion its `members`.
+    header: serde_json::Value,
     gpu: GpuStatus,
     /// Time to validate and load the bundle on the CPU, in ms.
     load_ms: f64,
@@ -159,9 +158,11 @@ pub struct Engine {
 }
 
 struct Inner {
-    cpu: Classifier,
+    /// Every member on the CPU.
+    cpu: Ensemble,
+    /// The first spectrogram member on WebGPU, when WebGPU is used.
     #[cfg(feature = "webgpu")]
-    gpu: Option<Classifier>,
+    gpu: Option<crate::classify::Classifier>,
     info: EngineInfo,
     limits: DecodeLimits,
 }
@@ -184,15 +185,21 @@ impl Engine {
             return Err(js_error("bundle", "the model bundle is empty (0 bytes)"));
         }
         let mut clock = Stopwatch::start();
-        let cpu = Classifier::from_bundle(&bundle, &Device::flex()).map_err(|e| classify_error(&e))?;
+        let cpu = Ensemble::from_bundle(&bundle, &Device::flex()).map_err(|e| classify_error(&e))?;
         let load_ms = clock.lap();
         let mut gpu_status = GpuStatus { tolerance, ..Default::default() };
 
         #[cfg(feature = "webgpu")]
-        let gpu = if requested == Requested::Cpu {
-            None
-        } else {
-            super::gpu::load(&bundle, &cpu, requested == Requested::WebGpu, &mut gpu_status).await?
+        let gpu = match (requested, Ensemble::primary_bundle(&bundle), cpu.primary()) {
+            (Requested::Cpu, _, _) => None,
+            (_, Ok(Some(bytes)), Some((_, primary))) => super::gpu::load(bytes, primary, requested == Requested::WebGpu, &mut gpu_status).await?,
+            _ if requested == Requested::WebGpu => {
+                return Err(js_error("webgpu_unavailable", "WebGPU was requested, but this model has no spectrogram network to run there"));
+            }
+            _ => {
+                gpu_status.reason = Some("this model has no spectrogram network to run on WebGPU".into());
+                None
+            }
         };
         #[cfg(not(feature = "webgpu"))]
         {
@@ -211,7 +218,7 @@ impl Engine {
             version: env!("CARGO_PKG_VERSION"),
             simd: cfg!(target_feature = "simd128"),
             labels: cpu.labels().to_vec(),
-            header: cpu.header().clone(),
+            header: cpu.summary().clone(),
             gpu: gpu_status,
             load_ms,
             limits: Limits { max_minutes: MAX_MINUTES, max_file_bytes: MAX_FILE_BYTES },
@@ -275,9 +282,10 @@ impl Inner {
             truncated: decoded.truncated,
             skipped_packets: decoded.skipped_packets,
         };
-        let loaded = audio::to_target_rate(decoded, self.cpu.sample_rate()).map_err(|e| audio_error(&e))?;
+        let prepared = self.cpu.prepare(&decoded.samples, decoded.sample_rate).map_err(|e| classify_error(&e))?;
+        drop(decoded);
         timings.resample = clock.lap();
-        self.finish(&loaded.samples, source, timings, clock, &options).await
+        self.finish(&prepared, source, timings, clock, &options).await
     }
 
     async fn classify_pcm(&self, samples: Vec<f32>, sample_rate: f64, options: JsValue) -> Result<JsValue, JsValue> {
@@ -294,7 +302,8 @@ impl Inner {
         let mut clock = Stopwatch::start();
         clock.count_earlier(decode_ms);
         let mut timings = Timings { decode: decode_ms, ..Timings::default() };
-        let prepared = self.cpu.prepare_pcm(&samples, rate, &self.limits).map_err(|e| classify_error(&e))?;
+        audio::check_pcm(&samples, rate, &self.limits).map_err(|e| audio_error(&e))?;
+        let prepared = self.cpu.prepare(&samples, rate).map_err(|e| classify_error(&e))?;
         timings.resample = clock.lap();
         let source = Source {
             decoder: options.decoder.clone().unwrap_or_else(|| "pcm".into()),
@@ -310,26 +319,32 @@ impl Inner {
         self.finish(&prepared, source, timings, clock, &options).await
     }
 
-    /// Features, inference and the Mel image of mono PCM at the model's rate.
+    /// Features, inference and the Mel image of the audio prepared for every member.
     async fn finish(
         &self,
-        samples: &[f32],
+        prepared: &[(u32, Vec<f32>)],
         source: Source,
         mut timings: Timings,
         mut clock: Stopwatch,
         options: &ClassifyOptions,
     ) -> Result<JsValue, JsValue> {
-        let features = self.cpu.features(samples);
+        let features = self.cpu.features(prepared).map_err(|e| classify_error(&e))?;
         timings.features = clock.lap();
         let (classification, backend, gpu_warning) = self.infer(&features).await?;
         timings.inference = clock.lap();
 
-        let mel = if options.mel.unwrap_or(true) {
-            let columns = options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);
-            let cfg = &self.cpu.header().feature_config;
-            Some(mel_image(&features, cfg.hop_length, cfg.sample_rate, columns))
-        } else {
-            None
+        // The log-Mel image of the first spectrogram member (none for a table model alone).
+        let primary = self.cpu.primary().and_then(|(i, c)| match &features[i] {
+            MemberFeatures::Windows(w) => Some((w, c)),
+            _ => None,
+        });
+        let mel = match primary {
+            Some((windows, classifier)) if options.mel.unwrap_or(true) => {
+                let columns = options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);
+                let cfg = &classifier.header().feature_config;
+                Some(mel_image(windows, cfg.hop_length, cfg.sample_rate, columns))
+            }
+            _ => None,
         };
         timings.mel_image = clock.lap();
         // The clock started before decoding (for PCM decoded elsewhere, it counts that time
@@ -353,16 +368,18 @@ impl Inner {
         classification_to_js(backend, &classification, top_k, &source, &timings, &warnings, mel.as_ref())
     }
 
-    /// Runs the network on WebGPU when it is in use, else on the CPU. A WebGPU failure falls
-    /// back to the CPU for this track and says so in a warning.
-    async fn infer(&self, features: &WindowFeatures) -> Result<(Classification, &'static str, Option<String>), JsValue> {
+    /// Runs the spectrogram network on WebGPU when it is in use (the rest on the CPU), else
+    /// everything on the CPU. A WebGPU failure falls back to the CPU for this track and says
+    /// so in a warning.
+    async fn infer(&self, features: &[MemberFeatures]) -> Result<(Classification, &'static str, Option<String>), JsValue> {
         #[allow(unused_mut)]
         let mut warning = None;
         #[cfg(feature = "webgpu")]
         if let Some(gpu) = &self.gpu {
-            match gpu.infer_async(features).await {
+            match self.cpu.infer_async(features, Some(gpu)).await {
                 Ok(c) => return Ok((c, "webgpu", None)),
-                Err(e) => warning = Some(format!("WebGPU failed ({e}); this file ran on the CPU")),
+                Err(crate::classify::ClassifyError::Backend(e)) => warning = Some(format!("WebGPU failed ({e}); this file ran on the CPU")),
+                Err(e) => return Err(classify_error(&e)),
             }
         }
         let c = self.cpu.infer(features).map_err(|e| classify_error(&e))?;

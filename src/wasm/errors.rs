@@ -44,6 +44,8 @@ pub(crate) fn classify_error(e: &ClassifyError) -> JsValue {
         ClassifyError::Bundle(_) => "bundle",
         ClassifyError::NoWindows => "no_samples",
         ClassifyError::Backend(_) => "backend",
+        ClassifyError::Descriptors(_) => "descriptors",
+        ClassifyError::NoMemberApplies(_) => "too_short",
     };
     js_error(code, &e.to_string())
 }

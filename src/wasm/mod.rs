@@ -40,7 +40,7 @@ pub use decoders::decode_file;
 pub use engine::Engine;
 
 #[cfg(not(feature = "decoders-module"))]
-use crate::bundle::Bundle;
+use crate::classify::fused::summary_of;
 
 thread_local! {
     /// The message of the last panic, kept for [`last_panic`]: a panic aborts the call (the
@@ -106,12 +106,13 @@ pub fn default_feature_config() -> String {
         .expect("FeatureConfig serialises to JSON")
 }
 
-/// Reads a bundle's header only (labels, feature config, normalisation, architecture,
-/// provenance) without loading its weights; returns it as a plain object. Throws a
-/// `GenrescopeError` (code `"bundle"`) when the bytes are not a valid bundle.
+/// Reads a bundle's headers (labels, front end, architecture, provenance, and for a fusion
+/// each member's) without loading its weights; returns them as a plain object with `kind`
+/// (`spectrogram`, `table` or `fusion`) and `members`. Throws a `GenrescopeError` (code
+/// `"bundle"`) when the bytes are not a valid bundle.
 #[cfg(not(feature = "decoders-module"))]
 #[wasm_bindgen(js_name = bundleInfo)]
 pub fn bundle_info(bytes: &[u8]) -> Result<JsValue, JsValue> {
-    let header = Bundle::read_header(bytes).map_err(|e| errors::js_error("bundle", &e.to_string()))?;
-    output::to_js(&header)
+    let summary = summary_of(bytes).map_err(|e| errors::js_error("bundle", &e.to_string()))?;
+    output::to_js(&summary)
 }

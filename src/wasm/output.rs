@@ -5,7 +5,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::errors::js_error;
-use crate::classify::{Classification, LabelScore};
+use crate::classify::{rank, Classification, LabelScore};
 use crate::mel_image::MelImage;
 
 /// Serialises `value` to a plain JS value (maps become objects).
@@ -51,6 +51,22 @@ struct Window<'a> {
     probabilities: &'a [f32],
 }
 
+/// One fusion member's opinion (see [`crate::classify::MemberResult`]).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Member<'a> {
+    name: &'a str,
+    kind: &'static str,
+    /// Its weight in this result (0 when skipped).
+    weight: f64,
+    /// Why it was left out (e.g. too short for it); absent when it counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'a str>,
+    probabilities: &'a [f32],
+    top: Vec<LabelScore>,
+    windows: Vec<Window<'a>>,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TrackResult<'a> {
@@ -60,9 +76,18 @@ struct TrackResult<'a> {
     top: &'a [LabelScore],
     votes: &'a [usize],
     windows: Vec<Window<'a>>,
+    /// For a fusion: each member's opinion (empty otherwise).
+    members: Vec<Member<'a>>,
     source: &'a Source,
     timings: &'a Timings,
     warnings: &'a [String],
+}
+
+fn windows_of(windows: &[crate::classify::WindowResult]) -> Vec<Window<'_>> {
+    windows
+        .iter()
+        .map(|w| Window { start: w.start_seconds, end: w.end_seconds, padded: w.padded, probabilities: &w.probabilities })
+        .collect()
 }
 
 /// The whole result of classifying one track, with the Mel image attached as
@@ -76,12 +101,22 @@ pub(crate) fn classification_to_js(
     warnings: &[String],
     mel: Option<&MelImage>,
 ) -> Result<JsValue, JsValue> {
-    let windows = c
-        .windows
+    let windows = windows_of(&c.windows);
+    let members = c
+        .members
         .iter()
-        .map(|w| Window { start: w.start_seconds, end: w.end_seconds, padded: w.padded, probabilities: &w.probabilities })
+        .map(|m| Member {
+            name: &m.name,
+            kind: m.kind.name(),
+            weight: m.weight,
+            skipped: m.skipped.as_deref(),
+            probabilities: &m.probabilities,
+            top: if m.probabilities.is_empty() { Vec::new() } else { rank(&c.labels, &m.probabilities).into_iter().take(top_k).collect() },
+            windows: windows_of(&m.windows),
+        })
         .collect();
     let result = TrackResult {
+        members,
         backend,
         labels: &c.labels,
         probabilities: &c.probabilities,

@@ -38,6 +38,12 @@ export const SHIPPED_MODEL = path.join(REPO, 'web', 'models', 'default', 'model.
  */
 export const TEST_MODEL = path.join(REPO, 'web', 'models', 'cnn', 'model.gscope');
 
+/** The fusion of the MusiCNN transfer model and the descriptor-table model (web/models/fused/). */
+export const FUSED_MODEL = path.join(REPO, 'web', 'models', 'fused', 'model.gscope');
+
+/** The fused model's descriptor-table member on its own. */
+export const TABLE_MODEL = path.join(REPO, 'web', 'models', 'fused', 'members', 'table', 'model.gscope');
+
 /**
  * Starts the static server for web/ on a free port, serving `model` (default `TEST_MODEL`;
  * `SHIPPED_MODEL` for the real one) as /models/default/model.gscope. Fails early with a hint
@@ -170,11 +176,25 @@ export function readRows(page) {
       backend: r.dataset.backend,
       decoder: r.dataset.decoder,
       error: r.dataset.error,
+      members: r.dataset.members ? JSON.parse(r.dataset.members) : null,
     })),
   );
 }
 
 let nativeCache = null;
+
+/**
+ * Runs the native trainer CLI with `args` in the repository and returns its stdout:
+ * $GENRESCOPE_TRAINER (an already built binary) when set, else `cargo run`.
+ */
+export function runTrainer(args) {
+  const trainer = process.env.GENRESCOPE_TRAINER;
+  return execFileSync(
+    trainer ? path.resolve(REPO, trainer) : 'cargo',
+    trainer ? args : ['run', '--quiet', '-p', 'genrescope-trainer', '--bin', 'trainer', '--', ...args],
+    { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 },
+  );
+}
 
 /**
  * The native CLI's results for `files` (absolute paths), from one run of
@@ -188,14 +208,7 @@ let nativeCache = null;
 export function nativeClassify(files, model = TEST_MODEL) {
   const key = JSON.stringify([files, model]);
   if (nativeCache?.key === key) return nativeCache.value;
-  const args = ['classify', '--backend', 'cpu', '--model', model, '--json', ...files];
-  // $GENRESCOPE_TRAINER: an already built trainer binary to use instead of `cargo run`.
-  const trainer = process.env.GENRESCOPE_TRAINER;
-  const out = execFileSync(
-    trainer ? path.resolve(REPO, trainer) : 'cargo',
-    trainer ? args : ['run', '--quiet', '-p', 'genrescope-trainer', '--bin', 'trainer', '--', ...args],
-    { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 },
-  );
+  const out = runTrainer(['classify', '--backend', 'cpu', '--model', model, '--json', ...files]);
   const value = new Map(JSON.parse(out).map((e) => [path.basename(e.file), e]));
   nativeCache = { key, value };
   return value;

@@ -119,6 +119,27 @@ for (const webgpu of [true, false]) {
         console.log(`# ${expected}: shipped model, max |p_page - p_cli| = ${maxDiff.toExponential(2)}; ${row.genre}`);
         assert.ok(maxDiff <= TOLERANCE, `page and CLI differ by ${maxDiff}`);
 
+        // A fused model: each member's opinion matches the CLI's too, and the page shows them
+        // on demand.
+        if (native.members) {
+          assert.equal(row.members?.length, native.members.length, 'the row lists every member');
+          for (const cli of native.members) {
+            const shown = row.members.find((m) => m.name === cli.name);
+            assert.ok(shown, `member ${cli.name} is shown`);
+            assert.equal(Boolean(shown.skipped), Boolean(cli.skipped), `${cli.name}: skipped on both or neither`);
+            assert.ok(Math.abs(shown.weight - cli.weight) < 1e-9, `${cli.name}: weight ${shown.weight} vs ${cli.weight}`);
+            if (cli.skipped) continue;
+            const labels = Object.keys(cli.probabilities);
+            const d = Math.max(...labels.map((l, i) => Math.abs(shown.probabilities[i] - cli.probabilities[l])));
+            console.log(`# ${expected}: member ${cli.name} (weight ${cli.weight.toFixed(2)}), max |p_page - p_cli| = ${d.toExponential(2)}`);
+            assert.ok(d <= TOLERANCE, `member ${cli.name}: page and CLI differ by ${d}`);
+          }
+          await page.locator('#files > li summary').first().click();
+          await page.locator('#files > li details.members > summary').click();
+          const names = await page.locator('#files > li .member-head strong').allTextContents();
+          assert.deepEqual(names, native.members.map((m) => m.name));
+        }
+
         assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), [], 'no page or console errors');
         assert.deepEqual(offsiteRequests(requests, server.url), [], 'no request left the origin');
       } finally {

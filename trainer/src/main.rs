@@ -25,6 +25,9 @@ enum Command {
     Classify(commands::classify::ClassifyArgs),
     /// Write the descriptor table (GTZAN features_30_sec.csv columns) of a labelled folder.
     Describe(commands::describe::DescribeArgs),
+    /// Fuse model bundles into one (fusion weights fitted on held-out predictions, with a
+    /// nested cross-validation against each member alone).
+    Fuse(commands::fuse::FuseArgs),
     /// Re-encode a model bundle's weights (f32, f16 or int8) without retraining.
     Convert(commands::convert::ConvertArgs),
     /// Time training epochs (forward, backward, Adam) over a labelled folder.
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Classify(args) => commands::classify::run(args),
         Command::Describe(args) => commands::describe::run(args),
+        Command::Fuse(args) => commands::fuse::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::BenchEpoch(args) => commands::bench_epoch::run(args),
     };

@@ -82,6 +82,34 @@ pub struct Evaluation {
     pub n_tracks: usize,
     /// Mean window cross-entropy `-ln(max(p_truth, 1e-7))`; `None` without windows.
     pub mean_loss: Option<f64>,
+    /// Each track's mean probabilities, in track-id order: the raw predictions the numbers
+    /// above come from (cross-validation folds keep them, so held-out predictions can be
+    /// reused, e.g. to fit fusion weights). Absent in reports written before they were kept.
+    #[serde(default)]
+    pub tracks: Vec<TrackOutcome>,
+}
+
+/// One track's aggregated prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackOutcome {
+    /// The track's identifier, as in [`WindowPrediction::track`].
+    pub track: usize,
+    /// The file it comes from, when the caller named it (see [`Evaluation::name_tracks`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Index of the true class.
+    pub truth: usize,
+    /// Mean of the track's window probabilities, in label order.
+    pub probabilities: Vec<f32>,
+}
+
+impl Evaluation {
+    /// Sets each track's `name` from its identifier.
+    pub fn name_tracks(&mut self, name: impl Fn(usize) -> String) {
+        for t in &mut self.tracks {
+            t.name = Some(name(t.track));
+        }
+    }
 }
 
 /// One row of the training history.
@@ -219,8 +247,8 @@ pub fn evaluate(labels: &[String], windows: &[WindowPrediction]) -> Evaluation {
     let n = labels.len();
     let mut window_confusion = vec![vec![0usize; n]; n];
     let mut loss_sum = 0.0f64;
-    // track id -> (truth, summed probabilities)
-    let mut tracks: BTreeMap<usize, (usize, Vec<f64>)> = BTreeMap::new();
+    // track id -> (truth, summed probabilities, windows)
+    let mut tracks: BTreeMap<usize, (usize, Vec<f64>, usize)> = BTreeMap::new();
 
     for (i, w) in windows.iter().enumerate() {
         assert_eq!(
@@ -243,7 +271,8 @@ pub fn evaluate(labels: &[String], windows: &[WindowPrediction]) -> Evaluation {
 
         let entry = tracks
             .entry(w.track)
-            .or_insert_with(|| (w.truth, vec![0.0; n]));
+            .or_insert_with(|| (w.truth, vec![0.0; n], 0));
+        entry.2 += 1;
         assert_eq!(
             entry.0, w.truth,
             "windows of track {} disagree on truth ({} vs {})",
@@ -256,8 +285,11 @@ pub fn evaluate(labels: &[String], windows: &[WindowPrediction]) -> Evaluation {
 
     // Summed and mean probabilities have the same argmax.
     let mut track_confusion = vec![vec![0usize; n]; n];
-    for (truth, sums) in tracks.values() {
+    let mut outcomes = Vec::with_capacity(tracks.len());
+    for (&track, (truth, sums, count)) in &tracks {
         track_confusion[*truth][argmax(sums)] += 1;
+        let count = *count as f64;
+        outcomes.push(TrackOutcome { track, name: None, truth: *truth, probabilities: sums.iter().map(|s| (s / count) as f32).collect() });
     }
 
     let (per_class, macro_precision, macro_recall, macro_f1) =
@@ -275,6 +307,7 @@ pub fn evaluate(labels: &[String], windows: &[WindowPrediction]) -> Evaluation {
         n_windows: windows.len(),
         n_tracks: tracks.len(),
         mean_loss: (!windows.is_empty()).then(|| loss_sum / windows.len() as f64),
+        tracks: outcomes,
     }
 }
 
@@ -588,6 +621,7 @@ mod tests {
             n_windows: 10,
             n_tracks: 10,
             mean_loss: Some(0.5),
+            tracks: Vec::new(),
         }
     }
 

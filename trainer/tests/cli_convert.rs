@@ -65,7 +65,7 @@ fn convert_changes_only_the_weight_storage() {
         assert_eq!(converted_header, BundleHeader { weight_storage: storage, ..header.clone() });
         // The converted bundle is the original model with its weights rounded in `storage`.
         assert_eq!(logits(&converted), logits(&Bundle::rounded(&model, storage).unwrap()), "{storage}");
-        assert_eq!(&fs::read(&out).unwrap()[8..12], &2u32.to_le_bytes());
+        assert_eq!(&fs::read(&out).unwrap()[8..12], &genrescope::bundle::FORMAT_VERSION.to_le_bytes());
         previous = out;
     }
     let f32_size = fs::metadata(&previous).unwrap().len();

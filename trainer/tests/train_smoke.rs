@@ -310,10 +310,67 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
     assert_eq!(report["meta"]["ensemble"], 2);
     assert!(report["cv"]["track_accuracy"]["mean"].as_f64().unwrap() > 0.85, "{log}");
 
-    // What a table run cannot do yet, and a broken table, are named.
-    let no_cv = trainer().args(["train", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
-    assert!(!no_cv.status.success() && text(&no_cv).contains("--folds K --cv-only"), "{}", text(&no_cv));
+    // What a table run cannot do, and a broken table, are named: a bundle holds one network,
+    // and only columns the engine computes from audio.
+    let ensemble = trainer().args(["train", "--ensemble", "2", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
+    assert!(!ensemble.status.success() && text(&ensemble).contains("a table bundle holds one network"), "{}", text(&ensemble));
+    let synthetic = trainer().args(["train", "--epochs", "2", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
+    assert!(!synthetic.status.success() && text(&synthetic).contains("unknown descriptor column `a`"), "{}", text(&synthetic));
     std::fs::write(&table, "a,b\n1,2\n").unwrap();
     let broken = trainer().args(["train", "--folds", "3", "--cv-only", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
     assert!(!broken.status.success() && text(&broken).contains("no `label` column"), "{}", text(&broken));
+}
+
+/// The table and fusion path on real clips: `describe` writes the table, a table model is
+/// trained on it (by `fuse`, with `train:` options), a 1-epoch CNN is cross-validated, and
+/// `fuse` fits weights on their held-out predictions; `classify` then gives the fused result
+/// with each member's opinion, and the fused probabilities are the weighted mean.
+#[test]
+fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    let table = tmp.path().join("table.csv");
+    let described = trainer().args(["describe", "--data"]).arg(&data).arg("--out").arg(&table).output().unwrap();
+    assert!(described.status.success(), "{}", text(&described));
+    let cnn_dir = tmp.path().join("cnn");
+    let cnn = train_with(&data, &cnn_dir, &tmp.path().join("cache"), &["--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3"]);
+    assert!(cnn.status.success(), "{}", text(&cnn));
+    let fused_dir = tmp.path().join("fused");
+    let table_options = format!("--table '{}' --epochs 40 --batch 4 --max-correlation 1.0 --folds 3 --min-seconds 10", table.display());
+    let out = trainer()
+        .args(["fuse", "--folds", "3", "--data"])
+        .arg(&data)
+        .arg("--member")
+        .arg(format!("cnn={}", cnn_dir.join("model.gscope").display()))
+        .arg("--member")
+        .arg(format!("table=train:{table_options}"))
+        .arg("--out")
+        .arg(&fused_dir)
+        .output()
+        .unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    // Both members' held-out predictions come from their own cross-validation.
+    assert_eq!(log.matches("held-out predictions are the out-of-fold predictions").count(), 2, "{log}");
+    assert!(log.contains("3-fold nested cross-validation on 6 tracks"), "{log}");
+    assert!(log.contains("bundle check: the fused result"), "{log}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(fused_dir.join("report.json")).unwrap()).unwrap();
+    let weights = &report["meta"]["weights"];
+    let (w_cnn, w_table) = (weights["cnn"]["weight"].as_f64().unwrap(), weights["table"]["weight"].as_f64().unwrap());
+    assert!((w_cnn + w_table - 1.0).abs() < 1e-9, "{weights}");
+
+    let clip = data.join("metal").join("metal.00001.wav");
+    let classified = trainer().args(["classify", "--json", "--model"]).arg(fused_dir.join("model.gscope")).arg(&clip).output().unwrap();
+    assert!(classified.status.success(), "{}", text(&classified));
+    let entries: serde_json::Value = serde_json::from_slice(&classified.stdout).unwrap();
+    let entry = &entries[0];
+    let members = entry["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    assert_eq!((members[0]["name"].as_str(), members[1]["name"].as_str()), (Some("cnn"), Some("table")));
+    for label in ["classical", "metal"] {
+        let fused = entry["probabilities"][label].as_f64().unwrap();
+        let mean: f64 = members.iter().map(|m| m["weight"].as_f64().unwrap() * m["probabilities"][label].as_f64().unwrap()).sum();
+        assert!((fused - mean).abs() < 1e-6, "{label}: fused {fused} vs weighted mean {mean}");
+    }
+    assert_eq!(members[1]["windows"], 1, "a 30 s clip is one descriptor window");
 }

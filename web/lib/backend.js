@@ -7,6 +7,15 @@ export function requestedBackend(search = globalThis.location?.search ?? '') {
 }
 
 /**
+ * The model asked for in the URL: `?model=NAME` names a folder of this site's `models/`
+ * (`default` when absent or not a plain name: no other site's file is ever loaded).
+ */
+export function requestedModel(search = globalThis.location?.search ?? '') {
+  const value = new URLSearchParams(search).get('model');
+  return value && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(value) ? value : 'default';
+}
+
+/**
  * Asks the browser for a WebGPU adapter. Resolves to `{available, description, reason}`;
  * never rejects. Only a real adapter counts: `navigator.gpu` exists in many browsers that
  * then return no adapter (no GPU, blocklisted driver, or WebGPU disabled).

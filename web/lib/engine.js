@@ -364,8 +364,16 @@ export class EnginePool extends EventTarget {
     return this.submit({ type: 'pcm', samples, sampleRate, options }, [samples.buffer], hooks);
   }
 
-  /** The model's sample rate (once ready). */
+  /**
+   * The rate to decode audio at for this model (once ready): its front end's, or for a
+   * fusion the highest of its members' (each member resamples from there, so none loses
+   * the band it reads).
+   */
   get sampleRate() {
-    return this.status.header?.feature_config?.sample_rate ?? 22050;
+    const header = this.status.header;
+    const rateOf = (h) => h?.feature_config?.sample_rate ?? h?.descriptors?.sample_rate;
+    const rates = header?.members?.length ? header.members.map((m) => rateOf(m.header)) : [rateOf(header)];
+    const known = rates.filter(Number.isFinite);
+    return known.length ? Math.max(...known) : 22050;
   }
 }

@@ -48,6 +48,16 @@ export function toJson(records) {
       timings_ms: res.timings,
       warnings: res.warnings,
       timeline: res.windows.map((w) => ({ start_seconds: w.start, end_seconds: w.end, padded: w.padded, probabilities: Object.fromEntries(res.labels.map((l, i) => [l, w.probabilities[i]])) })),
+      ...(res.members?.length
+        ? {
+            members: res.members.map((m) => ({
+              name: m.name,
+              kind: m.kind,
+              weight: m.weight,
+              ...(m.skipped ? { skipped: m.skipped } : { probabilities: Object.fromEntries(res.labels.map((l, i) => [l, m.probabilities[i]])) }),
+            })),
+          }
+        : {}),
     };
   });
   return JSON.stringify(entries, null, 2) + '\n';

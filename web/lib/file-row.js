@@ -4,7 +4,8 @@
 //
 // The row's <li> carries data attributes the tests read: data-state (queued, running, done,
 // error), data-genre, data-confidence and data-probabilities (JSON, full precision),
-// data-backend, data-decoder, data-error.
+// data-backend, data-decoder, data-error, and for a fused model data-members (JSON: each
+// member's name, weight, top label and probabilities, or why it was left out).
 
 import { bytes, duration, h, ms, percent } from './format.js';
 import { genreColour } from './palette.js';
@@ -21,6 +22,50 @@ const STAGES = [
   ['inference', 'model'],
   ['melImage', 'Mel image'],
 ];
+
+/** What a fusion member is, for people. */
+export function memberKind(kind) {
+  return kind === 'table' ? 'descriptor-table model (30 s windows)' : 'spectrogram network (3 s windows)';
+}
+
+/** The fused model's members, each with its weight and top genres, or why it was left out. */
+function membersPanel(r) {
+  const rows = r.members.map((m) =>
+    h(
+      'li',
+      { class: 'member', dataset: { member: m.name } },
+      h('p', { class: 'member-head' }, h('strong', {}, m.name), ` · ${memberKind(m.kind)} · `, m.skipped ? 'left out' : `weight ${percent(m.weight)}`),
+      m.skipped
+        ? h('p', { class: 'muted small' }, `Left out of this result: ${m.skipped}.`)
+        : h(
+            'div',
+            { class: 'scores' },
+            m.top.map((s, rank) =>
+              h(
+                'span',
+                { class: `score${rank === 0 ? ' best' : ''}`, dataset: { label: s.label } },
+                h('span', { class: 'score-label' }, s.label),
+                h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': (s.probability * 100).toFixed(1), 'aria-label': `${m.name}: ${s.label} confidence` }, h('span', { class: 'bar-fill', style: { width: `${(s.probability * 100).toFixed(2)}%`, background: genreColour(r.labels.indexOf(s.label)) } })),
+                h('span', { class: 'score-value' }, percent(s.probability)),
+              ),
+            ),
+          ),
+    ),
+  );
+  const used = r.members.filter((m) => !m.skipped).length;
+  return h(
+    'section',
+    { class: 'panel members-panel' },
+    h('h3', {}, 'Each model’s opinion'),
+    h(
+      'details',
+      { class: 'members' },
+      h('summary', {}, `The verdict fuses ${used} of ${r.members.length} models: show each one’s genres`),
+      h('p', { class: 'muted small' }, 'The genre above is the weighted mean of these models’ probabilities (weights fitted on held-out tracks, renormalised over the models that ran).'),
+      h('ul', { class: 'member-list' }, rows),
+    ),
+  );
+}
 
 /** "19 windows of 3 s, every 1.5 s; ..." from the windows themselves. */
 function windowsNote(windows) {
@@ -75,6 +120,11 @@ export class FileRow {
       backend: result.backend,
       decoder: result.source.decoder,
     });
+    if (result.members?.length) {
+      this.el.dataset.members = JSON.stringify(
+        result.members.map((m) => ({ name: m.name, weight: m.weight, skipped: m.skipped ?? null, genre: m.top[0]?.label ?? null, probabilities: m.probabilities })),
+      );
+    }
     this.status.textContent = `${duration(result.source.durationSeconds)} · ${result.backend === 'webgpu' ? 'WebGPU' : 'CPU'} · ${ms(result.timings.total + (result.timings.webaudio ?? 0))}`;
     this.scores.replaceChildren(
       ...top.map((s, rank) =>
@@ -115,6 +165,7 @@ export class FileRow {
     const format = [src.container, src.codec].filter(Boolean).join(' / ');
     this.detail.replaceChildren(
       h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
+      r.members?.length ? membersPanel(r) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Log-Mel spectrogram'), h('p', { class: 'muted small' }, `${r.mel?.bands ?? 0} Mel bands, low frequencies at the bottom; what the model sees (before standardisation).`), melCanvas, axis),
       h(
         'section',

@@ -49,7 +49,11 @@ export function renderModel(el, header, info, modelCardUrl) {
   const tested = Number.isFinite(cv?.track_accuracy?.mean)
     ? ` in ${cv.folds}-fold cross-validation`
     : Number.isFinite(test?.tracks) ? ` on ${test.tracks} held-out tracks` : '';
-  const kind = arch.kind === 'musicnn' ? 'MusiCNN (Million Song Dataset) transfer' : (arch.kind ?? 'cnn').toUpperCase();
+  const describeArch = (a) => (a?.kind === 'musicnn' ? 'MusiCNN (Million Song Dataset) transfer' : a?.kind === 'mlp' || a?.kind === 'cnn1d' ? `descriptor-table ${a.kind.toUpperCase()}` : (a?.kind ?? 'cnn').toUpperCase());
+  const kind =
+    header.kind === 'fusion'
+      ? `Fusion of ${header.members.map((m) => `${describeArch(m.header?.architecture)} (${Math.round(m.weight * 100)} %)`).join(' and ')}`
+      : describeArch(arch);
   // The data description may end with the label list, which is shown above already.
   const data = (p.data || 'unknown data').replace(/\s*\([^)]*\)\s*$/, '');
   el.replaceChildren(

@@ -1,9 +1,10 @@
 //! `trainer classify`: tag audio files and folders with a model bundle.
 //!
-//! Files are classified in parallel (rayon, one shared [`Classifier`]: it is `Send + Sync`,
+//! Files are classified in parallel (rayon, one shared [`Ensemble`]: it is `Send + Sync`,
 //! checked at compile time below) and printed in input order as an aligned table, one JSON
 //! document or CSV. A file that cannot be decoded is reported and skipped; the others are
-//! still tagged. Exit code: 0 when every file was classified, 1 when any failed, 2 for usage
+//! still tagged. Any bundle works: one model, or a fusion (whose members' opinions are in
+//! the JSON output). Exit code: 0 when every file was classified, 1 when any failed, 2 for usage
 //! and model errors (the error is returned to `main`, which prints it and exits with 2).
 
 use std::collections::HashSet;
@@ -18,7 +19,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use genrescope::audio::{fmt_duration, AudioError, DecodeLimits};
-use genrescope::classify::{Classification, Classifier};
+use genrescope::audio;
+use genrescope::classify::{Classification, Classifier, Ensemble, MemberResult};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::ser::{SerializeMap, Serializer};
@@ -128,13 +130,23 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Reads and checks a bundle and builds its classifier on the chosen backend. Every failure
+/// Reads and checks a bundle of any kind and loads it on the chosen backend. Every failure
 /// here is a model error (exit code 2).
-pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Classifier, String)> {
+pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Ensemble, String)> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read the model bundle {}", path.display()))?;
+    let (device, backend_name) = backend.device()?;
+    let classifier = Ensemble::from_bundle(&bytes, &device)
+        .with_context(|| format!("cannot load the model bundle {}", path.display()))?;
+    Ok((classifier, backend_name))
+}
+
+/// [`load_classifier`] for a spectrogram bundle only (what `eval` and its feature cache
+/// handle).
+pub fn load_spectrogram_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Classifier, String)> {
     let bytes = fs::read(path).with_context(|| format!("cannot read the model bundle {}", path.display()))?;
     let (device, backend_name) = backend.device()?;
     let classifier = Classifier::from_bundle(&bytes, &device)
-        .with_context(|| format!("cannot load the model bundle {}", path.display()))?;
+        .with_context(|| format!("cannot load the model bundle {} (eval takes spectrogram bundles; a fusion is evaluated by `trainer fuse`, a table model by `trainer train --table --folds K`)", path.display()))?;
     Ok((classifier, backend_name))
 }
 
@@ -219,6 +231,7 @@ fn walk(dir: &Path, depth: usize, visited: &mut HashSet<PathBuf>, out: &mut Vec<
 const _: () = {
     const fn shared<T: Send + Sync>() {}
     shared::<Classifier>();
+    shared::<Ensemble>();
 };
 
 /// The outcome for one input file.
@@ -239,11 +252,11 @@ pub struct Tagged {
     pub warnings: Vec<String>,
 }
 
-fn classify_path(classifier: &Classifier, path: &Path, limits: &DecodeLimits) -> FileResult {
+fn classify_path(classifier: &Ensemble, path: &Path, limits: &DecodeLimits) -> FileResult {
     FileResult { file: path.display().to_string(), outcome: classify_file(classifier, path, limits) }
 }
 
-fn classify_file(classifier: &Classifier, path: &Path, limits: &DecodeLimits) -> Result<Tagged, String> {
+fn classify_file(classifier: &Ensemble, path: &Path, limits: &DecodeLimits) -> Result<Tagged, String> {
     let meta = fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
     if meta.is_dir() {
         return Err("is a folder".into());
@@ -254,8 +267,8 @@ fn classify_file(classifier: &Classifier, path: &Path, limits: &DecodeLimits) ->
     }
     let bytes = fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
     let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let audio = classifier.load_audio(bytes, extension.as_deref(), limits).map_err(|e| e.to_string())?;
-    let duration_seconds = audio.samples.len() as f64 / audio.sample_rate as f64;
+    let audio = audio::decode(bytes, extension.as_deref(), limits).map_err(|e| e.to_string())?;
+    let duration_seconds = audio.duration_seconds();
     let mut warnings = Vec::new();
     if audio.truncated {
         warnings.push("the file is truncated; classified the audio it holds".to_string());
@@ -263,9 +276,7 @@ fn classify_file(classifier: &Classifier, path: &Path, limits: &DecodeLimits) ->
     if audio.skipped_packets > 0 {
         warnings.push(format!("{} undecodable packets were skipped", audio.skipped_packets));
     }
-    let features = classifier.features(&audio.samples);
-    drop(audio);
-    let classification = classifier.infer(&features).map_err(|e| e.to_string())?;
+    let classification = classifier.classify_mono(&audio.samples, audio.sample_rate).map_err(|e| e.to_string())?;
     Ok(Tagged { classification, duration_seconds, warnings })
 }
 
@@ -404,10 +415,43 @@ struct JsonEntry<'a> {
     windows: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeline: Option<Vec<JsonWindow<'a>>>,
+    /// For a fusion: each member's opinion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<Vec<JsonMember<'a>>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+}
+
+/// One fusion member's opinion on a file.
+#[derive(Serialize)]
+struct JsonMember<'a> {
+    name: &'a str,
+    kind: genrescope::bundle::ModelKind,
+    /// Its weight in this file's fused result (0 when skipped).
+    weight: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probabilities: Option<LabelMap<'a>>,
+    windows: usize,
+}
+
+fn json_members<'a>(labels: &'a [String], members: &'a [MemberResult]) -> Option<Vec<JsonMember<'a>>> {
+    (!members.is_empty()).then(|| {
+        members
+            .iter()
+            .map(|m| JsonMember {
+                name: &m.name,
+                kind: m.kind,
+                weight: m.weight,
+                skipped: m.skipped.as_deref(),
+                probabilities: m.skipped.is_none().then(|| LabelMap { labels, values: &m.probabilities }),
+                windows: m.windows.len(),
+            })
+            .collect()
+    })
 }
 
 /// One JSON array with an object per file. Probabilities are f32 written with the shortest
@@ -436,6 +480,7 @@ fn write_json(out: &mut impl Write, results: &[FileResult], top: usize, timeline
                             })
                             .collect()
                     }),
+                    members: json_members(&c.labels, &c.members),
                     warnings: &t.warnings,
                     error: None,
                 }
@@ -448,6 +493,7 @@ fn write_json(out: &mut impl Write, results: &[FileResult], top: usize, timeline
                 duration_seconds: None,
                 windows: None,
                 timeline: None,
+                members: None,
                 warnings: &[],
                 error: Some(e),
             },

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::backend::Backend;
-use super::classify::{load_classifier, progress_bar};
+use super::classify::{load_spectrogram_classifier, progress_bar};
 use crate::cache::{default_dir, FeatureCache, TrackError, TrackErrorKind};
 use crate::dataset::Track;
 use crate::metrics::{evaluate, per_class_metrics, WindowPrediction};
@@ -61,7 +61,7 @@ struct TrackOutcome {
 /// Runs `trainer eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (classifier, backend_name) = load_classifier(&args.model, args.backend)?;
+    let (classifier, backend_name) = load_spectrogram_classifier(&args.model, args.backend)?;
     let header = classifier.header().clone();
 
     let dataset = super::discover_labelled(&args.data)?;

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod convert;
 pub mod describe;
 pub mod eval;
+pub mod fuse;
 pub mod train;
 pub mod train_table;
 

@@ -95,8 +95,8 @@ pub struct TrainArgs {
     pub data: Option<PathBuf>,
     /// Instead of audio: a CSV table of descriptors with a `label` column (GTZAN's
     /// `features_30_sec.csv` works as is, and so does `trainer describe`'s output, whose rows
-    /// of one file stay in one fold). Trains the network of --table-arch on it; for now only
-    /// cross-validates (--folds K --cv-only): bundles that hold a table model come later.
+    /// of one file stay in one fold). Trains the network of --table-arch on it and writes a
+    /// table-model bundle (and cross-validates with --folds K).
     #[arg(long, conflicts_with = "data", value_name = "CSV")]
     pub table: Option<PathBuf>,
     /// With --table: the network (mlp: dense blocks, see --head-hidden; cnn1d: the third study's 1-D CNN, two
@@ -111,6 +111,25 @@ pub struct TrainArgs {
     /// average their probabilities.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub ensemble: u16,
+    /// With --table: leave out the table's rows of the audio files in this labelled folder
+    /// (matched by file name), e.g. to test the table model, or a fusion, on that folder's
+    /// tracks without them having been trained on.
+    #[arg(long, requires = "table", value_name = "DIR")]
+    pub exclude_data: Option<PathBuf>,
+    /// With --exclude-data: also leave out rows named like an excluded file but numbered up
+    /// to N away (`blues.00003.wav` excludes `blues.00000` to `blues.00015` with N = 12).
+    /// GTZAN's files are numbered roughly by artist, so this keeps most of the excluded
+    /// tracks' artists out of training too.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub exclude_neighbours: usize,
+    /// With --table: the bundle's table model describes at most N windows per track, evenly
+    /// spread (default: every window).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_windows: Option<u32>,
+    /// With --table: the bundle's table model is used only on tracks at least this long, in
+    /// seconds (a fusion leaves it out of shorter input, e.g. live mode's 3 s windows).
+    #[arg(long, default_value_t = 15.0, value_name = "SECONDS")]
+    pub min_seconds: f64,
     /// Output folder for the bundle (`model.gscope`) and the report.
     #[arg(long, default_value = "trained-model")]
     pub out: PathBuf,
@@ -218,6 +237,16 @@ impl LoadedData {
     pub fn track_labels(&self) -> Vec<usize> {
         self.tracks.iter().map(|t| t.label).collect()
     }
+
+    /// Track `t`'s name as reports keep it: `<label>/<file name>`.
+    pub fn track_name(&self, t: usize) -> String {
+        track_key(&self.labels[self.tracks[t].label], &self.tracks[t].path)
+    }
+}
+
+/// How reports name a track of a labelled folder: `<label>/<file name>`.
+pub fn track_key(label: &str, path: &Path) -> String {
+    format!("{label}/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default())
 }
 
 /// The network of a descriptor-table model.
@@ -421,6 +450,7 @@ fn limit_per_label(mut dataset: Dataset, limit: Option<usize>) -> Dataset {
 /// interrupted run resumes and folds can run in separate processes.
 struct CrossValidation<'a> {
     cfg: &'a FeatureConfig,
+    data: &'a LoadedData,
     labels: &'a [String],
     tracks: &'a Tracks<'a>,
     settings: &'a TrainSettings,
@@ -433,7 +463,7 @@ impl<'a> CrossValidation<'a> {
     /// A K-fold run over `tracks` whose folds are stored under `out`.
     fn new(cfg: &'a FeatureConfig, data: &'a LoadedData, tracks: &'a Tracks<'a>, settings: &'a TrainSettings, device: &'a Device, k: usize, out: &Path) -> Self {
         let store = FoldStore::new(out, run_key(settings, cfg, k, tracks.labels, tracks.pcm));
-        CrossValidation { cfg, labels: &data.labels, tracks, settings, device, k, store }
+        CrossValidation { cfg, data, labels: &data.labels, tracks, settings, device, k, store }
     }
 
     /// Every fold, summarised.
@@ -463,7 +493,8 @@ impl<'a> CrossValidation<'a> {
                 None => {
                     let outcome = fit(cfg, self.labels, self.tracks, &fold.train, &fold.val, self.settings, self.device, &name)?;
                     let test_set = window_set(cfg, &extractor, self.tracks, &fold.test, &outcome.normalisation);
-                    let evaluation = evaluate_set(&outcome.model, &test_set, self.labels, self.device)?;
+                    let mut evaluation = evaluate_set(&outcome.model, &test_set, self.labels, self.device)?;
+                    evaluation.name_tracks(|t| self.data.track_name(t));
                     self.store.save(i, k, outcome.best_epoch, &evaluation)?;
                     (evaluation, outcome.best_epoch, "")
                 }

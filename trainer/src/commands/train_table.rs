@@ -1,7 +1,10 @@
-//! `trainer train --table CSV`: stratified K-fold cross-validation of a network on a table of
-//! precomputed descriptors (one row per track). Each fold fits its own preprocessing
-//! (correlation filter, standardisation) on its training rows only.
+//! `trainer train --table CSV`: a network on a table of precomputed descriptors (one row per
+//! track, or per window of a long track): stratified K-fold cross-validation, then the
+//! hold-out model written as a table-model bundle that classifies audio through the same
+//! descriptor code. Each fit learns its own preprocessing (correlation filter,
+//! standardisation) from its training rows only.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -9,13 +12,16 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
+use genrescope::bundle::{DescriptorInput, Provenance, TableBundle, TableHeader};
+use genrescope::classify::TableClassifier;
+use genrescope::descriptors::{DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet, MLP_HIDDEN};
 use serde_json::json;
 
 use super::train::{command_line, pooled_evaluation, print_cv, TableArch, TrainArgs};
 use crate::metrics::{summarize, Evaluation};
-use crate::report::write_report;
-use crate::split::stratified_k_fold;
+use crate::report::{print_summary, write_report};
+use crate::split::{stratified_k_fold, stratified_split};
 use crate::table::{FeatureTable, TablePreprocessing};
 use crate::train::rows::{Rows, Stage};
 use crate::train::schedule::{Schedule, ScheduleConfig};
@@ -25,23 +31,31 @@ const CNN1D_HALVE_EVERY: usize = 10;
 
 /// Runs `trainer train --table CSV` (see [`TrainArgs::table`]).
 pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
-    let (Some(k), true) = (args.folds, args.cv_only) else {
-        bail!(
-            "--table only cross-validates for now: add --folds K --cv-only (the bundle format \
-             cannot hold a table model yet)"
-        );
-    };
+    if args.cv_only && args.folds.is_none() {
+        bail!("--cv-only needs --folds K");
+    }
+    if !args.cv_only && args.ensemble > 1 {
+        bail!("a table bundle holds one network: use --ensemble N with --folds K --cv-only");
+    }
     if !(0.0..=1.0).contains(&args.max_correlation) || args.max_correlation == 0.0 {
         bail!("--max-correlation must be in (0, 1], got {}", args.max_correlation);
     }
-    let table = FeatureTable::read(path)?;
+    if !(args.min_seconds.is_finite() && args.min_seconds >= 0.0) {
+        bail!("--min-seconds must be a number >= 0, got {}", args.min_seconds);
+    }
+    let mut table = FeatureTable::read(path)?;
+    let excluded = match &args.exclude_data {
+        Some(dir) => exclude_rows(&mut table, dir, args.exclude_neighbours)?,
+        None => 0,
+    };
     eprintln!(
-        "{}: {} rows, {} descriptor columns, {} labels ({})",
+        "{}: {} rows, {} descriptor columns, {} labels ({}){}",
         path.display(),
         table.rows.len(),
         table.columns.len(),
         table.labels.len(),
-        table.labels.join(", ")
+        table.labels.join(", "),
+        if excluded > 0 { format!("; {excluded} rows left out (--exclude-data)") } else { String::new() }
     );
     let architecture = match args.table_arch {
         TableArch::Mlp => TableArchitecture::Mlp {
@@ -63,25 +77,49 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     if tracks.len() < table.rows.len() {
         eprintln!("{} rows from {} recordings: the windows of one recording stay in one fold and are pooled", table.rows.len(), tracks.len());
     }
-    let folds = stratified_k_fold(&track_labels, k, args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let trainer = TableTrainer { table: &table, tracks: &tracks, track_labels: &track_labels, architecture: &architecture, schedule: &schedule, args, device: &device };
     let started = Instant::now();
-    let mut evaluations = Vec::new();
-    let mut kept_columns = Vec::new();
-    for (i, fold) in folds.iter().enumerate() {
-        let name = format!("fold {}/{k}", i + 1);
-        let (evaluation, best_epoch, n_kept) = fit_fold(&table, &tracks, fold, &architecture, &schedule, args, &device, &name)?;
-        eprintln!(
-            "{name}: test accuracy {:.1}% (best epoch {best_epoch}, {n_kept} of {} descriptors kept)",
-            100.0 * evaluation.track_accuracy,
-            table.columns.len()
-        );
-        kept_columns.push(n_kept);
-        evaluations.push(evaluation);
-    }
-    let cv = summarize(evaluations);
+
+    let cv = match args.folds {
+        Some(k) => {
+            let folds = stratified_k_fold(&track_labels, k, args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut evaluations = Vec::new();
+            for (i, fold) in folds.iter().enumerate() {
+                let name = format!("fold {}/{k}", i + 1);
+                let fit = trainer.fit(&fold.train, &fold.val, &name)?;
+                let mut evaluation = trainer.evaluate(&fit, &fold.test, &device)?;
+                evaluation.name_tracks(|t| table.names[tracks[t][0]].clone());
+                eprintln!(
+                    "{name}: test accuracy {:.1}% (best epoch {}, {} of {} descriptors kept)",
+                    100.0 * evaluation.track_accuracy,
+                    fit.mean_epoch(),
+                    fit.prep.columns.len(),
+                    table.columns.len()
+                );
+                evaluations.push(evaluation);
+            }
+            Some(summarize(evaluations))
+        }
+        None => None,
+    };
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let meta = json!({
-        "data": format!("{}: {} rows, {} labels", path.display(), table.rows.len(), table.labels.len()),
+    let data = format!(
+        "{}: {} rows of {} recordings, {} labels{}",
+        path.display(),
+        table.rows.len(),
+        tracks.len(),
+        table.labels.len(),
+        match &args.exclude_data {
+            Some(dir) => format!(
+                "; {excluded} rows left out: the files of {} and their neighbours up to {} numbers away",
+                dir.display(),
+                args.exclude_neighbours
+            ),
+            None => String::new(),
+        }
+    );
+    let mut meta = json!({
+        "data": data,
         "seed": args.seed,
         "command": command_line(),
         "backend": backend_name,
@@ -89,65 +127,242 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         "schedule": schedule,
         "max_correlation": args.max_correlation,
         "ensemble": args.ensemble,
-        "descriptors_kept_per_fold": kept_columns,
         "training_seconds": started.elapsed().as_secs_f64(),
     });
-    let files = write_report(&args.out, "cv-report", "Cross-validation (descriptor table)", &pooled_evaluation(&cv), None, Some(&cv), &meta)?;
-    print_cv(&cv);
-    eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+    if args.cv_only {
+        let cv = cv.expect("--cv-only has --folds");
+        let files = write_report(&args.out, "cv-report", "Cross-validation (descriptor table)", &pooled_evaluation(&cv), None, Some(&cv), &meta)?;
+        print_cv(&cv);
+        eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    // The hold-out model: the bundle.
+    let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let split_text = format!(
+        "stratified by label, by recording: {} train / {} validation / {} test, seed {}",
+        split.train.len(),
+        split.val.len(),
+        split.test.len(),
+        args.seed
+    );
+    eprintln!("split by recording: {} train, {} validation, {} test", split.train.len(), split.val.len(), split.test.len());
+    let fit = trainer.fit(&split.train, &split.val, "hold-out")?;
+    let test = trainer.evaluate(&fit, &split.test, &device)?;
+    println!("{}", print_summary(&test));
+    if let Some(cv) = &cv {
+        print_cv(cv);
+    }
+    let (net, best_epoch) = fit.members.into_iter().next().expect("one network");
+    let header = TableHeader {
+        labels: table.labels.clone(),
+        descriptors: DescriptorInput {
+            sample_rate: SAMPLE_RATE,
+            windowing: DescriptorWindowing::default(),
+            max_windows: args.max_windows.map(|n| n as usize),
+            min_seconds: args.min_seconds,
+            columns: fit.prep.columns.clone(),
+            mean: fit.prep.mean.clone(),
+            std: fit.prep.std.clone(),
+        },
+        architecture: architecture.clone(),
+        weight_storage: args.weights,
+        provenance: Provenance {
+            data: meta["data"].as_str().unwrap_or_default().to_string(),
+            split: split_text.clone(),
+            seed: args.seed,
+            command: command_line(),
+            metrics: json!({
+                "test": {"tracks": test.n_tracks, "track_accuracy": test.track_accuracy, "macro_f1": test.macro_f1, "mean_loss": test.mean_loss},
+                "cross_validation": cv.as_ref().map(|c| json!({
+                    "folds": c.folds.len(), "track_accuracy": c.track_accuracy, "macro_f1": c.macro_f1,
+                })),
+                "best_epoch": best_epoch,
+            }),
+            created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        },
+    };
+    let bytes = TableBundle::to_bytes(&header, &net).context(
+        "cannot write the table bundle (its columns must be descriptors the engine computes from audio: the names of `trainer describe`)",
+    )?;
+    let bundle_path = args.out.join("model.gscope");
+    std::fs::write(&bundle_path, &bytes).with_context(|| format!("writing {}", bundle_path.display()))?;
+    check_bundle(&bytes, &trainer, &fit.prep, &net, &split.test, &device)?;
+    meta["split"] = json!(split_text);
+    meta["best_epoch"] = json!(best_epoch);
+    let files = write_report(&args.out, "report", "Hold-out test set (descriptor table)", &test, Some(&fit.history), cv.as_ref(), &meta)?;
+    eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
+    for f in files {
+        eprintln!("wrote {}", f.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Trains one fold: preprocessing fitted on its training rows, the network with early
-/// stopping on its validation rows, evaluated on its test rows. Returns the test evaluation,
-/// the kept epoch (the members' mean with --ensemble) and the number of descriptors kept.
-#[allow(clippy::too_many_arguments)]
-fn fit_fold(
-    table: &FeatureTable,
-    tracks: &[Vec<usize>],
-    fold: &crate::split::Fold,
-    architecture: &TableArchitecture,
-    schedule: &ScheduleConfig,
-    args: &TrainArgs,
-    device: &Device,
-    name: &str,
-) -> anyhow::Result<(Evaluation, usize, usize)> {
-    let track_labels: Vec<usize> = tracks.iter().map(|rows| table.row_labels[rows[0]]).collect();
-    let train_rows: Vec<usize> = fold.train.iter().flat_map(|&t| tracks[t].iter().copied()).collect();
-    let prep = TablePreprocessing::fit(table, &train_rows, args.max_correlation)?;
-    let dim = prep.columns.len();
-    let vectors: Vec<Vec<f32>> = tracks.iter().map(|rows| prep.vectors(table, rows).concat()).collect();
-    let rows = |indices: &[usize]| Rows::of(&vectors, dim, &track_labels, indices);
-    let (train, val, test) = (rows(&fold.train), rows(&fold.val), rows(&fold.test));
-    let mut members = Vec::new();
-    let mut epochs = Vec::new();
-    for member in 0..args.ensemble {
-        let seed = args.seed + member as u64;
-        device.seed(seed);
-        let net = TableNet::new(architecture, dim, table.labels.len(), &device.clone().autodiff()).map_err(anyhow::Error::msg)?;
-        let stage = Stage {
-            name,
-            train: &train,
-            val: &val,
-            eval_chunk: 256,
-            first_epoch: 1,
-            epochs: args.epochs,
-            batch_size: args.batch,
-            seed,
-            weight_decay: args.weight_decay,
-        };
-        let mut history = Vec::new();
-        let kept = stage
-            .run(net, |net, x| net.forward(x), Schedule::new(schedule.clone()), &table.labels, device, &mut history)?
-            .with_context(|| format!("{name}: no epoch reached a finite loss"))?;
-        epochs.push(kept.epoch);
-        members.push(kept.model);
-    }
-    // The ensemble's logits are the log of its mean probabilities.
-    let mean_log_probabilities = |x: Tensor<2>| {
-        let total = members.iter().map(|m| softmax(m.forward(x.clone()), 1)).reduce(|a, b| a + b).expect("at least one member");
-        (total / members.len() as f64).log()
+/// Removes the rows of the audio files in the labelled folder `dir` (matched by file name)
+/// and of files numbered up to `neighbours` away from one (same name apart from the number);
+/// returns how many rows went.
+fn exclude_rows(table: &mut FeatureTable, dir: &Path, neighbours: usize) -> anyhow::Result<usize> {
+    let dataset = super::discover_labelled(dir)?;
+    let names: HashSet<String> = dataset.tracks.iter().filter_map(|t| t.path.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    let numbered: Vec<(String, u64)> = names.iter().filter_map(|n| numbered_name(n)).collect();
+    let excluded = |name: &str| {
+        let file = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        names.contains(&file)
+            || numbered_name(&file).is_some_and(|(stem, n)| numbered.iter().any(|(s, m)| *s == stem && n.abs_diff(*m) <= neighbours as u64))
     };
-    let evaluation = test.evaluate(mean_log_probabilities, 256, &table.labels, device)?;
-    Ok((evaluation, epochs.iter().sum::<usize>() / epochs.len(), dim))
+    let keep: Vec<bool> = table.names.iter().map(|n| !excluded(n)).collect();
+    let before = table.rows.len();
+    let mut i = 0;
+    table.rows.retain(|_| (keep[i], i += 1).0);
+    let mut i = 0;
+    table.row_labels.retain(|_| (keep[i], i += 1).0);
+    let mut i = 0;
+    table.names.retain(|_| (keep[i], i += 1).0);
+    if table.rows.is_empty() {
+        bail!("--exclude-data {} leaves no row of the table", dir.display());
+    }
+    Ok(before - table.rows.len())
+}
+
+/// `("blues.", 3)` for `blues.00003.wav`: the name up to its last run of digits before the
+/// extension, and that number.
+fn numbered_name(file: &str) -> Option<(String, u64)> {
+    let stem = Path::new(file).file_stem()?.to_str()?;
+    let digits = stem.len() - stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return None;
+    }
+    let (prefix, number) = stem.split_at(stem.len() - digits);
+    Some((prefix.to_string(), number.parse().ok()?))
+}
+
+/// What one fit produced: its preprocessing, the networks (one per ensemble member, with
+/// the kept epoch) and the first member's history.
+struct TableFit {
+    prep: TablePreprocessing,
+    members: Vec<(TableNet, usize)>,
+    history: Vec<crate::metrics::EpochRecord>,
+}
+
+impl TableFit {
+    fn mean_epoch(&self) -> usize {
+        self.members.iter().map(|m| m.1).sum::<usize>() / self.members.len()
+    }
+}
+
+/// Fits table networks on sets of recordings.
+struct TableTrainer<'a> {
+    table: &'a FeatureTable,
+    tracks: &'a [Vec<usize>],
+    track_labels: &'a [usize],
+    architecture: &'a TableArchitecture,
+    schedule: &'a ScheduleConfig,
+    args: &'a TrainArgs,
+    device: &'a Device,
+}
+
+impl TableTrainer<'_> {
+    /// The rows of the recordings `indices` under `prep`.
+    fn rows(&self, prep: &TablePreprocessing, indices: &[usize]) -> Rows {
+        let vectors: Vec<Vec<f32>> = self.tracks.iter().map(|rows| prep.vectors(self.table, rows).concat()).collect();
+        Rows::of(&vectors, prep.columns.len(), self.track_labels, indices)
+    }
+
+    /// Preprocessing fitted on the `train` recordings' rows, then `--ensemble` networks with
+    /// early stopping on `val`.
+    fn fit(&self, train: &[usize], val: &[usize], name: &str) -> anyhow::Result<TableFit> {
+        let train_rows: Vec<usize> = train.iter().flat_map(|&t| self.tracks[t].iter().copied()).collect();
+        let prep = TablePreprocessing::fit(self.table, &train_rows, self.args.max_correlation)?;
+        let dim = prep.columns.len();
+        let (train, val) = (self.rows(&prep, train), self.rows(&prep, val));
+        let mut members = Vec::new();
+        let mut first_history = Vec::new();
+        for member in 0..self.args.ensemble {
+            let seed = self.args.seed + member as u64;
+            self.device.seed(seed);
+            let net = TableNet::new(self.architecture, dim, self.table.labels.len(), &self.device.clone().autodiff()).map_err(anyhow::Error::msg)?;
+            let stage = Stage {
+                name,
+                train: &train,
+                val: &val,
+                eval_chunk: 256,
+                first_epoch: 1,
+                epochs: self.args.epochs,
+                batch_size: self.args.batch,
+                seed,
+                weight_decay: self.args.weight_decay,
+            };
+            let mut history = Vec::new();
+            let kept = stage
+                .run(net, |net, x| net.forward(x), Schedule::new(self.schedule.clone()), &self.table.labels, self.device, &mut history)?
+                .with_context(|| format!("{name}: no epoch reached a finite loss"))?;
+            if member == 0 {
+                first_history = history;
+            }
+            members.push((kept.model, kept.epoch));
+        }
+        Ok(TableFit { prep, members, history: first_history })
+    }
+
+    /// The fit's members (mean of their probabilities) on the recordings `test`.
+    fn evaluate(&self, fit: &TableFit, test: &[usize], device: &Device) -> anyhow::Result<Evaluation> {
+        // The ensemble's logits are the log of its mean probabilities.
+        let mean_log_probabilities = |x: Tensor<2>| {
+            let total = fit.members.iter().map(|(m, _)| softmax(m.forward(x.clone()), 1)).reduce(|a, b| a + b).expect("at least one member");
+            (total / fit.members.len() as f64).log()
+        };
+        self.rows(&fit.prep, test).evaluate(mean_log_probabilities, 256, &self.table.labels, device)
+    }
+}
+
+/// Loads the written bundle back and checks that it gives the trained network's
+/// probabilities on the first test recording's rows (standardisation, column choice and
+/// weights), within what its weight storage's rounding allows.
+fn check_bundle(bytes: &[u8], trainer: &TableTrainer, prep: &TablePreprocessing, net: &TableNet, test: &[usize], device: &Device) -> anyhow::Result<()> {
+    let classifier = TableClassifier::from_bundle(bytes).context("the written bundle does not load")?;
+    let Some(&track) = test.first() else { return Ok(()) };
+    let rows = trainer.rows(prep, &[track]);
+    let storage = classifier.header().weight_storage;
+    let rounded = genrescope::bundle::Bundle::rounded(net, storage)?;
+    let expected = rows.evaluate(|x| rounded.forward(x), 16, trainer.table.labels.as_slice(), device)?;
+    // The classifier standardises raw descriptor rows itself; feed it the same rows.
+    let features = genrescope::classify::TableFeatures {
+        spans: (0..rows.len()).map(|i| i..i + 1).collect(),
+        dim: rows.dim,
+        vectors: trainer.tracks[track].iter().flat_map(|&r| standardise(&classifier, trainer.table, r)).collect(),
+    };
+    let got = classifier.infer(&features)?;
+    let want = &expected.tracks[0].probabilities;
+    let diff = want.iter().zip(&got.probabilities).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    if diff > 1e-5 {
+        bail!("the reloaded table bundle disagrees with the trained network (max probability difference {diff})");
+    }
+    eprintln!("bundle check: reloaded table model matches the trained one ({storage} weights; max probability difference {diff:.1e})");
+    Ok(())
+}
+
+/// Row `r` of `table` selected and standardised as the bundle's header says (by column name).
+fn standardise(classifier: &TableClassifier, table: &FeatureTable, r: usize) -> Vec<f32> {
+    let input = &classifier.header().descriptors;
+    input
+        .columns
+        .iter()
+        .zip(input.mean.iter().zip(&input.std))
+        .map(|(name, (m, s))| {
+            let c = table.columns.iter().position(|n| n == name).expect("bundle columns come from the table");
+            ((table.rows[r][c] - m) / s) as f32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_names_split_at_the_last_digits() {
+        assert_eq!(numbered_name("blues.00003.wav"), Some(("blues.".to_string(), 3)));
+        assert_eq!(numbered_name("jazz.00054.au"), Some(("jazz.".to_string(), 54)));
+        assert_eq!(numbered_name("intro.wav"), None);
+    }
 }

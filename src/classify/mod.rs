@@ -5,13 +5,23 @@
 //! [`Classifier::features`] (raw log-Mel windows, also the Mel image) ->
 //! [`Classifier::infer`] (standardise, CNN, softmax per window, mean per track).
 //! [`Classifier::infer_async`] does the same with asynchronous reads, as WebGPU requires.
+//!
+//! - [`table`]: [`TableClassifier`], a table model on clip descriptors.
+//! - [`fused`]: [`Ensemble`], any bundle (one model or a fusion of members) behind one call.
+
+pub mod fused;
+pub mod table;
+
+pub use fused::{Ensemble, Member, MemberFeatures, MemberModel};
+pub use table::{TableClassifier, TableFeatures};
 
 use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::audio::{self, AudioError, DecodeLimits, LoadedAudio};
-use crate::bundle::{Bundle, BundleError, BundleHeader};
+use crate::bundle::{Bundle, BundleError, BundleHeader, ModelKind};
+use crate::descriptors::DescriptorError;
 use crate::mel::MelExtractor;
 use crate::model::GenreNet;
 use crate::segment::{window_features, WindowFeatures};
@@ -31,6 +41,12 @@ pub enum ClassifyError {
     /// The track gave no window (it was empty).
     #[error("the audio is empty: no window to classify")]
     NoWindows,
+    /// The clip descriptors of a table model could not be computed.
+    #[error(transparent)]
+    Descriptors(#[from] DescriptorError),
+    /// No member of a fusion applies to this input (e.g. it is shorter than each needs).
+    #[error("no member of the model can classify this input: {0}")]
+    NoMemberApplies(String),
     /// The compute backend failed while running the model.
     #[error("the model could not run on this device: {0}")]
     Backend(String),
@@ -71,8 +87,54 @@ pub struct Classification {
     pub ranking: Vec<LabelScore>,
     /// The per-window timeline.
     pub windows: Vec<WindowResult>,
-    /// Mean of the windows' penultimate-layer embeddings, for similarity search.
+    /// Mean of the windows' penultimate-layer embeddings, for similarity search (empty for
+    /// a table model).
     pub embedding: Vec<f32>,
+    /// For a fusion: each member's own result and how much it counted (empty otherwise).
+    pub members: Vec<MemberResult>,
+}
+
+/// One member's opinion within a fused [`Classification`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberResult {
+    /// The member's name in the bundle.
+    pub name: String,
+    /// What the member is.
+    pub kind: ModelKind,
+    /// Its weight in this result (renormalised over the members used; 0 when skipped).
+    pub weight: f64,
+    /// Why it was left out of this result (too short for it, ...); `None` when it counted.
+    pub skipped: Option<String>,
+    /// Its track probabilities, in label order (empty when skipped).
+    pub probabilities: Vec<f32>,
+    /// Its windows (3 s patches, 30 s descriptor windows, ...).
+    pub windows: Vec<WindowResult>,
+}
+
+impl Classification {
+    /// The track result from per-window results: mean probabilities, majority votes and the
+    /// ranking; `embedding` is kept as given.
+    pub fn from_windows(labels: Vec<String>, windows: Vec<WindowResult>, embedding: Vec<f32>) -> Self {
+        let per_window: Vec<Vec<f32>> = windows.iter().map(|w| w.probabilities.clone()).collect();
+        let probabilities = mean_probabilities(&per_window, labels.len());
+        let mut votes = vec![0usize; labels.len()];
+        for p in &per_window {
+            votes[argmax(p)] += 1;
+        }
+        let ranking = rank(&labels, &probabilities);
+        Classification { labels, probabilities, votes, ranking, windows, embedding, members: Vec::new() }
+    }
+}
+
+/// Every label with its probability, most likely first.
+pub fn rank(labels: &[String], probabilities: &[f32]) -> Vec<LabelScore> {
+    let mut ranking: Vec<LabelScore> = labels
+        .iter()
+        .zip(probabilities)
+        .map(|(label, &probability)| LabelScore { label: label.clone(), probability })
+        .collect();
+    ranking.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+    ranking
 }
 
 impl Classification {
@@ -227,19 +289,7 @@ impl Accumulator {
     }
 
     fn finish(self, features: &WindowFeatures, sample_rate: u32) -> Classification {
-        let n = self.probabilities.len() as f64;
-        let mean = mean_probabilities(&self.probabilities, self.labels.len());
-        let mut votes = vec![0usize; self.labels.len()];
-        for p in &self.probabilities {
-            votes[argmax(p)] += 1;
-        }
-        let mut ranking: Vec<LabelScore> = self
-            .labels
-            .iter()
-            .zip(&mean)
-            .map(|(label, &probability)| LabelScore { label: label.clone(), probability })
-            .collect();
-        ranking.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        let n = self.probabilities.len().max(1) as f64;
         let windows = features
             .spans
             .iter()
@@ -251,14 +301,8 @@ impl Accumulator {
                 probabilities,
             })
             .collect();
-        Classification {
-            labels: self.labels,
-            probabilities: mean,
-            votes,
-            ranking,
-            windows,
-            embedding: self.embedding_sum.iter().map(|s| (s / n) as f32).collect(),
-        }
+        let embedding = self.embedding_sum.iter().map(|s| (s / n) as f32).collect();
+        Classification::from_windows(self.labels, windows, embedding)
     }
 }
 

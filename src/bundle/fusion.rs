@@ -1,0 +1,180 @@
+//! [`FusionHeader`]: a bundle of several member models whose probabilities are fused, and
+//! its reading and writing.
+//!
+//! The "weights" section of a fusion bundle is its members' bundles (each a complete
+//! spectrogram or table bundle, with its own header, weights and checksum) one after the
+//! other; the header lists each member's name, kind, length in bytes and fusion weight.
+//! Fusion is a weighted mean of the members' track probabilities (weights fitted on
+//! validation data by the trainer); a member that does not apply to an input (a table model
+//! on 3 s of live audio) is left out and the others' weights are renormalised.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::BundleError;
+use super::header::{decode_field, validate_labels, BundleHeader, Provenance};
+use super::kind::{expect_kind, header_object, take_kind, ModelKind};
+use super::table::TableHeader;
+use super::{format, Bundle};
+
+/// Most members a fusion may have.
+pub const MAX_MEMBERS: usize = 16;
+
+/// One member of a fusion bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FusionMember {
+    /// Short name shown with the member's opinion (e.g. `cnn`, `table`).
+    pub name: String,
+    /// What the member is (spectrogram or table; fusions do not nest).
+    pub kind: ModelKind,
+    /// Length of the member's bundle in the weights section, in bytes.
+    pub bytes: u64,
+    /// Fusion weight (>= 0; the weights of the members used are renormalised to sum to 1).
+    pub weight: f64,
+}
+
+/// The header of a fusion bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FusionHeader {
+    /// Class names, in output order; every member has the same.
+    pub labels: Vec<String>,
+    /// The members, in the order their bundles follow each other.
+    pub members: Vec<FusionMember>,
+    /// How the fusion was made (data, evaluation of each member and of the fusion).
+    pub provenance: Provenance,
+}
+
+impl FusionHeader {
+    /// Decodes and validates fusion header JSON of format `version`.
+    pub fn from_json_version(json: &[u8], version: u32) -> Result<Self, BundleError> {
+        let mut object = header_object(json)?;
+        expect_kind(take_kind(&mut object, version)?, ModelKind::Fusion)?;
+        let mut take = |field: &'static str| object.remove(field).ok_or(BundleError::MissingHeaderField { field });
+        let header = FusionHeader {
+            labels: decode_field("labels", take("labels")?)?,
+            members: decode_field("members", take("members")?)?,
+            provenance: decode_field("provenance", take("provenance")?)?,
+        };
+        header.validate()?;
+        Ok(header)
+    }
+
+    /// Encodes the header as compact JSON, with `"kind": "fusion"`.
+    pub fn to_json(&self) -> Result<Vec<u8>, BundleError> {
+        let mut value = serde_json::to_value(self).map_err(|e| BundleError::Serialise(e.to_string()))?;
+        value["kind"] = serde_json::Value::from(ModelKind::Fusion.name());
+        serde_json::to_vec(&value).map_err(|e| BundleError::Serialise(e.to_string()))
+    }
+
+    /// Checks labels and members: 1 to [`MAX_MEMBERS`] members with distinct non-empty
+    /// names, no nested fusion, finite non-negative weights of which one is positive.
+    pub fn validate(&self) -> Result<(), BundleError> {
+        validate_labels(&self.labels)?;
+        let fail = |m: String| Err(BundleError::InvalidFusion(m));
+        if self.members.is_empty() || self.members.len() > MAX_MEMBERS {
+            return fail(format!("a fusion needs 1 to {MAX_MEMBERS} members, the header lists {}", self.members.len()));
+        }
+        for (i, m) in self.members.iter().enumerate() {
+            if m.name.is_empty() {
+                return fail(format!("member #{i} has no name"));
+            }
+            if self.members[..i].iter().any(|o| o.name == m.name) {
+                return fail(format!("two members are named `{}`", m.name));
+            }
+            if m.kind == ModelKind::Fusion {
+                return fail(format!("member `{}` is itself a fusion; fusions do not nest", m.name));
+            }
+            if !(m.weight.is_finite() && m.weight >= 0.0) {
+                return fail(format!("member `{}` has fusion weight {}; weights must be finite and >= 0", m.name, m.weight));
+            }
+        }
+        if self.members.iter().all(|m| m.weight == 0.0) {
+            return fail("every fusion weight is 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// A member to write into a fusion bundle.
+pub struct MemberBundle {
+    /// Its name.
+    pub name: String,
+    /// Its fusion weight.
+    pub weight: f64,
+    /// Its complete bundle.
+    pub bytes: Vec<u8>,
+}
+
+/// Reading and writing fusion bundles.
+pub struct FusionBundle;
+
+impl FusionBundle {
+    /// Writes a fusion of `members` (complete spectrogram or table bundles, each checked to
+    /// load as a header and to have `labels`) with their fusion weights.
+    pub fn to_bytes(labels: &[String], provenance: Provenance, members: &[MemberBundle]) -> Result<Vec<u8>, BundleError> {
+        let mut entries = Vec::with_capacity(members.len());
+        for m in members {
+            let (kind, member_labels) = member_header(&m.bytes).map_err(|e| member_error(&m.name, e))?;
+            check_labels(&m.name, &member_labels, labels)?;
+            entries.push(FusionMember { name: m.name.clone(), kind, bytes: m.bytes.len() as u64, weight: m.weight });
+        }
+        let header = FusionHeader { labels: labels.to_vec(), members: entries, provenance };
+        header.validate()?;
+        let section: Vec<u8> = members.iter().flat_map(|m| m.bytes.iter().copied()).collect();
+        format::write(&header.to_json()?, &section)
+    }
+
+    /// Reads a fusion bundle's header and the bytes of each member's bundle, checking the
+    /// container, that the member lengths add up to the section, and each member's kind
+    /// and labels (the members' weights are checked when they load).
+    pub fn from_bytes(bytes: &[u8]) -> Result<(FusionHeader, Vec<&[u8]>), BundleError> {
+        let sections = format::read(bytes)?;
+        let header = FusionHeader::from_json_version(sections.header, sections.version)?;
+        let total: u64 = header.members.iter().map(|m| m.bytes).fold(0u64, u64::saturating_add);
+        if total != sections.weights.len() as u64 {
+            return Err(BundleError::InvalidFusion(format!(
+                "the members' lengths add up to {total} bytes, but the members section has {}",
+                sections.weights.len()
+            )));
+        }
+        let mut parts = Vec::with_capacity(header.members.len());
+        let mut rest = sections.weights;
+        for m in &header.members {
+            // total == rest's length, so every length fits.
+            let (part, tail) = rest.split_at(m.bytes as usize);
+            rest = tail;
+            let (kind, labels) = member_header(part).map_err(|e| member_error(&m.name, e))?;
+            if kind != m.kind {
+                return Err(member_error(&m.name, BundleError::WrongKind { expected: m.kind, found: kind }));
+            }
+            check_labels(&m.name, &labels, &header.labels)?;
+            parts.push(part);
+        }
+        Ok((header, parts))
+    }
+}
+
+/// The kind and labels of a member bundle (spectrogram or table), from its header.
+fn member_header(bytes: &[u8]) -> Result<(ModelKind, Vec<String>), BundleError> {
+    let (version, json) = format::read_header_section(bytes)?;
+    match Bundle::kind(bytes)? {
+        ModelKind::Spectrogram => Ok((ModelKind::Spectrogram, BundleHeader::from_json_version(json, version)?.labels)),
+        ModelKind::Table => Ok((ModelKind::Table, TableHeader::from_json_version(json, version)?.labels)),
+        ModelKind::Fusion => Err(BundleError::InvalidFusion("a member is itself a fusion; fusions do not nest".into())),
+    }
+}
+
+fn check_labels(name: &str, found: &[String], expected: &[String]) -> Result<(), BundleError> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(BundleError::InvalidFusion(format!(
+            "member `{name}` has the labels [{}], the fusion [{}] (same labels in the same order needed)",
+            found.join(", "),
+            expected.join(", ")
+        )))
+    }
+}
+
+fn member_error(name: &str, error: BundleError) -> BundleError {
+    BundleError::Member { name: name.to_string(), error: Box::new(error) }
+}

@@ -1,0 +1,86 @@
+//! [`ModelKind`]: what a bundle holds, from its header's `kind` field (format v3).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::BundleError;
+
+/// The kind of model a bundle holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// A network on log-Mel windows ([`BundleHeader`](super::BundleHeader)); every v1 and v2
+    /// bundle is one, and a v3 header without `kind` too.
+    #[default]
+    Spectrogram,
+    /// A network on clip descriptors ([`TableHeader`](super::TableHeader)).
+    Table,
+    /// Several member bundles whose probabilities are fused
+    /// ([`FusionHeader`](super::FusionHeader)).
+    Fusion,
+}
+
+impl ModelKind {
+    /// The name used in headers (`spectrogram`, `table`, `fusion`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Spectrogram => "spectrogram",
+            ModelKind::Table => "table",
+            ModelKind::Fusion => "fusion",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kind a header JSON object declares (spectrogram when it has no `kind` field),
+/// removing the field; fails when the value is not a kind, or when a bundle older than v3
+/// declares anything but a spectrogram model.
+pub(crate) fn take_kind(object: &mut serde_json::Map<String, serde_json::Value>, version: u32) -> Result<ModelKind, BundleError> {
+    let kind = match object.remove("kind") {
+        None => ModelKind::Spectrogram,
+        Some(value) => serde_json::from_value(value)
+            .map_err(|e| BundleError::InvalidHeaderField { field: "kind", message: e.to_string() })?,
+    };
+    if version < 3 && kind != ModelKind::Spectrogram {
+        return Err(BundleError::InvalidHeaderField {
+            field: "kind",
+            message: format!("a format v{version} bundle holds a spectrogram model only, but the header says {kind}"),
+        });
+    }
+    Ok(kind)
+}
+
+/// Parses header JSON into an object, naming what it is when it is not one.
+pub(crate) fn header_object(json: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, BundleError> {
+    let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| BundleError::HeaderNotJson(e.to_string()))?;
+    match value {
+        serde_json::Value::Object(object) => Ok(object),
+        other => Err(BundleError::HeaderNotJson(format!("expected a JSON object, found {}", json_kind(&other)))),
+    }
+}
+
+/// Fails with [`BundleError::WrongKind`] unless `found` is `expected`.
+pub(crate) fn expect_kind(found: ModelKind, expected: ModelKind) -> Result<(), BundleError> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(BundleError::WrongKind { expected, found })
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,121 @@
+//! [`TableClassifier`]: a table-model bundle that classifies a track from its clip
+//! descriptors (the 57 columns of the GTZAN feature table, computed by
+//! [`descriptors`](crate::descriptors) on windows of the track).
+//!
+//! Stages: [`TableClassifier::features`] (descriptor windows of 22050 Hz mono PCM, selected
+//! and standardised as in training) -> [`TableClassifier::infer`] (the network, softmax per
+//! window, mean per track). The network is tiny, so it always runs on the CPU (burn-flex).
+
+use std::ops::Range;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::{softmax, Classification, ClassifyError, WindowResult};
+use crate::bundle::{TableBundle, TableHeader};
+use crate::descriptors::{frame_descriptors, N_FFT};
+use crate::model::table::TableNet;
+use crate::segment::spread_evenly;
+
+/// The standardised descriptor vectors of a track's windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableFeatures {
+    /// Samples (at the model's rate) each window covers.
+    pub spans: Vec<Range<usize>>,
+    /// Values per vector (the model's input size).
+    pub dim: usize,
+    /// `spans.len() * dim` values, window-major.
+    pub vectors: Vec<f32>,
+}
+
+/// A loaded table model.
+pub struct TableClassifier {
+    header: TableHeader,
+    net: TableNet,
+    device: Device,
+    columns: Vec<usize>,
+}
+
+impl TableClassifier {
+    /// Loads a table-model bundle (on the CPU), checking it completely.
+    pub fn from_bundle(bytes: &[u8]) -> Result<Self, ClassifyError> {
+        let device = Device::flex();
+        let (header, net) = TableBundle::from_bytes(bytes, &device)?;
+        let columns = header.descriptors.column_indices()?;
+        Ok(TableClassifier { header, net, device, columns })
+    }
+
+    /// The bundle header.
+    pub fn header(&self) -> &TableHeader {
+        &self.header
+    }
+
+    /// Labels in output order.
+    pub fn labels(&self) -> &[String] {
+        &self.header.labels
+    }
+
+    /// The rate the descriptors are computed at, in Hz.
+    pub fn sample_rate(&self) -> u32 {
+        self.header.descriptors.sample_rate
+    }
+
+    /// Why the model does not apply to `n_samples` of audio at its rate (shorter than the
+    /// header's `min_seconds`, or than one FFT frame), or `None` when it does.
+    pub fn not_applicable(&self, n_samples: usize) -> Option<String> {
+        let seconds = n_samples as f64 / self.sample_rate() as f64;
+        let min = self.header.descriptors.min_seconds;
+        if seconds < min {
+            Some(format!("it needs at least {min} s of audio, this is {seconds:.1} s"))
+        } else if n_samples < N_FFT {
+            Some(format!("it needs at least {N_FFT} samples, this has {n_samples}"))
+        } else {
+            None
+        }
+    }
+
+    /// The descriptor vectors of mono PCM at [`sample_rate`](Self::sample_rate): the
+    /// header's windows (at most `max_windows`, evenly spread), each described on its own.
+    pub fn features(&self, samples: &[f32]) -> Result<TableFeatures, ClassifyError> {
+        let input = &self.header.descriptors;
+        let mut spans = input.windowing.spans(samples.len(), self.sample_rate());
+        if let Some(max) = input.max_windows {
+            let keep = spread_evenly((0..spans.len()).collect(), max);
+            spans = keep.into_iter().map(|i| spans[i].clone()).collect();
+        }
+        if spans.is_empty() {
+            return Err(ClassifyError::NoWindows);
+        }
+        let dim = self.columns.len();
+        let mut vectors = Vec::with_capacity(spans.len() * dim);
+        for span in &spans {
+            let values = frame_descriptors(&samples[span.clone()], self.sample_rate())?.summary();
+            for ((&c, m), s) in self.columns.iter().zip(&input.mean).zip(&input.std) {
+                vectors.push(((values[c] - m) / s) as f32);
+            }
+        }
+        Ok(TableFeatures { spans, dim, vectors })
+    }
+
+    /// Runs the network on every window: softmax per window, mean per track.
+    pub fn infer(&self, features: &TableFeatures) -> Result<Classification, ClassifyError> {
+        let n = features.spans.len();
+        if n == 0 {
+            return Err(ClassifyError::NoWindows);
+        }
+        let x = Tensor::<2>::from_data(TensorData::new(features.vectors.clone(), [n, features.dim]), &self.device);
+        let logits = self.net.forward(x).into_data().try_to_vec::<f32>().map_err(|e| ClassifyError::Backend(format!("{e:?}")))?;
+        let rate = self.sample_rate() as f64;
+        let windows = features
+            .spans
+            .iter()
+            .zip(logits.chunks_exact(self.labels().len()))
+            .map(|(span, row)| WindowResult {
+                start_seconds: span.start as f64 / rate,
+                end_seconds: span.end as f64 / rate,
+                padded: false,
+                probabilities: softmax(row),
+            })
+            .collect();
+        Ok(Classification::from_windows(self.labels().to_vec(), windows, Vec::new()))
+    }
+}

@@ -1,0 +1,105 @@
+// A fused model in the page, on the WebGPU path and the CPU fallback: the small from-scratch
+// CNN (web/models/cnn/, cheap enough for SwiftShader) fused with the shipped descriptor-table
+// model (web/models/fused/members/table/) by `trainer fuse --weights`. Dropped clips get the
+// native CLI's fused probabilities and each member's, the page shows each member's opinion on
+// demand, and 3 s of PCM (what live mode sends) is classified by the CNN alone, the table
+// member being left out with its reason.
+//
+//   node --test tests/browser/fusion.test.mjs      (after ./build.sh build)
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { REPO, TABLE_MODEL, TEST_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, readRows, runTrainer, startWebServer, waitForEngine, waitForRows } from './harness.mjs';
+
+const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
+const CLIPS = ['jazz/jazz.00004.wav', 'rock/rock.00006.wav'].map((p) => path.join(GENRES, p));
+const TOLERANCE = 1e-4;
+
+let dir;
+let model;
+let server;
+let native;
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'genrescope-fusion-'));
+  runTrainer(['fuse', '--member', `cnn=${TEST_MODEL}`, '--member', `table=${TABLE_MODEL}`, '--weights', '0.4,0.6', '--out', dir]);
+  model = path.join(dir, 'model.gscope');
+  server = await startWebServer({ model });
+  native = nativeClassify(CLIPS, model);
+});
+after(async () => {
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+for (const webgpu of [true, false]) {
+  const expected = webgpu ? 'webgpu' : 'cpu';
+  describe(`fused model on ${expected}`, () => {
+    let browser;
+    let session;
+    before(async () => {
+      browser = await launchBrowser({ webgpu });
+      session = await openPage(browser);
+      await session.page.goto(server.url, { waitUntil: 'load' });
+    });
+    after(async () => {
+      const { requests, errors } = session ?? { requests: [], errors: [] };
+      await browser?.close();
+      assert.deepEqual(offsiteRequests(requests, server.url), [], 'no request left the page’s origin');
+      assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), [], 'no page or console errors');
+    });
+
+    test('dropped clips: fused and member probabilities as the CLI gives them, members on demand', { timeout: 600_000 }, async () => {
+      const { page } = session;
+      assert.equal(await waitForEngine(page), expected);
+      assert.match(await page.locator('#model').textContent(), /Fusion of CNN \(40 %\) and descriptor-table MLP \(60 %\)/);
+      await dropFiles(page, CLIPS.map((p) => ({ path: p })));
+      await waitForRows(page, CLIPS.length);
+      const rows = await readRows(page);
+      let maxDiff = 0;
+      for (const clip of CLIPS) {
+        const name = path.basename(clip);
+        const row = rows.find((r) => r.file === name);
+        const cli = native.get(name);
+        assert.equal(row.state, 'done', row.error);
+        assert.equal(row.backend, expected);
+        for (const [label, p] of Object.entries(cli.probabilities)) {
+          maxDiff = Math.max(maxDiff, Math.abs(row.probabilities[label] - p));
+        }
+        assert.equal(row.members.length, 2);
+        for (const [i, m] of cli.members.entries()) {
+          const shown = row.members[i];
+          assert.equal(shown.name, m.name);
+          assert.equal(shown.skipped, null, `${name}: ${m.name} counted`);
+          assert.ok(Math.abs(shown.weight - m.weight) < 1e-12, `${name}: ${m.name} weight`);
+          Object.values(m.probabilities).forEach((p, c) => (maxDiff = Math.max(maxDiff, Math.abs(shown.probabilities[c] - p))));
+        }
+      }
+      console.log(`# ${expected}: fused model, max |p_page - p_cli| over fused and member probabilities = ${maxDiff.toExponential(2)}`);
+      assert.ok(maxDiff <= TOLERANCE, `page and CLI differ by ${maxDiff}`);
+
+      // The members' opinions are one click away in the file's details.
+      const first = page.locator('#files > li').first();
+      await first.locator('summary').first().click();
+      await first.locator('details.members > summary').click();
+      assert.deepEqual(await first.locator('.member-head strong').allTextContents(), ['cnn', 'table']);
+      assert.match(await first.locator('.member[data-member="table"]').textContent(), /descriptor-table model \(30 s windows\).*weight 60/);
+    });
+
+    test('3 s of PCM (live mode) uses the CNN alone and says why the table model is left out', { timeout: 300_000 }, async () => {
+      const { page } = session;
+      const result = await page.evaluate(async () => {
+        const rate = 22050;
+        const samples = new Float32Array(3 * rate).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / rate) + 0.05 * Math.sin(i * 0.37));
+        return globalThis.genrescope.pool.classifyPcm(samples, rate);
+      });
+      const [cnn, table] = result.members;
+      assert.equal(cnn.weight, 1);
+      assert.deepEqual(result.probabilities, cnn.probabilities, 'the fused result is the CNN’s');
+      assert.match(table.skipped, /needs at least 15 s of audio, this is 3\.0 s/);
+      assert.equal(table.weight, 0);
+    });
+  });
+}

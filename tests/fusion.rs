@@ -1,0 +1,244 @@
+//! Table-model and fusion bundles: round trips through the engine's loader, the fused
+//! result against its members', members left out of short input, and every load error.
+
+use burn::tensor::Device;
+use genrescope::bundle::{
+    Bundle, BundleError, BundleHeader, DescriptorInput, FusionBundle, MemberBundle, ModelKind, Normalisation, Provenance,
+    TableBundle, TableHeader, WeightStorage,
+};
+use genrescope::classify::{ClassifyError, Ensemble, TableClassifier};
+use genrescope::descriptors::{column_names, describe, DescriptorWindowing, SAMPLE_RATE};
+use genrescope::model::table::{TableArchitecture, TableNet};
+use genrescope::model::{ArchitectureConfig, GenreNet};
+use genrescope::FeatureConfig;
+
+const LABELS: [&str; 3] = ["jazz", "metal", "pop"];
+
+fn labels() -> Vec<String> {
+    LABELS.iter().map(|s| s.to_string()).collect()
+}
+
+fn provenance() -> Provenance {
+    Provenance { data: "unit test".into(), ..Provenance::default() }
+}
+
+/// A table bundle reading five descriptors, with 10 s windows so that test signals stay short.
+fn table_bundle(storage: WeightStorage) -> Vec<u8> {
+    let columns: Vec<String> = ["rms_mean", "spectral_centroid_mean", "zero_crossing_rate_mean", "tempo", "mfcc2_mean"].iter().map(|s| s.to_string()).collect();
+    let header = TableHeader {
+        labels: labels(),
+        descriptors: DescriptorInput {
+            sample_rate: SAMPLE_RATE,
+            windowing: DescriptorWindowing { window_seconds: 10.0, hop_seconds: 5.0 },
+            max_windows: Some(2),
+            min_seconds: 5.0,
+            mean: vec![0.1, 2000.0, 0.1, 120.0, 50.0],
+            std: vec![0.05, 800.0, 0.05, 30.0, 20.0],
+            columns,
+        },
+        architecture: TableArchitecture::Mlp { hidden: vec![8], dropout: 0.0 },
+        weight_storage: storage,
+        provenance: provenance(),
+    };
+    let net = TableNet::new(&header.architecture, 5, 3, &Device::flex()).unwrap();
+    TableBundle::to_bytes(&header, &net).unwrap()
+}
+
+fn cnn_bundle() -> Vec<u8> {
+    let feature_config = FeatureConfig::gtzan_default();
+    let header = BundleHeader {
+        labels: labels(),
+        normalisation: Normalisation::identity(feature_config.n_mels),
+        architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
+        weight_storage: WeightStorage::F32,
+        provenance: provenance(),
+        feature_config,
+    };
+    let net = GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex()).unwrap();
+    Bundle::to_bytes(&header, &net).unwrap()
+}
+
+fn fusion(members: Vec<(&str, f64, Vec<u8>)>) -> Result<Vec<u8>, BundleError> {
+    let members: Vec<MemberBundle> = members.into_iter().map(|(name, weight, bytes)| MemberBundle { name: name.into(), weight, bytes }).collect();
+    FusionBundle::to_bytes(&labels(), provenance(), &members)
+}
+
+/// `seconds` of a tone with harmonics, a pulse and some noise at 22050 Hz.
+fn music(seconds: f64) -> Vec<f32> {
+    let n = (seconds * SAMPLE_RATE as f64) as usize;
+    let mut state = 7u32;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / SAMPLE_RATE as f32;
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+            let beat = if (t * 2.0).fract() < 0.05 { 0.5 } else { 0.0 };
+            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() + 0.1 * (2.0 * std::f32::consts::PI * 660.0 * t).sin() + beat * noise + 0.02 * noise
+        })
+        .collect()
+}
+
+#[test]
+fn table_bundle_round_trips_and_standardises_named_columns() {
+    for storage in [WeightStorage::F32, WeightStorage::Int8] {
+        let bytes = table_bundle(storage);
+        assert_eq!(Bundle::kind(&bytes).unwrap(), ModelKind::Table);
+        let classifier = TableClassifier::from_bundle(&bytes).unwrap();
+        // 12 s is within half a hop of one 10 s window: described whole.
+        assert_eq!(classifier.features(&music(12.0)).unwrap().spans, vec![0..264_600]);
+        let signal = music(14.0);
+        let features = classifier.features(&signal).unwrap();
+        // 14 s with 10 s windows every 5 s: windows at 0 and 4 s (the last aligned to the end).
+        assert_eq!(features.spans, vec![0..220_500, 88_200..308_700]);
+        // The first vector is the named columns of `describe`, standardised.
+        let all = describe(&signal[0..220_500], SAMPLE_RATE).unwrap();
+        let names = column_names();
+        let input = &classifier.header().descriptors;
+        for (i, name) in input.columns.iter().enumerate() {
+            let c = names.iter().position(|n| n == name).unwrap();
+            let want = ((all[c] - input.mean[i]) / input.std[i]) as f32;
+            assert!((features.vectors[i] - want).abs() < 1e-6, "{name}: {} vs {want}", features.vectors[i]);
+        }
+        let result = classifier.infer(&features).unwrap();
+        assert_eq!(result.windows.len(), 2);
+        assert!((result.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn fused_result_is_the_weighted_mean_and_short_input_skips_the_table_member() {
+    let (cnn, table) = (cnn_bundle(), table_bundle(WeightStorage::F32));
+    let bytes = fusion(vec![("cnn", 0.25, cnn.clone()), ("table", 0.75, table.clone())]).unwrap();
+    let fused = Ensemble::from_bundle(&bytes, &Device::flex()).unwrap();
+    assert_eq!(fused.kind(), ModelKind::Fusion);
+    assert_eq!(fused.summary()["members"][1]["header"]["descriptors"]["min_seconds"], 5.0);
+    let alone_cnn = Ensemble::from_bundle(&cnn, &Device::flex()).unwrap();
+    let alone_table = Ensemble::from_bundle(&table, &Device::flex()).unwrap();
+
+    let signal = music(8.0);
+    let got = fused.classify_mono(&signal, SAMPLE_RATE).unwrap();
+    let a = alone_cnn.classify_mono(&signal, SAMPLE_RATE).unwrap();
+    let b = alone_table.classify_mono(&signal, SAMPLE_RATE).unwrap();
+    for c in 0..3 {
+        let want = 0.25 * a.probabilities[c] + 0.75 * b.probabilities[c];
+        assert!((got.probabilities[c] - want).abs() < 1e-6, "label {c}: {} vs {want}", got.probabilities[c]);
+    }
+    assert_eq!(got.windows, a.windows, "the fused timeline is the first member's");
+    assert_eq!(got.members.len(), 2);
+    assert_eq!((got.members[0].weight, got.members[1].weight), (0.25, 0.75));
+    assert_eq!(got.members[1].probabilities, b.probabilities);
+    assert_eq!(got.ranking[0].probability, got.probabilities.iter().cloned().fold(0.0, f32::max));
+
+    // 3 s (live mode): the table member needs 5 s, so only the CNN counts, with weight 1.
+    let short = music(3.0);
+    let got = fused.classify_mono(&short, 44_100).unwrap();
+    let cnn_only = alone_cnn.classify_mono(&short, 44_100).unwrap();
+    assert_eq!(got.probabilities, cnn_only.probabilities);
+    assert_eq!(got.members[0].weight, 1.0);
+    assert!(got.members[1].skipped.as_deref().unwrap().contains("at least 5 s"), "{:?}", got.members[1].skipped);
+    assert!(fused.applies_to_seconds(3.0));
+
+    // A fusion of the table member alone cannot classify 3 s, and says why.
+    let table_only = Ensemble::from_bundle(&fusion(vec![("table", 1.0, table)]).unwrap(), &Device::flex()).unwrap();
+    assert!(!table_only.applies_to_seconds(3.0));
+    match table_only.classify_mono(&short, 44_100) {
+        Err(ClassifyError::NoMemberApplies(reason)) => assert!(reason.contains("`table`: it needs at least 5 s"), "{reason}"),
+        other => panic!("expected NoMemberApplies, got {other:?}"),
+    }
+}
+
+#[test]
+fn primary_bundle_is_the_first_spectrogram_member() {
+    let (cnn, table) = (cnn_bundle(), table_bundle(WeightStorage::F32));
+    let bytes = fusion(vec![("table", 0.5, table.clone()), ("cnn", 0.5, cnn.clone())]).unwrap();
+    assert_eq!(Ensemble::primary_bundle(&bytes).unwrap(), Some(&cnn[..]));
+    assert_eq!(Ensemble::primary_bundle(&cnn).unwrap(), Some(&cnn[..]));
+    assert_eq!(Ensemble::primary_bundle(&table).unwrap(), None);
+    let fused = Ensemble::from_bundle(&bytes, &Device::flex()).unwrap();
+    assert_eq!(fused.primary().map(|(i, _)| i), Some(1));
+}
+
+#[test]
+fn every_fusion_error_is_named() {
+    let (cnn, table) = (cnn_bundle(), table_bundle(WeightStorage::F32));
+    let msg = |r: Result<Vec<u8>, BundleError>| r.unwrap_err().to_string();
+    assert!(msg(fusion(vec![])).contains("1 to 16 members"));
+    assert!(msg(fusion(vec![("a", 0.5, cnn.clone()), ("a", 0.5, table.clone())])).contains("two members are named `a`"));
+    assert!(msg(fusion(vec![("a", -1.0, cnn.clone())])).contains("weights must be finite and >= 0"));
+    assert!(msg(fusion(vec![("a", f64::NAN, cnn.clone())])).contains("weights must be finite"));
+    assert!(msg(fusion(vec![("a", 0.0, cnn.clone())])).contains("every fusion weight is 0"));
+    let nested = fusion(vec![("a", 1.0, cnn.clone())]).unwrap();
+    assert!(msg(fusion(vec![("n", 1.0, nested)])).contains("fusions do not nest"));
+    assert!(msg(fusion(vec![("junk", 1.0, b"not a bundle".to_vec())])).contains("fusion member `junk`: not a Genrescope model bundle"));
+
+    // Members with other labels.
+    let other = {
+        let feature_config = FeatureConfig::gtzan_default();
+        let header = BundleHeader {
+            labels: vec!["a".into(), "b".into(), "c".into()],
+            normalisation: Normalisation::identity(feature_config.n_mels),
+            architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
+            weight_storage: WeightStorage::F32,
+            provenance: provenance(),
+            feature_config,
+        };
+        let net = GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex()).unwrap();
+        Bundle::to_bytes(&header, &net).unwrap()
+    };
+    assert!(msg(fusion(vec![("x", 1.0, other)])).contains("member `x` has the labels [a, b, c], the fusion [jazz, metal, pop]"));
+
+    // A damaged member inside a well-framed fusion: its own checksum catches it.
+    let good = fusion(vec![("cnn", 0.5, cnn.clone()), ("table", 0.5, table.clone())]).unwrap();
+    let (header, parts) = FusionBundle::from_bytes(&good).unwrap();
+    assert_eq!(header.members[1].bytes as usize, table.len());
+    assert_eq!(parts[0], &cnn[..]);
+    let mut damaged_member = table.clone();
+    let middle = damaged_member.len() / 2;
+    damaged_member[middle] ^= 0x40;
+    let reframed = genrescope::bundle::format::write(&header.to_json().unwrap(), &[cnn.clone(), damaged_member].concat()).unwrap();
+    let err = Ensemble::from_bundle(&reframed, &Device::flex()).err().unwrap().to_string();
+    assert!(err.contains("fusion member `table`") && err.contains("checksum"), "{err}");
+
+    // Member lengths that do not add up to the section.
+    let mut bad_header = header.clone();
+    bad_header.members[0].bytes += 1;
+    let reframed = genrescope::bundle::format::write(&bad_header.to_json().unwrap(), &[cnn.clone(), table.clone()].concat()).unwrap();
+    assert!(FusionBundle::from_bytes(&reframed).unwrap_err().to_string().contains("add up to"));
+
+    // The single-model loader says what the bundle is.
+    let device = Device::flex();
+    assert_eq!(Bundle::from_bytes(&good, &device).err().unwrap(), BundleError::WrongKind { expected: ModelKind::Spectrogram, found: ModelKind::Fusion });
+    assert!(TableBundle::from_bytes(&cnn, &device).err().unwrap().to_string().contains("holds a spectrogram model, not a table model"));
+    // Truncation anywhere is named.
+    assert!(Ensemble::from_bundle(&good[..good.len() - 10], &device).err().unwrap().to_string().contains("truncated"));
+}
+
+#[test]
+fn table_header_errors_are_named() {
+    let bytes = table_bundle(WeightStorage::F32);
+    let sections = genrescope::bundle::format::read(&bytes).unwrap();
+    let header = TableHeader::from_json_version(sections.header, sections.version).unwrap();
+    let rewrite = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut value: serde_json::Value = serde_json::from_slice(sections.header).unwrap();
+        edit(&mut value);
+        TableHeader::from_json_version(&serde_json::to_vec(&value).unwrap(), 3).unwrap_err().to_string()
+    };
+    assert!(rewrite(&|v| v["descriptors"]["columns"][0] = "loudness".into()).contains("unknown descriptor column `loudness`"));
+    assert!(rewrite(&|v| v["descriptors"]["columns"][1] = "rms_mean".into()).contains("listed twice"));
+    assert!(rewrite(&|v| v["descriptors"]["std"][2] = 0.0.into()).contains("standard deviation of `zero_crossing_rate_mean`"));
+    assert!(rewrite(&|v| v["descriptors"]["sample_rate"] = 44100.into()).contains("must be 22050 Hz"));
+    assert!(rewrite(&|v| v["descriptors"]["max_windows"] = 0.into()).contains("max_windows"));
+    assert!(rewrite(&|v| v["descriptors"]["mean"] = serde_json::json!([1.0])).contains("mean has 1 values for 5 columns"));
+    assert!(rewrite(&|v| v["descriptors"]["windowing"]["hop_seconds"] = (-1.0).into()).contains("window and hop"));
+    assert!(rewrite(&|v| {
+        v.as_object_mut().unwrap().remove("descriptors");
+    })
+    .contains("no `descriptors` field"));
+    // A v2 bundle cannot declare a table model.
+    let err = TableHeader::from_json_version(sections.header, 2).unwrap_err().to_string();
+    assert!(err.contains("v2 bundle holds a spectrogram model only"), "{err}");
+    assert_eq!(header.descriptors.columns.len(), 5);
+    // A network of another shape is refused when writing.
+    let wrong = TableNet::new(&header.architecture, 6, 3, &Device::flex()).unwrap();
+    assert!(TableBundle::to_bytes(&header, &wrong).unwrap_err().to_string().contains("cannot save"));
+}
