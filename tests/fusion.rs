@@ -45,9 +45,14 @@ fn table_bundle(storage: WeightStorage) -> Vec<u8> {
 }
 
 fn cnn_bundle() -> Vec<u8> {
+    cnn_bundle_with(labels())
+}
+
+/// A tiny spectrogram CNN bundle with `labels` (3 of them).
+fn cnn_bundle_with(labels: Vec<String>) -> Vec<u8> {
     let feature_config = FeatureConfig::gtzan_default();
     let header = BundleHeader {
-        labels: labels(),
+        labels,
         normalisation: Normalisation::identity(feature_config.n_mels),
         architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
         weight_storage: WeightStorage::F32,
@@ -172,19 +177,7 @@ fn every_fusion_error_is_named() {
     assert!(msg(fusion(vec![("junk", 1.0, b"not a bundle".to_vec())])).contains("fusion member `junk`: not a Genrescope model bundle"));
 
     // Members with other labels.
-    let other = {
-        let feature_config = FeatureConfig::gtzan_default();
-        let header = BundleHeader {
-            labels: vec!["a".into(), "b".into(), "c".into()],
-            normalisation: Normalisation::identity(feature_config.n_mels),
-            architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
-            weight_storage: WeightStorage::F32,
-            provenance: provenance(),
-            feature_config,
-        };
-        let net = GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex()).unwrap();
-        Bundle::to_bytes(&header, &net).unwrap()
-    };
+    let other = cnn_bundle_with(vec!["a".into(), "b".into(), "c".into()]);
     assert!(msg(fusion(vec![("x", 1.0, other)])).contains("member `x` has the labels [a, b, c], the fusion [jazz, metal, pop]"));
 
     // A damaged member inside a well-framed fusion: its own checksum catches it.

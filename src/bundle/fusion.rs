@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::BundleError;
 use super::header::{decode_field, validate_labels, BundleHeader, Provenance};
-use super::kind::{expect_kind, header_object, take_kind, ModelKind};
+use super::kind::{expect_kind, header_object, json_with_kind, take_kind, ModelKind};
 use super::table::TableHeader;
 use super::{format, Bundle};
 
@@ -60,9 +60,7 @@ impl FusionHeader {
 
     /// Encodes the header as compact JSON, with `"kind": "fusion"`.
     pub fn to_json(&self) -> Result<Vec<u8>, BundleError> {
-        let mut value = serde_json::to_value(self).map_err(|e| BundleError::Serialise(e.to_string()))?;
-        value["kind"] = serde_json::Value::from(ModelKind::Fusion.name());
-        serde_json::to_vec(&value).map_err(|e| BundleError::Serialise(e.to_string()))
+        json_with_kind(self, ModelKind::Fusion)
     }
 
     /// Checks labels and members: 1 to [`MAX_MEMBERS`] members with distinct non-empty

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::BundleError;
 use super::header::{decode_field, validate_labels, Provenance};
-use super::kind::{expect_kind, header_object, take_kind, ModelKind};
+use super::kind::{expect_kind, header_object, json_with_kind, take_kind, ModelKind};
 use super::storage::WeightStorage;
 use super::{format, weights};
 use crate::descriptors::{column_names, DescriptorWindowing, SAMPLE_RATE};
@@ -139,9 +139,7 @@ impl TableHeader {
 
     /// Encodes the header as compact JSON, with `"kind": "table"`.
     pub fn to_json(&self) -> Result<Vec<u8>, BundleError> {
-        let mut value = serde_json::to_value(self).map_err(|e| BundleError::Serialise(e.to_string()))?;
-        value["kind"] = serde_json::Value::from(ModelKind::Table.name());
-        serde_json::to_vec(&value).map_err(|e| BundleError::Serialise(e.to_string()))
+        json_with_kind(self, ModelKind::Table)
     }
 
     /// Checks labels, descriptor input and that the network can be built for them.

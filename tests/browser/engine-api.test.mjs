@@ -116,7 +116,7 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
   assert.equal(out.pcmOneSample.ok, true, JSON.stringify(out.pcmOneSample));
   assert.equal(out.pcmSilence.ok, true, JSON.stringify(out.pcmSilence));
   assert.deepEqual(out.last, out.first, 'the engine gives the same answer after all the failures');
-  assert.deepEqual(out.shape.keys, ['backend', 'labels', 'mel', 'probabilities', 'source', 'timings', 'top', 'votes', 'warnings', 'windows']);
+  assert.deepEqual(out.shape.keys, ['backend', 'labels', 'mel', 'members', 'probabilities', 'source', 'timings', 'top', 'votes', 'warnings', 'windows']);
   assert.equal(out.shape.top, 2);
   assert.equal(out.shape.windows, 19);
   assert.ok(out.shape.melIsF32);

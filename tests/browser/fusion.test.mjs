@@ -8,7 +8,7 @@
 //   node --test tests/browser/fusion.test.mjs      (after ./build.sh build)
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -86,6 +86,52 @@ for (const webgpu of [true, false]) {
       await first.locator('details.members > summary').click();
       assert.deepEqual(await first.locator('.member-head strong').allTextContents(), ['cnn', 'table']);
       assert.match(await first.locator('.member[data-member="table"]').textContent(), /descriptor-table model \(30 s windows\).*weight 60/);
+    });
+
+    test('a damaged fusion bundle, a damaged member and input too short for every member get named errors', { timeout: 120_000 }, async (t) => {
+      if (webgpu) {
+        t.skip('the bundle checks run in the CPU build; they are the same code in both');
+        return;
+      }
+      const { page } = session;
+      const fused = readFileSync(model).toString('base64');
+      const table = readFileSync(TABLE_MODEL).toString('base64');
+      const out = await page.evaluate(
+        async ({ fused, table }) => {
+          const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const wasm = await import('./pkg/cpu/genrescope.js');
+          await wasm.default();
+          const outcome = async (f) => {
+            try {
+              const v = await f();
+              return { ok: true, kind: v?.kind, members: v?.members?.length };
+            } catch (e) {
+              return { ok: false, code: e?.code, message: e?.message ?? String(e) };
+            }
+          };
+          const good = bytes(fused);
+          const flipped = good.slice();
+          flipped[good.length - 1000] ^= 0x55; // inside the last member's bundle
+          const r = {};
+          r.info = await outcome(() => wasm.bundleInfo(good));
+          r.truncated = await outcome(() => wasm.Engine.create(good.slice(0, good.length - 20), {}));
+          r.flipped = await outcome(() => wasm.Engine.create(flipped, {}));
+          // A table model alone cannot classify 2 s of audio: the error says why.
+          const engine = await wasm.Engine.create(bytes(table), {});
+          r.tableInfo = engine.info().header.kind;
+          r.short = await outcome(() => engine.classifyPcm(new Float32Array(44100).fill(0.1), 22050, {}));
+          return r;
+        },
+        { fused, table },
+      );
+      assert.deepEqual(out.info, { ok: true, kind: 'fusion', members: 2 });
+      assert.equal(out.truncated.code, 'bundle');
+      assert.match(out.truncated.message, /truncated/);
+      assert.equal(out.flipped.code, 'bundle');
+      assert.match(out.flipped.message, /checksum/);
+      assert.equal(out.tableInfo, 'table');
+      assert.equal(out.short.code, 'too_short');
+      assert.match(out.short.message, /needs at least 15 s of audio/);
     });
 
     test('3 s of PCM (live mode) uses the CNN alone and says why the table model is left out', { timeout: 300_000 }, async () => {

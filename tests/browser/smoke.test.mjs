@@ -19,11 +19,13 @@ const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 
  * The CPU path's initial download (HTML, CSS, JS, CPU wasm, default model: what the page
  * requests before it can classify), gzipped. The goal was 1 MB; the shipped MusiCNN transfer
  * model (428 kB gzip, int8) takes it to about 1.16 MB: 86.2 % instead of 62.5 % track accuracy
- * in 5-fold CV was judged worth 0.26 MB (web/models/default/MODEL_CARD.md). This budget
- * guards against growth beyond that. The service worker's offline cache fill afterwards is
+ * in 5-fold CV was judged worth 0.26 MB (web/models/default/MODEL_CARD.md). The clip
+ * descriptors of table models (src/descriptors, in the engine since fusion bundles run in the
+ * page) added 131 kB gzip to the CPU engine (685 -> 816 kB). This budget guards against
+ * growth beyond that. The service worker's offline cache fill afterwards is
  * not part of it (the page requests are counted, not the service worker's).
  */
-const INITIAL_DOWNLOAD_BUDGET = 1.2e6;
+const INITIAL_DOWNLOAD_BUDGET = 1.35e6;
 /** Largest accepted |p_page - p_cli|, as in app.test.mjs. */
 const TOLERANCE = 1e-4;
 

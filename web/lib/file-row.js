@@ -53,6 +53,7 @@ function membersPanel(r) {
     ),
   );
   const used = r.members.filter((m) => !m.skipped).length;
+  const left = r.members.length - used;
   return h(
     'section',
     { class: 'panel members-panel' },
@@ -60,7 +61,7 @@ function membersPanel(r) {
     h(
       'details',
       { class: 'members' },
-      h('summary', {}, `The verdict fuses ${used} of ${r.members.length} models: show each one’s genres`),
+      h('summary', {}, `The verdict is the weighted mean of ${used} model${used === 1 ? '' : 's'}${left ? ` (${left} left out for this input)` : ''}: show each one’s genres`),
       h('p', { class: 'muted small' }, 'The genre above is the weighted mean of these models’ probabilities (weights fitted on held-out tracks, renormalised over the models that ran).'),
       h('ul', { class: 'member-list' }, rows),
     ),
@@ -159,7 +160,9 @@ export class FileRow {
     const end = r.source.durationSeconds;
     const axis = h('div', { class: 'axis', 'aria-hidden': 'true' }, h('span', {}, '0:00'), h('span', {}, duration(end / 2)), h('span', {}, duration(end)));
     const t = r.timings;
-    const timingRows = STAGES.filter(([k]) => Number.isFinite(t[k]) && (t[k] > 0 || k === 'decode')).map(([k, name]) => h('tr', { dataset: { stage: k } }, h('th', { scope: 'row' }, name), h('td', {}, ms(t[k]))));
+    // A table-model member's descriptors are computed in the features stage too.
+    const stageName = (k, name) => (k === 'features' && r.members?.some((m) => m.kind === 'table' && !m.skipped) ? 'features (log-Mel and descriptors)' : name);
+    const timingRows = STAGES.filter(([k]) => Number.isFinite(t[k]) && (t[k] > 0 || k === 'decode')).map(([k, name]) => h('tr', { dataset: { stage: k } }, h('th', { scope: 'row' }, stageName(k, name)), h('td', {}, ms(t[k]))));
     const src = r.source;
     const decodedBy = src.decoder === 'genrescope' ? 'Genrescope (Rust, in the engine)' : src.decoder === 'webaudio' ? 'the browser (WebAudio)' : src.decoder;
     const format = [src.container, src.codec].filter(Boolean).join(' / ');

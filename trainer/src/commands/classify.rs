@@ -133,21 +133,23 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
 /// Reads and checks a bundle of any kind and loads it on the chosen backend. Every failure
 /// here is a model error (exit code 2).
 pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Ensemble, String)> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read the model bundle {}", path.display()))?;
-    let (device, backend_name) = backend.device()?;
-    let classifier = Ensemble::from_bundle(&bytes, &device)
-        .with_context(|| format!("cannot load the model bundle {}", path.display()))?;
-    Ok((classifier, backend_name))
+    load_with(path, backend, "", Ensemble::from_bundle)
 }
 
 /// [`load_classifier`] for a spectrogram bundle only (what `eval` and its feature cache
 /// handle).
 pub fn load_spectrogram_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Classifier, String)> {
+    let hint = " (eval takes spectrogram bundles; a fusion is evaluated by `trainer fuse`, a table model by `trainer train --table --folds K`)";
+    load_with(path, backend, hint, Classifier::from_bundle)
+}
+
+/// Reads the bundle at `path` and loads it with `load` on `backend`'s device; a load error
+/// names the file and ends with `hint`.
+fn load_with<T>(path: &Path, backend: Backend, hint: &str, load: impl FnOnce(&[u8], &burn::tensor::Device) -> Result<T, genrescope::classify::ClassifyError>) -> anyhow::Result<(T, String)> {
     let bytes = fs::read(path).with_context(|| format!("cannot read the model bundle {}", path.display()))?;
     let (device, backend_name) = backend.device()?;
-    let classifier = Classifier::from_bundle(&bytes, &device)
-        .with_context(|| format!("cannot load the model bundle {} (eval takes spectrogram bundles; a fusion is evaluated by `trainer fuse`, a table model by `trainer train --table --folds K`)", path.display()))?;
-    Ok((classifier, backend_name))
+    let loaded = load(&bytes, &device).with_context(|| format!("cannot load the model bundle {}{hint}", path.display()))?;
+    Ok((loaded, backend_name))
 }
 
 /// One worker per core (at least one).
