@@ -22,6 +22,8 @@ use crate::bundle::{Bundle, BundleError, BundleHeader, FusionBundle, ModelKind, 
 use crate::segment::WindowFeatures;
 
 /// A loaded member model.
+// A handful per bundle: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum MemberModel {
     /// A network on log-Mel windows.
     Spectrogram(Classifier),
@@ -246,7 +248,7 @@ impl Ensemble {
             };
         }
         let total: f64 = self.members.iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(m, _)| m.weight).sum();
-        if !(total > 0.0) {
+        if total <= 0.0 || total.is_nan() {
             let reasons: Vec<String> = self
                 .members
                 .iter()

@@ -6,13 +6,14 @@
 //
 //   node tests/browser/bench.mjs [--backends cpu,webgpu] [--warmup 1] [--reps 5]
 //        [--gpu-reps N] [--clip PATH|none] [--clip-seconds 30] [--long-seconds 300]
-//        [--no-synth] [--no-sizes] [--quiet]
+//        [--no-synth] [--no-sizes] [--quiet] [--model NAME]
 //   ./build.sh bench-web [same options]       (builds the wasm first when stale)
 //
 // The clip defaults to a GTZAN clip from ../shared (handed to the page's file picker, not
 // copied); `--clip none` uses a clip synthesised in the page. The long file is the clip
 // looped in the page. Not a test (no *.test.mjs): CI does not run it; bench-page.test.mjs
-// checks the page with tiny inputs.
+// checks the page with tiny inputs. `--model NAME` times web/models/NAME/ (e.g. `fused`)
+// instead of the default model.
 
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -40,7 +41,7 @@ const WEB = path.join(REPO, 'web');
  * runs `backend` on the page's inputs and resolves to the page's report plus the browser's
  * version, flags, page errors and any request that left the origin.
  */
-export async function runBenchPage({ server, webgpu, backend, clip = null, warmup = 1, reps = 5, clipSeconds = 30, longSeconds = 300, synth = true, log = () => {}, timeoutMs = 3 * 3600_000 }) {
+export async function runBenchPage({ server, webgpu, backend, model = 'default', clip = null, warmup = 1, reps = 5, clipSeconds = 30, longSeconds = 300, synth = true, log = () => {}, timeoutMs = 3 * 3600_000 }) {
   const browser = await launchBrowser({ webgpu });
   try {
     const context = await browser.newContext();
@@ -53,7 +54,7 @@ export async function runBenchPage({ server, webgpu, backend, clip = null, warmu
       if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
       else if (msg.text().startsWith('bench: ')) log(`[${webgpu ? 'webgpu browser' : 'cpu browser'}] ${msg.text().slice(7)}`);
     });
-    const query = new URLSearchParams({ backends: backend, warmup, reps, clipSeconds, longSeconds, synth: synth ? 1 : 0 });
+    const query = new URLSearchParams({ backends: backend, warmup, reps, clipSeconds, longSeconds, synth: synth ? 1 : 0, ...(model === 'default' ? {} : { model }) });
     await page.goto(`${server.url}bench.html?${query}`, { waitUntil: 'load' });
     await page.locator('#report[data-adapter]').waitFor({ state: 'attached', timeout: 60_000 });
     if (clip) await page.setInputFiles('#clip-input', clip);
@@ -183,7 +184,7 @@ export async function measureSizes({ server, gpu = true }) {
 }
 
 function parseArgs(argv) {
-  const opts = { backends: ['cpu', 'webgpu'], warmup: 1, reps: 5, gpuReps: null, clip: DEFAULT_CLIP, clipSeconds: 30, longSeconds: 300, synth: true, sizes: true, quiet: false };
+  const opts = { backends: ['cpu', 'webgpu'], warmup: 1, reps: 5, gpuReps: null, clip: DEFAULT_CLIP, clipSeconds: 30, longSeconds: 300, synth: true, sizes: true, quiet: false, model: 'default' };
   const int = (name, v, min) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number >= ${min}, got ${v}`);
@@ -210,6 +211,10 @@ function parseArgs(argv) {
     else if (a === '--no-synth') opts.synth = false;
     else if (a === '--no-sizes') opts.sizes = false;
     else if (a === '--quiet') opts.quiet = true;
+    else if (a === '--model') {
+      opts.model = value();
+      if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(opts.model) || !existsSync(path.join(WEB, 'models', opts.model, 'model.gscope'))) throw new Error(`no model web/models/${opts.model}/model.gscope`);
+    }
     else if (a === '--help' || a === '-h') {
       console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 16).join('\n'));
       process.exit(0);
@@ -247,7 +252,7 @@ async function main() {
       const webgpu = backend === 'webgpu';
       const reps = webgpu && opts.gpuReps ? opts.gpuReps : opts.reps;
       log(`${backend}: ${opts.warmup} warm-up + ${reps} timed runs per input`);
-      const page = await runBenchPage({ server, webgpu, backend, clip: opts.clip, warmup: opts.warmup, reps, clipSeconds: opts.clipSeconds, longSeconds: opts.longSeconds, synth: opts.synth, log });
+      const page = await runBenchPage({ server, webgpu, backend, model: opts.model, clip: opts.clip, warmup: opts.warmup, reps, clipSeconds: opts.clipSeconds, longSeconds: opts.longSeconds, synth: opts.synth, log });
       chromium = page.chromium;
       userAgent = page.userAgent;
       const result = page.backends.find((b) => b.backend === backend);
@@ -277,6 +282,7 @@ async function main() {
       // Other work on the machine slows every stage; the 1-minute load average says how busy it was.
       loadAverage1m: { before: round2(loadBefore[0]), after: round2(os.loadavg()[0]) },
       caveat: SWIFTSHADER_CAVEAT,
+      model: `web/models/${opts.model}/model.gscope`,
       inputs: { clip: opts.clip ? path.relative(REPO, opts.clip) : 'synthesised in the page', clipSeconds: opts.clipSeconds, longSeconds: opts.longSeconds, synth: opts.synth },
       unit: 'ms',
       backends,

@@ -3,6 +3,7 @@
 // The stage times are the engine's own (`result.timings`, measured inside the wasm);
 // `endToEnd` is measured here, from handing the File to the pool to receiving the result.
 
+import { requestedModel } from './backend.js';
 import { EnginePool } from './engine.js';
 
 /** The stages reported per input, in ms: the engine's, plus `endToEnd` measured in the page. */
@@ -31,7 +32,9 @@ function closePool(pool) {
  * the CPU). Resolves to `{pool, engine}` or `{pool: null, status: 'unavailable'|'failed', reason}`.
  */
 export async function startBackend(backend) {
-  const pool = new EnginePool({ backend: backend === 'webgpu' ? 'auto' : 'cpu', maxWorkers: 1 });
+  // ?model=NAME times models/NAME/ instead of the default one.
+  const modelUrl = new URL(`../models/${requestedModel()}/model.gscope`, import.meta.url);
+  const pool = new EnginePool({ backend: backend === 'webgpu' ? 'auto' : 'cpu', maxWorkers: 1, modelUrl });
   const t0 = performance.now();
   const status = await pool.start();
   const startMs = performance.now() - t0;
