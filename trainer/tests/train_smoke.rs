@@ -373,4 +373,13 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
         assert!((fused - mean).abs() < 1e-6, "{label}: fused {fused} vs weighted mean {mean}");
     }
     assert_eq!(members[1]["windows"], 1, "a 30 s clip is one descriptor window");
+
+    // `eval` takes the fusion too (track-level).
+    let eval_dir = tmp.path().join("fused-eval");
+    let evaluated = trainer().args(["eval", "--model"]).arg(fused_dir.join("model.gscope")).arg("--data").arg(&data).arg("--out").arg(&eval_dir).output().unwrap();
+    assert!(evaluated.status.success(), "{}", text(&evaluated));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(eval_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["meta"]["model_kind"], "fusion");
+    assert_eq!(report["evaluation"]["n_tracks"], 6);
+    assert_eq!(report["evaluation"]["n_windows"], 6, "one window per track for a fusion");
 }

@@ -6,6 +6,10 @@
 //! same [`Classifier`] the `classify` command and the browser use, in parallel over tracks and
 //! one track at a time per worker, so memory stays bounded on large collections. Files that
 //! fail to decode are reported and skipped (exit code 1); model and folder errors exit with 2.
+//!
+//! A table-model or fusion bundle is evaluated through [`Ensemble`] (decoded directly, no
+//! cache): each track counts as one window holding its (fused) track probabilities, so the
+//! window figures of its report equal the track figures.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,14 +18,14 @@ use std::time::Instant;
 
 use anyhow::bail;
 use clap::Args;
-use genrescope::audio::{load_mono, DecodeLimits};
-use genrescope::bundle::BundleHeader;
-use genrescope::classify::Classifier;
+use genrescope::audio::{decode, load_mono, DecodeLimits};
+use genrescope::bundle::{Bundle, ModelKind};
+use genrescope::classify::{Classifier, Ensemble};
 use rayon::prelude::*;
 use serde_json::json;
 
 use super::backend::Backend;
-use super::classify::{load_spectrogram_classifier, progress_bar};
+use super::classify::{load_classifier, load_spectrogram_classifier, progress_bar};
 use crate::cache::{default_dir, FeatureCache, TrackError, TrackErrorKind};
 use crate::dataset::Track;
 use crate::metrics::{evaluate, per_class_metrics, WindowPrediction};
@@ -61,11 +65,19 @@ struct TrackOutcome {
 /// Runs `trainer eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (classifier, backend_name) = load_spectrogram_classifier(&args.model, args.backend)?;
-    let header = classifier.header().clone();
+    let bytes = std::fs::read(&args.model).map_err(|e| anyhow::anyhow!("cannot read the model bundle {}: {e}", args.model.display()))?;
+    let spectrogram = matches!(Bundle::kind(&bytes), Ok(ModelKind::Spectrogram));
+    let (model, backend_name) = if spectrogram {
+        let (c, b) = load_spectrogram_classifier(&args.model, args.backend)?;
+        (EvalModel::Spectrogram(c), b)
+    } else {
+        let (e, b) = load_classifier(&args.model, args.backend)?;
+        (EvalModel::Any(e), b)
+    };
+    let (model_labels, model_summary) = model.labels_and_summary();
 
     let dataset = super::discover_labelled(&args.data)?;
-    let label_map = map_labels(&dataset.labels, &header.labels)?;
+    let label_map = map_labels(&dataset.labels, &model_labels)?;
 
     let cache = (!args.no_cache).then(|| FeatureCache::new(args.cache.clone().unwrap_or_else(default_dir)));
     let limits = DecodeLimits::default();
@@ -75,7 +87,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .tracks
         .par_iter()
         .map(|track| {
-            let outcome = run_track(&classifier, cache.as_ref(), track, &limits);
+            let outcome = match &model {
+                EvalModel::Spectrogram(classifier) => run_track(classifier, cache.as_ref(), track, &limits),
+                EvalModel::Any(ensemble) => run_track_any(ensemble, track, &limits),
+            };
             bar.set_position((done.fetch_add(1, Ordering::Relaxed) + 1) as u64);
             outcome
         })
@@ -122,17 +137,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         failed.len()
     );
 
-    let evaluation = evaluate(&header.labels, &windows);
+    let evaluation = evaluate(&model_labels, &windows);
     let seconds = started.elapsed().as_secs_f64();
     let out = args.out.clone().unwrap_or_else(|| default_out_dir(&args.model, &args.data));
     let title = format!("Evaluation of {} on {}", args.model.display(), args.data.display());
-    let missing: Vec<&String> = header.labels.iter().filter(|l| !dataset.labels.contains(l)).collect();
-    let macro_f1_data = macro_f1_over(&evaluation.track_confusion, &header, &label_map);
+    let missing: Vec<&String> = model_labels.iter().filter(|l| !dataset.labels.contains(l)).collect();
+    let macro_f1_data = macro_f1_over(&evaluation.track_confusion, &model_labels, &label_map);
     let meta = json!({
         "model": args.model.display().to_string(),
-        "model_labels": header.labels,
-        "model_architecture": header.architecture,
-        "model_provenance": header.provenance,
+        "model_kind": model_summary["kind"],
+        "model_labels": model_labels,
+        "model_architecture": model_summary["architecture"],
+        "model_members": model_summary["members"],
+        "model_provenance": model_summary["provenance"],
         "data": args.data.display().to_string(),
         "data_labels": dataset.labels,
         "model_labels_without_data": missing,
@@ -181,8 +198,8 @@ fn map_labels(data_labels: &[String], model_labels: &[String]) -> anyhow::Result
 }
 
 /// Macro F1 over only the labels the folder has (from the full track confusion matrix).
-fn macro_f1_over(confusion: &[Vec<usize>], header: &BundleHeader, label_map: &[usize]) -> f64 {
-    let (per_class, _, _, _) = per_class_metrics(&header.labels, confusion);
+fn macro_f1_over(confusion: &[Vec<usize>], labels: &[String], label_map: &[usize]) -> f64 {
+    let (per_class, _, _, _) = per_class_metrics(labels, confusion);
     if label_map.is_empty() {
         return 0.0;
     }
@@ -227,6 +244,44 @@ fn run_track(classifier: &Classifier, cache: Option<&FeatureCache>, track: &Trac
         .map(|c| c.windows.into_iter().map(|w| w.probabilities).collect())
         .map_err(|e| e.to_string());
     TrackOutcome { windows, cache_hit: hit, warnings }
+}
+
+/// The model `eval` runs: a spectrogram bundle (window-level, through the PCM cache) or any
+/// other bundle (track-level).
+enum EvalModel {
+    Spectrogram(Classifier),
+    Any(Ensemble),
+}
+
+impl EvalModel {
+    /// The labels and the headers as JSON (`kind`, `architecture`, `members`, `provenance`).
+    fn labels_and_summary(&self) -> (Vec<String>, serde_json::Value) {
+        match self {
+            EvalModel::Spectrogram(c) => {
+                let mut summary = serde_json::to_value(c.header()).unwrap_or_default();
+                summary["kind"] = json!("spectrogram");
+                summary["members"] = json!([]);
+                (c.header().labels.clone(), summary)
+            }
+            EvalModel::Any(e) => (e.labels().to_vec(), e.summary().clone()),
+        }
+    }
+}
+
+/// Decodes one track and classifies it with a table or fusion model: one "window" holding
+/// the track's (fused) probabilities.
+fn run_track_any(ensemble: &Ensemble, track: &Track, limits: &DecodeLimits) -> TrackOutcome {
+    let read = std::fs::read(&track.path).map_err(|e| format!("cannot read the file: {e}"));
+    let extension = track.path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let decoded = read.and_then(|bytes| decode(bytes, extension.as_deref(), limits).map_err(|e| e.to_string()));
+    let mut warnings = Vec::new();
+    let windows = decoded.and_then(|audio| {
+        if audio.truncated {
+            warnings.push("the file is truncated; using the audio it holds".into());
+        }
+        ensemble.classify_mono(&audio.samples, audio.sample_rate).map(|c| vec![c.probabilities]).map_err(|e| e.to_string())
+    });
+    TrackOutcome { windows, cache_hit: false, warnings }
 }
 
 fn track_error_message(e: &TrackError) -> String {
