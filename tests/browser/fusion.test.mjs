@@ -3,12 +3,13 @@
 // model (web/models/fused/members/table/) by `trainer fuse --weights`. Dropped clips get the
 // native CLI's fused probabilities and each member's, the page shows each member's opinion on
 // demand, and 3 s of PCM (what live mode sends) is classified by the CNN alone, the table
-// member being left out with its reason.
+// member being left out with its reason. The descriptor-table model alone is also checked on
+// every shared clip: the descriptors computed in wasm give the CLI's probabilities.
 //
 //   node --test tests/browser/fusion.test.mjs      (after ./build.sh build)
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -149,3 +150,39 @@ for (const webgpu of [true, false]) {
     });
   });
 }
+
+describe('the descriptor-table model alone on the CPU path', () => {
+  test('all 80 shared clips: the page computes the CLI’s descriptors and probabilities', { timeout: 900_000 }, async () => {
+    const clips = [];
+    for (const genre of readdirSync(GENRES).sort()) for (const f of readdirSync(path.join(GENRES, genre)).sort()) clips.push(path.join(GENRES, genre, f));
+    const tableServer = await startWebServer({ model: TABLE_MODEL });
+    const browser = await launchBrowser({ webgpu: false });
+    try {
+      const cli = nativeClassify(clips, TABLE_MODEL);
+      const { page, requests, errors } = await openPage(browser);
+      await page.goto(tableServer.url, { waitUntil: 'load' });
+      assert.equal(await waitForEngine(page), 'cpu');
+      const started = Date.now();
+      // In batches: one DataTransfer of 80 clips (420 MB as base64) is more than the page takes.
+      for (let i = 0; i < clips.length; i += 8) {
+        await dropFiles(page, clips.slice(i, i + 8).map((p) => ({ path: p })));
+        await waitForRows(page, Math.min(i + 8, clips.length), 600_000);
+      }
+      const rows = await readRows(page);
+      let maxDiff = 0;
+      for (const row of rows) {
+        const expected = cli.get(row.file);
+        assert.equal(row.state, 'done', `${row.file}: ${row.error}`);
+        for (const [label, p] of Object.entries(expected.probabilities)) maxDiff = Math.max(maxDiff, Math.abs(row.probabilities[label] - p));
+      }
+      console.log(`# table model, ${rows.length} clips in ${Date.now() - started} ms: max |p_page - p_cli| = ${maxDiff.toExponential(2)}`);
+      assert.equal(rows.length, 80);
+      assert.ok(maxDiff <= TOLERANCE, `page and CLI differ by ${maxDiff}`);
+      assert.deepEqual(offsiteRequests(requests, tableServer.url), []);
+      assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), []);
+    } finally {
+      await browser.close();
+      await tableServer.close();
+    }
+  });
+});
