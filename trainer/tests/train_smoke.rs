@@ -374,6 +374,21 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
     }
     assert_eq!(members[1]["windows"], 1, "a 30 s clip is one descriptor window");
 
+    // A member trained on --data without out-of-fold predictions would not be held out.
+    let no_cv = tmp.path().join("cnn-no-cv");
+    let plain = train_with(&data, &no_cv, &tmp.path().join("cache"), &["--epochs", "1", "--batch", "8", "--seed", "7"]);
+    assert!(plain.status.success(), "{}", text(&plain));
+    let refused = trainer()
+        .args(["fuse", "--folds", "3", "--data"])
+        .arg(&data)
+        .arg("--member")
+        .arg(format!("cnn={}", no_cv.join("model.gscope").display()))
+        .arg("--out")
+        .arg(tmp.path().join("refused"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success() && text(&refused).contains("was trained on") && text(&refused).contains("--folds K"), "{}", text(&refused));
+
     // `eval` takes the fusion too (track-level).
     let eval_dir = tmp.path().join("fused-eval");
     let evaluated = trainer().args(["eval", "--model"]).arg(fused_dir.join("model.gscope")).arg("--data").arg(&data).arg("--out").arg(&eval_dir).output().unwrap();

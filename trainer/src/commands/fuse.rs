@@ -108,6 +108,13 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         let (predictions, source) = match cross_validated(&bundle, &names, &truths)? {
             Some(p) => (p, format!("out-of-fold predictions of its {}", bundle.with_file_name("report.json").display())),
             None => {
+                if trained_on(&ensemble, &data_dir) {
+                    bail!(
+                        "member `{name}` was trained on {} (its provenance says so), and {} holds no out-of-fold predictions of those tracks: its own predictions would not be held out. Retrain it with --folds K (its report then keeps them), or fit the fusion on other data",
+                        data_dir.display(),
+                        bundle.with_file_name("report.json").display()
+                    );
+                }
                 eprintln!("member `{name}`: classifying the {} tracks with {} (it must not have been trained on them)", names.len(), bundle.display());
                 (classify_all(&ensemble, &dataset.tracks.iter().map(|t| t.path.clone()).collect::<Vec<_>>())?, format!("predictions of {} (not trained on these tracks)", bundle.display()))
             }
@@ -243,6 +250,15 @@ fn member_bundle(spec: &str, out: &Path) -> anyhow::Result<(String, PathBuf)> {
         eprintln!("warning: training member `{name}` reported failed files (see above); using what it trained");
     }
     Ok((name.to_string(), out.join("members").join(name).join("model.gscope")))
+}
+
+/// Whether the bundle's provenance says it was trained on the folder `data` (`trainer train
+/// --data DIR` records `DIR: N tracks, ...`).
+fn trained_on(ensemble: &Ensemble, data: &Path) -> bool {
+    let recorded = ensemble.summary()["provenance"]["data"].as_str().unwrap_or_default().to_string();
+    let Some((dir, _)) = recorded.split_once(": ") else { return false };
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    canonical(Path::new(dir)) == canonical(data)
 }
 
 /// The out-of-fold track predictions stored in the `report.json` beside `bundle`, when its
