@@ -248,6 +248,8 @@ fn run_track(classifier: &Classifier, cache: Option<&FeatureCache>, track: &Trac
 
 /// The model `eval` runs: a spectrogram bundle (window-level, through the PCM cache) or any
 /// other bundle (track-level).
+// One per run: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 enum EvalModel {
     Spectrogram(Classifier),
     Any(Ensemble),
