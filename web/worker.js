@@ -54,10 +54,10 @@ async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = n
   const started = now();
   wasm = await import(glueUrl);
   await wasm.default({ module_or_path: module });
-  const bytes = new Uint8Array(bundle);
-  const header = wasm.bundleInfo(bytes);
-  engine = await wasm.Engine.create(bytes, { backend });
+  engine = await wasm.Engine.create(new Uint8Array(bundle), { backend });
   const info = engine.info();
+  // The engine read the headers while loading: the same object `bundleInfo` would return.
+  const header = info.header;
   limits = info.limits;
   compressedFormats = info.compressedFormats !== false;
   decodersUrls = decodersAt;

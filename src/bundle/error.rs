@@ -224,6 +224,18 @@ pub enum BundleError {
     Serialise(String),
 }
 
+impl BundleError {
+    /// `error`, raised by the fusion member `name`.
+    pub fn member(name: &str, error: BundleError) -> Self {
+        BundleError::Member { name: name.to_string(), error: Box::new(error) }
+    }
+
+    /// A fusion bundle that lists a fusion among its members.
+    pub fn nested_fusion() -> Self {
+        BundleError::InvalidFusion("a member is itself a fusion; fusions do not nest".into())
+    }
+}
+
 fn extra(actual: &u64, expected: &u64) -> u64 {
     actual.saturating_sub(*expected)
 }

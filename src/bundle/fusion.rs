@@ -111,7 +111,7 @@ impl FusionBundle {
     pub fn to_bytes(labels: &[String], provenance: Provenance, members: &[MemberBundle]) -> Result<Vec<u8>, BundleError> {
         let mut entries = Vec::with_capacity(members.len());
         for m in members {
-            let (kind, member_labels) = member_header(&m.bytes).map_err(|e| member_error(&m.name, e))?;
+            let (kind, member_labels) = member_header(&m.bytes).map_err(|e| BundleError::member(&m.name, e))?;
             check_labels(&m.name, &member_labels, labels)?;
             entries.push(FusionMember { name: m.name.clone(), kind, bytes: m.bytes.len() as u64, weight: m.weight });
         }
@@ -140,9 +140,9 @@ impl FusionBundle {
             // total == rest's length, so every length fits.
             let (part, tail) = rest.split_at(m.bytes as usize);
             rest = tail;
-            let (kind, labels) = member_header(part).map_err(|e| member_error(&m.name, e))?;
+            let (kind, labels) = member_header(part).map_err(|e| BundleError::member(&m.name, e))?;
             if kind != m.kind {
-                return Err(member_error(&m.name, BundleError::WrongKind { expected: m.kind, found: kind }));
+                return Err(BundleError::member(&m.name, BundleError::WrongKind { expected: m.kind, found: kind }));
             }
             check_labels(&m.name, &labels, &header.labels)?;
             parts.push(part);
@@ -157,7 +157,7 @@ fn member_header(bytes: &[u8]) -> Result<(ModelKind, Vec<String>), BundleError> 
     match Bundle::kind(bytes)? {
         ModelKind::Spectrogram => Ok((ModelKind::Spectrogram, BundleHeader::from_json_version(json, version)?.labels)),
         ModelKind::Table => Ok((ModelKind::Table, TableHeader::from_json_version(json, version)?.labels)),
-        ModelKind::Fusion => Err(BundleError::InvalidFusion("a member is itself a fusion; fusions do not nest".into())),
+        ModelKind::Fusion => Err(BundleError::nested_fusion()),
     }
 }
 
@@ -171,8 +171,4 @@ fn check_labels(name: &str, found: &[String], expected: &[String]) -> Result<(),
             expected.join(", ")
         )))
     }
-}
-
-fn member_error(name: &str, error: BundleError) -> BundleError {
-    BundleError::Member { name: name.to_string(), error: Box::new(error) }
 }

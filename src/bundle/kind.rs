@@ -65,12 +65,16 @@ pub(crate) fn header_object(json: &[u8]) -> Result<serde_json::Map<String, serde
     }
 }
 
+/// `header` as a JSON value with its `kind` field set to `kind`.
+pub(crate) fn value_with_kind<T: Serialize>(header: &T, kind: ModelKind) -> Result<serde_json::Value, BundleError> {
+    let mut value = serde_json::to_value(header).map_err(|e| BundleError::Serialise(e.to_string()))?;
+    value["kind"] = serde_json::Value::from(kind.name());
+    Ok(value)
+}
+
 /// `header` as compact JSON with its `kind` field set to `kind`.
 pub(crate) fn json_with_kind<T: Serialize>(header: &T, kind: ModelKind) -> Result<Vec<u8>, BundleError> {
-    let serialise = |e: serde_json::Error| BundleError::Serialise(e.to_string());
-    let mut value = serde_json::to_value(header).map_err(serialise)?;
-    value["kind"] = serde_json::Value::from(kind.name());
-    serde_json::to_vec(&value).map_err(serialise)
+    serde_json::to_vec(&value_with_kind(header, kind)?).map_err(|e| BundleError::Serialise(e.to_string()))
 }
 
 /// Fails with [`BundleError::WrongKind`] unless `found` is `expected`.

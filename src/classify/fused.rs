@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 use super::table::{TableClassifier, TableFeatures};
 use super::{rank, Classification, ClassifyError, Classifier, MemberResult};
 use crate::audio::{self, DecodeLimits};
-use crate::bundle::{Bundle, BundleError, BundleHeader, FusionBundle, ModelKind, TableHeader};
+use crate::bundle::kind::value_with_kind;
+use crate::bundle::{Bundle, BundleError, BundleHeader, FusionBundle, FusionHeader, ModelKind, TableHeader};
 use crate::segment::WindowFeatures;
 
 /// A loaded member model.
@@ -45,6 +46,22 @@ impl MemberModel {
         match self {
             MemberModel::Spectrogram(c) => c.sample_rate(),
             MemberModel::Table(c) => c.sample_rate(),
+        }
+    }
+
+    /// Labels in output order.
+    pub fn labels(&self) -> &[String] {
+        match self {
+            MemberModel::Spectrogram(c) => c.labels(),
+            MemberModel::Table(t) => t.labels(),
+        }
+    }
+
+    /// Its header as JSON, with `kind`.
+    fn header_json(&self) -> Result<Value, BundleError> {
+        match self {
+            MemberModel::Spectrogram(c) => value_with_kind(c.header(), ModelKind::Spectrogram),
+            MemberModel::Table(t) => value_with_kind(t.header(), ModelKind::Table),
         }
     }
 }
@@ -82,29 +99,26 @@ impl Ensemble {
     /// Loads a bundle of any kind, its spectrogram networks on `device` (table networks
     /// always run on the CPU), checking everything.
     pub fn from_bundle(bytes: &[u8], device: &Device) -> Result<Self, ClassifyError> {
-        let summary = summary_of(bytes)?;
         let kind = Bundle::kind(bytes)?;
-        match kind {
-            ModelKind::Spectrogram | ModelKind::Table => {
-                let model = load_member(kind, bytes, device)?;
-                let labels = labels_of(&model).to_vec();
-                Ok(Ensemble { kind, labels, members: vec![Member { name: "model".into(), weight: 1.0, model }], summary })
-            }
-            ModelKind::Fusion => {
-                let (header, parts) = FusionBundle::from_bytes(bytes)?;
-                let mut members = Vec::with_capacity(parts.len());
-                for (entry, part) in header.members.iter().zip(parts) {
-                    let model = load_member(entry.kind, part, device).map_err(|e| match e {
-                        ClassifyError::Bundle(error) => {
-                            ClassifyError::Bundle(BundleError::Member { name: entry.name.clone(), error: Box::new(error) })
-                        }
-                        other => other,
-                    })?;
-                    members.push(Member { name: entry.name.clone(), weight: entry.weight, model });
-                }
-                Ok(Ensemble { kind, labels: header.labels, members, summary })
-            }
+        if kind != ModelKind::Fusion {
+            let model = load_member(kind, bytes, device)?;
+            let summary = single_summary(model.header_json()?);
+            let labels = model.labels().to_vec();
+            return Ok(Ensemble { kind, labels, members: vec![Member { name: "model".into(), weight: 1.0, model }], summary });
         }
+        let (header, parts) = FusionBundle::from_bytes(bytes)?;
+        let mut members = Vec::with_capacity(parts.len());
+        let mut member_headers = Vec::with_capacity(parts.len());
+        for (entry, part) in header.members.iter().zip(parts) {
+            let model = load_member(entry.kind, part, device).map_err(|e| match e {
+                ClassifyError::Bundle(error) => ClassifyError::Bundle(BundleError::member(&entry.name, error)),
+                other => other,
+            })?;
+            member_headers.push(model.header_json()?);
+            members.push(Member { name: entry.name.clone(), weight: entry.weight, model });
+        }
+        let summary = fusion_summary(&header, member_headers);
+        Ok(Ensemble { kind, labels: header.labels, members, summary })
     }
 
     /// The bytes of the first spectrogram member's bundle within `bytes` (all of them for a
@@ -309,58 +323,62 @@ impl Ensemble {
 /// header with `kind` and an empty `members` list, or for a fusion `{kind, labels,
 /// provenance, members: [{name, kind, weight, header}]}` plus the first member's
 /// `architecture` and front end (`feature_config` or `descriptors`), which a page shows of
-/// a single model. Checks the container (and each member's) as loading does.
+/// a single model. Checks the container (and each member's) as loading does. What
+/// [`Ensemble::summary`] holds once the bundle is loaded.
 pub fn summary_of(bytes: &[u8]) -> Result<Value, BundleError> {
     let header_json = |kind: ModelKind, bytes: &[u8]| -> Result<Value, BundleError> {
         let sections = crate::bundle::format::read(bytes)?;
-        let mut value = match kind {
-            ModelKind::Spectrogram => to_value(&BundleHeader::from_json_version(sections.header, sections.version)?),
-            ModelKind::Table => to_value(&TableHeader::from_json_version(sections.header, sections.version)?),
-            ModelKind::Fusion => return Err(BundleError::InvalidFusion("a member is itself a fusion; fusions do not nest".into())),
-        }?;
-        value["kind"] = Value::from(kind.name());
-        Ok(value)
+        match kind {
+            ModelKind::Spectrogram => value_with_kind(&BundleHeader::from_json_version(sections.header, sections.version)?, kind),
+            ModelKind::Table => value_with_kind(&TableHeader::from_json_version(sections.header, sections.version)?, kind),
+            ModelKind::Fusion => Err(BundleError::nested_fusion()),
+        }
     };
     let kind = Bundle::kind(bytes)?;
     if kind != ModelKind::Fusion {
-        let mut value = header_json(kind, bytes)?;
-        value["members"] = json!([]);
-        return Ok(value);
+        return Ok(single_summary(header_json(kind, bytes)?));
     }
     let (header, parts) = FusionBundle::from_bytes(bytes)?;
-    let mut members = Vec::with_capacity(parts.len());
-    for (entry, part) in header.members.iter().zip(parts) {
-        let member = header_json(entry.kind, part).map_err(|e| BundleError::Member { name: entry.name.clone(), error: Box::new(e) })?;
-        members.push(json!({"name": entry.name, "kind": entry.kind, "weight": entry.weight, "header": member}));
-    }
+    let member_headers = header
+        .members
+        .iter()
+        .zip(parts)
+        .map(|(entry, part)| header_json(entry.kind, part).map_err(|e| BundleError::member(&entry.name, e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(fusion_summary(&header, member_headers))
+}
+
+/// The summary of a bundle of one model: its header (with `kind`) and no members.
+fn single_summary(mut header: Value) -> Value {
+    header["members"] = json!([]);
+    header
+}
+
+/// The summary of a fusion from its header and its members' headers (in member order).
+fn fusion_summary(header: &FusionHeader, member_headers: Vec<Value>) -> Value {
     let mut summary = json!({"kind": "fusion", "labels": header.labels, "provenance": header.provenance});
-    if let Some(first) = members.first().and_then(|m| m["header"].as_object()) {
+    if let Some(first) = member_headers.first().and_then(Value::as_object) {
         for key in ["architecture", "feature_config", "descriptors"] {
             if let Some(v) = first.get(key) {
                 summary[key] = v.clone();
             }
         }
     }
+    let members = header
+        .members
+        .iter()
+        .zip(member_headers)
+        .map(|(entry, member)| json!({"name": entry.name, "kind": entry.kind, "weight": entry.weight, "header": member}))
+        .collect();
     summary["members"] = Value::Array(members);
-    Ok(summary)
-}
-
-fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, BundleError> {
-    serde_json::to_value(value).map_err(|e| BundleError::Serialise(e.to_string()))
+    summary
 }
 
 fn load_member(kind: ModelKind, bytes: &[u8], device: &Device) -> Result<MemberModel, ClassifyError> {
     match kind {
         ModelKind::Spectrogram => Ok(MemberModel::Spectrogram(Classifier::from_bundle(bytes, device)?)),
         ModelKind::Table => Ok(MemberModel::Table(TableClassifier::from_bundle(bytes)?)),
-        ModelKind::Fusion => Err(BundleError::InvalidFusion("a member is itself a fusion; fusions do not nest".into()).into()),
-    }
-}
-
-fn labels_of(model: &MemberModel) -> &[String] {
-    match model {
-        MemberModel::Spectrogram(c) => c.labels(),
-        MemberModel::Table(t) => t.labels(),
+        ModelKind::Fusion => Err(BundleError::nested_fusion().into()),
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`Classifier::features`] (raw log-Mel windows, also the Mel image) ->
 //! [`Classifier::infer`] (standardise, CNN, softmax per window, mean per track).
 //! [`Classifier::infer_async`] does the same with asynchronous reads, as WebGPU requires.
+//! [`Ensemble`] runs these stages for any bundle, from decoding on.
 //!
 //! - [`table`]: [`TableClassifier`], a table model on clip descriptors.
 //! - [`fused`]: [`Ensemble`], any bundle (one model or a fusion of members) behind one call.
@@ -19,7 +20,7 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::audio::{self, AudioError, DecodeLimits, LoadedAudio};
+use crate::audio::AudioError;
 use crate::bundle::{Bundle, BundleError, BundleHeader, ModelKind};
 use crate::descriptors::DescriptorError;
 use crate::mel::MelExtractor;
@@ -188,17 +189,6 @@ impl Classifier {
         &self.device
     }
 
-    /// Decodes a file and resamples it to the model's rate.
-    pub fn load_audio(&self, bytes: Vec<u8>, extension: Option<&str>, limits: &DecodeLimits) -> Result<LoadedAudio, ClassifyError> {
-        Ok(audio::load_mono(bytes, extension, self.sample_rate(), limits)?)
-    }
-
-    /// Checks and resamples PCM (e.g. from a microphone) to the model's rate.
-    pub fn prepare_pcm(&self, samples: &[f32], sample_rate: u32, limits: &DecodeLimits) -> Result<Vec<f32>, ClassifyError> {
-        audio::check_pcm(samples, sample_rate, limits)?;
-        Ok(audio::resample(samples, sample_rate, self.sample_rate())?)
-    }
-
     /// The raw (unstandardised) log-Mel windows of mono PCM at the model's rate.
     pub fn features(&self, samples: &[f32]) -> WindowFeatures {
         window_features(&self.header.feature_config, &self.extractor, samples)
@@ -223,12 +213,6 @@ impl Classifier {
             acc.push(&data)?;
         }
         Ok(acc.finish(features, self.sample_rate()))
-    }
-
-    /// Decode, resample, features and inference in one call.
-    pub fn classify_file(&self, bytes: Vec<u8>, extension: Option<&str>, limits: &DecodeLimits) -> Result<Classification, ClassifyError> {
-        let audio = self.load_audio(bytes, extension, limits)?;
-        self.infer(&self.features(&audio.samples))
     }
 
     fn accumulator(&self, features: &WindowFeatures) -> Result<Accumulator, ClassifyError> {

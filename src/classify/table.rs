@@ -88,12 +88,17 @@ impl TableClassifier {
         let dim = self.columns.len();
         let mut vectors = Vec::with_capacity(spans.len() * dim);
         for span in &spans {
-            let values = frame_descriptors(&samples[span.clone()], self.sample_rate())?.summary();
-            for ((&c, m), s) in self.columns.iter().zip(&input.mean).zip(&input.std) {
-                vectors.push(((values[c] - m) / s) as f32);
-            }
+            vectors.extend(self.standardise(&frame_descriptors(&samples[span.clone()], self.sample_rate())?.summary()));
         }
         Ok(TableFeatures { spans, dim, vectors })
+    }
+
+    /// The network's input from one window's descriptors (all of them, in
+    /// [`column_names`](crate::descriptors::column_names) order): the header's columns,
+    /// standardised with its training statistics.
+    pub fn standardise(&self, values: &[f64]) -> Vec<f32> {
+        let input = &self.header.descriptors;
+        self.columns.iter().zip(&input.mean).zip(&input.std).map(|((&c, m), s)| ((values[c] - m) / s) as f32).collect()
     }
 
     /// Runs the network on every window: softmax per window, mean per track.

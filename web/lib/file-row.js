@@ -28,6 +28,19 @@ export function memberKind(kind) {
   return kind === 'table' ? 'descriptor-table model (30 s windows)' : 'spectrogram network (3 s windows)';
 }
 
+/** One row per label of `top` (the first highlighted): name, confidence bar, percentage. */
+function scoreBars(top, labels, ariaPrefix = '') {
+  return top.map((s, rank) =>
+    h(
+      'span',
+      { class: `score${rank === 0 ? ' best' : ''}`, dataset: { label: s.label } },
+      h('span', { class: 'score-label' }, s.label),
+      h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': (s.probability * 100).toFixed(1), 'aria-label': `${ariaPrefix}${s.label} confidence` }, h('span', { class: 'bar-fill', style: { width: `${(s.probability * 100).toFixed(2)}%`, background: genreColour(labels.indexOf(s.label)) } })),
+      h('span', { class: 'score-value' }, percent(s.probability)),
+    ),
+  );
+}
+
 /** The fused model's members, each with its weight and top genres, or why it was left out. */
 function membersPanel(r) {
   const rows = r.members.map((m) =>
@@ -37,19 +50,7 @@ function membersPanel(r) {
       h('p', { class: 'member-head' }, h('strong', {}, m.name), ` · ${memberKind(m.kind)} · `, m.skipped ? 'left out' : `weight ${percent(m.weight)}`),
       m.skipped
         ? h('p', { class: 'muted small' }, `Left out of this result: ${m.skipped}.`)
-        : h(
-            'div',
-            { class: 'scores' },
-            m.top.map((s, rank) =>
-              h(
-                'span',
-                { class: `score${rank === 0 ? ' best' : ''}`, dataset: { label: s.label } },
-                h('span', { class: 'score-label' }, s.label),
-                h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': (s.probability * 100).toFixed(1), 'aria-label': `${m.name}: ${s.label} confidence` }, h('span', { class: 'bar-fill', style: { width: `${(s.probability * 100).toFixed(2)}%`, background: genreColour(r.labels.indexOf(s.label)) } })),
-                h('span', { class: 'score-value' }, percent(s.probability)),
-              ),
-            ),
-          ),
+        : h('div', { class: 'scores' }, scoreBars(m.top, r.labels, `${m.name}: `)),
     ),
   );
   const used = r.members.filter((m) => !m.skipped).length;
@@ -127,17 +128,7 @@ export class FileRow {
       );
     }
     this.status.textContent = `${duration(result.source.durationSeconds)} · ${result.backend === 'webgpu' ? 'WebGPU' : 'CPU'} · ${ms(result.timings.total + (result.timings.webaudio ?? 0))}`;
-    this.scores.replaceChildren(
-      ...top.map((s, rank) =>
-        h(
-          'span',
-          { class: `score${rank === 0 ? ' best' : ''}`, dataset: { label: s.label } },
-          h('span', { class: 'score-label' }, s.label),
-          h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': (s.probability * 100).toFixed(1), 'aria-label': `${s.label} confidence` }, h('span', { class: 'bar-fill', style: { width: `${(s.probability * 100).toFixed(2)}%`, background: genreColour(labels.indexOf(s.label)) } })),
-          h('span', { class: 'score-value' }, percent(s.probability)),
-        ),
-      ),
-    );
+    this.scores.replaceChildren(...scoreBars(top, labels));
     this.rendered = false;
     if (this.details.open) this.renderDetail();
   }

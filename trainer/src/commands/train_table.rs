@@ -14,7 +14,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use genrescope::bundle::{DescriptorInput, Provenance, TableBundle, TableHeader};
 use genrescope::classify::TableClassifier;
-use genrescope::descriptors::{DescriptorWindowing, SAMPLE_RATE};
+use genrescope::descriptors::{column_names, DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet, MLP_HIDDEN};
 use serde_json::json;
 
@@ -187,7 +187,7 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     )?;
     let bundle_path = args.out.join("model.gscope");
     std::fs::write(&bundle_path, &bytes).with_context(|| format!("writing {}", bundle_path.display()))?;
-    check_bundle(&bytes, &trainer, &fit.prep, &net, &split.test, &device)?;
+    check_bundle(&bytes, &trainer, &fit.vectors, fit.prep.columns.len(), &net, &split.test, &device)?;
     meta["split"] = json!(split_text);
     meta["best_epoch"] = json!(best_epoch);
     let files = write_report(&args.out, "report", "Hold-out test set (descriptor table)", &test, Some(&fit.history), cv.as_ref(), &meta)?;
@@ -240,6 +240,8 @@ fn numbered_name(file: &str) -> Option<(String, u64)> {
 /// the kept epoch) and the first member's history.
 struct TableFit {
     prep: TablePreprocessing,
+    /// Every recording's standardised rows under `prep`, concatenated.
+    vectors: Vec<Vec<f32>>,
     members: Vec<(TableNet, usize)>,
     history: Vec<crate::metrics::EpochRecord>,
 }
@@ -262,10 +264,9 @@ struct TableTrainer<'a> {
 }
 
 impl TableTrainer<'_> {
-    /// The rows of the recordings `indices` under `prep`.
-    fn rows(&self, prep: &TablePreprocessing, indices: &[usize]) -> Rows {
-        let vectors: Vec<Vec<f32>> = self.tracks.iter().map(|rows| prep.vectors(self.table, rows).concat()).collect();
-        Rows::of(&vectors, prep.columns.len(), self.track_labels, indices)
+    /// The rows of the recordings `indices`, from every recording's `vectors` of `dim` values.
+    fn rows(&self, vectors: &[Vec<f32>], dim: usize, indices: &[usize]) -> Rows {
+        Rows::of(vectors, dim, self.track_labels, indices)
     }
 
     /// Preprocessing fitted on the `train` recordings' rows, then `--ensemble` networks with
@@ -274,7 +275,8 @@ impl TableTrainer<'_> {
         let train_rows: Vec<usize> = train.iter().flat_map(|&t| self.tracks[t].iter().copied()).collect();
         let prep = TablePreprocessing::fit(self.table, &train_rows, self.args.max_correlation)?;
         let dim = prep.columns.len();
-        let (train, val) = (self.rows(&prep, train), self.rows(&prep, val));
+        let vectors: Vec<Vec<f32>> = self.tracks.iter().map(|rows| prep.vectors(self.table, rows).concat()).collect();
+        let (train, val) = (self.rows(&vectors, dim, train), self.rows(&vectors, dim, val));
         let mut members = Vec::new();
         let mut first_history = Vec::new();
         for member in 0..self.args.ensemble {
@@ -301,7 +303,7 @@ impl TableTrainer<'_> {
             }
             members.push((kept.model, kept.epoch));
         }
-        Ok(TableFit { prep, members, history: first_history })
+        Ok(TableFit { prep, vectors, members, history: first_history })
     }
 
     /// The fit's members (mean of their probabilities) on the recordings `test`.
@@ -311,26 +313,31 @@ impl TableTrainer<'_> {
             let total = fit.members.iter().map(|(m, _)| softmax(m.forward(x.clone()), 1)).reduce(|a, b| a + b).expect("at least one member");
             (total / fit.members.len() as f64).log()
         };
-        self.rows(&fit.prep, test).evaluate(mean_log_probabilities, 256, &self.table.labels, device)
+        self.rows(&fit.vectors, fit.prep.columns.len(), test).evaluate(mean_log_probabilities, 256, &self.table.labels, device)
     }
 }
 
 /// Loads the written bundle back and checks that it gives the trained network's
 /// probabilities on the first test recording's rows (standardisation, column choice and
 /// weights), within what its weight storage's rounding allows.
-fn check_bundle(bytes: &[u8], trainer: &TableTrainer, prep: &TablePreprocessing, net: &TableNet, test: &[usize], device: &Device) -> anyhow::Result<()> {
+fn check_bundle(bytes: &[u8], trainer: &TableTrainer, vectors: &[Vec<f32>], dim: usize, net: &TableNet, test: &[usize], device: &Device) -> anyhow::Result<()> {
     let classifier = TableClassifier::from_bundle(bytes).context("the written bundle does not load")?;
     let Some(&track) = test.first() else { return Ok(()) };
-    let rows = trainer.rows(prep, &[track]);
+    let rows = trainer.rows(vectors, dim, &[track]);
     let storage = classifier.header().weight_storage;
     let rounded = genrescope::bundle::Bundle::rounded(net, storage)?;
     let expected = rows.evaluate(|x| rounded.forward(x), 16, trainer.table.labels.as_slice(), device)?;
-    // The classifier standardises raw descriptor rows itself; feed it the same rows.
-    let features = genrescope::classify::TableFeatures {
-        spans: (0..rows.len()).map(|i| i..i + 1).collect(),
-        dim: rows.dim,
-        vectors: trainer.tracks[track].iter().flat_map(|&r| standardise(&classifier, trainer.table, r)).collect(),
-    };
+    // The classifier selects and standardises raw descriptor rows itself (by column name):
+    // hand it the recording's table rows as the engine's descriptor vectors.
+    let names = column_names();
+    let raw = trainer.tracks[track]
+        .iter()
+        .flat_map(|&r| {
+            let values: Vec<f64> = names.iter().map(|n| trainer.table.columns.iter().position(|c| c == n).map_or(0.0, |c| trainer.table.rows[r][c])).collect();
+            classifier.standardise(&values)
+        })
+        .collect();
+    let features = genrescope::classify::TableFeatures { spans: (0..rows.len()).map(|i| i..i + 1).collect(), dim: rows.dim, vectors: raw };
     let got = classifier.infer(&features)?;
     let want = &expected.tracks[0].probabilities;
     let diff = want.iter().zip(&got.probabilities).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
@@ -339,20 +346,6 @@ fn check_bundle(bytes: &[u8], trainer: &TableTrainer, prep: &TablePreprocessing,
     }
     eprintln!("bundle check: reloaded table model matches the trained one ({storage} weights; max probability difference {diff:.1e})");
     Ok(())
-}
-
-/// Row `r` of `table` selected and standardised as the bundle's header says (by column name).
-fn standardise(classifier: &TableClassifier, table: &FeatureTable, r: usize) -> Vec<f32> {
-    let input = &classifier.header().descriptors;
-    input
-        .columns
-        .iter()
-        .zip(input.mean.iter().zip(&input.std))
-        .map(|(name, (m, s))| {
-            let c = table.columns.iter().position(|n| n == name).expect("bundle columns come from the table");
-            ((table.rows[r][c] - m) / s) as f32
-        })
-        .collect()
 }
 
 #[cfg(test)]
