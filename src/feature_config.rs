@@ -173,7 +173,11 @@ impl FeatureConfig {
             mel_scale: MelScale::Slaney,
             mel_norm: MelNorm::Slaney,
             compression: Compression::Log10Plus1 { scale: 10_000.0 },
-            windowing: Windowing::SpectrogramPatches { patch_frames: 187, hop_frames: 187, max_patches: None },
+            windowing: Windowing::SpectrogramPatches {
+                patch_frames: 187,
+                hop_frames: 187,
+                max_patches: None,
+            },
         }
     }
 

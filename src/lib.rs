@@ -5,9 +5,9 @@
 //! [`FeatureConfig`] stored in each model bundle.
 
 pub mod audio;
+pub mod bundle;
 pub mod classify;
 pub mod descriptors;
-pub mod bundle;
 pub mod feature_config;
 pub mod mel;
 pub mod mel_image;

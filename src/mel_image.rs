@@ -31,19 +31,32 @@ pub struct MelImage {
 /// `hop_length` is the STFT hop in samples and `sample_rate` the feature rate, both from the
 /// feature config. At most `max_columns` columns are produced (at least 1): a longer track is
 /// decimated evenly. An empty feature set gives an empty image.
-pub fn mel_image(features: &WindowFeatures, hop_length: usize, sample_rate: u32, max_columns: usize) -> MelImage {
+pub fn mel_image(
+    features: &WindowFeatures,
+    hop_length: usize,
+    sample_rate: u32,
+    max_columns: usize,
+) -> MelImage {
     let bands = features.n_mels;
     let frames = features.n_frames;
     let hop = hop_length.max(1);
     let track_samples = features.spans.iter().map(|s| s.end_sample).max().unwrap_or(0);
     if features.is_empty() || bands == 0 || frames == 0 || track_samples == 0 {
-        return MelImage { bands, columns: 0, seconds_per_column: 0.0, data: Vec::new(), min: 0.0, max: 0.0 };
+        return MelImage {
+            bands,
+            columns: 0,
+            seconds_per_column: 0.0,
+            data: Vec::new(),
+            min: 0.0,
+            max: 0.0,
+        };
     }
     let track_columns = track_samples.div_ceil(hop).max(1);
     let columns = track_columns.min(max_columns.max(1));
     let step = track_columns as f64 / columns as f64;
     let window_len = (frames - 1) * hop;
-    let centres: Vec<f64> = features.spans.iter().map(|s| s.start_sample as f64 + window_len as f64 / 2.0).collect();
+    let centres: Vec<f64> =
+        features.spans.iter().map(|s| s.start_sample as f64 + window_len as f64 / 2.0).collect();
 
     let mut data = vec![0.0f32; bands * columns];
     let mut window = 0usize;
@@ -51,11 +64,14 @@ pub fn mel_image(features: &WindowFeatures, hop_length: usize, sample_rate: u32,
         let t = ((col as f64 + 0.5) * step).floor().min((track_columns - 1) as f64);
         let sample = t * hop as f64;
         // Window centres increase with the index, so the nearest one only moves forward.
-        while window + 1 < centres.len() && (centres[window + 1] - sample).abs() <= (centres[window] - sample).abs() {
+        while window + 1 < centres.len()
+            && (centres[window + 1] - sample).abs() <= (centres[window] - sample).abs()
+        {
             window += 1;
         }
         let start = features.spans[window].start_sample as f64;
-        let frame = ((sample - start) / hop as f64).round().clamp(0.0, (frames - 1) as f64) as usize;
+        let frame =
+            ((sample - start) / hop as f64).round().clamp(0.0, (frames - 1) as f64) as usize;
         let w = features.window(window);
         for band in 0..bands {
             data[band * columns + col] = w[band * frames + frame];
@@ -79,7 +95,13 @@ mod tests {
     use crate::segment::WindowSpan;
 
     /// Windows whose value at (band, frame) encodes the window, band and frame.
-    fn fake(starts: &[usize], bands: usize, frames: usize, hop: usize, len: usize) -> WindowFeatures {
+    fn fake(
+        starts: &[usize],
+        bands: usize,
+        frames: usize,
+        hop: usize,
+        len: usize,
+    ) -> WindowFeatures {
         let mut data = Vec::new();
         let spans = starts
             .iter()
@@ -91,7 +113,11 @@ mod tests {
                     }
                 }
                 let window = (frames - 1) * hop;
-                WindowSpan { start_sample: s, end_sample: (s + window).min(len), padded: s + window > len }
+                WindowSpan {
+                    start_sample: s,
+                    end_sample: (s + window).min(len),
+                    padded: s + window > len,
+                }
             })
             .collect();
         WindowFeatures { n_mels: bands, n_frames: frames, spans, data }

@@ -102,7 +102,11 @@ impl WindowFeatures {
 
 /// Cuts `signal` (mono, at `cfg.sample_rate`) into windows and computes each window's
 /// log-Mel with `extractor` (built from the same `cfg`).
-pub fn window_features(cfg: &FeatureConfig, extractor: &MelExtractor, signal: &[f32]) -> WindowFeatures {
+pub fn window_features(
+    cfg: &FeatureConfig,
+    extractor: &MelExtractor,
+    signal: &[f32],
+) -> WindowFeatures {
     let n_mels = extractor.n_mels();
     match cfg.windowing {
         Windowing::AudioWindows { window_samples, hop_samples } => {
@@ -215,7 +219,8 @@ mod tests {
     fn patch_limit_picks_patches_of_the_full_grid() {
         let mut cfg = FeatureConfig::musicnn();
         let ex = MelExtractor::new(&cfg).unwrap();
-        let signal: Vec<f32> = (0..16_000 * 30).map(|i| (i as f32 * 0.01).sin() * ((i / 7919) % 5) as f32).collect();
+        let signal: Vec<f32> =
+            (0..16_000 * 30).map(|i| (i as f32 * 0.01).sin() * ((i / 7919) % 5) as f32).collect();
         let all = window_features(&cfg, &ex, &signal);
         assert_eq!(all.len(), 10);
         if let Windowing::SpectrogramPatches { max_patches, .. } = &mut cfg.windowing {

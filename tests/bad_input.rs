@@ -17,7 +17,8 @@ fn empty_input() {
 
 #[test]
 fn text_named_mp3_is_unrecognised_and_says_it_is_text() {
-    let err = decode(b"This is not music, just a note.\n".to_vec(), Some("mp3"), &limits()).unwrap_err();
+    let err =
+        decode(b"This is not music, just a note.\n".to_vec(), Some("mp3"), &limits()).unwrap_err();
     match &err {
         AudioError::UnrecognisedFormat { detail } => assert!(detail.contains("text"), "{detail}"),
         other => panic!("expected UnrecognisedFormat, got {other:?}"),
@@ -76,10 +77,12 @@ fn truncated_wav_decodes_what_it_has_and_says_so() {
 
 #[test]
 fn truncated_flac_mp3_ogg_and_au_keep_their_audio() {
-    for name in ["gtzan_jazz_6s.flac", "gtzan_jazz_6s.mp3", "gtzan_jazz_6s.ogg", "gtzan_jazz_6s.au"] {
+    for name in ["gtzan_jazz_6s.flac", "gtzan_jazz_6s.mp3", "gtzan_jazz_6s.ogg", "gtzan_jazz_6s.au"]
+    {
         let bytes = fixture_bytes(&format!("audio/{name}"));
         let cut = bytes[..bytes.len() * 6 / 10].to_vec();
-        let d = decode(cut, name.rsplit('.').next(), &limits()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let d = decode(cut, name.rsplit('.').next(), &limits())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(d.samples.len() > 40_000, "{name}: only {} samples", d.samples.len());
         assert!(d.samples.len() < 132_300, "{name}: {} samples", d.samples.len());
         if name.ends_with("flac") || name.ends_with("au") {
@@ -90,7 +93,13 @@ fn truncated_flac_mp3_ogg_and_au_keep_their_audio() {
 
 #[test]
 fn header_only_files_are_errors_not_panics() {
-    for name in ["gtzan_jazz_6s.wav", "gtzan_jazz_6s.flac", "gtzan_jazz_6s.mp3", "gtzan_jazz_6s.ogg", "gtzan_jazz_6s.au"] {
+    for name in [
+        "gtzan_jazz_6s.wav",
+        "gtzan_jazz_6s.flac",
+        "gtzan_jazz_6s.mp3",
+        "gtzan_jazz_6s.ogg",
+        "gtzan_jazz_6s.au",
+    ] {
         let bytes = fixture_bytes(&format!("audio/{name}"));
         for cut in [1, 4, 12, 24, 44, 100] {
             let r = decode(bytes[..cut].to_vec(), name.rsplit('.').next(), &limits());
@@ -109,7 +118,13 @@ fn corrupted_bytes_never_panic() {
         state ^= state << 17;
         state
     };
-    for name in ["gtzan_jazz_6s.wav", "gtzan_jazz_6s.flac", "gtzan_jazz_6s.mp3", "gtzan_jazz_6s.ogg", "gtzan_jazz_6s.au"] {
+    for name in [
+        "gtzan_jazz_6s.wav",
+        "gtzan_jazz_6s.flac",
+        "gtzan_jazz_6s.mp3",
+        "gtzan_jazz_6s.ogg",
+        "gtzan_jazz_6s.au",
+    ] {
         let original = fixture_bytes(&format!("audio/{name}"));
         for _ in 0..12 {
             let mut bytes = original.clone();
@@ -134,7 +149,12 @@ fn garbage_mp3_is_corrupt() {
     }));
     let err = decode(bytes, Some("mp3"), &limits()).unwrap_err();
     assert!(
-        matches!(err, AudioError::Corrupt { .. } | AudioError::UnrecognisedFormat { .. } | AudioError::NoSamples),
+        matches!(
+            err,
+            AudioError::Corrupt { .. }
+                | AudioError::UnrecognisedFormat { .. }
+                | AudioError::NoSamples
+        ),
         "{err:?}"
     );
 }
@@ -143,13 +163,19 @@ fn garbage_mp3_is_corrupt() {
 fn size_and_duration_limits() {
     let small = DecodeLimits { max_input_bytes: 100, ..limits() };
     let bytes = wav_i16(1, 8000, &[0.0; 1000]);
-    assert_eq!(decode(bytes.clone(), None, &small), Err(AudioError::TooLarge { bytes: bytes.len(), limit: 100 }));
+    assert_eq!(
+        decode(bytes.clone(), None, &small),
+        Err(AudioError::TooLarge { bytes: bytes.len(), limit: 100 })
+    );
     let short = DecodeLimits { max_duration_seconds: 0.1, ..limits() };
     let err = decode(bytes, None, &short).unwrap_err();
     assert!(matches!(err, AudioError::TooLong { .. }), "{err:?}");
     assert!(err.to_string().contains("the limit is 0.1 s"), "{err}");
     let hour_and_more = AudioError::TooLong { seconds: 3725.0, limit_seconds: 3600.0 };
-    assert_eq!(hour_and_more.to_string(), "the audio is at least 1 h 02 min 05 s long; the limit is 1 h 00 min 00 s");
+    assert_eq!(
+        hour_and_more.to_string(),
+        "the audio is at least 1 h 02 min 05 s long; the limit is 1 h 00 min 00 s"
+    );
 }
 
 #[test]
@@ -161,7 +187,8 @@ fn sample_rates_outside_the_limits() {
 
 #[test]
 fn silence_and_single_samples_are_accepted() {
-    let silent = load_mono(wav_i16(1, 44_100, &vec![0.0; 44_100]), None, 22_050, &limits()).unwrap();
+    let silent =
+        load_mono(wav_i16(1, 44_100, &vec![0.0; 44_100]), None, 22_050, &limits()).unwrap();
     assert_eq!(silent.samples.len(), 22_050);
     assert!(silent.samples.iter().all(|&x| x == 0.0));
     let one = load_mono(wav_i16(1, 22_050, &[0.5]), None, 22_050, &limits()).unwrap();
@@ -170,7 +197,8 @@ fn silence_and_single_samples_are_accepted() {
 
 #[test]
 fn many_channels_and_rates_downmix_and_resample() {
-    for (channels, rate) in [(1u16, 8_000u32), (2, 44_100), (6, 48_000), (8, 96_000), (2, 192_000)] {
+    for (channels, rate) in [(1u16, 8_000u32), (2, 44_100), (6, 48_000), (8, 96_000), (2, 192_000)]
+    {
         let frames = rate as usize / 2;
         // Channel c carries a sine of its own phase; the mean is deterministic.
         let interleaved: Vec<f32> = (0..frames * channels as usize)
@@ -179,7 +207,8 @@ fn many_channels_and_rates_downmix_and_resample() {
                 0.3 * (2.0 * std::f32::consts::PI * 440.0 * n as f32 / rate as f32 + c as f32).sin()
             })
             .collect();
-        let loaded = load_mono(wav_i16(channels, rate, &interleaved), None, 22_050, &limits()).unwrap();
+        let loaded =
+            load_mono(wav_i16(channels, rate, &interleaved), None, 22_050, &limits()).unwrap();
         assert_eq!(loaded.source_channels, channels as usize);
         assert_eq!(loaded.samples.len(), 11_025, "{channels} ch at {rate} Hz");
     }
@@ -272,9 +301,18 @@ fn a_webm_that_makes_the_demuxer_panic_is_an_error() {
     // A timestamp scale above u32::MAX hits an `unwrap` inside symphonia's Matroska reader.
     let header = ebml(&[0x1a, 0x45, 0xdf, 0xa3], &ebml(&[0x42, 0x82], b"webm"));
     let info = ebml(&[0x15, 0x49, 0xa9, 0x66], &ebml(&[0x2a, 0xd7, 0xb1], &[0x01, 0, 0, 0, 0]));
-    let entry = [ebml(&[0xd7], &[1]), ebml(&[0x73, 0xc5], &[1]), ebml(&[0x83], &[2]), ebml(&[0x86], b"A_VORBIS")].concat();
+    let entry = [
+        ebml(&[0xd7], &[1]),
+        ebml(&[0x73, 0xc5], &[1]),
+        ebml(&[0x83], &[2]),
+        ebml(&[0x86], b"A_VORBIS"),
+    ]
+    .concat();
     let tracks = ebml(&[0x16, 0x54, 0xae, 0x6b], &ebml(&[0xae], &entry));
     let segment = ebml(&[0x18, 0x53, 0x80, 0x67], &[info, tracks].concat());
     let err = decode([header, segment].concat(), Some("webm"), &limits()).unwrap_err();
-    assert_eq!(err, AudioError::Corrupt { detail: "the mkv decoder failed on malformed data".into() });
+    assert_eq!(
+        err,
+        AudioError::Corrupt { detail: "the mkv decoder failed on malformed data".into() }
+    );
 }

@@ -49,7 +49,13 @@ fn lossy_codecs_decode_to_the_same_music() {
 #[test]
 fn stereo_44k_and_48k_wavs_resample_to_the_clip_length() {
     for name in ["gtzan_jazz_6s_44100_stereo.wav", "gtzan_jazz_6s_48000.wav"] {
-        let loaded = load_mono(fixture_bytes(&format!("audio/{name}")), Some("wav"), 22_050, &DecodeLimits::default()).unwrap();
+        let loaded = load_mono(
+            fixture_bytes(&format!("audio/{name}")),
+            Some("wav"),
+            22_050,
+            &DecodeLimits::default(),
+        )
+        .unwrap();
         assert_eq!(loaded.samples.len(), CLIP_FRAMES, "{name}");
         assert_eq!(loaded.sample_rate, 22_050);
     }
@@ -65,7 +71,9 @@ fn extension_hint_does_not_decide_the_format() {
 #[test]
 fn a_whole_shared_gtzan_clip_decodes() {
     let path = shared_clip("rock", 3);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (../shared must be beside the checkout)", path.display()));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (../shared must be beside the checkout)", path.display())
+    });
     let d = decode(bytes, Some("wav"), &DecodeLimits::default()).unwrap();
     assert_eq!(d.sample_rate, 22_050);
     assert!((29.0..31.0).contains(&d.duration_seconds()));

@@ -13,7 +13,9 @@ mod common;
 
 use common::{fixture_bytes, fixture_f32, shared_clip};
 use genrescope::audio::{decode, DecodeLimits};
-use genrescope::descriptors::{column_names, frame_descriptors, mean_tempogram, tempogram_window, FrameDescriptors, N_COLUMNS};
+use genrescope::descriptors::{
+    column_names, frame_descriptors, mean_tempogram, tempogram_window, FrameDescriptors, N_COLUMNS,
+};
 use serde_json::Value;
 
 fn json(rel: &str) -> Value {
@@ -21,7 +23,12 @@ fn json(rel: &str) -> Value {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v["data"].as_array().unwrap_or_else(|| v.as_array().expect("array")).iter().map(|x| x.as_f64().unwrap()).collect()
+    v["data"]
+        .as_array()
+        .unwrap_or_else(|| v.as_array().expect("array"))
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// Largest absolute difference, after checking the lengths agree.
@@ -66,15 +73,35 @@ fn check_fixture(name: &str) {
     let checks: [(&str, f64, f64); 9] = [
         ("chroma_stft", max_abs(wide(&ours.chroma), &floats(&fx["chroma_stft"]), name), 1e-5),
         ("rms", max_rel(wide(&ours.rms), &floats(&fx["rms"]), 1e-6, name), 1e-5),
-        ("spectral_centroid", max_rel(ours.shape.centroid.clone(), &floats(&fx["spectral_centroid"]), 1.0, name), 1e-5),
-        ("spectral_bandwidth", max_rel(ours.shape.bandwidth.clone(), &floats(&fx["spectral_bandwidth"]), 1.0, name), 1e-5),
+        (
+            "spectral_centroid",
+            max_rel(ours.shape.centroid.clone(), &floats(&fx["spectral_centroid"]), 1.0, name),
+            1e-5,
+        ),
+        (
+            "spectral_bandwidth",
+            max_rel(ours.shape.bandwidth.clone(), &floats(&fx["spectral_bandwidth"]), 1.0, name),
+            1e-5,
+        ),
         ("rolloff", max_abs(ours.shape.rolloff.clone(), &floats(&fx["rolloff"]), name), 0.0),
-        ("zero_crossing_rate", max_abs(ours.zero_crossing_rate.clone(), &floats(&fx["zero_crossing_rate"]), name), 0.0),
+        (
+            "zero_crossing_rate",
+            max_abs(ours.zero_crossing_rate.clone(), &floats(&fx["zero_crossing_rate"]), name),
+            0.0,
+        ),
         ("mfcc", max_abs(wide(&ours.mfcc), &floats(&fx["mfcc"]), name), 2e-3),
-        ("onset_strength", max_abs(wide(&ours.onset_envelope), &floats(&fx["onset_strength"]), name), 1e-3),
+        (
+            "onset_strength",
+            max_abs(wide(&ours.onset_envelope), &floats(&fx["onset_strength"]), name),
+            1e-3,
+        ),
         (
             "tempogram_mean",
-            max_abs(mean_tempogram(&ours.onset_envelope, tempogram_window(22050.0)), &floats(&fx["tempogram_mean"]), name),
+            max_abs(
+                mean_tempogram(&ours.onset_envelope, tempogram_window(22050.0)),
+                &floats(&fx["tempogram_mean"]),
+                name,
+            ),
             1e-5,
         ),
     ];
@@ -85,18 +112,28 @@ fn check_fixture(name: &str) {
     let tempo = &fx["tempo"];
     assert_eq!(ours.tempo.bpm, tempo["legacy"].as_f64().unwrap(), "{name}: tempo");
     if ours.tempo.lag > 0 {
-        assert_eq!(ours.tempo.lag as u64, tempo["lag_legacy"].as_u64().unwrap(), "{name}: tempo lag");
+        assert_eq!(
+            ours.tempo.lag as u64,
+            tempo["lag_legacy"].as_u64().unwrap(),
+            "{name}: tempo lag"
+        );
     }
     check_hpss_signal(name, "harmonic", &ours.harmonic, &fx["harmonic"]);
     check_hpss_signal(name, "percussive", &ours.percussive, &fx["percussive"]);
     let summary_error = max_rel(ours.summary(), &floats(&fx["summary"]), 1e-3, name);
-    println!("{name:>18} {:<20} max error {summary_error:.3e} (relative, floor 1e-3)", "57 summary values");
+    println!(
+        "{name:>18} {:<20} max error {summary_error:.3e} (relative, floor 1e-3)",
+        "57 summary values"
+    );
     assert!(summary_error <= 1e-4, "{name}: summary off by {summary_error:e}");
 }
 
 fn check_hpss_signal(name: &str, which: &str, ours: &[f32], reference: &Value) {
     let n_reconstructed = reference["n_reconstructed"].as_u64().unwrap() as usize;
-    assert!(ours[n_reconstructed..].iter().all(|&v| v == 0.0), "{name}: {which} tail must stay zero");
+    assert!(
+        ours[n_reconstructed..].iter().all(|&v| v == 0.0),
+        "{name}: {which} tail must stay zero"
+    );
     let mid = reference["mid_start"].as_u64().unwrap() as usize;
     for (part, start) in [("head", 0), ("mid", mid), ("tail", ours.len() - 256)] {
         let error = max_abs(wide(&ours[start..start + 256]), &floats(&reference[part]), name);
@@ -106,10 +143,15 @@ fn check_hpss_signal(name: &str, which: &str, ours: &[f32], reference: &Value) {
     let (mean, var) = genrescope::descriptors::mean_and_variance(&values);
     let reference_var = reference["var"].as_f64().unwrap();
     // A click train has no harmonic part: its variance is 0 on both sides.
-    let (mean_error, var_error) =
-        ((mean - reference["mean"].as_f64().unwrap()).abs(), (var - reference_var).abs() / reference_var.max(1e-12));
+    let (mean_error, var_error) = (
+        (mean - reference["mean"].as_f64().unwrap()).abs(),
+        (var - reference_var).abs() / reference_var.max(1e-12),
+    );
     println!("{name:>18} {which:<20} mean abs error {mean_error:.3e}, variance rel error {var_error:.3e}");
-    assert!(mean_error <= 1e-7 && var_error <= 1e-4, "{name}: {which} mean off by {mean_error:e}, variance by {var_error:e}");
+    assert!(
+        mean_error <= 1e-7 && var_error <= 1e-4,
+        "{name}: {which} mean off by {mean_error:e}, variance by {var_error:e}"
+    );
 }
 
 #[test]
@@ -142,10 +184,16 @@ fn describe_clip(entry: &Value) -> ClipResult {
     let (genre, rest) = file.split_once('/').unwrap();
     let index: u32 = rest.trim_end_matches(".wav").rsplit('.').next().unwrap().parse().unwrap();
     let path = shared_clip(genre, index);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (../shared must be beside the checkout)", path.display()));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (../shared must be beside the checkout)", path.display())
+    });
     let audio = decode(bytes, Some("wav"), &DecodeLimits::default()).unwrap();
     assert_eq!(audio.sample_rate, 22050, "{file}");
-    assert_eq!(audio.samples.len() as u64, entry["length"].as_u64().unwrap(), "{file}: length column");
+    assert_eq!(
+        audio.samples.len() as u64,
+        entry["length"].as_u64().unwrap(),
+        "{file}: length column"
+    );
     let frames: FrameDescriptors = frame_descriptors(&audio.samples, audio.sample_rate).unwrap();
     ClipResult { file, ours: frames.summary(), csv: floats(&entry["csv"]) }
 }
@@ -156,7 +204,8 @@ fn every_shared_clip_matches_its_row_of_the_feature_table() {
     let clips = table["clips"].as_array().unwrap();
     assert_eq!(clips.len(), 80);
     let names = column_names();
-    let header: Vec<&str> = table["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let header: Vec<&str> =
+        table["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     assert_eq!(header, names, "column order");
 
     // Two workers: the machine (and CI) has two cores.

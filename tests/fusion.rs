@@ -3,8 +3,8 @@
 
 use burn::tensor::Device;
 use genrescope::bundle::{
-    Bundle, BundleError, BundleHeader, DescriptorInput, FusionBundle, MemberBundle, ModelKind, Normalisation, Provenance,
-    TableBundle, TableHeader, WeightStorage,
+    Bundle, BundleError, BundleHeader, DescriptorInput, FusionBundle, MemberBundle, ModelKind,
+    Normalisation, Provenance, TableBundle, TableHeader, WeightStorage,
 };
 use genrescope::classify::{ClassifyError, Ensemble, TableClassifier};
 use genrescope::descriptors::{column_names, describe, DescriptorWindowing, SAMPLE_RATE};
@@ -24,7 +24,11 @@ fn provenance() -> Provenance {
 
 /// A table bundle reading five descriptors, with 10 s windows so that test signals stay short.
 fn table_bundle(storage: WeightStorage) -> Vec<u8> {
-    let columns: Vec<String> = ["rms_mean", "spectral_centroid_mean", "zero_crossing_rate_mean", "tempo", "mfcc2_mean"].iter().map(|s| s.to_string()).collect();
+    let columns: Vec<String> =
+        ["rms_mean", "spectral_centroid_mean", "zero_crossing_rate_mean", "tempo", "mfcc2_mean"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     let header = TableHeader {
         labels: labels(),
         descriptors: DescriptorInput {
@@ -59,12 +63,17 @@ fn cnn_bundle_with(labels: Vec<String>) -> Vec<u8> {
         provenance: provenance(),
         feature_config,
     };
-    let net = GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex()).unwrap();
+    let net =
+        GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())
+            .unwrap();
     Bundle::to_bytes(&header, &net).unwrap()
 }
 
 fn fusion(members: Vec<(&str, f64, Vec<u8>)>) -> Result<Vec<u8>, BundleError> {
-    let members: Vec<MemberBundle> = members.into_iter().map(|(name, weight, bytes)| MemberBundle { name: name.into(), weight, bytes }).collect();
+    let members: Vec<MemberBundle> = members
+        .into_iter()
+        .map(|(name, weight, bytes)| MemberBundle { name: name.into(), weight, bytes })
+        .collect();
     FusionBundle::to_bytes(&labels(), provenance(), &members)
 }
 
@@ -78,7 +87,10 @@ fn music(seconds: f64) -> Vec<f32> {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
             let beat = if (t * 2.0).fract() < 0.05 { 0.5 } else { 0.0 };
-            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() + 0.1 * (2.0 * std::f32::consts::PI * 660.0 * t).sin() + beat * noise + 0.02 * noise
+            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin()
+                + 0.1 * (2.0 * std::f32::consts::PI * 660.0 * t).sin()
+                + beat * noise
+                + 0.02 * noise
         })
         .collect()
 }
@@ -102,7 +114,11 @@ fn table_bundle_round_trips_and_standardises_named_columns() {
         for (i, name) in input.columns.iter().enumerate() {
             let c = names.iter().position(|n| n == name).unwrap();
             let want = ((all[c] - input.mean[i]) / input.std[i]) as f32;
-            assert!((features.vectors[i] - want).abs() < 1e-6, "{name}: {} vs {want}", features.vectors[i]);
+            assert!(
+                (features.vectors[i] - want).abs() < 1e-6,
+                "{name}: {} vs {want}",
+                features.vectors[i]
+            );
         }
         let result = classifier.infer(&features).unwrap();
         assert_eq!(result.windows.len(), 2);
@@ -126,7 +142,11 @@ fn fused_result_is_the_weighted_mean_and_short_input_skips_the_table_member() {
     let b = alone_table.classify_mono(&signal, SAMPLE_RATE).unwrap();
     for c in 0..3 {
         let want = 0.25 * a.probabilities[c] + 0.75 * b.probabilities[c];
-        assert!((got.probabilities[c] - want).abs() < 1e-6, "label {c}: {} vs {want}", got.probabilities[c]);
+        assert!(
+            (got.probabilities[c] - want).abs() < 1e-6,
+            "label {c}: {} vs {want}",
+            got.probabilities[c]
+        );
     }
     assert_eq!(got.windows, a.windows, "the fused timeline is the first member's");
     assert_eq!(got.members.len(), 2);
@@ -140,14 +160,22 @@ fn fused_result_is_the_weighted_mean_and_short_input_skips_the_table_member() {
     let cnn_only = alone_cnn.classify_mono(&short, 44_100).unwrap();
     assert_eq!(got.probabilities, cnn_only.probabilities);
     assert_eq!(got.members[0].weight, 1.0);
-    assert!(got.members[1].skipped.as_deref().unwrap().contains("at least 5 s"), "{:?}", got.members[1].skipped);
+    assert!(
+        got.members[1].skipped.as_deref().unwrap().contains("at least 5 s"),
+        "{:?}",
+        got.members[1].skipped
+    );
     assert!(fused.applies_to_seconds(3.0));
 
     // A fusion of the table member alone cannot classify 3 s, and says why.
-    let table_only = Ensemble::from_bundle(&fusion(vec![("table", 1.0, table)]).unwrap(), &Device::flex()).unwrap();
+    let table_only =
+        Ensemble::from_bundle(&fusion(vec![("table", 1.0, table)]).unwrap(), &Device::flex())
+            .unwrap();
     assert!(!table_only.applies_to_seconds(3.0));
     match table_only.classify_mono(&short, 44_100) {
-        Err(ClassifyError::NoMemberApplies(reason)) => assert!(reason.contains("`table`: it needs at least 5 s"), "{reason}"),
+        Err(ClassifyError::NoMemberApplies(reason)) => {
+            assert!(reason.contains("`table`: it needs at least 5 s"), "{reason}")
+        }
         other => panic!("expected NoMemberApplies, got {other:?}"),
     }
 }
@@ -168,17 +196,20 @@ fn every_fusion_error_is_named() {
     let (cnn, table) = (cnn_bundle(), table_bundle(WeightStorage::F32));
     let msg = |r: Result<Vec<u8>, BundleError>| r.unwrap_err().to_string();
     assert!(msg(fusion(vec![])).contains("1 to 16 members"));
-    assert!(msg(fusion(vec![("a", 0.5, cnn.clone()), ("a", 0.5, table.clone())])).contains("two members are named `a`"));
+    assert!(msg(fusion(vec![("a", 0.5, cnn.clone()), ("a", 0.5, table.clone())]))
+        .contains("two members are named `a`"));
     assert!(msg(fusion(vec![("a", -1.0, cnn.clone())])).contains("weights must be finite and >= 0"));
     assert!(msg(fusion(vec![("a", f64::NAN, cnn.clone())])).contains("weights must be finite"));
     assert!(msg(fusion(vec![("a", 0.0, cnn.clone())])).contains("every fusion weight is 0"));
     let nested = fusion(vec![("a", 1.0, cnn.clone())]).unwrap();
     assert!(msg(fusion(vec![("n", 1.0, nested)])).contains("fusions do not nest"));
-    assert!(msg(fusion(vec![("junk", 1.0, b"not a bundle".to_vec())])).contains("fusion member `junk`: not a Genrescope model bundle"));
+    assert!(msg(fusion(vec![("junk", 1.0, b"not a bundle".to_vec())]))
+        .contains("fusion member `junk`: not a Genrescope model bundle"));
 
     // Members with other labels.
     let other = cnn_bundle_with(vec!["a".into(), "b".into(), "c".into()]);
-    assert!(msg(fusion(vec![("x", 1.0, other)])).contains("member `x` has the labels [a, b, c], the fusion [jazz, metal, pop]"));
+    assert!(msg(fusion(vec![("x", 1.0, other)]))
+        .contains("member `x` has the labels [a, b, c], the fusion [jazz, metal, pop]"));
 
     // A damaged member inside a well-framed fusion: its own checksum catches it.
     let good = fusion(vec![("cnn", 0.5, cnn.clone()), ("table", 0.5, table.clone())]).unwrap();
@@ -188,22 +219,41 @@ fn every_fusion_error_is_named() {
     let mut damaged_member = table.clone();
     let middle = damaged_member.len() / 2;
     damaged_member[middle] ^= 0x40;
-    let reframed = genrescope::bundle::format::write(&header.to_json().unwrap(), &[cnn.clone(), damaged_member].concat()).unwrap();
+    let reframed = genrescope::bundle::format::write(
+        &header.to_json().unwrap(),
+        &[cnn.clone(), damaged_member].concat(),
+    )
+    .unwrap();
     let err = Ensemble::from_bundle(&reframed, &Device::flex()).err().unwrap().to_string();
     assert!(err.contains("fusion member `table`") && err.contains("checksum"), "{err}");
 
     // Member lengths that do not add up to the section.
     let mut bad_header = header.clone();
     bad_header.members[0].bytes += 1;
-    let reframed = genrescope::bundle::format::write(&bad_header.to_json().unwrap(), &[cnn.clone(), table.clone()].concat()).unwrap();
+    let reframed = genrescope::bundle::format::write(
+        &bad_header.to_json().unwrap(),
+        &[cnn.clone(), table.clone()].concat(),
+    )
+    .unwrap();
     assert!(FusionBundle::from_bytes(&reframed).unwrap_err().to_string().contains("add up to"));
 
     // The single-model loader says what the bundle is.
     let device = Device::flex();
-    assert_eq!(Bundle::from_bytes(&good, &device).err().unwrap(), BundleError::WrongKind { expected: ModelKind::Spectrogram, found: ModelKind::Fusion });
-    assert!(TableBundle::from_bytes(&cnn, &device).err().unwrap().to_string().contains("holds a spectrogram model, not a table model"));
+    assert_eq!(
+        Bundle::from_bytes(&good, &device).err().unwrap(),
+        BundleError::WrongKind { expected: ModelKind::Spectrogram, found: ModelKind::Fusion }
+    );
+    assert!(TableBundle::from_bytes(&cnn, &device)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("holds a spectrogram model, not a table model"));
     // Truncation anywhere is named.
-    assert!(Ensemble::from_bundle(&good[..good.len() - 10], &device).err().unwrap().to_string().contains("truncated"));
+    assert!(Ensemble::from_bundle(&good[..good.len() - 10], &device)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("truncated"));
 }
 
 #[test]
@@ -214,15 +264,25 @@ fn table_header_errors_are_named() {
     let rewrite = |edit: &dyn Fn(&mut serde_json::Value)| {
         let mut value: serde_json::Value = serde_json::from_slice(sections.header).unwrap();
         edit(&mut value);
-        TableHeader::from_json_version(&serde_json::to_vec(&value).unwrap(), 3).unwrap_err().to_string()
+        TableHeader::from_json_version(&serde_json::to_vec(&value).unwrap(), 3)
+            .unwrap_err()
+            .to_string()
     };
-    assert!(rewrite(&|v| v["descriptors"]["columns"][0] = "loudness".into()).contains("unknown descriptor column `loudness`"));
-    assert!(rewrite(&|v| v["descriptors"]["columns"][1] = "rms_mean".into()).contains("listed twice"));
-    assert!(rewrite(&|v| v["descriptors"]["std"][2] = 0.0.into()).contains("standard deviation of `zero_crossing_rate_mean`"));
-    assert!(rewrite(&|v| v["descriptors"]["sample_rate"] = 44100.into()).contains("must be 22050 Hz"));
+    assert!(rewrite(&|v| v["descriptors"]["columns"][0] = "loudness".into())
+        .contains("unknown descriptor column `loudness`"));
+    assert!(
+        rewrite(&|v| v["descriptors"]["columns"][1] = "rms_mean".into()).contains("listed twice")
+    );
+    assert!(rewrite(&|v| v["descriptors"]["std"][2] = 0.0.into())
+        .contains("standard deviation of `zero_crossing_rate_mean`"));
+    assert!(
+        rewrite(&|v| v["descriptors"]["sample_rate"] = 44100.into()).contains("must be 22050 Hz")
+    );
     assert!(rewrite(&|v| v["descriptors"]["max_windows"] = 0.into()).contains("max_windows"));
-    assert!(rewrite(&|v| v["descriptors"]["mean"] = serde_json::json!([1.0])).contains("mean has 1 values for 5 columns"));
-    assert!(rewrite(&|v| v["descriptors"]["windowing"]["hop_seconds"] = (-1.0).into()).contains("window and hop"));
+    assert!(rewrite(&|v| v["descriptors"]["mean"] = serde_json::json!([1.0]))
+        .contains("mean has 1 values for 5 columns"));
+    assert!(rewrite(&|v| v["descriptors"]["windowing"]["hop_seconds"] = (-1.0).into())
+        .contains("window and hop"));
     assert!(rewrite(&|v| {
         v.as_object_mut().unwrap().remove("descriptors");
     })
@@ -233,5 +293,8 @@ fn table_header_errors_are_named() {
     assert_eq!(header.descriptors.columns.len(), 5);
     // A network of another shape is refused when writing.
     let wrong = TableNet::new(&header.architecture, 6, 3, &Device::flex()).unwrap();
-    assert!(TableBundle::to_bytes(&header, &wrong).unwrap_err().to_string().contains("cannot save"));
+    assert!(TableBundle::to_bytes(&header, &wrong)
+        .unwrap_err()
+        .to_string()
+        .contains("cannot save"));
 }

@@ -35,7 +35,9 @@ fn every_same_sample_fixture_matches_librosa() {
             "signal" => fixture_f32(source["signal"].as_str().unwrap()),
             "audio_window" => {
                 let path = source["audio"].as_str().unwrap();
-                decode(fixture_bytes(path), extension(path), &DecodeLimits::default()).unwrap().samples
+                decode(fixture_bytes(path), extension(path), &DecodeLimits::default())
+                    .unwrap()
+                    .samples
             }
             _ => continue,
         };
@@ -56,7 +58,13 @@ fn every_same_sample_fixture_matches_librosa() {
 fn segmenting_the_real_clip_reproduces_librosa_windows() {
     let cfg = FeatureConfig::gtzan_default();
     let extractor = MelExtractor::new(&cfg).unwrap();
-    let audio = load_mono(fixture_bytes("audio/gtzan_jazz_6s.wav"), Some("wav"), 22_050, &DecodeLimits::default()).unwrap();
+    let audio = load_mono(
+        fixture_bytes("audio/gtzan_jazz_6s.wav"),
+        Some("wav"),
+        22_050,
+        &DecodeLimits::default(),
+    )
+    .unwrap();
     let feats = window_features(&cfg, &extractor, &audio.samples);
     assert_eq!(feats.len(), 3);
     for w in 0..3 {
@@ -78,8 +86,14 @@ fn resampled_inputs_match_librosa_load() {
             continue;
         }
         let path = source["audio"].as_str().unwrap();
-        let audio = load_mono(fixture_bytes(path), extension(path), 22_050, &DecodeLimits::default()).unwrap();
-        assert_eq!(audio.samples.len() as u64, source["resampled_len"].as_u64().unwrap(), "{path}: length");
+        let audio =
+            load_mono(fixture_bytes(path), extension(path), 22_050, &DecodeLimits::default())
+                .unwrap();
+        assert_eq!(
+            audio.samples.len() as u64,
+            source["resampled_len"].as_u64().unwrap(),
+            "{path}: length"
+        );
         let start = source["start"].as_u64().unwrap() as usize;
         let ours = extractor.log_mel(&audio.samples[start..start + 66_150]);
         let reference = fixture_f32(entry["file"].as_str().unwrap());
@@ -100,7 +114,8 @@ fn resampled_inputs_match_librosa_load() {
 fn musicnn_front_end_matches_librosa() {
     let cfg = FeatureConfig::musicnn();
     let extractor = MelExtractor::new(&cfg).unwrap();
-    let manifest: serde_json::Value = serde_json::from_slice(&fixture_bytes("musicnn/manifest.json")).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fixture_bytes("musicnn/manifest.json")).unwrap();
     let mut checked = 0;
     for entry in manifest["mel"].as_array().unwrap() {
         let name = entry["name"].as_str().unwrap();
@@ -131,7 +146,8 @@ fn musicnn_patches_match_the_reference_inputs() {
     assert_eq!((feats.n_mels, feats.n_frames), (96, 187));
     assert_eq!(feats.len(), 2, "376 frames give two 187-frame patches");
     for w in 0..2 {
-        let (max, mean) = abs_error(feats.window(w), &fixture_f32(&format!("musicnn/input_w{w}.f32")));
+        let (max, mean) =
+            abs_error(feats.window(w), &fixture_f32(&format!("musicnn/input_w{w}.f32")));
         assert!(max <= MUSICNN_MAX && mean <= MUSICNN_MEAN, "patch {w}: max {max}, mean {mean}");
     }
 }
@@ -142,9 +158,19 @@ fn musicnn_patches_match_the_reference_inputs() {
 fn musicnn_resampled_input_matches_librosa_load() {
     let cfg = FeatureConfig::musicnn();
     let extractor = MelExtractor::new(&cfg).unwrap();
-    let audio = load_mono(fixture_bytes("audio/gtzan_jazz_6s.wav"), Some("wav"), 16_000, &DecodeLimits::default()).unwrap();
+    let audio = load_mono(
+        fixture_bytes("audio/gtzan_jazz_6s.wav"),
+        Some("wav"),
+        16_000,
+        &DecodeLimits::default(),
+    )
+    .unwrap();
     let reference = fixture_f32("musicnn/jazz_16k.f32");
-    assert_eq!(audio.samples.len(), reference.len(), "ceil(len * 16000 / 22050) samples, as librosa");
+    assert_eq!(
+        audio.samples.len(),
+        reference.len(),
+        "ceil(len * 16000 / 22050) samples, as librosa"
+    );
     let ours = extractor.log_mel(&audio.samples);
     let (max, mean) = abs_error(&ours.data, &fixture_f32("musicnn/jazz_16k_mel.f32"));
     eprintln!("resampled jazz (musicnn front end): max {max:.2e}, mean {mean:.2e}");

@@ -15,7 +15,9 @@ pub enum AudioError {
         detail: String,
     },
     /// The container is known but its codec is not supported.
-    #[error("unsupported audio codec: {codec} (supported: PCM, FLAC, MP3, Vorbis, AAC, ALAC, ADPCM)")]
+    #[error(
+        "unsupported audio codec: {codec} (supported: PCM, FLAC, MP3, Vorbis, AAC, ALAC, ADPCM)"
+    )]
     UnsupportedCodec {
         /// The codec's name, as the container states it.
         codec: String,

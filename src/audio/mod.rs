@@ -49,7 +49,11 @@ impl DecodeLimits {
     /// Fails with [`AudioError::InvalidSampleRate`] when `rate` is outside the limits.
     pub fn check_sample_rate(&self, rate: u32) -> Result<(), AudioError> {
         if rate < self.min_sample_rate || rate > self.max_sample_rate {
-            return Err(AudioError::InvalidSampleRate { rate, min: self.min_sample_rate, max: self.max_sample_rate });
+            return Err(AudioError::InvalidSampleRate {
+                rate,
+                min: self.min_sample_rate,
+                max: self.max_sample_rate,
+            });
         }
         Ok(())
     }
@@ -84,7 +88,9 @@ impl DecodedAudio {
 
 /// Names the container from its first bytes, when it is one this module reads.
 pub fn sniff_container(head: &[u8]) -> Option<&'static str> {
-    let at = |i: usize, magic: &[u8]| head.len() >= i + magic.len() && &head[i..i + magic.len()] == magic;
+    let at = |i: usize, magic: &[u8]| {
+        head.len() >= i + magic.len() && &head[i..i + magic.len()] == magic
+    };
     if at(0, b"RIFF") && at(8, b"WAVE") || at(0, b"RF64") {
         Some("wav")
     } else if at(0, b"fLaC") {
@@ -121,9 +127,14 @@ pub(crate) fn describe_unknown_bytes(head: &[u8]) -> String {
     if let Some((_, what)) = known.iter().find(|(magic, _)| head.starts_with(magic)) {
         return format!("the file is {what}, not audio");
     }
-    if !head.is_empty() && head.iter().all(|&b| b == b'\t' || b == b'\n' || b == b'\r' || (0x20..0x7f).contains(&b)) {
+    if !head.is_empty()
+        && head.iter().all(|&b| b == b'\t' || b == b'\n' || b == b'\r' || (0x20..0x7f).contains(&b))
+    {
         let text: String = head.iter().map(|&b| b as char).collect();
-        return format!("the file looks like text (it starts with {:?}), not audio", text.trim_end());
+        return format!(
+            "the file looks like text (it starts with {:?}), not audio",
+            text.trim_end()
+        );
     }
     let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("unknown content starting with bytes {}", hex.join(" "))
@@ -131,7 +142,11 @@ pub(crate) fn describe_unknown_bytes(head: &[u8]) -> String {
 
 /// Decodes any supported file to mono at its own rate. `extension` (without the dot) is a
 /// hint only; the bytes decide.
-pub fn decode(bytes: Vec<u8>, extension: Option<&str>, limits: &DecodeLimits) -> Result<DecodedAudio, AudioError> {
+pub fn decode(
+    bytes: Vec<u8>,
+    extension: Option<&str>,
+    limits: &DecodeLimits,
+) -> Result<DecodedAudio, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::EmptyInput);
     }
@@ -145,8 +160,14 @@ pub fn decode(bytes: Vec<u8>, extension: Option<&str>, limits: &DecodeLimits) ->
     // timestamp scale). Natively that becomes an error; in wasm, panics abort, so the page
     // runs decoding in a worker it can replace.
     let container = sniff_container(&bytes[..bytes.len().min(16)]).unwrap_or("audio");
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_with_symphonia(bytes, extension, limits)))
-        .unwrap_or_else(|_| Err(AudioError::Corrupt { detail: format!("the {container} decoder failed on malformed data") }))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_with_symphonia(bytes, extension, limits)
+    }))
+    .unwrap_or_else(|_| {
+        Err(AudioError::Corrupt {
+            detail: format!("the {container} decoder failed on malformed data"),
+        })
+    })
 }
 
 /// Mono audio at the front end's sample rate, with what is known of its source.
@@ -198,7 +219,11 @@ pub fn load_mono(
 
 /// Checks PCM handed over directly (microphone, WebAudio): finite samples, a usable rate,
 /// within the duration limit.
-pub fn check_pcm(samples: &[f32], sample_rate: u32, limits: &DecodeLimits) -> Result<(), AudioError> {
+pub fn check_pcm(
+    samples: &[f32],
+    sample_rate: u32,
+    limits: &DecodeLimits,
+) -> Result<(), AudioError> {
     limits.check_sample_rate(sample_rate)?;
     if samples.is_empty() {
         return Err(AudioError::NoSamples);

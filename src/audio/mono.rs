@@ -32,7 +32,11 @@ impl MonoMixer {
     }
 
     /// Adds `interleaved` frames of `channels` channels.
-    pub(crate) fn push_interleaved(&mut self, interleaved: &[f32], channels: usize) -> Result<(), AudioError> {
+    pub(crate) fn push_interleaved(
+        &mut self,
+        interleaved: &[f32],
+        channels: usize,
+    ) -> Result<(), AudioError> {
         let frames = interleaved.len() / channels;
         if self.samples.len() + frames > self.max_frames {
             return Err(AudioError::TooLong {

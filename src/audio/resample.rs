@@ -15,9 +15,12 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioEr
     if from == to || samples.is_empty() {
         return Ok(samples.to_vec());
     }
-    let fail = |e: &dyn std::fmt::Display| AudioError::Resample { detail: format!("{from} Hz to {to} Hz: {e}") };
+    let fail = |e: &dyn std::fmt::Display| AudioError::Resample {
+        detail: format!("{from} Hz to {to} Hz: {e}"),
+    };
     let mut resampler =
-        Fft::<f32>::new(from as usize, to as usize, CHUNK_FRAMES, 1, FixedSync::Both).map_err(|e| fail(&e))?;
+        Fft::<f32>::new(from as usize, to as usize, CHUNK_FRAMES, 1, FixedSync::Both)
+            .map_err(|e| fail(&e))?;
     let input = InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| fail(&e))?;
     let output = resampler.process_all(&input, samples.len(), None).map_err(|e| fail(&e))?;
     Ok(output.take_data())
@@ -28,7 +31,9 @@ mod tests {
     use super::*;
 
     fn sine(freq: f32, rate: u32, len: usize) -> Vec<f32> {
-        (0..len).map(|n| (2.0 * std::f32::consts::PI * freq * n as f32 / rate as f32).sin()).collect()
+        (0..len)
+            .map(|n| (2.0 * std::f32::consts::PI * freq * n as f32 / rate as f32).sin())
+            .collect()
     }
 
     #[test]
@@ -38,7 +43,11 @@ mod tests {
         assert_eq!(y.len(), 22_051);
         let reference = sine(440.0, 22_050, 22_051);
         // Away from the edges the resampled sine matches the ideal one closely.
-        let err = y[1000..21_000].iter().zip(&reference[1000..21_000]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let err = y[1000..21_000]
+            .iter()
+            .zip(&reference[1000..21_000])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         assert!(err < 1e-3, "max error {err}");
     }
 

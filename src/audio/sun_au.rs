@@ -35,7 +35,9 @@ impl Encoding {
             6 => Encoding::Float32,
             7 => Encoding::Float64,
             27 => Encoding::ALaw,
-            other => return Err(AudioError::UnsupportedCodec { codec: format!("AU encoding {other}") }),
+            other => {
+                return Err(AudioError::UnsupportedCodec { codec: format!("AU encoding {other}") })
+            }
         })
     }
 
@@ -69,10 +71,16 @@ impl Encoding {
             Encoding::ALaw => a_law(b[0]) as f32 / 32_768.0,
             Encoding::Linear8 => b[0] as i8 as f32 / 128.0,
             Encoding::Linear16 => i16::from_be_bytes([b[0], b[1]]) as f32 / 32_768.0,
-            Encoding::Linear24 => (i32::from_be_bytes([b[0], b[1], b[2], 0]) >> 8) as f32 / 8_388_608.0,
-            Encoding::Linear32 => (i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as f64 / 2_147_483_648.0) as f32,
+            Encoding::Linear24 => {
+                (i32::from_be_bytes([b[0], b[1], b[2], 0]) >> 8) as f32 / 8_388_608.0
+            }
+            Encoding::Linear32 => {
+                (i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as f64 / 2_147_483_648.0) as f32
+            }
             Encoding::Float32 => f32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-            Encoding::Float64 => f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32,
+            Encoding::Float64 => {
+                f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
+            }
         }
     }
 }
@@ -114,7 +122,9 @@ fn be_u32(bytes: &[u8], at: usize) -> u32 {
 /// truncation (what is present is decoded); the "unknown size" marker reads to the end.
 pub fn decode_au(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedAudio, AudioError> {
     if bytes.len() < HEADER_LEN || &bytes[..4] != AU_MAGIC {
-        return Err(AudioError::UnrecognisedFormat { detail: "AU header is shorter than 24 bytes".into() });
+        return Err(AudioError::UnrecognisedFormat {
+            detail: "AU header is shorter than 24 bytes".into(),
+        });
     }
     let offset = be_u32(bytes, 4) as usize;
     let declared = be_u32(bytes, 8);
@@ -128,7 +138,9 @@ pub fn decode_au(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedAudio, Au
         });
     }
     if offset < HEADER_LEN || offset > bytes.len() {
-        return Err(AudioError::Corrupt { detail: format!("AU data offset {offset} lies outside the file") });
+        return Err(AudioError::Corrupt {
+            detail: format!("AU data offset {offset} lies outside the file"),
+        });
     }
     let available = bytes.len() - offset;
     let (data_len, truncated) = match declared {

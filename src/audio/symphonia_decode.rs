@@ -93,7 +93,10 @@ pub fn decode_with_symphonia(
         if let Some(frames) = params.n_frames {
             let seconds = frames as f64 / rate as f64;
             if seconds > limits.max_duration_seconds {
-                return Err(AudioError::TooLong { seconds, limit_seconds: limits.max_duration_seconds });
+                return Err(AudioError::TooLong {
+                    seconds,
+                    limit_seconds: limits.max_duration_seconds,
+                });
             }
         }
     }
@@ -106,7 +109,9 @@ pub fn decode_with_symphonia(
     loop {
         let packet = match format.next_packet() {
             Ok(p) => p,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                break
+            }
             Err(SymphoniaError::ResetRequired) => break,
             Err(e) => {
                 // A broken container after some audio: keep what was decoded.
@@ -188,7 +193,8 @@ pub fn decode_with_symphonia(
         });
     };
     let decoded_frames = mixer.len() as u64;
-    let truncated = ended_early || params.n_frames.is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
+    let truncated = ended_early
+        || params.n_frames.is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
     Ok(DecodedAudio {
         samples: mixer.finish()?,
         sample_rate: sample_rate.unwrap_or(0),

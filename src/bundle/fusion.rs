@@ -48,7 +48,9 @@ impl FusionHeader {
     pub fn from_json_version(json: &[u8], version: u32) -> Result<Self, BundleError> {
         let mut object = header_object(json)?;
         expect_kind(take_kind(&mut object, version)?, ModelKind::Fusion)?;
-        let mut take = |field: &'static str| object.remove(field).ok_or(BundleError::MissingHeaderField { field });
+        let mut take = |field: &'static str| {
+            object.remove(field).ok_or(BundleError::MissingHeaderField { field })
+        };
         let header = FusionHeader {
             labels: decode_field("labels", take("labels")?)?,
             members: decode_field("members", take("members")?)?,
@@ -69,7 +71,10 @@ impl FusionHeader {
         validate_labels(&self.labels)?;
         let fail = |m: String| Err(BundleError::InvalidFusion(m));
         if self.members.is_empty() || self.members.len() > MAX_MEMBERS {
-            return fail(format!("a fusion needs 1 to {MAX_MEMBERS} members, the header lists {}", self.members.len()));
+            return fail(format!(
+                "a fusion needs 1 to {MAX_MEMBERS} members, the header lists {}",
+                self.members.len()
+            ));
         }
         for (i, m) in self.members.iter().enumerate() {
             if m.name.is_empty() {
@@ -79,10 +84,16 @@ impl FusionHeader {
                 return fail(format!("two members are named `{}`", m.name));
             }
             if m.kind == ModelKind::Fusion {
-                return fail(format!("member `{}` is itself a fusion; fusions do not nest", m.name));
+                return fail(format!(
+                    "member `{}` is itself a fusion; fusions do not nest",
+                    m.name
+                ));
             }
             if !(m.weight.is_finite() && m.weight >= 0.0) {
-                return fail(format!("member `{}` has fusion weight {}; weights must be finite and >= 0", m.name, m.weight));
+                return fail(format!(
+                    "member `{}` has fusion weight {}; weights must be finite and >= 0",
+                    m.name, m.weight
+                ));
             }
         }
         if self.members.iter().all(|m| m.weight == 0.0) {
@@ -108,12 +119,22 @@ pub struct FusionBundle;
 impl FusionBundle {
     /// Writes a fusion of `members` (complete spectrogram or table bundles, each checked to
     /// load as a header and to have `labels`) with their fusion weights.
-    pub fn to_bytes(labels: &[String], provenance: Provenance, members: &[MemberBundle]) -> Result<Vec<u8>, BundleError> {
+    pub fn to_bytes(
+        labels: &[String],
+        provenance: Provenance,
+        members: &[MemberBundle],
+    ) -> Result<Vec<u8>, BundleError> {
         let mut entries = Vec::with_capacity(members.len());
         for m in members {
-            let (kind, member_labels) = member_header(&m.bytes).map_err(|e| BundleError::member(&m.name, e))?;
+            let (kind, member_labels) =
+                member_header(&m.bytes).map_err(|e| BundleError::member(&m.name, e))?;
             check_labels(&m.name, &member_labels, labels)?;
-            entries.push(FusionMember { name: m.name.clone(), kind, bytes: m.bytes.len() as u64, weight: m.weight });
+            entries.push(FusionMember {
+                name: m.name.clone(),
+                kind,
+                bytes: m.bytes.len() as u64,
+                weight: m.weight,
+            });
         }
         let header = FusionHeader { labels: labels.to_vec(), members: entries, provenance };
         header.validate()?;
@@ -140,9 +161,13 @@ impl FusionBundle {
             // total == rest's length, so every length fits.
             let (part, tail) = rest.split_at(m.bytes as usize);
             rest = tail;
-            let (kind, labels) = member_header(part).map_err(|e| BundleError::member(&m.name, e))?;
+            let (kind, labels) =
+                member_header(part).map_err(|e| BundleError::member(&m.name, e))?;
             if kind != m.kind {
-                return Err(BundleError::member(&m.name, BundleError::WrongKind { expected: m.kind, found: kind }));
+                return Err(BundleError::member(
+                    &m.name,
+                    BundleError::WrongKind { expected: m.kind, found: kind },
+                ));
             }
             check_labels(&m.name, &labels, &header.labels)?;
             parts.push(part);
@@ -155,8 +180,12 @@ impl FusionBundle {
 fn member_header(bytes: &[u8]) -> Result<(ModelKind, Vec<String>), BundleError> {
     let (version, json) = format::read_header_section(bytes)?;
     match Bundle::kind(bytes)? {
-        ModelKind::Spectrogram => Ok((ModelKind::Spectrogram, BundleHeader::from_json_version(json, version)?.labels)),
-        ModelKind::Table => Ok((ModelKind::Table, TableHeader::from_json_version(json, version)?.labels)),
+        ModelKind::Spectrogram => {
+            Ok((ModelKind::Spectrogram, BundleHeader::from_json_version(json, version)?.labels))
+        }
+        ModelKind::Table => {
+            Ok((ModelKind::Table, TableHeader::from_json_version(json, version)?.labels))
+        }
         ModelKind::Fusion => Err(BundleError::nested_fusion()),
     }
 }

@@ -41,11 +41,15 @@ impl fmt::Display for ModelKind {
 /// The kind a header JSON object declares (spectrogram when it has no `kind` field),
 /// removing the field; fails when the value is not a kind, or when a bundle older than v3
 /// declares anything but a spectrogram model.
-pub(crate) fn take_kind(object: &mut serde_json::Map<String, serde_json::Value>, version: u32) -> Result<ModelKind, BundleError> {
+pub(crate) fn take_kind(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    version: u32,
+) -> Result<ModelKind, BundleError> {
     let kind = match object.remove("kind") {
         None => ModelKind::Spectrogram,
-        Some(value) => serde_json::from_value(value)
-            .map_err(|e| BundleError::InvalidHeaderField { field: "kind", message: e.to_string() })?,
+        Some(value) => serde_json::from_value(value).map_err(|e| {
+            BundleError::InvalidHeaderField { field: "kind", message: e.to_string() }
+        })?,
     };
     if version < 3 && kind != ModelKind::Spectrogram {
         return Err(BundleError::InvalidHeaderField {
@@ -57,24 +61,38 @@ pub(crate) fn take_kind(object: &mut serde_json::Map<String, serde_json::Value>,
 }
 
 /// Parses header JSON into an object, naming what it is when it is not one.
-pub(crate) fn header_object(json: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, BundleError> {
-    let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| BundleError::HeaderNotJson(e.to_string()))?;
+pub(crate) fn header_object(
+    json: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, BundleError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| BundleError::HeaderNotJson(e.to_string()))?;
     match value {
         serde_json::Value::Object(object) => Ok(object),
-        other => Err(BundleError::HeaderNotJson(format!("expected a JSON object, found {}", json_kind(&other)))),
+        other => Err(BundleError::HeaderNotJson(format!(
+            "expected a JSON object, found {}",
+            json_kind(&other)
+        ))),
     }
 }
 
 /// `header` as a JSON value with its `kind` field set to `kind`.
-pub(crate) fn value_with_kind<T: Serialize>(header: &T, kind: ModelKind) -> Result<serde_json::Value, BundleError> {
-    let mut value = serde_json::to_value(header).map_err(|e| BundleError::Serialise(e.to_string()))?;
+pub(crate) fn value_with_kind<T: Serialize>(
+    header: &T,
+    kind: ModelKind,
+) -> Result<serde_json::Value, BundleError> {
+    let mut value =
+        serde_json::to_value(header).map_err(|e| BundleError::Serialise(e.to_string()))?;
     value["kind"] = serde_json::Value::from(kind.name());
     Ok(value)
 }
 
 /// `header` as compact JSON with its `kind` field set to `kind`.
-pub(crate) fn json_with_kind<T: Serialize>(header: &T, kind: ModelKind) -> Result<Vec<u8>, BundleError> {
-    serde_json::to_vec(&value_with_kind(header, kind)?).map_err(|e| BundleError::Serialise(e.to_string()))
+pub(crate) fn json_with_kind<T: Serialize>(
+    header: &T,
+    kind: ModelKind,
+) -> Result<Vec<u8>, BundleError> {
+    serde_json::to_vec(&value_with_kind(header, kind)?)
+        .map_err(|e| BundleError::Serialise(e.to_string()))
 }
 
 /// Fails with [`BundleError::WrongKind`] unless `found` is `expected`.

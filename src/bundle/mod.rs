@@ -125,7 +125,10 @@ impl Bundle {
 
     /// `model` with its weights rounded as `storage` stores them: the model a bundle written
     /// with that storage loads as (see [`weights::rounded`]).
-    pub fn rounded<M: burn::module::Module>(model: &M, storage: WeightStorage) -> Result<M, BundleError> {
+    pub fn rounded<M: burn::module::Module>(
+        model: &M,
+        storage: WeightStorage,
+    ) -> Result<M, BundleError> {
         weights::rounded(model, storage)
     }
 }

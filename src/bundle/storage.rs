@@ -35,7 +35,8 @@ pub enum WeightStorage {
 
 impl WeightStorage {
     /// Every storage, smallest last.
-    pub const ALL: [WeightStorage; 3] = [WeightStorage::F32, WeightStorage::F16, WeightStorage::Int8];
+    pub const ALL: [WeightStorage; 3] =
+        [WeightStorage::F32, WeightStorage::F16, WeightStorage::Int8];
 
     /// The name used in bundle headers and on the command line (`f32`, `f16`, `int8`).
     pub fn name(self) -> &'static str {
@@ -147,7 +148,8 @@ pub fn dequantise_int8(
     scales: &[f32],
     scale_shape: &[usize],
 ) -> Result<Vec<f32>, String> {
-    let bad_shape = || format!("scale shape {scale_shape:?} does not fit the weight shape {shape:?}");
+    let bad_shape =
+        || format!("scale shape {scale_shape:?} does not fit the weight shape {shape:?}");
     if scale_shape.len() != shape.len() {
         return Err(bad_shape());
     }
@@ -215,7 +217,9 @@ mod tests {
 
     #[test]
     fn storage_int8_error_is_at_most_half_a_step_per_channel() {
-        for (shape, axis) in [(vec![8usize, 3, 3, 3], 0usize), (vec![24, 10], 1), (vec![5, 4, 9], 0)] {
+        for (shape, axis) in
+            [(vec![8usize, 3, 3, 3], 0usize), (vec![24, 10], 1), (vec![5, 4, 9], 0)]
+        {
             let n: usize = shape.iter().product();
             let w = weights(n, n as u32);
             let q = quantise_int8(&w, &shape);
@@ -225,7 +229,10 @@ mod tests {
             let inner: usize = shape[axis + 1..].iter().product();
             for (i, (a, b)) in w.iter().zip(&back).enumerate() {
                 let scale = q.scales[(i / inner) % shape[axis]];
-                assert!((a - b).abs() <= scale * 0.5 * (1.0 + 1e-5), "{i}: {a} vs {b} (scale {scale})");
+                assert!(
+                    (a - b).abs() <= scale * 0.5 * (1.0 + 1e-5),
+                    "{i}: {a} vs {b} (scale {scale})"
+                );
             }
             // The largest weight of each channel is exact up to rounding of the scale.
             let max = w.iter().fold(0f32, |m, v| m.max(v.abs()));

@@ -53,10 +53,14 @@ impl DescriptorInput {
         let mut indices = Vec::with_capacity(self.columns.len());
         for name in &self.columns {
             let Some(index) = all.iter().position(|c| c == name) else {
-                return Err(BundleError::InvalidDescriptors(format!("unknown descriptor column `{name}`")));
+                return Err(BundleError::InvalidDescriptors(format!(
+                    "unknown descriptor column `{name}`"
+                )));
             };
             if indices.contains(&index) {
-                return Err(BundleError::InvalidDescriptors(format!("descriptor column `{name}` is listed twice")));
+                return Err(BundleError::InvalidDescriptors(format!(
+                    "descriptor column `{name}` is listed twice"
+                )));
             }
             indices.push(index);
         }
@@ -67,10 +71,17 @@ impl DescriptorInput {
     pub fn validate(&self) -> Result<(), BundleError> {
         let fail = |m: String| Err(BundleError::InvalidDescriptors(m));
         if self.sample_rate != SAMPLE_RATE {
-            return fail(format!("sample_rate must be {SAMPLE_RATE} Hz (the descriptors are defined there), got {}", self.sample_rate));
+            return fail(format!(
+                "sample_rate must be {SAMPLE_RATE} Hz (the descriptors are defined there), got {}",
+                self.sample_rate
+            ));
         }
         let w = self.windowing;
-        if !(w.window_seconds > 0.0 && w.window_seconds <= MAX_WINDOW_SECONDS && w.hop_seconds > 0.0 && w.hop_seconds <= MAX_WINDOW_SECONDS) {
+        if !(w.window_seconds > 0.0
+            && w.window_seconds <= MAX_WINDOW_SECONDS
+            && w.hop_seconds > 0.0
+            && w.hop_seconds <= MAX_WINDOW_SECONDS)
+        {
             return fail(format!(
                 "window and hop must be in (0, {MAX_WINDOW_SECONDS}] seconds, got {} and {}",
                 w.window_seconds, w.hop_seconds
@@ -88,14 +99,23 @@ impl DescriptorInput {
         self.column_indices()?;
         for (field, values) in [("mean", &self.mean), ("std", &self.std)] {
             if values.len() != self.columns.len() {
-                return fail(format!("{field} has {} values for {} columns", values.len(), self.columns.len()));
+                return fail(format!(
+                    "{field} has {} values for {} columns",
+                    values.len(),
+                    self.columns.len()
+                ));
             }
         }
         if let Some((i, v)) = self.mean.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return fail(format!("the mean of `{}` is {v}", self.columns[i]));
         }
-        if let Some((i, v)) = self.std.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
-            return fail(format!("the standard deviation of `{}` is {v}; it must be finite and positive", self.columns[i]));
+        if let Some((i, v)) =
+            self.std.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0))
+        {
+            return fail(format!(
+                "the standard deviation of `{}` is {v}; it must be finite and positive",
+                self.columns[i]
+            ));
         }
         Ok(())
     }
@@ -122,7 +142,9 @@ impl TableHeader {
     pub fn from_json_version(json: &[u8], version: u32) -> Result<Self, BundleError> {
         let mut object = header_object(json)?;
         expect_kind(take_kind(&mut object, version)?, ModelKind::Table)?;
-        let mut take = |field: &'static str| object.remove(field).ok_or(BundleError::MissingHeaderField { field });
+        let mut take = |field: &'static str| {
+            object.remove(field).ok_or(BundleError::MissingHeaderField { field })
+        };
         let header = TableHeader {
             labels: decode_field("labels", take("labels")?)?,
             descriptors: decode_field("descriptors", take("descriptors")?)?,
@@ -160,8 +182,13 @@ impl TableBundle {
     /// Refuses a header that fails validation or a network of another shape.
     pub fn to_bytes(header: &TableHeader, net: &TableNet) -> Result<Vec<u8>, BundleError> {
         header.validate()?;
-        let expected = TableNet::new(&header.architecture, header.descriptors.columns.len(), header.labels.len(), &Device::flex())
-            .map_err(BundleError::InvalidArchitecture)?;
+        let expected = TableNet::new(
+            &header.architecture,
+            header.descriptors.columns.len(),
+            header.labels.len(),
+            &Device::flex(),
+        )
+        .map_err(BundleError::InvalidArchitecture)?;
         if expected.num_params() != net.num_params() {
             return Err(BundleError::ModelMismatch(format!(
                 "the network has {} parameters, the header's architecture {}",
@@ -174,11 +201,19 @@ impl TableBundle {
     }
 
     /// Decodes a table-model bundle: container, header, then the network on `device`.
-    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(TableHeader, TableNet), BundleError> {
+    pub fn from_bytes(
+        bytes: &[u8],
+        device: &Device,
+    ) -> Result<(TableHeader, TableNet), BundleError> {
         let sections = format::read(bytes)?;
         let header = TableHeader::from_json_version(sections.header, sections.version)?;
-        let net = TableNet::new(&header.architecture, header.descriptors.columns.len(), header.labels.len(), device)
-            .map_err(BundleError::InvalidArchitecture)?;
+        let net = TableNet::new(
+            &header.architecture,
+            header.descriptors.columns.len(),
+            header.labels.len(),
+            device,
+        )
+        .map_err(BundleError::InvalidArchitecture)?;
         let net = weights::decode(net, sections.weights, header.weight_storage)?;
         Ok((header, net))
     }

@@ -551,7 +551,8 @@ fn bundle_error_non_finite_weight() {
         .collect();
     let weights = burn_pack::Writer::new(tensors).into_bytes().unwrap();
     let bundle = format::write(&header, &weights).unwrap();
-    let nan = BundleError::NonFiniteWeight { parameter: "network.Cnn.head.weight".into(), index: 3 };
+    let nan =
+        BundleError::NonFiniteWeight { parameter: "network.Cnn.head.weight".into(), index: 3 };
     assert_eq!(load_err(&bundle), nan);
 
     // A model holding that NaN is never saved, whatever the storage.
@@ -642,7 +643,6 @@ fn bundle_normalisation_standardises_band_major_windows() {
     assert_eq!(same, vec![3.0; 6]);
 }
 
-
 // ---------------------------------------------------------------------------------------
 // Weight storage (format v2) and format v1 compatibility
 
@@ -652,7 +652,12 @@ fn bundle_round_trip_each_storage_loads_the_rounded_model() {
     let mut sizes = Vec::new();
     for (kind, arch) in ["cnn", "crnn"].into_iter().zip([
         ArchitectureConfig::cnn_default(),
-        ArchitectureConfig::Crnn { filters: vec![4, 8], gru_hidden: 12, bidirectional: true, dropout: 0.3 },
+        ArchitectureConfig::Crnn {
+            filters: vec![4, 8],
+            gru_hidden: 12,
+            bidirectional: true,
+            dropout: 0.3,
+        },
     ]) {
         let base = header_for(arch);
         let model = model_for(&base, &device);
@@ -737,7 +742,10 @@ fn bundle_int8_weights_are_stored_as_bytes_and_scales() {
     assert_eq!(dense_scale.shape.as_slice(), &[1usize, 10]);
     assert_eq!(find("network.Cnn.head.bias").dtype, DType::F32);
     let (f16_bytes, _) = small_bundle_as(WeightStorage::F16);
-    assert_eq!(tensors_of(&f16_bytes).iter().find(|t| t.name == "network.Cnn.head.weight").unwrap().dtype, DType::F16);
+    assert_eq!(
+        tensors_of(&f16_bytes).iter().find(|t| t.name == "network.Cnn.head.weight").unwrap().dtype,
+        DType::F16
+    );
 }
 
 /// A bundle written by the format v1 code (before weight storage existed): the small test
@@ -745,7 +753,9 @@ fn bundle_int8_weights_are_stored_as_bytes_and_scales() {
 fn v1_fixture() -> (Vec<u8>, Vec<f32>) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundle");
     let bytes = std::fs::read(dir.join("v1-small-cnn.gscope")).unwrap();
-    let logits = serde_json::from_slice(&std::fs::read(dir.join("v1-small-cnn.logits.json")).unwrap()).unwrap();
+    let logits =
+        serde_json::from_slice(&std::fs::read(dir.join("v1-small-cnn.logits.json")).unwrap())
+            .unwrap();
     (bytes, logits)
 }
 
@@ -771,7 +781,10 @@ fn bundle_format_v1_still_loads() {
     v1_int8[8..12].copy_from_slice(&1u32.to_le_bytes());
     reseal(&mut v1_int8);
     let err = load_err(&v1_int8);
-    assert!(matches!(&err, BundleError::InvalidHeaderField { field: "weight_storage", message } if message.contains("v1")), "{err:?}");
+    assert!(
+        matches!(&err, BundleError::InvalidHeaderField { field: "weight_storage", message } if message.contains("v1")),
+        "{err:?}"
+    );
     assert_eq!(Bundle::read_header(&v1_int8).unwrap_err(), err);
 }
 
@@ -792,11 +805,19 @@ fn bundle_v2_and_v3_kinds() {
     reseal(&mut v2_table);
     assert!(matches!(load_err(&v2_table), BundleError::InvalidHeaderField { field: "kind", .. }));
     let unknown = with_header(&bytes, |v| v["kind"] = json!("hologram"));
-    assert!(matches!(load_err(&unknown), BundleError::InvalidHeaderField { field: "kind", message } if message.contains("hologram")));
+    assert!(
+        matches!(load_err(&unknown), BundleError::InvalidHeaderField { field: "kind", message } if message.contains("hologram"))
+    );
     // A v3 table header handed to the spectrogram loader says what it is.
     let table = with_header(&bytes, |v| v["kind"] = json!("table"));
-    assert_eq!(load_err(&table), BundleError::WrongKind { expected: ModelKind::Spectrogram, found: ModelKind::Table });
-    assert_eq!(load_err(&table).to_string(), "this bundle holds a table model, not a spectrogram model");
+    assert_eq!(
+        load_err(&table),
+        BundleError::WrongKind { expected: ModelKind::Spectrogram, found: ModelKind::Table }
+    );
+    assert_eq!(
+        load_err(&table).to_string(),
+        "this bundle holds a table model, not a spectrogram model"
+    );
 }
 
 #[test]
@@ -829,7 +850,10 @@ fn bundle_error_storage_and_stored_types_disagree() {
     // Scales under an f32 header are tensors the architecture does not have.
     let (bytes, _) = small_bundle_as(WeightStorage::Int8);
     let bundle = with_header(&bytes, |v| v["weight_storage"] = json!("f32"));
-    assert!(matches!(load_err(&bundle), BundleError::WeightDType { .. } | BundleError::UnexpectedWeight { .. }));
+    assert!(matches!(
+        load_err(&bundle),
+        BundleError::WeightDType { .. } | BundleError::UnexpectedWeight { .. }
+    ));
 }
 
 #[test]
@@ -844,7 +868,10 @@ fn bundle_error_bad_int8_scales() {
     };
 
     // The scales are missing.
-    assert_eq!(load_err(&edit(&|_| vec![])), BundleError::MissingWeight { parameter: target.into() });
+    assert_eq!(
+        load_err(&edit(&|_| vec![])),
+        BundleError::MissingWeight { parameter: target.into() }
+    );
     // A NaN or negative scale, or scales of the wrong shape.
     let nan = edit(&|t| {
         let mut v = f32s(&t.to_bytes().unwrap());
@@ -860,7 +887,12 @@ fn bundle_error_bad_int8_scales() {
     });
     let wrong_shape = edit(&|t| {
         let v = f32s(&t.to_bytes().unwrap());
-        vec![rebuilt(t, DType::F32, vec![1, v.len(), 1, 1], v.iter().flat_map(|x| x.to_le_bytes()).collect())]
+        vec![rebuilt(
+            t,
+            DType::F32,
+            vec![1, v.len(), 1, 1],
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        )]
     });
     for (bundle, needle) in [(nan, "NaN"), (negative, "-0.5"), (wrong_shape, "does not fit")] {
         match load_err(&bundle) {
@@ -878,7 +910,9 @@ fn bundle_error_bad_int8_scales() {
         let data = v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect();
         vec![rebuilt(t, DType::F16, shape, data)]
     });
-    assert!(matches!(load_err(&halves), BundleError::WeightDType { parameter, .. } if parameter == target));
+    assert!(
+        matches!(load_err(&halves), BundleError::WeightDType { parameter, .. } if parameter == target)
+    );
     // Scales of a weight that does not exist.
     let extra = map_tensors(&bytes, |t| {
         if t.name != target {
@@ -893,7 +927,10 @@ fn bundle_error_bad_int8_scales() {
         );
         vec![t, stray]
     });
-    assert_eq!(load_err(&extra), BundleError::UnexpectedWeight { parameter: "network.Cnn.extra:scale".into() });
+    assert_eq!(
+        load_err(&extra),
+        BundleError::UnexpectedWeight { parameter: "network.Cnn.extra:scale".into() }
+    );
 }
 
 #[test]
@@ -930,7 +967,9 @@ fn bundle_f16_refuses_weights_beyond_its_range() {
     let (_, huge) = load(&big).unwrap();
     let header = BundleHeader { weight_storage: WeightStorage::F16, ..header };
     match Bundle::to_bytes(&header, &huge).unwrap_err() {
-        BundleError::Serialise(m) => assert!(m.contains("network.Cnn.head.weight") && m.contains("f16"), "{m}"),
+        BundleError::Serialise(m) => {
+            assert!(m.contains("network.Cnn.head.weight") && m.contains("f16"), "{m}")
+        }
         other => panic!("{other:?}"),
     }
     // int8 takes it (its scale follows the channel's largest weight).

@@ -52,14 +52,26 @@ pub fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec<u8>, B
                     ))
                 })?;
                 let bytes = halves.iter().flat_map(|h| h.to_le_bytes()).collect();
-                out.push(burn_pack::Tensor::new(name, DType::F16, shape, id, Bytes::from_bytes_vec(bytes)));
+                out.push(burn_pack::Tensor::new(
+                    name,
+                    DType::F16,
+                    shape,
+                    id,
+                    Bytes::from_bytes_vec(bytes),
+                ));
             }
             WeightStorage::Int8 => {
                 let q = storage::quantise_int8(&values, &dims);
                 let bytes = q.values.iter().map(|v| *v as u8).collect();
                 let scales = q.scales.iter().flat_map(|s| s.to_le_bytes()).collect();
                 let scale_name = format!("{name}{SCALE_SUFFIX}");
-                out.push(burn_pack::Tensor::new(name, DType::I8, shape, id, Bytes::from_bytes_vec(bytes)));
+                out.push(burn_pack::Tensor::new(
+                    name,
+                    DType::I8,
+                    shape,
+                    id,
+                    Bytes::from_bytes_vec(bytes),
+                ));
                 out.push(burn_pack::Tensor::new(
                     scale_name,
                     DType::F32,
@@ -70,7 +82,10 @@ pub fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec<u8>, B
             }
         }
     }
-    burn_pack::Writer::new(out).into_bytes().map(|b| b.to_vec()).map_err(|e| serialise(e.to_string()))
+    burn_pack::Writer::new(out)
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| serialise(e.to_string()))
 }
 
 /// Loads burnpack `bytes` holding weights in `storage` into `model` (built from the header's
@@ -144,9 +159,9 @@ pub fn decode<M: Module>(model: M, bytes: &[u8], storage: WeightStorage) -> Resu
                 let scale_shape = scale.shape.as_slice().to_vec();
                 let scale_values = f32s(&scale.into_bytes().map_err(unreadable)?);
                 let q: Vec<i8> = data.iter().map(|b| *b as i8).collect();
-                storage::dequantise_int8(&q, &shape, &scale_values, &scale_shape).map_err(|message| {
-                    BundleError::InvalidQuantisation { parameter: name.clone(), message }
-                })?
+                storage::dequantise_int8(&q, &shape, &scale_values, &scale_shape).map_err(
+                    |message| BundleError::InvalidQuantisation { parameter: name.clone(), message },
+                )?
             }
         };
         if let Some(index) = values.iter().position(|v| !v.is_finite()) {

@@ -16,10 +16,12 @@ use burn::tensor::Device;
 use serde_json::{json, Value};
 
 use super::table::{TableClassifier, TableFeatures};
-use super::{rank, Classification, ClassifyError, Classifier, MemberResult};
+use super::{rank, Classification, Classifier, ClassifyError, MemberResult};
 use crate::audio::{self, DecodeLimits};
 use crate::bundle::kind::value_with_kind;
-use crate::bundle::{Bundle, BundleError, BundleHeader, FusionBundle, FusionHeader, ModelKind, TableHeader};
+use crate::bundle::{
+    Bundle, BundleError, BundleHeader, FusionBundle, FusionHeader, ModelKind, TableHeader,
+};
 use crate::segment::WindowFeatures;
 
 /// A loaded member model.
@@ -104,14 +106,21 @@ impl Ensemble {
             let model = load_member(kind, bytes, device)?;
             let summary = single_summary(model.header_json()?);
             let labels = model.labels().to_vec();
-            return Ok(Ensemble { kind, labels, members: vec![Member { name: "model".into(), weight: 1.0, model }], summary });
+            return Ok(Ensemble {
+                kind,
+                labels,
+                members: vec![Member { name: "model".into(), weight: 1.0, model }],
+                summary,
+            });
         }
         let (header, parts) = FusionBundle::from_bytes(bytes)?;
         let mut members = Vec::with_capacity(parts.len());
         let mut member_headers = Vec::with_capacity(parts.len());
         for (entry, part) in header.members.iter().zip(parts) {
             let model = load_member(entry.kind, part, device).map_err(|e| match e {
-                ClassifyError::Bundle(error) => ClassifyError::Bundle(BundleError::member(&entry.name, error)),
+                ClassifyError::Bundle(error) => {
+                    ClassifyError::Bundle(BundleError::member(&entry.name, error))
+                }
                 other => other,
             })?;
             member_headers.push(model.header_json()?);
@@ -130,7 +139,12 @@ impl Ensemble {
             ModelKind::Table => Ok(None),
             ModelKind::Fusion => {
                 let (header, parts) = FusionBundle::from_bytes(bytes)?;
-                Ok(header.members.iter().zip(parts).find(|(m, _)| m.kind == ModelKind::Spectrogram).map(|(_, p)| p))
+                Ok(header
+                    .members
+                    .iter()
+                    .zip(parts)
+                    .find(|(m, _)| m.kind == ModelKind::Spectrogram)
+                    .map(|(_, p)| p))
             }
         }
     }
@@ -169,13 +183,19 @@ impl Ensemble {
     pub fn applies_to_seconds(&self, seconds: f64) -> bool {
         self.members.iter().any(|m| match &m.model {
             MemberModel::Spectrogram(_) => true,
-            MemberModel::Table(t) => t.not_applicable((seconds * t.sample_rate() as f64) as usize).is_none(),
+            MemberModel::Table(t) => {
+                t.not_applicable((seconds * t.sample_rate() as f64) as usize).is_none()
+            }
         })
     }
 
     /// Mono PCM at `sample_rate` resampled to every rate the members need, one signal per
     /// distinct rate (in member order).
-    pub fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Vec<(u32, Vec<f32>)>, ClassifyError> {
+    pub fn prepare(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<Vec<(u32, Vec<f32>)>, ClassifyError> {
         let mut out: Vec<(u32, Vec<f32>)> = Vec::new();
         for m in &self.members {
             let rate = m.model.sample_rate();
@@ -187,13 +207,19 @@ impl Ensemble {
     }
 
     /// Each member's inputs from the prepared signals (see [`prepare`](Self::prepare)).
-    pub fn features(&self, prepared: &[(u32, Vec<f32>)]) -> Result<Vec<MemberFeatures>, ClassifyError> {
+    pub fn features(
+        &self,
+        prepared: &[(u32, Vec<f32>)],
+    ) -> Result<Vec<MemberFeatures>, ClassifyError> {
         self.members
             .iter()
             .map(|m| {
                 let rate = m.model.sample_rate();
                 let Some((_, samples)) = prepared.iter().find(|(r, _)| *r == rate) else {
-                    return Err(ClassifyError::Backend(format!("no signal was prepared at {rate} Hz for member `{}`", m.name)));
+                    return Err(ClassifyError::Backend(format!(
+                        "no signal was prepared at {rate} Hz for member `{}`",
+                        m.name
+                    )));
                 };
                 Ok(match &m.model {
                     MemberModel::Spectrogram(c) => MemberFeatures::Windows(c.features(samples)),
@@ -223,16 +249,22 @@ impl Ensemble {
     /// [`infer`](Self::infer) with asynchronous reads; `gpu`, when given, runs the
     /// [`primary`](Self::primary) member instead of its CPU copy (the same bundle loaded on
     /// WebGPU).
-    pub async fn infer_async(&self, features: &[MemberFeatures], gpu: Option<&Classifier>) -> Result<Classification, ClassifyError> {
+    pub async fn infer_async(
+        &self,
+        features: &[MemberFeatures],
+        gpu: Option<&Classifier>,
+    ) -> Result<Classification, ClassifyError> {
         let primary = self.primary().map(|(i, _)| i);
         let mut results = Vec::with_capacity(self.members.len());
         for (i, (m, f)) in self.members.iter().zip(features).enumerate() {
             results.push(match (&m.model, f) {
                 (_, MemberFeatures::Skipped(reason)) => Err(reason.clone()),
-                (MemberModel::Spectrogram(c), MemberFeatures::Windows(w)) => match gpu.filter(|_| Some(i) == primary) {
-                    Some(g) => Ok(g.infer_async(w).await?),
-                    None => Ok(c.infer_async(w).await?),
-                },
+                (MemberModel::Spectrogram(c), MemberFeatures::Windows(w)) => {
+                    match gpu.filter(|_| Some(i) == primary) {
+                        Some(g) => Ok(g.infer_async(w).await?),
+                        None => Ok(c.infer_async(w).await?),
+                    }
+                }
                 (MemberModel::Table(t), MemberFeatures::Descriptors(d)) => Ok(t.infer(d)?),
                 _ => return Err(mismatched(&m.name)),
             });
@@ -241,18 +273,30 @@ impl Ensemble {
     }
 
     /// Resampling, features and inference of checked mono PCM in one call.
-    pub fn classify_mono(&self, samples: &[f32], sample_rate: u32) -> Result<Classification, ClassifyError> {
+    pub fn classify_mono(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<Classification, ClassifyError> {
         self.infer(&self.features(&self.prepare(samples, sample_rate)?)?)
     }
 
     /// Decode, resample, features and inference of a file in one call.
-    pub fn classify_file(&self, bytes: Vec<u8>, extension: Option<&str>, limits: &DecodeLimits) -> Result<Classification, ClassifyError> {
+    pub fn classify_file(
+        &self,
+        bytes: Vec<u8>,
+        extension: Option<&str>,
+        limits: &DecodeLimits,
+    ) -> Result<Classification, ClassifyError> {
         let decoded = audio::decode(bytes, extension, limits)?;
         self.classify_mono(&decoded.samples, decoded.sample_rate)
     }
 
     /// The fused result from each member's (or why it was skipped).
-    fn fuse(&self, results: Vec<Result<Classification, String>>) -> Result<Classification, ClassifyError> {
+    fn fuse(
+        &self,
+        results: Vec<Result<Classification, String>>,
+    ) -> Result<Classification, ClassifyError> {
         if self.kind != ModelKind::Fusion {
             // A bundle of one model: its result as it is.
             return match results.into_iter().next() {
@@ -261,7 +305,13 @@ impl Ensemble {
                 None => Err(ClassifyError::NoWindows),
             };
         }
-        let total: f64 = self.members.iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(m, _)| m.weight).sum();
+        let total: f64 = self
+            .members
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(m, _)| m.weight)
+            .sum();
         if total <= 0.0 || total.is_nan() {
             let reasons: Vec<String> = self
                 .members
@@ -329,8 +379,14 @@ pub fn summary_of(bytes: &[u8]) -> Result<Value, BundleError> {
     let header_json = |kind: ModelKind, bytes: &[u8]| -> Result<Value, BundleError> {
         let sections = crate::bundle::format::read(bytes)?;
         match kind {
-            ModelKind::Spectrogram => value_with_kind(&BundleHeader::from_json_version(sections.header, sections.version)?, kind),
-            ModelKind::Table => value_with_kind(&TableHeader::from_json_version(sections.header, sections.version)?, kind),
+            ModelKind::Spectrogram => value_with_kind(
+                &BundleHeader::from_json_version(sections.header, sections.version)?,
+                kind,
+            ),
+            ModelKind::Table => value_with_kind(
+                &TableHeader::from_json_version(sections.header, sections.version)?,
+                kind,
+            ),
             ModelKind::Fusion => Err(BundleError::nested_fusion()),
         }
     };
@@ -343,7 +399,9 @@ pub fn summary_of(bytes: &[u8]) -> Result<Value, BundleError> {
         .members
         .iter()
         .zip(parts)
-        .map(|(entry, part)| header_json(entry.kind, part).map_err(|e| BundleError::member(&entry.name, e)))
+        .map(|(entry, part)| {
+            header_json(entry.kind, part).map_err(|e| BundleError::member(&entry.name, e))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(fusion_summary(&header, member_headers))
 }
@@ -356,7 +414,8 @@ fn single_summary(mut header: Value) -> Value {
 
 /// The summary of a fusion from its header and its members' headers (in member order).
 fn fusion_summary(header: &FusionHeader, member_headers: Vec<Value>) -> Value {
-    let mut summary = json!({"kind": "fusion", "labels": header.labels, "provenance": header.provenance});
+    let mut summary =
+        json!({"kind": "fusion", "labels": header.labels, "provenance": header.provenance});
     if let Some(first) = member_headers.first().and_then(Value::as_object) {
         for key in ["architecture", "feature_config", "descriptors"] {
             if let Some(v) = first.get(key) {
@@ -374,9 +433,15 @@ fn fusion_summary(header: &FusionHeader, member_headers: Vec<Value>) -> Value {
     summary
 }
 
-fn load_member(kind: ModelKind, bytes: &[u8], device: &Device) -> Result<MemberModel, ClassifyError> {
+fn load_member(
+    kind: ModelKind,
+    bytes: &[u8],
+    device: &Device,
+) -> Result<MemberModel, ClassifyError> {
     match kind {
-        ModelKind::Spectrogram => Ok(MemberModel::Spectrogram(Classifier::from_bundle(bytes, device)?)),
+        ModelKind::Spectrogram => {
+            Ok(MemberModel::Spectrogram(Classifier::from_bundle(bytes, device)?))
+        }
         ModelKind::Table => Ok(MemberModel::Table(TableClassifier::from_bundle(bytes)?)),
         ModelKind::Fusion => Err(BundleError::nested_fusion().into()),
     }

@@ -115,7 +115,11 @@ pub struct MemberResult {
 impl Classification {
     /// The track result from per-window results: mean probabilities, majority votes and the
     /// ranking; `embedding` is kept as given.
-    pub fn from_windows(labels: Vec<String>, windows: Vec<WindowResult>, embedding: Vec<f32>) -> Self {
+    pub fn from_windows(
+        labels: Vec<String>,
+        windows: Vec<WindowResult>,
+        embedding: Vec<f32>,
+    ) -> Self {
         let per_window: Vec<Vec<f32>> = windows.iter().map(|w| w.probabilities.clone()).collect();
         let probabilities = mean_probabilities(&per_window, labels.len());
         let mut votes = vec![0usize; labels.len()];
@@ -123,7 +127,15 @@ impl Classification {
             votes[argmax(p)] += 1;
         }
         let ranking = rank(&labels, &probabilities);
-        Classification { labels, probabilities, votes, ranking, windows, embedding, members: Vec::new() }
+        Classification {
+            labels,
+            probabilities,
+            votes,
+            ranking,
+            windows,
+            embedding,
+            members: Vec::new(),
+        }
     }
 }
 
@@ -206,10 +218,14 @@ impl Classifier {
     }
 
     /// [`infer`](Self::infer) with asynchronous reads, usable on every backend.
-    pub async fn infer_async(&self, features: &WindowFeatures) -> Result<Classification, ClassifyError> {
+    pub async fn infer_async(
+        &self,
+        features: &WindowFeatures,
+    ) -> Result<Classification, ClassifyError> {
         let mut acc = self.accumulator(features)?;
         for start in (0..features.len()).step_by(self.batch) {
-            let data = self.batch_reads(features, start).execute_async().await.map_err(backend_error)?;
+            let data =
+                self.batch_reads(features, start).execute_async().await.map_err(backend_error)?;
             acc.push(&data)?;
         }
         Ok(acc.finish(features, self.sample_rate()))
@@ -235,7 +251,10 @@ impl Classifier {
         for window in input.chunks_exact_mut(size) {
             self.header.normalisation.standardise(window, n_frames);
         }
-        let x = Tensor::<4>::from_data(TensorData::new(input, [end - start, 1, n_mels, n_frames]), &self.device);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(input, [end - start, 1, n_mels, n_frames]),
+            &self.device,
+        );
         let (logits, embedding) = self.model.forward_with_embedding(x);
         Transaction::default().register(logits).register(embedding)
     }
@@ -257,7 +276,12 @@ impl Accumulator {
         let read = |d: &TensorData| d.try_to_vec::<f32>().map_err(backend_error);
         let (logits, embedding) = match data {
             [l, e] => (read(l)?, read(e)?),
-            _ => return Err(ClassifyError::Backend(format!("expected 2 tensors, read {}", data.len()))),
+            _ => {
+                return Err(ClassifyError::Backend(format!(
+                    "expected 2 tensors, read {}",
+                    data.len()
+                )))
+            }
         };
         let n_labels = self.labels.len();
         for row in logits.chunks_exact(n_labels) {

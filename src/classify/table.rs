@@ -88,7 +88,9 @@ impl TableClassifier {
         let dim = self.columns.len();
         let mut vectors = Vec::with_capacity(spans.len() * dim);
         for span in &spans {
-            vectors.extend(self.standardise(&frame_descriptors(&samples[span.clone()], self.sample_rate())?.summary()));
+            vectors.extend(self.standardise(
+                &frame_descriptors(&samples[span.clone()], self.sample_rate())?.summary(),
+            ));
         }
         Ok(TableFeatures { spans, dim, vectors })
     }
@@ -98,7 +100,12 @@ impl TableClassifier {
     /// standardised with its training statistics.
     pub fn standardise(&self, values: &[f64]) -> Vec<f32> {
         let input = &self.header.descriptors;
-        self.columns.iter().zip(&input.mean).zip(&input.std).map(|((&c, m), s)| ((values[c] - m) / s) as f32).collect()
+        self.columns
+            .iter()
+            .zip(&input.mean)
+            .zip(&input.std)
+            .map(|((&c, m), s)| ((values[c] - m) / s) as f32)
+            .collect()
     }
 
     /// Runs the network on every window: softmax per window, mean per track.
@@ -107,8 +114,16 @@ impl TableClassifier {
         if n == 0 {
             return Err(ClassifyError::NoWindows);
         }
-        let x = Tensor::<2>::from_data(TensorData::new(features.vectors.clone(), [n, features.dim]), &self.device);
-        let logits = self.net.forward(x).into_data().try_to_vec::<f32>().map_err(|e| ClassifyError::Backend(format!("{e:?}")))?;
+        let x = Tensor::<2>::from_data(
+            TensorData::new(features.vectors.clone(), [n, features.dim]),
+            &self.device,
+        );
+        let logits = self
+            .net
+            .forward(x)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| ClassifyError::Backend(format!("{e:?}")))?;
         let rate = self.sample_rate() as f64;
         let windows = features
             .spans

@@ -26,7 +26,8 @@ pub fn estimate_tuning(power: &[f32], frequencies: &[f64], sample_rate: f64) -> 
             let (below, here, above) = (frame[k - 1], frame[k], frame[k + 1]);
             let curvature = (above + below) as f64 - 2.0 * here as f64;
             let slope = (above - below) as f64 / 2.0;
-            let shift = if slope.abs() >= curvature.abs() { 0.0 } else { (-slope / curvature) as f32 };
+            let shift =
+                if slope.abs() >= curvature.abs() { 0.0 } else { (-slope / curvature) as f32 };
             pitches.push(((k as f64 + shift as f64) * sample_rate / N_FFT as f64) as f32);
             strengths.push(here + 0.5f32 * ((above - below) / 2.0) * shift);
         }
@@ -46,7 +47,8 @@ pub fn estimate_tuning(power: &[f32], frequencies: &[f64], sample_rate: f64) -> 
         }
         counts[histogram_bin(residual as f64)] += 1;
     }
-    let best = counts.iter().enumerate().fold(0, |best, (i, &c)| if c > counts[best] { i } else { best });
+    let best =
+        counts.iter().enumerate().fold(0, |best, (i, &c)| if c > counts[best] { i } else { best });
     best as f64 * 0.01 - 0.5
 }
 
@@ -81,7 +83,8 @@ pub fn chroma_filterbank(sample_rate: f64, tuning: f64) -> Vec<f32> {
     let a440 = 440.0 * 2f64.powf(tuning / n_chroma);
     let step = sample_rate / N_FFT as f64;
     // Bins 1 ..= N_BINS in fractional chroma, with the 0 Hz bin made up 1.5 octaves below bin 1.
-    let mut bins: Vec<f64> = (1..=N_BINS).map(|k| n_chroma * (k as f64 * step / (a440 / 16.0)).log2()).collect();
+    let mut bins: Vec<f64> =
+        (1..=N_BINS).map(|k| n_chroma * (k as f64 * step / (a440 / 16.0)).log2()).collect();
     bins.insert(0, bins[0] - 1.5 * n_chroma);
     let half = (n_chroma / 2.0).round();
     // librosa builds all N_FFT columns and keeps the first N_BINS; only those are computed.
@@ -149,7 +152,9 @@ mod tests {
         let signal: Vec<f32> = (0..22050)
             .map(|n| {
                 let t = n as f64 / sr;
-                ((2.0 * std::f64::consts::PI * f0 * t).sin() + 0.5 * (4.0 * std::f64::consts::PI * f0 * t).sin()) as f32 * 0.3
+                ((2.0 * std::f64::consts::PI * f0 * t).sin()
+                    + 0.5 * (4.0 * std::f64::consts::PI * f0 * t).sin()) as f32
+                    * 0.3
             })
             .collect();
         let power = stft(&signal).powers();

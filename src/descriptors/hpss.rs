@@ -30,7 +30,9 @@ pub fn hpss(spectrogram: &Spectrogram, magnitudes: &[f32]) -> (Spectrogram, Spec
     }
     let mut harmonic_bins = Vec::with_capacity(magnitudes.len());
     let mut percussive_bins = Vec::with_capacity(magnitudes.len());
-    for (((&z, &m), &h), &p) in spectrogram.bins.iter().zip(magnitudes).zip(&harmonic).zip(&percussive) {
+    for (((&z, &m), &h), &p) in
+        spectrogram.bins.iter().zip(magnitudes).zip(&harmonic).zip(&percussive)
+    {
         let (mask_h, mask_p) = soft_masks(h, p);
         // librosa: (|X| * mask) * phase, with phase 1 where |X| is 0.
         let phase = if m == 0.0 { Complex32::new(1.0, 0.0) } else { z / m };
@@ -59,7 +61,8 @@ pub fn running_median(line: &[f32], out: &mut [f32]) {
     let n = line.len();
     let half = KERNEL / 2;
     // The line with its mirrored edges, so the loop below indexes it directly.
-    let padded: Vec<f32> = (-(half as isize)..(n + half) as isize).map(|i| line[mirrored_index(i, n)]).collect();
+    let padded: Vec<f32> =
+        (-(half as isize)..(n + half) as isize).map(|i| line[mirrored_index(i, n)]).collect();
     let mut window = [0.0f32; KERNEL];
     window.copy_from_slice(&padded[..KERNEL]);
     window.sort_by(f32::total_cmp);
@@ -100,7 +103,8 @@ mod tests {
 
     fn naive_median(line: &[f32], i: usize) -> f32 {
         let half = (KERNEL / 2) as isize;
-        let mut w: Vec<f32> = (-half..=half).map(|d| line[mirrored_index(i as isize + d, line.len())]).collect();
+        let mut w: Vec<f32> =
+            (-half..=half).map(|d| line[mirrored_index(i as isize + d, line.len())]).collect();
         w.sort_by(f32::total_cmp);
         w[KERNEL / 2]
     }

@@ -14,15 +14,29 @@ pub const N_MFCC: usize = 20;
 /// The dB mel spectrogram of a frame-major power spectrogram, frame-major
 /// (`out[t * N_MELS + m]`); the 80 dB floor is relative to the whole clip's maximum.
 pub fn log_mel(power: &[f32], sample_rate: f64) -> Vec<f32> {
-    let bank = MelFilterbank::new(sample_rate, N_FFT, N_MELS, 0.0, sample_rate / 2.0, MelScale::Slaney, MelNorm::Slaney);
+    let bank = MelFilterbank::new(
+        sample_rate,
+        N_FFT,
+        N_MELS,
+        0.0,
+        sample_rate / 2.0,
+        MelScale::Slaney,
+        MelNorm::Slaney,
+    );
     let mut out = Vec::with_capacity(power.len() / N_BINS * N_MELS);
     for frame in power.chunks_exact(N_BINS) {
         for band in &bank.bands {
             let bins = &frame[band.first_bin..band.first_bin + band.weights.len()];
-            out.push(band.weights.iter().zip(bins).map(|(&w, &p)| w as f64 * p as f64).sum::<f64>() as f32);
+            out.push(
+                band.weights.iter().zip(bins).map(|(&w, &p)| w as f64 * p as f64).sum::<f64>()
+                    as f32,
+            );
         }
     }
-    compress_in_place(&mut out, Compression::PowerToDb { ref_value: 1.0, amin: 1e-10, top_db: Some(80.0) });
+    compress_in_place(
+        &mut out,
+        Compression::PowerToDb { ref_value: 1.0, amin: 1e-10, top_db: Some(80.0) },
+    );
     out
 }
 
@@ -33,14 +47,17 @@ pub fn mfcc(log_mel: &[f32]) -> Vec<f32> {
     let basis: Vec<f64> = (0..N_MFCC)
         .flat_map(|k| {
             let scale = if k == 0 { (1.0 / n).sqrt() } else { (2.0 / n).sqrt() };
-            (0..N_MELS).map(move |m| scale * (std::f64::consts::PI * k as f64 * (2 * m + 1) as f64 / (2.0 * n)).cos())
+            (0..N_MELS).map(move |m| {
+                scale * (std::f64::consts::PI * k as f64 * (2 * m + 1) as f64 / (2.0 * n)).cos()
+            })
         })
         .collect();
     let n_frames = log_mel.len() / N_MELS;
     let mut out = vec![0.0f32; N_MFCC * n_frames];
     for (t, frame) in log_mel.chunks_exact(N_MELS).enumerate() {
         for (k, row) in basis.chunks_exact(N_MELS).enumerate() {
-            out[k * n_frames + t] = row.iter().zip(frame).map(|(&b, &x)| b * x as f64).sum::<f64>() as f32;
+            out[k * n_frames + t] =
+                row.iter().zip(frame).map(|(&b, &x)| b * x as f64).sum::<f64>() as f32;
         }
     }
     out

@@ -21,7 +21,9 @@ pub use chroma::{chroma, chroma_filterbank, estimate_tuning, N_CHROMA};
 pub use hpss::{hpss, running_median, KERNEL};
 pub use mel_cepstrum::{log_mel, mfcc, N_MELS, N_MFCC};
 pub use spectral_shape::{spectral_shape, SpectralShape};
-pub use spectrum::{bin_frequencies, frame_count, istft_legacy, stft, Spectrogram, HOP, N_BINS, N_FFT};
+pub use spectrum::{
+    bin_frequencies, frame_count, istft_legacy, stft, Spectrogram, HOP, N_BINS, N_FFT,
+};
 pub use tempo::{mean_tempogram, onset_envelope, tempo, tempogram_window, Tempo};
 pub use time_domain::{rms, zero_crossing_rate};
 pub use windows::{describe_windows, DescriptorWindowing, WindowDescriptors};
@@ -71,7 +73,9 @@ pub enum DescriptorError {
         sample_rate: u32,
     },
     /// The signal is shorter than one FFT frame.
-    #[error("the audio is too short for descriptors: {samples} samples, at least {min_samples} needed")]
+    #[error(
+        "the audio is too short for descriptors: {samples} samples, at least {min_samples} needed"
+    )]
     TooShort {
         /// Samples given.
         samples: usize,
@@ -114,7 +118,10 @@ pub struct FrameDescriptors {
 }
 
 /// Computes every frame-level descriptor of a mono clip at [`SAMPLE_RATE`].
-pub fn frame_descriptors(samples: &[f32], sample_rate: u32) -> Result<FrameDescriptors, DescriptorError> {
+pub fn frame_descriptors(
+    samples: &[f32],
+    sample_rate: u32,
+) -> Result<FrameDescriptors, DescriptorError> {
     if sample_rate != SAMPLE_RATE {
         return Err(DescriptorError::WrongSampleRate { sample_rate });
     }
@@ -208,8 +215,14 @@ mod tests {
 
     #[test]
     fn bad_signals_are_named() {
-        assert_eq!(describe(&[0.0; 100], 22050), Err(DescriptorError::TooShort { samples: 100, min_samples: 2048 }));
-        assert_eq!(describe(&[0.0; 4096], 44100), Err(DescriptorError::WrongSampleRate { sample_rate: 44100 }));
+        assert_eq!(
+            describe(&[0.0; 100], 22050),
+            Err(DescriptorError::TooShort { samples: 100, min_samples: 2048 })
+        );
+        assert_eq!(
+            describe(&[0.0; 4096], 44100),
+            Err(DescriptorError::WrongSampleRate { sample_rate: 44100 })
+        );
         let mut signal = vec![0.1f32; 4096];
         signal[77] = f32::NAN;
         assert_eq!(describe(&signal, 22050), Err(DescriptorError::NonFinite { index: 77 }));

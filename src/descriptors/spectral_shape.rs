@@ -29,7 +29,8 @@ pub fn spectral_shape(magnitudes: &[f32], frequencies: &[f64]) -> SpectralShape 
         let scale = if total < f32::MIN_POSITIVE { 1.0 } else { total };
         let normalised = frame.iter().map(|&m| (m / scale) as f64);
         let centroid: f64 = normalised.clone().zip(frequencies).map(|(w, &f)| w * f).sum();
-        let spread: f64 = normalised.zip(frequencies).map(|(w, &f)| w * (f - centroid).powi(2)).sum();
+        let spread: f64 =
+            normalised.zip(frequencies).map(|(w, &f)| w * (f - centroid).powi(2)).sum();
         shape.centroid.push(centroid);
         shape.bandwidth.push(spread.sqrt());
         shape.rolloff.push(rolloff(frame, total, frequencies, 0.85));

@@ -28,7 +28,9 @@ pub fn bin_frequencies(sample_rate: f64) -> Vec<f64> {
 
 /// Periodic Hann window of `len` samples in f64 (`scipy.signal.get_window("hann", len)`).
 pub fn periodic_hann_f64(len: usize) -> Vec<f64> {
-    (0..len).map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / len as f64).cos()).collect()
+    (0..len)
+        .map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / len as f64).cos())
+        .collect()
 }
 
 /// A complex spectrogram stored frame by frame: bin `k` of frame `t` is `bins[t * N_BINS + k]`.
@@ -60,7 +62,11 @@ pub(super) fn reflect_padded(samples: &[f32]) -> impl Fn(isize) -> f32 + '_ {
 
 /// Calls `each(frame)` with every centred frame of `N_FFT` samples of a signal of
 /// `n_samples`, the padding given by `sample_at(padded_index)`.
-pub(super) fn for_each_frame(n_samples: usize, sample_at: impl Fn(isize) -> f32, mut each: impl FnMut(&[f32])) {
+pub(super) fn for_each_frame(
+    n_samples: usize,
+    sample_at: impl Fn(isize) -> f32,
+    mut each: impl FnMut(&[f32]),
+) {
     let mut frame = vec![0.0f32; N_FFT];
     for t in 0..frame_count(n_samples) {
         let start = (t * HOP) as isize - (N_FFT / 2) as isize;
@@ -147,7 +153,9 @@ mod tests {
     #[test]
     fn inverse_restores_the_signal_except_the_legacy_tail() {
         let n = 5000;
-        let signal: Vec<f32> = (0..n).map(|i| ((i as f32 * 0.07).sin() + 0.3 * (i as f32 * 0.31).cos()) * 0.5).collect();
+        let signal: Vec<f32> = (0..n)
+            .map(|i| ((i as f32 * 0.07).sin() + 0.3 * (i as f32 * 0.31).cos()) * 0.5)
+            .collect();
         let back = istft_legacy(&stft(&signal), n);
         let reconstructed = HOP * (frame_count(n) - 1);
         assert_eq!(reconstructed, 4608);

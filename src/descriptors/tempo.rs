@@ -23,7 +23,8 @@ pub fn onset_envelope(log_mel: &[f32]) -> Vec<f32> {
     let mut flux = [0.0f32; N_MELS];
     for t in delay..n_frames {
         // Frame t holds the change from frame t - delay to t - delay + 1.
-        let (previous, current) = (&log_mel[(t - delay) * N_MELS..], &log_mel[(t - delay + 1) * N_MELS..]);
+        let (previous, current) =
+            (&log_mel[(t - delay) * N_MELS..], &log_mel[(t - delay + 1) * N_MELS..]);
         for ((f, &now), &before) in flux.iter_mut().zip(current).zip(previous) {
             *f = (now - before).max(0.0);
         }
@@ -48,7 +49,10 @@ pub fn mean_tempogram(envelope: &[f32], win_length: usize) -> Vec<f64> {
     let mut planner = FftPlanner::<f64>::new();
     let (forward, inverse) = (planner.plan_fft_forward(n_pad), planner.plan_fft_inverse(n_pad));
     let mut buffer = vec![Complex64::default(); n_pad];
-    let mut scratch = vec![Complex64::default(); forward.get_inplace_scratch_len().max(inverse.get_inplace_scratch_len())];
+    let mut scratch = vec![
+        Complex64::default();
+        forward.get_inplace_scratch_len().max(inverse.get_inplace_scratch_len())
+    ];
     let mut mean = vec![0.0f64; win_length];
     for t in 0..n {
         for (i, z) in buffer.iter_mut().enumerate() {
@@ -86,11 +90,18 @@ pub fn tempo(envelope: &[f32], sample_rate: f64) -> Tempo {
     }
     let win_length = tempogram_window(sample_rate);
     let mean = mean_tempogram(envelope, win_length);
-    let bpm = |k: usize| if k == 0 { f64::INFINITY } else { 60.0 * sample_rate / (HOP as f64 * k as f64) };
+    let bpm = |k: usize| {
+        if k == 0 {
+            f64::INFINITY
+        } else {
+            60.0 * sample_rate / (HOP as f64 * k as f64)
+        }
+    };
     let fastest = (0..win_length).find(|&k| bpm(k) < 320.0).unwrap_or(win_length);
     let mut best = (0usize, f64::NEG_INFINITY);
     for (k, &score) in mean.iter().enumerate() {
-        let prior = if k < fastest { 0.0 } else { (-0.5 * (bpm(k).log2() - 120f64.log2()).powi(2)).exp() };
+        let prior =
+            if k < fastest { 0.0 } else { (-0.5 * (bpm(k).log2() - 120f64.log2()).powi(2)).exp() };
         if score * prior > best.1 {
             best = (k, score * prior);
         }
@@ -112,7 +123,8 @@ mod tests {
 
     #[test]
     fn a_pulse_train_every_21_frames_is_123_bpm() {
-        let envelope: Vec<f32> = (0..1200).map(|t| if t >= 3 && t % 21 == 0 { 1.0 } else { 0.0 }).collect();
+        let envelope: Vec<f32> =
+            (0..1200).map(|t| if t >= 3 && t % 21 == 0 { 1.0 } else { 0.0 }).collect();
         let tempo = tempo(&envelope, 22050.0);
         assert_eq!(tempo.lag, 21);
         assert_eq!(tempo.bpm, 123.046875);

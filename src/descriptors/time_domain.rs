@@ -21,7 +21,8 @@ pub fn zero_crossing_rate(samples: &[f32]) -> Vec<f64> {
     let sample_at = |i: isize| samples[i.clamp(0, last) as usize];
     for_each_frame(samples.len(), sample_at, |frame| {
         let negative = |x: f32| x.abs() > 1e-10 && x.is_sign_negative();
-        let crossings = frame.windows(2).filter(|pair| negative(pair[0]) != negative(pair[1])).count();
+        let crossings =
+            frame.windows(2).filter(|pair| negative(pair[0]) != negative(pair[1])).count();
         out.push(crossings as f64 / N_FFT as f64);
     });
     out

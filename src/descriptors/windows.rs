@@ -50,11 +50,20 @@ pub struct WindowDescriptors {
 }
 
 /// Descriptors of every window of a mono track at [`super::SAMPLE_RATE`].
-pub fn describe_windows(samples: &[f32], sample_rate: u32, windowing: &DescriptorWindowing) -> Result<Vec<WindowDescriptors>, DescriptorError> {
+pub fn describe_windows(
+    samples: &[f32],
+    sample_rate: u32,
+    windowing: &DescriptorWindowing,
+) -> Result<Vec<WindowDescriptors>, DescriptorError> {
     windowing
         .spans(samples.len(), sample_rate)
         .into_iter()
-        .map(|span| Ok(WindowDescriptors { values: frame_descriptors(&samples[span.clone()], sample_rate)?.summary(), span }))
+        .map(|span| {
+            Ok(WindowDescriptors {
+                values: frame_descriptors(&samples[span.clone()], sample_rate)?.summary(),
+                span,
+            })
+        })
         .collect()
 }
 
@@ -90,7 +99,15 @@ mod tests {
         let windows = describe_windows(&signal, 22050, &w).unwrap();
         assert_eq!(windows.len(), 2);
         let centroid_mean = |i: usize| windows[i].values[4];
-        assert!(centroid_mean(0) < 1000.0 && centroid_mean(1) > 2500.0, "{} {}", centroid_mean(0), centroid_mean(1));
-        assert_eq!(describe_windows(&signal[..100], 22050, &w), Err(DescriptorError::TooShort { samples: 100, min_samples: 2048 }));
+        assert!(
+            centroid_mean(0) < 1000.0 && centroid_mean(1) > 2500.0,
+            "{} {}",
+            centroid_mean(0),
+            centroid_mean(1)
+        );
+        assert_eq!(
+            describe_windows(&signal[..100], 22050, &w),
+            Err(DescriptorError::TooShort { samples: 100, min_samples: 2048 })
+        );
     }
 }

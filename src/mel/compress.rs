@@ -39,14 +39,15 @@ fn ln_positive_normal(x: f32) -> f32 {
     let bits = x.to_bits();
     let exponent = ((bits >> 23) & 0xff) as i32 - 127;
     let mantissa = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000); // in [1, 2)
-    // Fold the mantissa into [sqrt(1/2), sqrt(2)) so the series below converges fast.
+                                                                       // Fold the mantissa into [sqrt(1/2), sqrt(2)) so the series below converges fast.
     let high = mantissa > SQRT_2;
     let m = if high { mantissa * 0.5 } else { mantissa };
     let e = (exponent + high as i32) as f32;
     // ln(m) = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716: five odd terms reach f32 precision.
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let series = s * (2.0 + s2 * (2.0 / 3.0 + s2 * (2.0 / 5.0 + s2 * (2.0 / 7.0 + s2 * (2.0 / 9.0)))));
+    let series =
+        s * (2.0 + s2 * (2.0 / 3.0 + s2 * (2.0 / 5.0 + s2 * (2.0 / 7.0 + s2 * (2.0 / 9.0)))));
     e * std::f32::consts::LN_2 + series
 }
 
@@ -57,7 +58,10 @@ mod tests {
         let mut x = 1.0e-10f32;
         while x < 1.0e10 {
             let (ours, exact) = (ln_positive_normal(x), (x as f64).ln());
-            assert!((ours as f64 - exact).abs() <= 4.0 * f32::EPSILON as f64 * exact.abs().max(1.0), "{x}: {ours} vs {exact}");
+            assert!(
+                (ours as f64 - exact).abs() <= 4.0 * f32::EPSILON as f64 * exact.abs().max(1.0),
+                "{x}: {ours} vs {exact}"
+            );
             x *= 1.0137;
         }
     }
@@ -67,7 +71,10 @@ mod tests {
     #[test]
     fn power_to_db_clamps_to_top_db_and_amin() {
         let mut p = vec![1.0, 0.1, 1e-12, 0.0];
-        compress_in_place(&mut p, Compression::PowerToDb { ref_value: 1.0, amin: 1e-10, top_db: Some(80.0) });
+        compress_in_place(
+            &mut p,
+            Compression::PowerToDb { ref_value: 1.0, amin: 1e-10, top_db: Some(80.0) },
+        );
         assert_eq!(p[0], 0.0);
         assert!((p[1] + 10.0).abs() < 1e-5);
         assert_eq!(p[2], -80.0);
@@ -77,7 +84,10 @@ mod tests {
     #[test]
     fn silence_is_minus_100_db() {
         let mut p = vec![0.0; 4];
-        compress_in_place(&mut p, Compression::PowerToDb { ref_value: 1.0, amin: 1e-10, top_db: Some(80.0) });
+        compress_in_place(
+            &mut p,
+            Compression::PowerToDb { ref_value: 1.0, amin: 1e-10, top_db: Some(80.0) },
+        );
         assert!(p.iter().all(|&v| (v + 100.0).abs() < 1e-4));
     }
 

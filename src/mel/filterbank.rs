@@ -140,7 +140,8 @@ impl MelFilterbank {
     pub fn apply_block(&self, block: &[f32], lanes: usize, out: &mut [f32], out_stride: usize) {
         for (m, band) in self.bands.iter().enumerate() {
             let mut acc = [0.0f32; FRAME_BLOCK];
-            let rows = &block[band.first_bin * FRAME_BLOCK..(band.first_bin + band.weights.len()) * FRAME_BLOCK];
+            let rows = &block
+                [band.first_bin * FRAME_BLOCK..(band.first_bin + band.weights.len()) * FRAME_BLOCK];
             for (&w, row) in band.weights.iter().zip(rows.chunks_exact(FRAME_BLOCK)) {
                 for (a, &p) in acc.iter_mut().zip(row) {
                     *a += w * p;
@@ -177,7 +178,8 @@ mod tests {
 
     #[test]
     fn slaney_bands_have_unit_area_in_hz() {
-        let bank = MelFilterbank::new(22050.0, 2048, 128, 0.0, 11025.0, MelScale::Slaney, MelNorm::Slaney);
+        let bank =
+            MelFilterbank::new(22050.0, 2048, 128, 0.0, 11025.0, MelScale::Slaney, MelNorm::Slaney);
         assert_eq!(bank.bands.len(), 128);
         let bin_hz = 22050.0 / 2048.0;
         // A triangle of height 2/(hi-lo) over (hi-lo) Hz has area 1; sampled on bins of

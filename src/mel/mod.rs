@@ -9,8 +9,8 @@ mod stft;
 
 pub use compress::compress_in_place;
 pub use filterbank::{hz_to_mel, mel_frequencies, mel_to_hz, MelBand, MelFilterbank, FRAME_BLOCK};
-pub use stft::{periodic_hann, PowerSpectrogram};
 pub(crate) use stft::source_index;
+pub use stft::{periodic_hann, PowerSpectrogram};
 
 use crate::feature_config::{Compression, FeatureConfig};
 

@@ -125,7 +125,8 @@ impl PowerSpectrogram {
             }
         } else {
             for (k, (o, &w)) in out.iter_mut().zip(&self.window).enumerate() {
-                *o = source_index(start + k as isize, signal.len(), self.pad_mode).map_or(0.0, |i| signal[i] * w);
+                *o = source_index(start + k as isize, signal.len(), self.pad_mode)
+                    .map_or(0.0, |i| signal[i] * w);
             }
         }
     }
@@ -138,7 +139,9 @@ impl PowerSpectrogram {
         // Bin 0 pairs with itself; bins 1.. pair with n-1, n-2, ... (iterated in reverse so
         // the loop has no index arithmetic and vectorises).
         let mirrored = std::iter::once(&z[0]).chain(z[n + 1 - bins..].iter().rev());
-        for (((x, y), a), b) in z[..bins].iter().zip(mirrored).zip(power_a.iter_mut()).zip(power_b.iter_mut()) {
+        for (((x, y), a), b) in
+            z[..bins].iter().zip(mirrored).zip(power_a.iter_mut()).zip(power_b.iter_mut())
+        {
             let (sr, si) = (x.re + y.re, x.im - y.im);
             let (dr, di) = (x.re - y.re, x.im + y.im);
             *a = 0.25 * (sr * sr + si * si);
@@ -174,7 +177,8 @@ mod tests {
 
     #[test]
     fn reflect_padding_mirrors_without_edge_repeat() {
-        let idx: Vec<usize> = (-3..7).map(|i| source_index(i, 4, PadMode::Reflect).unwrap()).collect();
+        let idx: Vec<usize> =
+            (-3..7).map(|i| source_index(i, 4, PadMode::Reflect).unwrap()).collect();
         assert_eq!(idx, vec![3, 2, 1, 0, 1, 2, 3, 2, 1, 0]);
         assert_eq!(source_index(-1, 4, PadMode::Constant), None);
     }
@@ -186,7 +190,8 @@ mod tests {
         let sr = cfg.sample_rate as f32;
         let bin = 100usize;
         let f = bin as f32 * sr / cfg.n_fft as f32;
-        let signal: Vec<f32> = (0..8192).map(|n| (2.0 * std::f32::consts::PI * f * n as f32 / sr).sin()).collect();
+        let signal: Vec<f32> =
+            (0..8192).map(|n| (2.0 * std::f32::consts::PI * f * n as f32 / sr).sin()).collect();
         let mut peaks = Vec::new();
         stft.for_each_frame(&signal, |t, p| {
             if t == 8 {

@@ -69,7 +69,12 @@ impl DenseBlock {
 
 /// Dense blocks from `d_in` inputs through each of `widths`, chained (none for empty
 /// `widths`).
-pub fn dense_stack(d_in: usize, widths: &[usize], dropout: f64, device: &Device) -> Vec<DenseBlock> {
+pub fn dense_stack(
+    d_in: usize,
+    widths: &[usize],
+    dropout: f64,
+    device: &Device,
+) -> Vec<DenseBlock> {
     let inputs = std::iter::once(d_in).chain(widths.iter().copied());
     inputs
         .zip(widths.iter().copied())

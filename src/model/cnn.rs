@@ -5,7 +5,9 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::blocks::{conv_stack, dense_stack, forward_conv_stack, forward_dense_stack, ConvBlock, DenseBlock};
+use super::blocks::{
+    conv_stack, dense_stack, forward_conv_stack, forward_dense_stack, ConvBlock, DenseBlock,
+};
 
 /// See [`ArchitectureConfig::Cnn`](super::ArchitectureConfig::Cnn).
 #[derive(Module, Debug)]

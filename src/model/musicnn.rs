@@ -197,7 +197,9 @@ impl Musicnn {
             .map(|&w| FrequencyPooledConv::new(TEMPORAL_FILTERS, 1, w, device))
             .collect();
         let midend = (0..MID_END_LAYERS)
-            .map(|i| MidEndConv::new(if i == 0 { FRONT_END_CHANNELS } else { MID_END_FILTERS }, device))
+            .map(|i| {
+                MidEndConv::new(if i == 0 { FRONT_END_CHANNELS } else { MID_END_FILTERS }, device)
+            })
             .collect();
         Musicnn {
             input_bn: bn(1),
@@ -266,7 +268,8 @@ impl Musicnn {
         let pools = self.pools(x);
         let pools_normalised = self.pool_bn.forward(pools.clone());
         let penultimate = self.penultimate_from(pools_normalised.clone());
-        let tags = self.tags.as_ref().expect("this MusiCNN network was built without its tag layer");
+        let tags =
+            self.tags.as_ref().expect("this MusiCNN network was built without its tag layer");
         let tag_logits = tags.forward(penultimate.clone());
         MusicnnOutputs { pools, pools_normalised, penultimate, tag_logits }
     }
@@ -328,7 +331,13 @@ pub struct TransferHead {
 
 impl TransferHead {
     /// A head from `d_in` embedding values through `hidden` units to `n_labels` logits.
-    pub fn new(d_in: usize, hidden: &[usize], dropout: f64, n_labels: usize, device: &Device) -> Self {
+    pub fn new(
+        d_in: usize,
+        hidden: &[usize],
+        dropout: f64,
+        n_labels: usize,
+        device: &Device,
+    ) -> Self {
         let last = hidden.last().copied().unwrap_or(d_in);
         TransferHead {
             input_dropout: DropoutConfig::new(dropout).init(),
@@ -408,7 +417,8 @@ mod tests {
     use burn::tensor::TensorData;
 
     fn input(batch: usize, frames: usize, device: &Device) -> Tensor<4> {
-        let values: Vec<f32> = (0..batch * 96 * frames).map(|i| ((i as f32) * 0.0137).sin().abs() * 3.0).collect();
+        let values: Vec<f32> =
+            (0..batch * 96 * frames).map(|i| ((i as f32) * 0.0137).sin().abs() * 3.0).collect();
         Tensor::from_data(TensorData::new(values, [batch, 1, 96, frames]), device)
     }
 
@@ -426,7 +436,10 @@ mod tests {
             Musicnn::for_embedding(MusicnnEmbedding::Pools, &device).num_params(),
             BACKBONE_PARAMS - TOP_PARAMS
         );
-        assert_eq!(Musicnn::new(&device).trimmed_for(MusicnnEmbedding::Pools).num_params(), BACKBONE_PARAMS - TOP_PARAMS);
+        assert_eq!(
+            Musicnn::new(&device).trimmed_for(MusicnnEmbedding::Pools).num_params(),
+            BACKBONE_PARAMS - TOP_PARAMS
+        );
     }
 
     #[test]
@@ -442,10 +455,16 @@ mod tests {
             assert_eq!(model.embedding_dim(), dim);
             // Any frame count works: the back end pools over time.
             for (batch, frames) in [(1, 187), (2, 60)] {
-                let (logits, embedded) = model.forward_with_embedding(input(batch, frames, &device));
+                let (logits, embedded) =
+                    model.forward_with_embedding(input(batch, frames, &device));
                 assert_eq!(logits.dims(), [batch, 10]);
                 assert_eq!(embedded.dims(), [batch, dim]);
-                assert!(logits.into_data().try_to_vec::<f32>().unwrap().iter().all(|v| v.is_finite()));
+                assert!(logits
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .unwrap()
+                    .iter()
+                    .all(|v| v.is_finite()));
             }
         }
     }
@@ -458,7 +477,12 @@ mod tests {
         assert_eq!(pools.len(), POOL_DIM);
         // Max over time is never below the mean over time.
         for c in 0..POOLED_CHANNELS {
-            assert!(pools[2 * c] >= pools[2 * c + 1] - 1e-5, "channel {c}: max {} < mean {}", pools[2 * c], pools[2 * c + 1]);
+            assert!(
+                pools[2 * c] >= pools[2 * c + 1] - 1e-5,
+                "channel {c}: max {} < mean {}",
+                pools[2 * c],
+                pools[2 * c + 1]
+            );
         }
     }
 
@@ -510,20 +534,34 @@ mod tests {
         }
         let after = model.valid();
         let changed = |a: Vec<f32>, b: Vec<f32>| a.iter().zip(&b).any(|(x, y)| x != y);
-        assert!(changed(values(&before.backbone.midend), values(&after.backbone.midend)), "mid-end convs train");
+        assert!(
+            changed(values(&before.backbone.midend), values(&after.backbone.midend)),
+            "mid-end convs train"
+        );
         assert!(changed(values(&before.head), values(&after.head)), "the head trains");
         let stats = |bn: &BatchNorm| {
             let mut v: Vec<f32> = bn.running_mean.value().into_data().iter::<f32>().collect();
             v.extend(bn.running_var.value().into_data().iter::<f32>());
             v
         };
-        assert_eq!(stats(&before.backbone.pool_bn), stats(&after.backbone.pool_bn), "running statistics are kept");
+        assert_eq!(
+            stats(&before.backbone.pool_bn),
+            stats(&after.backbone.pool_bn),
+            "running statistics are kept"
+        );
         assert_eq!(stats(&before.backbone.midend[0].bn), stats(&after.backbone.midend[0].bn));
-        assert!(changed(
-            before.backbone.pool_bn.gamma.val().into_data().iter::<f32>().collect(),
-            after.backbone.pool_bn.gamma.val().into_data().iter::<f32>().collect()
-        ), "batch-norm scales train");
-        assert_eq!(values(&before.backbone.timbral), values(&after.backbone.timbral), "the front end stays frozen");
+        assert!(
+            changed(
+                before.backbone.pool_bn.gamma.val().into_data().iter::<f32>().collect(),
+                after.backbone.pool_bn.gamma.val().into_data().iter::<f32>().collect()
+            ),
+            "batch-norm scales train"
+        );
+        assert_eq!(
+            values(&before.backbone.timbral),
+            values(&after.backbone.timbral),
+            "the front end stays frozen"
+        );
     }
 
     #[test]
@@ -531,7 +569,11 @@ mod tests {
         let arch = ArchitectureConfig::musicnn_default();
         let err = GenreNet::new(&arch, 128, 130, 10, &Device::flex()).unwrap_err();
         assert!(err.contains("96 mel bands"), "{err}");
-        let bad = ArchitectureConfig::Musicnn { embedding: MusicnnEmbedding::Pools, hidden: vec![0], dropout: 0.5 };
+        let bad = ArchitectureConfig::Musicnn {
+            embedding: MusicnnEmbedding::Pools,
+            hidden: vec![0],
+            dropout: 0.5,
+        };
         assert!(bad.validate(96, 187, 10).unwrap_err().contains("hidden"));
         let json = serde_json::to_string(&ArchitectureConfig::musicnn_default()).unwrap();
         assert_eq!(json, r#"{"kind":"musicnn","embedding":"pools","hidden":[],"dropout":0.5}"#);

@@ -79,7 +79,9 @@ impl TableArchitecture {
                     return Err(format!("the 1-D CNN needs positive sizes (filters {filters:?}, kernel {kernel}, dense {dense})"));
                 }
                 if n_inputs < 4 {
-                    return Err(format!("the 1-D CNN pools twice by 2 and needs at least 4 inputs, got {n_inputs}"));
+                    return Err(format!(
+                        "the 1-D CNN pools twice by 2 and needs at least 4 inputs, got {n_inputs}"
+                    ));
                 }
                 *dropout
             }
@@ -136,7 +138,12 @@ pub enum TableNet {
 impl TableNet {
     /// The network `arch` describes for `n_inputs` descriptors and `n_labels` outputs, with
     /// fresh weights on `device`; fails as [`TableArchitecture::validate`] does.
-    pub fn new(arch: &TableArchitecture, n_inputs: usize, n_labels: usize, device: &Device) -> Result<Self, String> {
+    pub fn new(
+        arch: &TableArchitecture,
+        n_inputs: usize,
+        n_labels: usize,
+        device: &Device,
+    ) -> Result<Self, String> {
         arch.validate(n_inputs, n_labels)?;
         Ok(match arch {
             TableArchitecture::Mlp { hidden, dropout } => {
@@ -148,7 +155,9 @@ impl TableNet {
             }
             TableArchitecture::Cnn1d { filters, kernel, dense, dropout } => {
                 let block = |c_in: usize, c_out: usize| VectorConvBlock {
-                    conv: Conv1dConfig::new(c_in, c_out, *kernel).with_padding(PaddingConfig1d::Same).init(device),
+                    conv: Conv1dConfig::new(c_in, c_out, *kernel)
+                        .with_padding(PaddingConfig1d::Same)
+                        .init(device),
                     pool: MaxPool1dConfig::new(2).init(),
                 };
                 let flat = filters[1] * (n_inputs / 2 / 2);
@@ -188,7 +197,11 @@ mod tests {
     #[test]
     fn both_networks_map_descriptor_vectors_to_logits() {
         let device = Device::flex();
-        for (arch, n) in [(TableArchitecture::mlp_default(), 57), (TableArchitecture::cnn1d_default(), 57), (TableArchitecture::cnn1d_default(), 4)] {
+        for (arch, n) in [
+            (TableArchitecture::mlp_default(), 57),
+            (TableArchitecture::cnn1d_default(), 57),
+            (TableArchitecture::cnn1d_default(), 4),
+        ] {
             let net = TableNet::new(&arch, n, 10, &device).unwrap();
             let values: Vec<f32> = (0..3 * n).map(|i| (i as f32 * 0.37).sin()).collect();
             let logits = net.forward(Tensor::from_data(TensorData::new(values, [3, n]), &device));
@@ -200,12 +213,17 @@ mod tests {
     #[test]
     fn bad_table_configs_are_named() {
         let device = Device::flex();
-        assert!(TableNet::new(&TableArchitecture::cnn1d_default(), 3, 10, &device).unwrap_err().contains("at least 4 inputs"));
+        assert!(TableNet::new(&TableArchitecture::cnn1d_default(), 3, 10, &device)
+            .unwrap_err()
+            .contains("at least 4 inputs"));
         let zero = TableArchitecture::Mlp { hidden: vec![0], dropout: 0.1 };
         assert!(TableNet::new(&zero, 57, 10, &device).unwrap_err().contains("hidden"));
         let drop = TableArchitecture::Mlp { hidden: vec![8], dropout: 1.0 };
         assert!(drop.validate(57, 10).unwrap_err().contains("dropout"));
         let json = serde_json::to_string(&TableArchitecture::cnn1d_default()).unwrap();
-        assert_eq!(json, r#"{"kind":"cnn1d","filters":[32,64],"kernel":3,"dense":128,"dropout":0.3}"#);
+        assert_eq!(
+            json,
+            r#"{"kind":"cnn1d","filters":[32,64],"kernel":3,"dense":128,"dropout":0.3}"#
+        );
     }
 }

@@ -24,7 +24,8 @@ use crate::audio;
 pub fn decode_file(bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsValue> {
     let mut clock = Stopwatch::start();
     let extension = extension_of(name.as_deref());
-    let decoded = audio::decode(bytes, extension.as_deref(), &page_limits()).map_err(|e| audio_error(&e))?;
+    let decoded =
+        audio::decode(bytes, extension.as_deref(), &page_limits()).map_err(|e| audio_error(&e))?;
     let decode_ms = clock.lap();
     let object = js_sys::Object::new();
     let set = |key: &str, v: JsValue| js_sys::Reflect::set(&object, &JsValue::from_str(key), &v);

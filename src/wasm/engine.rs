@@ -53,7 +53,9 @@ impl Requested {
             "auto" => Ok(Requested::Auto),
             "cpu" => Ok(Requested::Cpu),
             "webgpu" => Ok(Requested::WebGpu),
-            other => Err(invalid_argument(&format!("unknown backend {other:?}: use \"auto\", \"cpu\" or \"webgpu\""))),
+            other => Err(invalid_argument(&format!(
+                "unknown backend {other:?}: use \"auto\", \"cpu\" or \"webgpu\""
+            ))),
         }
     }
 
@@ -179,25 +181,37 @@ impl Engine {
         let tolerance = match options.gpu_tolerance {
             None => DEFAULT_GPU_TOLERANCE,
             Some(t) if t.is_finite() && t > 0.0 => t,
-            Some(t) => return Err(invalid_argument(&format!("gpuTolerance must be a positive number, got {t}"))),
+            Some(t) => {
+                return Err(invalid_argument(&format!(
+                    "gpuTolerance must be a positive number, got {t}"
+                )))
+            }
         };
         if bundle.is_empty() {
             return Err(js_error("bundle", "the model bundle is empty (0 bytes)"));
         }
         let mut clock = Stopwatch::start();
-        let cpu = Ensemble::from_bundle(&bundle, &Device::flex()).map_err(|e| classify_error(&e))?;
+        let cpu =
+            Ensemble::from_bundle(&bundle, &Device::flex()).map_err(|e| classify_error(&e))?;
         let load_ms = clock.lap();
         let mut gpu_status = GpuStatus { tolerance, ..Default::default() };
 
         #[cfg(feature = "webgpu")]
         let gpu = match (requested, Ensemble::primary_bundle(&bundle), cpu.primary()) {
             (Requested::Cpu, _, _) => None,
-            (_, Ok(Some(bytes)), Some((_, primary))) => super::gpu::load(bytes, primary, requested == Requested::WebGpu, &mut gpu_status).await?,
+            (_, Ok(Some(bytes)), Some((_, primary))) => {
+                super::gpu::load(bytes, primary, requested == Requested::WebGpu, &mut gpu_status)
+                    .await?
+            }
             _ if requested == Requested::WebGpu => {
-                return Err(js_error("webgpu_unavailable", "WebGPU was requested, but this model has no spectrogram network to run there"));
+                return Err(js_error(
+                    "webgpu_unavailable",
+                    "WebGPU was requested, but this model has no spectrogram network to run there",
+                ));
             }
             _ => {
-                gpu_status.reason = Some("this model has no spectrogram network to run on WebGPU".into());
+                gpu_status.reason =
+                    Some("this model has no spectrogram network to run on WebGPU".into());
                 None
             }
         };
@@ -207,7 +221,8 @@ impl Engine {
                 return Err(js_error("unsupported_backend", "this build of the engine has no WebGPU backend; load the GPU build (web/pkg/gpu)"));
             }
             if requested == Requested::Auto {
-                gpu_status.reason = Some("the CPU build of the engine has no WebGPU backend".into());
+                gpu_status.reason =
+                    Some("the CPU build of the engine has no WebGPU backend".into());
             }
         }
 
@@ -249,7 +264,12 @@ impl Engine {
     /// `unrecognised_format`, `unsupported_codec` or `no_audio_track` when another decoder
     /// might read the file, or another code (`corrupt`, `empty`, `too_long`, ...).
     #[wasm_bindgen(js_name = classifyFile)]
-    pub fn classify_file(&self, bytes: Vec<u8>, name: Option<String>, options: JsValue) -> js_sys::Promise {
+    pub fn classify_file(
+        &self,
+        bytes: Vec<u8>,
+        name: Option<String>,
+        options: JsValue,
+    ) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move { inner.classify_file(bytes, name, options).await })
     }
@@ -258,19 +278,30 @@ impl Engine {
     /// checked (finite samples, rate 1 kHz..768 kHz, length limit) and resampled first.
     /// Resolves like [`classify_file`](Self::classify_file).
     #[wasm_bindgen(js_name = classifyPcm)]
-    pub fn classify_pcm(&self, samples: Vec<f32>, sample_rate: f64, options: JsValue) -> js_sys::Promise {
+    pub fn classify_pcm(
+        &self,
+        samples: Vec<f32>,
+        sample_rate: f64,
+        options: JsValue,
+    ) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move { inner.classify_pcm(samples, sample_rate, options).await })
     }
 }
 
 impl Inner {
-    async fn classify_file(&self, bytes: Vec<u8>, name: Option<String>, options: JsValue) -> Result<JsValue, JsValue> {
+    async fn classify_file(
+        &self,
+        bytes: Vec<u8>,
+        name: Option<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let options: ClassifyOptions = parse_options(options, "classify options")?;
         let extension = extension_of(name.as_deref());
         let mut clock = Stopwatch::start();
         let mut timings = Timings::default();
-        let decoded = audio::decode(bytes, extension.as_deref(), &self.limits).map_err(|e| audio_error(&e))?;
+        let decoded = audio::decode(bytes, extension.as_deref(), &self.limits)
+            .map_err(|e| audio_error(&e))?;
         timings.decode = clock.lap();
         let source = Source {
             decoder: "genrescope".into(),
@@ -282,22 +313,37 @@ impl Inner {
             truncated: decoded.truncated,
             skipped_packets: decoded.skipped_packets,
         };
-        let prepared = self.cpu.prepare(&decoded.samples, decoded.sample_rate).map_err(|e| classify_error(&e))?;
+        let prepared = self
+            .cpu
+            .prepare(&decoded.samples, decoded.sample_rate)
+            .map_err(|e| classify_error(&e))?;
         drop(decoded);
         timings.resample = clock.lap();
         self.finish(&prepared, source, timings, clock, &options).await
     }
 
-    async fn classify_pcm(&self, samples: Vec<f32>, sample_rate: f64, options: JsValue) -> Result<JsValue, JsValue> {
+    async fn classify_pcm(
+        &self,
+        samples: Vec<f32>,
+        sample_rate: f64,
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let options: ClassifyOptions = parse_options(options, "classify options")?;
-        if !(sample_rate.is_finite() && sample_rate.fract() == 0.0 && (1.0..=u32::MAX as f64).contains(&sample_rate)) {
-            return Err(invalid_argument(&format!("sampleRate must be a positive whole number of Hz, got {sample_rate}")));
+        if !(sample_rate.is_finite()
+            && sample_rate.fract() == 0.0
+            && (1.0..=u32::MAX as f64).contains(&sample_rate))
+        {
+            return Err(invalid_argument(&format!(
+                "sampleRate must be a positive whole number of Hz, got {sample_rate}"
+            )));
         }
         let rate = sample_rate as u32;
         let decode_ms = match options.decode_ms {
             None => 0.0,
             Some(ms) if ms.is_finite() && ms >= 0.0 => ms,
-            Some(ms) => return Err(invalid_argument(&format!("decodeMs must be a number >= 0, got {ms}"))),
+            Some(ms) => {
+                return Err(invalid_argument(&format!("decodeMs must be a number >= 0, got {ms}")))
+            }
         };
         let mut clock = Stopwatch::start();
         clock.count_earlier(decode_ms);
@@ -340,7 +386,8 @@ impl Inner {
         });
         let mel = match primary {
             Some((windows, classifier)) if options.mel.unwrap_or(true) => {
-                let columns = options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);
+                let columns =
+                    options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);
                 let cfg = &classifier.header().feature_config;
                 Some(mel_image(windows, cfg.hop_length, cfg.sample_rate, columns))
             }
@@ -359,26 +406,42 @@ impl Inner {
             warnings.push(format!("{} damaged packet(s) were skipped", source.skipped_packets));
         }
         if classification.windows.iter().any(|w| w.padded) {
-            warnings.push("the audio is shorter than one analysis window; it was padded with silence".to_string());
+            warnings.push(
+                "the audio is shorter than one analysis window; it was padded with silence"
+                    .to_string(),
+            );
         }
         warnings.extend(gpu_warning);
 
         let n_labels = classification.labels.len();
         let top_k = options.top_k.unwrap_or(3).clamp(1, n_labels.max(1));
-        classification_to_js(backend, &classification, top_k, &source, &timings, &warnings, mel.as_ref())
+        classification_to_js(
+            backend,
+            &classification,
+            top_k,
+            &source,
+            &timings,
+            &warnings,
+            mel.as_ref(),
+        )
     }
 
     /// Runs the spectrogram network on WebGPU when it is in use (the rest on the CPU), else
     /// everything on the CPU. A WebGPU failure falls back to the CPU for this track and says
     /// so in a warning.
-    async fn infer(&self, features: &[MemberFeatures]) -> Result<(Classification, &'static str, Option<String>), JsValue> {
+    async fn infer(
+        &self,
+        features: &[MemberFeatures],
+    ) -> Result<(Classification, &'static str, Option<String>), JsValue> {
         #[allow(unused_mut)]
         let mut warning = None;
         #[cfg(feature = "webgpu")]
         if let Some(gpu) = &self.gpu {
             match self.cpu.infer_async(features, Some(gpu)).await {
                 Ok(c) => return Ok((c, "webgpu", None)),
-                Err(crate::classify::ClassifyError::Backend(e)) => warning = Some(format!("WebGPU failed ({e}); this file ran on the CPU")),
+                Err(crate::classify::ClassifyError::Backend(e)) => {
+                    warning = Some(format!("WebGPU failed ({e}); this file ran on the CPU"))
+                }
                 Err(e) => return Err(classify_error(&e)),
             }
         }

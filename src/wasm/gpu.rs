@@ -46,7 +46,8 @@ fn probe_signal(sample_rate: u32) -> Vec<f32> {
         .map(|i| {
             let t = i as f64 / sr;
             let chirp = (2.0 * std::f64::consts::PI * (110.0 * t + 200.0 * t * t)).sin();
-            let tone = (2.0 * std::f64::consts::PI * 440.0 * t).sin() * (1.0 + (3.0 * t).sin()) * 0.25;
+            let tone =
+                (2.0 * std::f64::consts::PI * 440.0 * t).sin() * (1.0 + (3.0 * t).sin()) * 0.25;
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let noise = (state >> 8) as f64 / (1u32 << 24) as f64 - 0.5;
             (0.4 * chirp + tone + 0.1 * noise) as f32
@@ -112,7 +113,10 @@ pub(crate) async fn load(
                 Ok(None)
             }
         }
-        Err(message) if forced => Err(js_error("webgpu_unavailable", &format!("WebGPU was requested but cannot be used: {message}"))),
+        Err(message) if forced => Err(js_error(
+            "webgpu_unavailable",
+            &format!("WebGPU was requested but cannot be used: {message}"),
+        )),
         Err(message) => {
             status.reason = Some(format!("WebGPU cannot be used: {message}"));
             Ok(None)
@@ -120,7 +124,11 @@ pub(crate) async fn load(
     }
 }
 
-async fn check(bundle: &[u8], cpu: &Classifier, status: &mut GpuStatus) -> Result<Classifier, String> {
+async fn check(
+    bundle: &[u8],
+    cpu: &Classifier,
+    status: &mut GpuStatus,
+) -> Result<Classifier, String> {
     let device = device().await?;
     let gpu = Classifier::from_bundle(bundle, &device).map_err(|e| e.to_string())?;
     let features = cpu.features(&probe_signal(cpu.sample_rate()));

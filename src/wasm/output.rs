@@ -11,7 +11,9 @@ use crate::mel_image::MelImage;
 /// Serialises `value` to a plain JS value (maps become objects).
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    value.serialize(&serializer).map_err(|e| js_error("internal", &format!("cannot convert the result for JavaScript: {e}")))
+    value.serialize(&serializer).map_err(|e| {
+        js_error("internal", &format!("cannot convert the result for JavaScript: {e}"))
+    })
 }
 
 /// Where the audio came from and how it was read.
@@ -86,7 +88,12 @@ struct TrackResult<'a> {
 fn windows_of(windows: &[crate::classify::WindowResult]) -> Vec<Window<'_>> {
     windows
         .iter()
-        .map(|w| Window { start: w.start_seconds, end: w.end_seconds, padded: w.padded, probabilities: &w.probabilities })
+        .map(|w| Window {
+            start: w.start_seconds,
+            end: w.end_seconds,
+            padded: w.padded,
+            probabilities: &w.probabilities,
+        })
         .collect()
 }
 
@@ -111,7 +118,11 @@ pub(crate) fn classification_to_js(
             weight: m.weight,
             skipped: m.skipped.as_deref(),
             probabilities: &m.probabilities,
-            top: if m.probabilities.is_empty() { Vec::new() } else { rank(&c.labels, &m.probabilities).into_iter().take(top_k).collect() },
+            top: if m.probabilities.is_empty() {
+                Vec::new()
+            } else {
+                rank(&c.labels, &m.probabilities).into_iter().take(top_k).collect()
+            },
             windows: windows_of(&m.windows),
         })
         .collect();
@@ -130,7 +141,8 @@ pub(crate) fn classification_to_js(
     let value = to_js(&result)?;
     if let Some(mel) = mel {
         let object = js_sys::Object::new();
-        let set = |key: &str, v: JsValue| js_sys::Reflect::set(&object, &JsValue::from_str(key), &v);
+        let set =
+            |key: &str, v: JsValue| js_sys::Reflect::set(&object, &JsValue::from_str(key), &v);
         set("data", js_sys::Float32Array::from(&mel.data[..]).into())?;
         set("bands", (mel.bands as f64).into())?;
         set("columns", (mel.columns as f64).into())?;

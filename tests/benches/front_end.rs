@@ -28,7 +28,9 @@ fn log_mel(c: &mut Criterion) {
     let extractor = MelExtractor::new(&cfg).unwrap();
     let clip = thirty_second_clip();
     assert_eq!(window_features(&cfg, &extractor, &clip).len(), 19);
-    c.bench_function("log_mel_30s_clip_19_windows", |b| b.iter(|| window_features(&cfg, &extractor, &clip)));
+    c.bench_function("log_mel_30s_clip_19_windows", |b| {
+        b.iter(|| window_features(&cfg, &extractor, &clip))
+    });
     c.bench_function("mel_extractor_new", |b| b.iter(|| MelExtractor::new(&cfg).unwrap()));
 }
 
@@ -45,14 +47,21 @@ fn descriptors(c: &mut Criterion) {
 }
 
 fn decode_and_resample(c: &mut Criterion) {
-    let bytes = std::fs::read(repo_path("tests/fixtures/audio/bench_30s_44100_stereo.mp3")).unwrap();
+    let bytes =
+        std::fs::read(repo_path("tests/fixtures/audio/bench_30s_44100_stereo.mp3")).unwrap();
     let limits = DecodeLimits::default();
     let decoded = decode(bytes.clone(), Some("mp3"), &limits).unwrap();
     let mut group = c.benchmark_group("mp3_30s_44100_stereo");
     group.sample_size(20);
-    group.bench_function("decode", |b| b.iter(|| decode(bytes.clone(), Some("mp3"), &limits).unwrap()));
-    group.bench_function("resample_to_22050", |b| b.iter(|| resample(&decoded.samples, 44_100, 22_050).unwrap()));
-    group.bench_function("decode_and_resample", |b| b.iter(|| load_mono(bytes.clone(), Some("mp3"), 22_050, &limits).unwrap()));
+    group.bench_function("decode", |b| {
+        b.iter(|| decode(bytes.clone(), Some("mp3"), &limits).unwrap())
+    });
+    group.bench_function("resample_to_22050", |b| {
+        b.iter(|| resample(&decoded.samples, 44_100, 22_050).unwrap())
+    });
+    group.bench_function("decode_and_resample", |b| {
+        b.iter(|| load_mono(bytes.clone(), Some("mp3"), 22_050, &limits).unwrap())
+    });
     group.finish();
 }
 

@@ -9,12 +9,20 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use genrescope::model::{ArchitectureConfig, GenreNet};
 
 fn input(batch: usize, n_mels: usize, n_frames: usize, device: &Device) -> Tensor<4> {
-    let values: Vec<f32> = (0..batch * n_mels * n_frames).map(|i| ((i as f32) * 0.0137).sin()).collect();
+    let values: Vec<f32> =
+        (0..batch * n_mels * n_frames).map(|i| ((i as f32) * 0.0137).sin()).collect();
     Tensor::from_data(TensorData::new(values, [batch, 1, n_mels, n_frames]), device)
 }
 
 /// Windows per second of the network `arch` describes, at each batch size.
-fn bench_network(c: &mut Criterion, group: &str, arch: ArchitectureConfig, n_mels: usize, n_frames: usize, batches: [usize; 2]) {
+fn bench_network(
+    c: &mut Criterion,
+    group: &str,
+    arch: ArchitectureConfig,
+    n_mels: usize,
+    n_frames: usize,
+    batches: [usize; 2],
+) {
     let device = Device::flex();
     let model = GenreNet::new(&arch, n_mels, n_frames, 10, &device).unwrap();
     let mut group = c.benchmark_group(group);
@@ -34,7 +42,14 @@ fn cnn_inference(c: &mut Criterion) {
 }
 
 fn musicnn_inference(c: &mut Criterion) {
-    bench_network(c, "musicnn_flex_inference", ArchitectureConfig::musicnn_default(), 96, 187, [1, 10]);
+    bench_network(
+        c,
+        "musicnn_flex_inference",
+        ArchitectureConfig::musicnn_default(),
+        96,
+        187,
+        [1, 10],
+    );
 }
 
 criterion_group!(benches, cnn_inference, musicnn_inference);

@@ -15,7 +15,10 @@ pub fn fixture_bytes(rel: &str) -> Vec<u8> {
 
 /// A raw little-endian f32 fixture.
 pub fn fixture_f32(rel: &str) -> Vec<f32> {
-    fixture_bytes(rel).chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    fixture_bytes(rel)
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 /// The fixture manifest written by `tests/fixtures/make_fixtures.py`.

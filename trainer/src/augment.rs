@@ -87,7 +87,10 @@ impl AugmentConfig {
             return Err(format!("gain_db must be finite and >= 0, got {}", self.gain_db));
         }
         if !(0.0..=1.0).contains(&self.noise_probability) {
-            return Err(format!("noise_probability must be in 0..=1, got {}", self.noise_probability));
+            return Err(format!(
+                "noise_probability must be in 0..=1, got {}",
+                self.noise_probability
+            ));
         }
         let [lo, hi] = self.noise_snr_db;
         if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
@@ -120,7 +123,8 @@ pub fn add_white_noise<R: Rng + ?Sized>(samples: &mut [f32], snr_db: f32, rng: &
     if samples.is_empty() {
         return;
     }
-    let power = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / samples.len() as f64;
+    let power =
+        samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / samples.len() as f64;
     if power.is_nan() || power <= 0.0 {
         return;
     }
@@ -140,7 +144,11 @@ pub fn add_white_noise<R: Rng + ?Sized>(samples: &mut [f32], snr_db: f32, rng: &
 
 /// With probability `cfg.noise_probability`, adds white noise at an SNR drawn from
 /// `cfg.noise_snr_db`; returns the SNR used, if any.
-pub fn random_noise<R: Rng + ?Sized>(samples: &mut [f32], cfg: &AugmentConfig, rng: &mut R) -> Option<f32> {
+pub fn random_noise<R: Rng + ?Sized>(
+    samples: &mut [f32],
+    cfg: &AugmentConfig,
+    rng: &mut R,
+) -> Option<f32> {
     let p = cfg.noise_probability;
     if p.is_nan() || p <= 0.0 || !rng.random_bool(f64::from(p.min(1.0))) {
         return None;
@@ -397,7 +405,8 @@ mod tests {
         let ex = MelExtractor::new(&cfg).unwrap();
         let pcm = noise(40_000, 6);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let aug = AugmentConfig { gain_db: 0.0, noise_probability: 0.0, ..AugmentConfig::default() };
+        let aug =
+            AugmentConfig { gain_db: 0.0, noise_probability: 0.0, ..AugmentConfig::default() };
         let ep = epoch_windows(&pcm, &cfg, &ex, &aug, &mut rng);
         let shift = ep.circular_shift.expect("a short track is rotated");
         let mut rotated = pcm.clone();
@@ -405,7 +414,10 @@ mod tests {
         assert_eq!(ep.features, window_features(&cfg, &ex, &rotated));
         let plain = epoch_windows(&pcm, &cfg, &ex, &AugmentConfig::none(), &mut rng);
         assert_eq!(plain.features, window_features(&cfg, &ex, &pcm));
-        assert_eq!((plain.offset_samples, plain.circular_shift, plain.gain_db, plain.noise_snr_db), (0, None, 0.0, None));
+        assert_eq!(
+            (plain.offset_samples, plain.circular_shift, plain.gain_db, plain.noise_snr_db),
+            (0, None, 0.0, None)
+        );
     }
 
     #[test]
@@ -445,7 +457,8 @@ mod tests {
     fn config_serde_defaults_and_validation() {
         let cfg: AugmentConfig = serde_json::from_str(r#"{"gain_db": 3.0}"#).unwrap();
         assert_eq!(cfg, AugmentConfig { gain_db: 3.0, ..AugmentConfig::default() });
-        let back: AugmentConfig = serde_json::from_str(&serde_json::to_string(&AugmentConfig::none()).unwrap()).unwrap();
+        let back: AugmentConfig =
+            serde_json::from_str(&serde_json::to_string(&AugmentConfig::none()).unwrap()).unwrap();
         assert_eq!(back, AugmentConfig::none());
         AugmentConfig::default().validate().unwrap();
         AugmentConfig::none().validate().unwrap();

@@ -107,7 +107,9 @@ pub struct TrackError {
 impl fmt::Display for TrackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            TrackErrorKind::Read(e) => write!(f, "{}: cannot read the file: {e}", self.path.display()),
+            TrackErrorKind::Read(e) => {
+                write!(f, "{}: cannot read the file: {e}", self.path.display())
+            }
             TrackErrorKind::Audio(e) => write!(f, "{}: {e}", self.path.display()),
         }
     }
@@ -154,7 +156,12 @@ impl FeatureCache {
     /// The mono PCM of the audio file at `path`, at `cfg.sample_rate`: from the cache when a
     /// valid entry exists, else decoded (within `limits`), resampled and stored.
     /// A failure to store is reported in [`CachedPcm::store_error`], not as an error.
-    pub fn load_pcm(&self, path: &Path, cfg: &FeatureConfig, limits: &DecodeLimits) -> Result<CachedPcm, TrackError> {
+    pub fn load_pcm(
+        &self,
+        path: &Path,
+        cfg: &FeatureConfig,
+        limits: &DecodeLimits,
+    ) -> Result<CachedPcm, TrackError> {
         let fail = |kind| TrackError { path: path.to_path_buf(), kind };
         let size = fs::metadata(path).map_err(|e| fail(TrackErrorKind::Read(e)))?.len();
         if size > limits.max_input_bytes as u64 {
@@ -188,7 +195,8 @@ impl FeatureCache {
         let loaded = load_mono(bytes, extension.as_deref(), cfg.sample_rate, limits)
             .map_err(|e| fail(TrackErrorKind::Audio(e)))?;
         let skipped_packets = u32::try_from(loaded.skipped_packets).unwrap_or(u32::MAX);
-        let encoded = encode_entry(&loaded.samples, cfg.sample_rate, loaded.truncated, skipped_packets);
+        let encoded =
+            encode_entry(&loaded.samples, cfg.sample_rate, loaded.truncated, skipped_packets);
         let store_error = write_atomically(&entry_path, &encoded)
             .err()
             .map(|e| format!("cannot store {} in the cache: {e}", entry_path.display()));
@@ -225,7 +233,12 @@ impl FeatureCache {
     }
 }
 
-fn encode_entry(samples: &[f32], sample_rate: u32, truncated: bool, skipped_packets: u32) -> Vec<u8> {
+fn encode_entry(
+    samples: &[f32],
+    sample_rate: u32,
+    truncated: bool,
+    skipped_packets: u32,
+) -> Vec<u8> {
     let mut payload = Vec::with_capacity(samples.len() * 4);
     for s in samples {
         payload.extend_from_slice(&s.to_le_bytes());
@@ -256,13 +269,17 @@ fn parse_entry(data: &[u8], expected_rate: u32) -> Option<Entry> {
     let skipped_packets = u32_at(28);
     let checksum = &data[32..64];
     let payload = &data[HEADER_LEN..];
-    if version != CACHE_FORMAT_VERSION || rate != expected_rate || count.checked_mul(4) != Some(payload.len() as u64) {
+    if version != CACHE_FORMAT_VERSION
+        || rate != expected_rate
+        || count.checked_mul(4) != Some(payload.len() as u64)
+    {
         return None;
     }
     if blake3::hash(payload).as_bytes() != checksum {
         return None;
     }
-    let samples = payload.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    let samples =
+        payload.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
     Some(Entry { samples, truncated: flags & FLAG_TRUNCATED != 0, skipped_packets })
 }
 
@@ -316,7 +333,9 @@ mod tests {
     }
 
     fn tone(n: usize, freq: f32, rate: u32) -> Vec<f32> {
-        (0..n).map(|i| 0.5 * (std::f32::consts::TAU * freq * i as f32 / rate as f32).sin()).collect()
+        (0..n)
+            .map(|i| 0.5 * (std::f32::consts::TAU * freq * i as f32 / rate as f32).sin())
+            .collect()
     }
 
     fn setup() -> (tempfile::TempDir, FeatureCache, PathBuf, FeatureConfig) {
@@ -445,10 +464,21 @@ mod tests {
             move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
         };
         assert_eq!(
-            default_dir_from(env(&[("GENRESCOPE_CACHE", "/c"), ("XDG_CACHE_HOME", "/x"), ("HOME", "/h")])),
+            default_dir_from(env(&[
+                ("GENRESCOPE_CACHE", "/c"),
+                ("XDG_CACHE_HOME", "/x"),
+                ("HOME", "/h")
+            ])),
             PathBuf::from("/c")
         );
-        assert_eq!(default_dir_from(env(&[("GENRESCOPE_CACHE", ""), ("XDG_CACHE_HOME", "/x"), ("HOME", "/h")])), PathBuf::from("/x/genrescope"));
+        assert_eq!(
+            default_dir_from(env(&[
+                ("GENRESCOPE_CACHE", ""),
+                ("XDG_CACHE_HOME", "/x"),
+                ("HOME", "/h")
+            ])),
+            PathBuf::from("/x/genrescope")
+        );
         assert_eq!(default_dir_from(env(&[("HOME", "/h")])), PathBuf::from("/h/.cache/genrescope"));
         assert_eq!(default_dir_from(env(&[])), std::env::temp_dir().join("genrescope-cache"));
     }

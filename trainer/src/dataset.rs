@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 
 /// File extensions (lower case, without the dot) treated as audio.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "flac", "mp3", "ogg", "oga", "au", "snd", "aiff", "aif", "m4a", "mp4", "caf", "mkv", "webm",
+    "wav", "flac", "mp3", "ogg", "oga", "au", "snd", "aiff", "aif", "m4a", "mp4", "caf", "mkv",
+    "webm",
 ];
 
 /// Deepest folder nesting followed below a label folder (guards against symlink loops).
@@ -114,9 +115,15 @@ impl fmt::Display for DatasetError {
         match self {
             DatasetError::NotFound(p) => write!(f, "dataset folder {} does not exist", p.display()),
             DatasetError::NotADirectory(p) => {
-                write!(f, "{} is not a folder; pass a folder with one sub-folder per label", p.display())
+                write!(
+                    f,
+                    "{} is not a folder; pass a folder with one sub-folder per label",
+                    p.display()
+                )
             }
-            DatasetError::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            DatasetError::Io { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
             DatasetError::NoLabelFolders { dir, loose_audio_files } => {
                 write!(f, "{} has no label sub-folders; put each label's audio files in a sub-folder named after the label", dir.display())?;
                 if *loose_audio_files > 0 {
@@ -126,8 +133,16 @@ impl fmt::Display for DatasetError {
             }
             DatasetError::TooFewLabels { dir, found, empty, hint } => {
                 match found.as_slice() {
-                    [] => write!(f, "need at least 2 labels, found no label folder with audio in {}", dir.display())?,
-                    [only] => write!(f, "need at least 2 labels, found only '{only}' in {}", dir.display())?,
+                    [] => write!(
+                        f,
+                        "need at least 2 labels, found no label folder with audio in {}",
+                        dir.display()
+                    )?,
+                    [only] => write!(
+                        f,
+                        "need at least 2 labels, found only '{only}' in {}",
+                        dir.display()
+                    )?,
                     _ => write!(f, "need at least 2 labels, found {}", found.len())?,
                 }
                 if !empty.is_empty() {
@@ -226,7 +241,9 @@ fn labelled_subfolders(dir: &Path) -> usize {
 pub fn discover(dir: &Path) -> Result<Dataset, DatasetError> {
     let meta = match fs::metadata(dir) {
         Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(DatasetError::NotFound(dir.to_path_buf())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(DatasetError::NotFound(dir.to_path_buf()))
+        }
         Err(e) => return Err(io_err(dir)(e)),
     };
     if !meta.is_dir() {
@@ -275,7 +292,12 @@ pub fn discover(dir: &Path) -> Result<Dataset, DatasetError> {
         .flat_map(|(label, (_, files))| files.iter().map(move |p| Track { path: p.clone(), label }))
         .collect();
     tracks.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Dataset { labels: named.into_iter().map(|(n, _)| n).collect(), tracks, skipped_files, empty_labels })
+    Ok(Dataset {
+        labels: named.into_iter().map(|(n, _)| n).collect(),
+        tracks,
+        skipped_files,
+        empty_labels,
+    })
 }
 
 #[cfg(test)]
@@ -310,14 +332,20 @@ mod tests {
         assert_eq!(ds.labels, vec!["blues", "jazz", "rock"]);
         assert_eq!(ds.counts(), vec![2, 1, 2]);
         assert_eq!(ds.track_labels(), vec![0, 0, 1, 2, 2]);
-        let names: Vec<_> = ds.tracks.iter().map(|t| t.path.strip_prefix(root).unwrap().to_path_buf()).collect();
+        let names: Vec<_> =
+            ds.tracks.iter().map(|t| t.path.strip_prefix(root).unwrap().to_path_buf()).collect();
         assert_eq!(names[0], Path::new("blues/blues.00000.au"));
         assert_eq!(names[3], Path::new("rock/rock.00000.wav"));
         assert_eq!(ds.empty_labels, vec!["empty"]);
-        let skipped: Vec<_> = ds.skipped_files.iter().map(|p| p.strip_prefix(root).unwrap().to_path_buf()).collect();
+        let skipped: Vec<_> =
+            ds.skipped_files.iter().map(|p| p.strip_prefix(root).unwrap().to_path_buf()).collect();
         assert_eq!(
             skipped,
-            vec![PathBuf::from("README.md"), PathBuf::from("empty/cover.jpg"), PathBuf::from("jazz/notes.txt")]
+            vec![
+                PathBuf::from("README.md"),
+                PathBuf::from("empty/cover.jpg"),
+                PathBuf::from("jazz/notes.txt")
+            ]
         );
     }
 

@@ -2,12 +2,12 @@
 //! augmentation, metrics, reports), used by the `trainer` binary and its tests.
 
 pub mod allocator;
-pub mod dataset;
-pub mod cache;
-pub mod split;
 pub mod augment;
+pub mod cache;
+pub mod commands;
+pub mod dataset;
 pub mod metrics;
 pub mod report;
-pub mod commands;
+pub mod split;
 pub mod table;
 pub mod train;

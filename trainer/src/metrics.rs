@@ -187,19 +187,9 @@ pub fn per_class_metrics(
     confusion: &[Vec<usize>],
 ) -> (Vec<ClassMetrics>, f64, f64, f64) {
     let n = labels.len();
-    assert_eq!(
-        confusion.len(),
-        n,
-        "confusion matrix has {} rows for {n} labels",
-        confusion.len()
-    );
+    assert_eq!(confusion.len(), n, "confusion matrix has {} rows for {n} labels", confusion.len());
     for row in confusion {
-        assert_eq!(
-            row.len(),
-            n,
-            "confusion matrix row has {} columns for {n} labels",
-            row.len()
-        );
+        assert_eq!(row.len(), n, "confusion matrix row has {} columns for {n} labels", row.len());
     }
     let per_class: Vec<ClassMetrics> = (0..n)
         .map(|c| {
@@ -213,13 +203,7 @@ pub fn per_class_metrics(
             } else {
                 0.0
             };
-            ClassMetrics {
-                label: labels[c].clone(),
-                precision,
-                recall,
-                f1,
-                support,
-            }
+            ClassMetrics { label: labels[c].clone(), precision, recall, f1, support }
         })
         .collect();
     let mean = |f: fn(&ClassMetrics) -> f64| {
@@ -258,20 +242,13 @@ pub fn evaluate(labels: &[String], windows: &[WindowPrediction]) -> Evaluation {
             w.track,
             w.probs.len()
         );
-        assert!(
-            w.truth < n,
-            "window {i} (track {}) has truth {} >= {n} labels",
-            w.track,
-            w.truth
-        );
+        assert!(w.truth < n, "window {i} (track {}) has truth {} >= {n} labels", w.track, w.truth);
         window_confusion[w.truth][argmax(&w.probs)] += 1;
         let p = f64::from(w.probs[w.truth]);
         // NaN clamps to the epsilon too (f64::max ignores NaN).
         loss_sum -= p.max(LOSS_EPS).ln();
 
-        let entry = tracks
-            .entry(w.track)
-            .or_insert_with(|| (w.truth, vec![0.0; n], 0));
+        let entry = tracks.entry(w.track).or_insert_with(|| (w.truth, vec![0.0; n], 0));
         entry.2 += 1;
         assert_eq!(
             entry.0, w.truth,
@@ -289,7 +266,12 @@ pub fn evaluate(labels: &[String], windows: &[WindowPrediction]) -> Evaluation {
     for (&track, (truth, sums, count)) in &tracks {
         track_confusion[*truth][argmax(sums)] += 1;
         let count = *count as f64;
-        outcomes.push(TrackOutcome { track, name: None, truth: *truth, probabilities: sums.iter().map(|s| (s / count) as f32).collect() });
+        outcomes.push(TrackOutcome {
+            track,
+            name: None,
+            truth: *truth,
+            probabilities: sums.iter().map(|s| (s / count) as f32).collect(),
+        });
     }
 
     let (per_class, macro_precision, macro_recall, macro_f1) =
@@ -313,11 +295,8 @@ pub fn evaluate(labels: &[String], windows: &[WindowPrediction]) -> Evaluation {
 
 /// Trace over total of a confusion matrix; 0 for an empty matrix.
 pub fn accuracy(confusion: &[Vec<usize>]) -> f64 {
-    let correct: usize = confusion
-        .iter()
-        .enumerate()
-        .map(|(i, row)| row.get(i).copied().unwrap_or(0))
-        .sum();
+    let correct: usize =
+        confusion.iter().enumerate().map(|(i, row)| row.get(i).copied().unwrap_or(0)).sum();
     let total: usize = confusion.iter().flatten().sum();
     ratio(correct, total)
 }
@@ -327,10 +306,7 @@ pub fn accuracy(confusion: &[Vec<usize>]) -> f64 {
 pub fn mean_std(values: &[f64]) -> MeanStd {
     let n = values.len();
     if n == 0 {
-        return MeanStd {
-            mean: 0.0,
-            std: 0.0,
-        };
+        return MeanStd { mean: 0.0, std: 0.0 };
     }
     let mean = values.iter().sum::<f64>() / n as f64;
     let std = if n < 2 {
@@ -352,10 +328,7 @@ pub fn summarize(folds: Vec<Evaluation>) -> CvSummary {
     let n = labels.len();
     let mut pooled = vec![vec![0usize; n]; n];
     for (k, fold) in folds.iter().enumerate() {
-        assert_eq!(
-            fold.labels, labels,
-            "fold {k} has different labels from fold 0"
-        );
+        assert_eq!(fold.labels, labels, "fold {k} has different labels from fold 0");
         for (prow, frow) in pooled.iter_mut().zip(&fold.track_confusion) {
             for (p, f) in prow.iter_mut().zip(frow) {
                 *p += f;
@@ -395,11 +368,7 @@ mod tests {
     }
 
     fn w(track: usize, truth: usize, probs: [f32; 3]) -> WindowPrediction {
-        WindowPrediction {
-            track,
-            truth,
-            probs: probs.to_vec(),
-        }
+        WindowPrediction { track, truth, probs: probs.to_vec() }
     }
 
     const TOL: f64 = 1e-12;
@@ -449,29 +418,19 @@ mod tests {
         // rock windows: rock,rock | jazz,rock,jazz        -> [3, 2, 0]
         // jazz windows: jazz,jazz | pop,jazz,jazz         -> [0, 4, 1]
         // pop windows:  pop,pop | rock,pop | rock,rock    -> [3, 0, 3]
-        assert_eq!(
-            e.window_confusion,
-            vec![vec![3, 2, 0], vec![0, 4, 1], vec![3, 0, 3]]
-        );
+        assert_eq!(e.window_confusion, vec![vec![3, 2, 0], vec![0, 4, 1], vec![3, 0, 3]]);
         // (3 + 4 + 3) / 16
         assert!((e.window_accuracy - 10.0 / 16.0).abs() < TOL);
 
         // Track confusion: rock [1 rock, 1 jazz], jazz [2 jazz], pop [1 rock, 2 pop].
-        assert_eq!(
-            e.track_confusion,
-            vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 2]]
-        );
+        assert_eq!(e.track_confusion, vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 2]]);
         // (1 + 2 + 2) / 7
         assert!((e.track_accuracy - 5.0 / 7.0).abs() < TOL);
 
         // rock: tp 1, predicted 2 (col 0), support 2 -> P 1/2, R 1/2, F1 1/2
         // jazz: tp 2, predicted 3, support 2 -> P 2/3, R 1, F1 = 2*(2/3)/(5/3) = 4/5
         // pop:  tp 2, predicted 2, support 3 -> P 1, R 2/3, F1 = 4/5
-        let expect = [
-            (0.5, 0.5, 0.5, 2),
-            (2.0 / 3.0, 1.0, 0.8, 2),
-            (1.0, 2.0 / 3.0, 0.8, 3),
-        ];
+        let expect = [(0.5, 0.5, 0.5, 2), (2.0 / 3.0, 1.0, 0.8, 2), (1.0, 2.0 / 3.0, 0.8, 3)];
         for (m, (p, r, f, s)) in e.per_class.iter().zip(expect) {
             assert!((m.precision - p).abs() < TOL, "{m:?}");
             assert!((m.recall - r).abs() < TOL, "{m:?}");
@@ -479,10 +438,7 @@ mod tests {
             assert_eq!(m.support, s);
         }
         assert_eq!(
-            e.per_class
-                .iter()
-                .map(|m| m.label.as_str())
-                .collect::<Vec<_>>(),
+            e.per_class.iter().map(|m| m.label.as_str()).collect::<Vec<_>>(),
             ["rock", "jazz", "pop"]
         );
         // macro P = (1/2 + 2/3 + 1) / 3 = 13/18; macro R = (1/2 + 1 + 2/3) / 3 = 13/18;
@@ -492,9 +448,8 @@ mod tests {
         assert!((e.macro_f1 - 0.7).abs() < TOL);
 
         // Cross-entropy: mean of -ln p[truth] over the 16 windows.
-        let p_truth: [f32; 16] = [
-            0.7, 0.6, 0.2, 0.6, 0.3, 0.8, 0.7, 0.3, 0.6, 0.5, 0.7, 0.6, 0.4, 0.6, 0.1, 0.3,
-        ];
+        let p_truth: [f32; 16] =
+            [0.7, 0.6, 0.2, 0.6, 0.3, 0.8, 0.7, 0.3, 0.6, 0.5, 0.7, 0.6, 0.4, 0.6, 0.1, 0.3];
         let expect_loss = -p_truth.iter().map(|&p| f64::from(p).ln()).sum::<f64>() / 16.0;
         assert!((e.mean_loss.unwrap() - expect_loss).abs() < 1e-12);
         // by hand: (3 ln(1/.7) + 5 ln(1/.6) + 3 ln(1/.3) + ln(1/.2) + ln(1/.8) + ln(1/.5)
@@ -510,10 +465,7 @@ mod tests {
         let shuffled: Vec<WindowPrediction> = ws
             .iter()
             .rev()
-            .map(|w| WindowPrediction {
-                track: 1000 - w.track * 37,
-                ..w.clone()
-            })
+            .map(|w| WindowPrediction { track: 1000 - w.track * 37, ..w.clone() })
             .collect();
         let e = evaluate(&l, &shuffled);
         assert_eq!(e.track_confusion, base.track_confusion);
@@ -543,15 +495,9 @@ mod tests {
         let ws = vec![w(0, 0, [0.9, 0.1, 0.0]), w(1, 0, [0.2, 0.8, 0.0])];
         let e = evaluate(&l, &ws);
         let jazz = &e.per_class[1];
-        assert_eq!(
-            (jazz.precision, jazz.recall, jazz.f1, jazz.support),
-            (0.0, 0.0, 0.0, 0)
-        );
+        assert_eq!((jazz.precision, jazz.recall, jazz.f1, jazz.support), (0.0, 0.0, 0.0, 0));
         let pop = &e.per_class[2];
-        assert_eq!(
-            (pop.precision, pop.recall, pop.f1, pop.support),
-            (0.0, 0.0, 0.0, 0)
-        );
+        assert_eq!((pop.precision, pop.recall, pop.f1, pop.support), (0.0, 0.0, 0.0, 0));
         // rock: P 1, R 1/2, F1 2/3; macro over all three labels.
         assert!((e.macro_f1 - (2.0 / 3.0) / 3.0).abs() < TOL);
         assert!((e.macro_precision - 1.0 / 3.0).abs() < TOL);
@@ -564,10 +510,7 @@ mod tests {
         assert!((e.mean_loss.unwrap() - (-(1e-7f64).ln())).abs() < 1e-9);
         let e = evaluate(&l, &[]);
         assert_eq!((e.n_windows, e.n_tracks, e.mean_loss), (0, 0, None));
-        assert_eq!(
-            (e.window_accuracy, e.track_accuracy, e.macro_f1),
-            (0.0, 0.0, 0.0)
-        );
+        assert_eq!((e.window_accuracy, e.track_accuracy, e.macro_f1), (0.0, 0.0, 0.0));
         serde_json::to_string(&e).unwrap();
     }
 
@@ -590,14 +533,7 @@ mod tests {
     #[should_panic(expected = "probabilities for 3 labels")]
     fn wrong_prob_length_panics() {
         let l = labels(&["a", "b", "c"]);
-        evaluate(
-            &l,
-            &[WindowPrediction {
-                track: 0,
-                truth: 0,
-                probs: vec![1.0, 0.0],
-            }],
-        );
+        evaluate(&l, &[WindowPrediction { track: 0, truth: 0, probs: vec![1.0, 0.0] }]);
     }
 
     fn fold(
@@ -651,21 +587,9 @@ mod tests {
     #[test]
     fn cv_single_and_no_fold() {
         let s = summarize(vec![fold(0.8, 0.7, 0.6, vec![vec![4, 1], vec![1, 4]])]);
-        assert_eq!(
-            s.track_accuracy,
-            MeanStd {
-                mean: 0.8,
-                std: 0.0
-            }
-        );
+        assert_eq!(s.track_accuracy, MeanStd { mean: 0.8, std: 0.0 });
         let s = summarize(vec![]);
-        assert_eq!(
-            s.track_accuracy,
-            MeanStd {
-                mean: 0.0,
-                std: 0.0
-            }
-        );
+        assert_eq!(s.track_accuracy, MeanStd { mean: 0.0, std: 0.0 });
         assert!(s.pooled_confusion.is_empty());
     }
 }

@@ -111,9 +111,7 @@ pub fn write_report(
 
     let mut files = vec![md_name];
     files.extend(
-        pngs.iter()
-            .filter_map(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned()),
+        pngs.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
     );
     let data = ReportData {
         title: title.to_string(),
@@ -137,12 +135,8 @@ pub fn write_report(
 /// (precision, recall, F1, support) with a macro-average row.
 pub fn print_summary(eval: &Evaluation) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Track accuracy   {:>6}  ({} tracks)",
-        pct(eval.track_accuracy),
-        eval.n_tracks
-    );
+    let _ =
+        writeln!(s, "Track accuracy   {:>6}  ({} tracks)", pct(eval.track_accuracy), eval.n_tracks);
     let _ = writeln!(
         s,
         "Window accuracy  {:>6}  ({} windows)",
@@ -154,13 +148,8 @@ pub fn print_summary(eval: &Evaluation) -> String {
     }
     let _ = writeln!(s, "Macro F1         {:>6.3}", eval.macro_f1);
     s.push('\n');
-    let w = eval
-        .labels
-        .iter()
-        .map(|l| l.chars().count())
-        .chain(["macro avg".len()])
-        .max()
-        .unwrap_or(0);
+    let w =
+        eval.labels.iter().map(|l| l.chars().count()).chain(["macro avg".len()]).max().unwrap_or(0);
     let _ = writeln!(
         s,
         "{:<w$}  {:>9}  {:>6}  {:>6}  {:>7}",
@@ -206,9 +195,7 @@ fn epochs(n: usize) -> String {
 
 /// Escapes text for a Markdown table cell.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// Human duration for values whose key mentions seconds.
@@ -269,10 +256,8 @@ fn class_table(md: &mut String, per_class: &[ClassMetrics], macro_prf: Option<(f
     }
     let total: usize = per_class.iter().map(|m| m.support).sum();
     if let Some((p, r, f)) = macro_prf {
-        let _ = writeln!(
-            md,
-            "| **macro average** | **{p:.3}** | **{r:.3}** | **{f:.3}** | {total} |"
-        );
+        let _ =
+            writeln!(md, "| **macro average** | **{p:.3}** | **{r:.3}** | **{f:.3}** | {total} |");
     }
     md.push('\n');
 }
@@ -431,30 +416,23 @@ fn render_markdown(
     }
 
     md.push_str("## Files\n\n");
-    let _ = writeln!(
-        md,
-        "- [{confusion_png}]({confusion_png}) — confusion heatmap"
-    );
+    let _ = writeln!(md, "- [{confusion_png}]({confusion_png}) — confusion heatmap");
     if let Some(png) = curves_png {
         let _ = writeln!(md, "- [{png}]({png}) — training curves");
     }
-    let _ = writeln!(
-        md,
-        "- [{json_name}]({json_name}) — all numbers (machine readable)"
-    );
+    let _ = writeln!(md, "- [{json_name}]({json_name}) — all numbers (machine readable)");
     md
 }
 
 /// The epoch with the lowest finite validation loss (first on ties): the one whose weights
 /// the trainer keeps.
 fn best_epoch(history: &[EpochRecord]) -> Option<&EpochRecord> {
-    history.iter().filter(|r| r.val_loss.is_finite()).fold(
-        None,
-        |best: Option<&EpochRecord>, r| match best {
+    history.iter().filter(|r| r.val_loss.is_finite()).fold(None, |best: Option<&EpochRecord>, r| {
+        match best {
             Some(b) if b.val_loss <= r.val_loss => Some(b),
             _ => Some(r),
-        },
-    )
+        }
+    })
 }
 
 #[cfg(test)]
@@ -463,10 +441,8 @@ mod tests {
     use crate::metrics::{evaluate, summarize, WindowPrediction};
 
     fn sample_eval() -> Evaluation {
-        let labels: Vec<String> = ["rock", "jazz", "hip|hop"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let labels: Vec<String> =
+            ["rock", "jazz", "hip|hop"].iter().map(|s| s.to_string()).collect();
         let mut windows = Vec::new();
         for t in 0..9usize {
             let truth = t % 3;
@@ -481,11 +457,7 @@ mod tests {
                     truth
                 };
                 probs[pred] = 0.8;
-                windows.push(WindowPrediction {
-                    track: t,
-                    truth,
-                    probs,
-                });
+                windows.push(WindowPrediction { track: t, truth, probs });
             }
         }
         evaluate(&labels, &windows)
@@ -507,18 +479,8 @@ mod tests {
 
     fn assert_png(path: &Path, min_w: u32, min_h: u32) {
         let bytes = fs::read(path).unwrap();
-        assert!(
-            bytes.len() > 1000,
-            "{} is only {} bytes",
-            path.display(),
-            bytes.len()
-        );
-        assert_eq!(
-            &bytes[..8],
-            b"\x89PNG\r\n\x1a\n",
-            "{} is not a PNG",
-            path.display()
-        );
+        assert!(bytes.len() > 1000, "{} is only {} bytes", path.display(), bytes.len());
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
         let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size()];
@@ -534,12 +496,7 @@ mod tests {
         let px = info.line_size / info.width as usize;
         let distinct: std::collections::HashSet<&[u8]> =
             buf[..info.buffer_size()].chunks(px).collect();
-        assert!(
-            distinct.len() > 20,
-            "{} has only {} colours",
-            path.display(),
-            distinct.len()
-        );
+        assert!(distinct.len() > 20, "{} has only {} colours", path.display(), distinct.len());
     }
 
     #[test]
@@ -555,29 +512,11 @@ mod tests {
             "command": "trainer train --data x | tee log",
             "train_seconds": 3725.0,
         });
-        let paths = write_report(
-            &dir,
-            "eval",
-            "Test report",
-            &eval,
-            Some(&hist),
-            Some(&cv),
-            &meta,
-        )
-        .unwrap();
-        let names: Vec<String> = paths
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "eval.json",
-                "eval.md",
-                "eval-confusion.png",
-                "eval-curves.png"
-            ]
-        );
+        let paths = write_report(&dir, "eval", "Test report", &eval, Some(&hist), Some(&cv), &meta)
+            .unwrap();
+        let names: Vec<String> =
+            paths.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["eval.json", "eval.md", "eval-confusion.png", "eval-curves.png"]);
         for p in &paths {
             assert!(p.is_file(), "{} missing", p.display());
         }
@@ -588,14 +527,8 @@ mod tests {
         for label in ["rock", "jazz", "hip\\|hop"] {
             assert!(md.contains(label), "markdown lacks {label}");
         }
-        assert!(
-            md.contains(&pct(eval.track_accuracy)),
-            "markdown lacks the track accuracy"
-        );
-        assert!(
-            md.contains(&pct(eval.window_accuracy)),
-            "markdown lacks the window accuracy"
-        );
+        assert!(md.contains(&pct(eval.track_accuracy)), "markdown lacks the track accuracy");
+        assert!(md.contains(&pct(eval.window_accuracy)), "markdown lacks the window accuracy");
         assert!(md.contains("(eval-confusion.png)") && md.contains("(eval-curves.png)"));
         assert!(md.contains("## Cross-validation (2 folds)"));
         assert!(md.contains("1 h 02 min 05 s"), "duration formatting");
@@ -616,16 +549,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let eval = sample_eval();
-        let paths = write_report(
-            &dir,
-            "r",
-            "Minimal",
-            &eval,
-            Some(&[]),
-            None,
-            &serde_json::Value::Null,
-        )
-        .unwrap();
+        let paths =
+            write_report(&dir, "r", "Minimal", &eval, Some(&[]), None, &serde_json::Value::Null)
+                .unwrap();
         assert_eq!(paths.len(), 3);
         assert!(!dir.join("r-curves.png").exists());
         let md = fs::read_to_string(dir.join("r.md")).unwrap();
@@ -637,31 +563,19 @@ mod tests {
     fn many_classes_and_single_epoch_render() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let labels: Vec<String> = (0..24)
-            .map(|i| format!("a rather long genre name {i}"))
-            .collect();
+        let labels: Vec<String> =
+            (0..24).map(|i| format!("a rather long genre name {i}")).collect();
         let windows: Vec<WindowPrediction> = (0..48)
             .map(|t| {
                 let mut probs = vec![0.0f32; 24];
                 probs[(t * 7) % 24] = 1.0;
-                WindowPrediction {
-                    track: t,
-                    truth: t % 24,
-                    probs,
-                }
+                WindowPrediction { track: t, truth: t % 24, probs }
             })
             .collect();
         let eval = evaluate(&labels, &windows);
-        let paths = write_report(
-            &dir,
-            "m",
-            "Many",
-            &eval,
-            Some(&history(1)),
-            None,
-            &serde_json::json!({}),
-        )
-        .unwrap();
+        let paths =
+            write_report(&dir, "m", "Many", &eval, Some(&history(1)), None, &serde_json::json!({}))
+                .unwrap();
         assert_png(&paths[2], 300, 300);
         assert_png(&paths[3], 800, 600);
     }
@@ -671,16 +585,9 @@ mod tests {
         let eval = sample_eval();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        assert!(write_report(
-            &dir,
-            "../x",
-            "t",
-            &eval,
-            None,
-            None,
-            &serde_json::Value::Null
-        )
-        .is_err());
+        assert!(
+            write_report(&dir, "../x", "t", &eval, None, None, &serde_json::Value::Null).is_err()
+        );
         assert!(write_report(&dir, "", "t", &eval, None, None, &serde_json::Value::Null).is_err());
     }
 

@@ -109,7 +109,8 @@ fn allocate(sizes: &[usize], fractions: [f64; 3]) -> Vec<[usize; 3]> {
             let extras = n.saturating_sub(counts.iter().sum());
             // Hand the round-ups to the parts (with a fractional share) that are furthest
             // behind their running quota.
-            let mut order: Vec<usize> = (0..3).filter(|&p| quotas[p] - counts[p] as f64 > EPS).collect();
+            let mut order: Vec<usize> =
+                (0..3).filter(|&p| quotas[p] - counts[p] as f64 > EPS).collect();
             let deficit = |p: usize| quota_sum[p] - (given[p] + counts[p]) as f64;
             order.sort_by(|&a, &b| deficit(b).total_cmp(&deficit(a)).then(a.cmp(&b)));
             for &p in order.iter().take(extras) {
@@ -139,10 +140,14 @@ fn allocate(sizes: &[usize], fractions: [f64; 3]) -> Vec<[usize; 3]> {
 fn check_fractions(fractions: (f64, f64, f64)) -> Result<[f64; 3], SplitError> {
     let f = [fractions.0, fractions.1, fractions.2];
     if f.iter().any(|x| !x.is_finite() || *x < 0.0) {
-        return Err(SplitError::BadFractions(format!("{fractions:?} must be finite and non-negative")));
+        return Err(SplitError::BadFractions(format!(
+            "{fractions:?} must be finite and non-negative"
+        )));
     }
     if f[0] <= 0.0 {
-        return Err(SplitError::BadFractions(format!("{fractions:?}: the train fraction must be positive")));
+        return Err(SplitError::BadFractions(format!(
+            "{fractions:?}: the train fraction must be positive"
+        )));
     }
     let sum: f64 = f.iter().sum();
     if (sum - 1.0).abs() > 1e-6 {
@@ -159,7 +164,11 @@ fn sorted(mut v: Vec<usize>) -> Vec<usize> {
 /// Splits tracks (given by their label indices) into train / val / test with
 /// `fractions = (train, val, test)` summing to 1, e.g. `(0.8, 0.1, 0.1)`, stratified per
 /// label (see the module rules for tiny labels). Deterministic for `seed`.
-pub fn stratified_split(labels: &[usize], fractions: (f64, f64, f64), seed: u64) -> Result<Split, SplitError> {
+pub fn stratified_split(
+    labels: &[usize],
+    fractions: (f64, f64, f64),
+    seed: u64,
+) -> Result<Split, SplitError> {
     let f = check_fractions(fractions)?;
     if labels.is_empty() {
         return Err(SplitError::NoTracks);
@@ -222,9 +231,13 @@ pub fn stratified_k_fold_with_val(
 
     let folds = (0..k)
         .map(|fold| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (fold as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let rest: Vec<Vec<usize>> =
-                groups.values().map(|tracks| tracks.iter().copied().filter(|&t| part_of[t] != fold).collect()).collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                seed ^ (fold as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let rest: Vec<Vec<usize>> = groups
+                .values()
+                .map(|tracks| tracks.iter().copied().filter(|&t| part_of[t] != fold).collect())
+                .collect();
             let sizes: Vec<usize> = rest.iter().map(Vec::len).collect();
             let counts = allocate(&sizes, val_f);
             let mut f = Fold { train: Vec::new(), val: Vec::new(), test: Vec::new() };
@@ -281,7 +294,11 @@ mod tests {
         for (l, &n) in sizes.iter().enumerate() {
             for (part, f) in [(&s.train, 0.8), (&s.val, 0.1), (&s.test, 0.1)] {
                 let c = count(part, &labels, l) as f64;
-                assert!((c - n as f64 * f).abs() <= 1.0, "label {l} ({n} tracks): {c} vs {}", n as f64 * f);
+                assert!(
+                    (c - n as f64 * f).abs() <= 1.0,
+                    "label {l} ({n} tracks): {c} vs {}",
+                    n as f64 * f
+                );
             }
         }
         // The carry-over keeps the totals near the fractions (3 labels of 15 give 1.5 each).
@@ -319,7 +336,9 @@ mod tests {
         let labels = labels_of(&[1, 2, 3, 4, 5]);
         let s = stratified_split(&labels, (0.8, 0.1, 0.1), 1).unwrap();
         assert_partition(&[&s.train, &s.val, &s.test], labels.len());
-        let c = |l| [count(&s.train, &labels, l), count(&s.val, &labels, l), count(&s.test, &labels, l)];
+        let c = |l| {
+            [count(&s.train, &labels, l), count(&s.val, &labels, l), count(&s.test, &labels, l)]
+        };
         assert_eq!(c(0), [1, 0, 0], "1 track: train only");
         assert_eq!(c(1), [1, 0, 1], "2 tracks: train + test");
         assert_eq!(c(2), [1, 1, 1], "3 tracks: one in each part");
@@ -348,7 +367,10 @@ mod tests {
         assert_eq!(folds.len(), k);
         let tests: Vec<&[usize]> = folds.iter().map(|f| &f.test[..]).collect();
         assert_partition(&tests, labels.len());
-        let (min, max) = (tests.iter().map(|t| t.len()).min().unwrap(), tests.iter().map(|t| t.len()).max().unwrap());
+        let (min, max) = (
+            tests.iter().map(|t| t.len()).min().unwrap(),
+            tests.iter().map(|t| t.len()).max().unwrap(),
+        );
         assert!(max - min <= 1, "part sizes {min}..{max}");
         for f in &folds {
             assert_partition(&[&f.train, &f.val, &f.test], labels.len());
@@ -366,8 +388,14 @@ mod tests {
     #[test]
     fn k_fold_is_deterministic_per_seed() {
         let labels = labels_of(&[12, 12, 12]);
-        assert_eq!(stratified_k_fold(&labels, 4, 9).unwrap(), stratified_k_fold(&labels, 4, 9).unwrap());
-        assert_ne!(stratified_k_fold(&labels, 4, 9).unwrap()[0].test, stratified_k_fold(&labels, 4, 10).unwrap()[0].test);
+        assert_eq!(
+            stratified_k_fold(&labels, 4, 9).unwrap(),
+            stratified_k_fold(&labels, 4, 9).unwrap()
+        );
+        assert_ne!(
+            stratified_k_fold(&labels, 4, 9).unwrap()[0].test,
+            stratified_k_fold(&labels, 4, 10).unwrap()[0].test
+        );
     }
 
     #[test]

@@ -30,16 +30,24 @@ pub struct FeatureTable {
 impl FeatureTable {
     /// Reads a CSV file with a header row (see [`FeatureTable::parse`]).
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the table {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the table {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("in the table {}", path.display()))
     }
 
     /// Parses CSV text: a header row with a `label` column; `filename` and `length` columns
     /// are kept aside; every other column must hold a finite number in every row.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-        let header: Vec<String> = reader.headers().context("reading the header row")?.iter().map(str::to_string).collect();
-        let label_col = header.iter().position(|h| h == "label").context("the table has no `label` column")?;
+        let mut reader =
+            csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .context("reading the header row")?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let label_col =
+            header.iter().position(|h| h == "label").context("the table has no `label` column")?;
         let name_col = header.iter().position(|h| h == "filename");
         let feature_cols: Vec<usize> = (0..header.len())
             .filter(|&i| i != label_col && !NON_DESCRIPTOR_COLUMNS.contains(&header[i].as_str()))
@@ -58,11 +66,13 @@ impl FeatureTable {
             }
             let mut row = Vec::with_capacity(feature_cols.len());
             for &c in &feature_cols {
-                let value: f64 = record[c]
-                    .parse()
-                    .ok()
-                    .filter(|v: &f64| v.is_finite())
-                    .with_context(|| format!("line {line}, column `{}`: {:?} is not a finite number", header[c], &record[c]))?;
+                let value: f64 =
+                    record[c].parse().ok().filter(|v: &f64| v.is_finite()).with_context(|| {
+                        format!(
+                            "line {line}, column `{}`: {:?} is not a finite number",
+                            header[c], &record[c]
+                        )
+                    })?;
                 row.push(value);
             }
             let label = record[label_col].to_string();
@@ -71,16 +81,21 @@ impl FeatureTable {
             }
             rows.push(row);
             label_names.push(label);
-            names.push(name_col.map_or_else(|| format!("row {}", i + 1), |c| record[c].to_string()));
+            names
+                .push(name_col.map_or_else(|| format!("row {}", i + 1), |c| record[c].to_string()));
         }
         if rows.is_empty() {
             bail!("the table has a header but no rows");
         }
-        let labels: Vec<String> = label_names.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let labels: Vec<String> =
+            label_names.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
         if labels.len() < 2 {
             bail!("the table has a single label ({}); a classifier needs at least two", labels[0]);
         }
-        let row_labels = label_names.iter().map(|l| labels.binary_search(l).expect("label collected above")).collect();
+        let row_labels = label_names
+            .iter()
+            .map(|l| labels.binary_search(l).expect("label collected above"))
+            .collect();
         Ok(FeatureTable {
             columns: feature_cols.iter().map(|&c| header[c].clone()).collect(),
             rows,
@@ -106,7 +121,11 @@ impl FeatureTable {
             });
             if let Some(&first) = tracks[t].first() {
                 if self.row_labels[first] != self.row_labels[r] {
-                    bail!("`{name}` has rows labelled both {} and {}", self.labels[self.row_labels[first]], self.labels[self.row_labels[r]]);
+                    bail!(
+                        "`{name}` has rows labelled both {} and {}",
+                        self.labels[self.row_labels[first]],
+                        self.labels[self.row_labels[r]]
+                    );
                 }
             }
             tracks[t].push(r);
@@ -134,9 +153,16 @@ impl TablePreprocessing {
     /// when its absolute Pearson correlation with an already kept one is at least
     /// `max_correlation`, or when it is constant; the kept ones are standardised with their
     /// training mean and standard deviation.
-    pub fn fit(table: &FeatureTable, train: &[usize], max_correlation: f64) -> anyhow::Result<Self> {
+    pub fn fit(
+        table: &FeatureTable,
+        train: &[usize],
+        max_correlation: f64,
+    ) -> anyhow::Result<Self> {
         if train.len() < 2 {
-            bail!("fitting the descriptor preprocessing needs at least 2 training rows, got {}", train.len());
+            bail!(
+                "fitting the descriptor preprocessing needs at least 2 training rows, got {}",
+                train.len()
+            );
         }
         let n = train.len() as f64;
         let column = |c: usize| -> Vec<f64> { train.iter().map(|&r| table.rows[r][c]).collect() };
@@ -153,7 +179,12 @@ impl TablePreprocessing {
                 continue;
             }
             let correlated = kept.iter().any(|(_, other, other_mean, other_std)| {
-                let cov = values.iter().zip(other).map(|(a, b)| (a - mean) * (b - other_mean)).sum::<f64>() / n;
+                let cov = values
+                    .iter()
+                    .zip(other)
+                    .map(|(a, b)| (a - mean) * (b - other_mean))
+                    .sum::<f64>()
+                    / n;
                 (cov / (std * other_std)).abs() >= max_correlation
             });
             if !correlated {
@@ -173,7 +204,11 @@ impl TablePreprocessing {
 
     /// The standardised kept descriptors of one table row.
     pub fn apply(&self, row: &[f64]) -> Vec<f32> {
-        self.kept.iter().zip(self.mean.iter().zip(&self.std)).map(|(&c, (m, s))| ((row[c] - m) / s) as f32).collect()
+        self.kept
+            .iter()
+            .zip(self.mean.iter().zip(&self.std))
+            .map(|(&c, (m, s))| ((row[c] - m) / s) as f32)
+            .collect()
     }
 
     /// One standardised vector per row in `rows` (indices into `table`).
@@ -194,7 +229,10 @@ mod tests {
 
     #[test]
     fn rows_of_one_file_form_one_track() {
-        let t = FeatureTable::parse("filename,start,a,label\nx.wav,0,1,rock\ny.wav,0,2,jazz\nx.wav,15,3,rock\n").unwrap();
+        let t = FeatureTable::parse(
+            "filename,start,a,label\nx.wav,0,1,rock\ny.wav,0,2,jazz\nx.wav,15,3,rock\n",
+        )
+        .unwrap();
         assert_eq!(t.columns, ["a"]);
         assert_eq!(t.tracks().unwrap(), vec![vec![0, 2], vec![1]]);
         let bad = FeatureTable::parse("filename,a,label\nx.wav,1,rock\nx.wav,2,jazz\n").unwrap();
@@ -204,7 +242,11 @@ mod tests {
     #[test]
     fn parses_labels_names_and_descriptor_columns() {
         let t = FeatureTable::parse(CSV).unwrap();
-        assert_eq!(t.columns, ["a", "b", "c", "d"], "filename, length and label are not descriptors");
+        assert_eq!(
+            t.columns,
+            ["a", "b", "c", "d"],
+            "filename, length and label are not descriptors"
+        );
         assert_eq!(t.labels, ["jazz", "rock"]);
         assert_eq!(t.row_labels, [1, 0, 1, 0]);
         assert_eq!(t.names[3], "x4.wav");

@@ -25,11 +25,26 @@ fn write_bundle(dir: &Path) -> PathBuf {
         labels: LABELS.iter().map(|s| s.to_string()).collect(),
         feature_config,
         normalisation: Normalisation::identity(n_mels),
-        architecture: ArchitectureConfig::Cnn { filters: vec![4, 8], dense: vec![16], dropout: 0.5 },
+        architecture: ArchitectureConfig::Cnn {
+            filters: vec![4, 8],
+            dense: vec![16],
+            dropout: 0.5,
+        },
         weight_storage: WeightStorage::F32,
-        provenance: Provenance { data: "cli test (untrained)".into(), seed: 7, ..Provenance::default() },
+        provenance: Provenance {
+            data: "cli test (untrained)".into(),
+            seed: 7,
+            ..Provenance::default()
+        },
     };
-    let model = GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), LABELS.len(), &Device::flex()).unwrap();
+    let model = GenreNet::new(
+        &header.architecture,
+        header.n_mels(),
+        header.n_frames(),
+        LABELS.len(),
+        &Device::flex(),
+    )
+    .unwrap();
     let path = dir.join("tiny.gscope");
     fs::write(&path, Bundle::to_bytes(&header, &model).unwrap()).unwrap();
     path
@@ -67,7 +82,8 @@ fn trainer(args: &[&std::ffi::OsStr]) -> Output {
 }
 
 fn classify(s: &Setup, extra: &[&str], paths: &[&Path]) -> Output {
-    let mut args: Vec<&std::ffi::OsStr> = vec!["classify".as_ref(), "--model".as_ref(), s.bundle.as_os_str()];
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["classify".as_ref(), "--model".as_ref(), s.bundle.as_os_str()];
     args.extend(extra.iter().map(std::ffi::OsStr::new));
     args.extend(paths.iter().map(|p| p.as_os_str()));
     trainer(&args)
@@ -82,7 +98,12 @@ fn stderr(o: &Output) -> String {
 }
 
 fn probabilities(entry: &Value) -> Vec<(String, f64)> {
-    entry["probabilities"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_f64().unwrap())).collect()
+    entry["probabilities"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+        .collect()
 }
 
 /// Parses one CSV record (RFC 4180 quoting, no embedded line breaks needed here).
@@ -159,7 +180,8 @@ fn json_timeline_has_every_window() {
     assert_eq!(starts, vec![0.0, 1.5, 3.0]);
     // The track probability is the mean of the window probabilities.
     for (i, label) in LABELS.iter().enumerate() {
-        let mean = timeline.iter().map(|w| w["probabilities"][label].as_f64().unwrap()).sum::<f64>() / 3.0;
+        let mean =
+            timeline.iter().map(|w| w["probabilities"][label].as_f64().unwrap()).sum::<f64>() / 3.0;
         let track = probabilities(entry)[i].1;
         assert!((mean - track).abs() < 1e-6, "{label}: {mean} vs {track}");
     }
@@ -184,10 +206,16 @@ fn csv_matches_json() {
         assert_eq!(row[0], entry["file"].as_str().unwrap());
         if entry["ok"] == true {
             assert_eq!(row[1], entry["top"][0]["label"].as_str().unwrap());
-            assert_eq!(row[2].parse::<f32>().unwrap(), entry["top"][0]["probability"].as_f64().unwrap() as f32);
+            assert_eq!(
+                row[2].parse::<f32>().unwrap(),
+                entry["top"][0]["probability"].as_f64().unwrap() as f32
+            );
             for (i, label) in LABELS.iter().enumerate() {
                 // Both carry the full f32: they read back to the same f32.
-                assert_eq!(row[3 + i].parse::<f32>().unwrap(), entry["probabilities"][label].as_f64().unwrap() as f32);
+                assert_eq!(
+                    row[3 + i].parse::<f32>().unwrap(),
+                    entry["probabilities"][label].as_f64().unwrap() as f32
+                );
             }
             assert_eq!(row[6], "");
         } else {
@@ -205,9 +233,15 @@ fn table_shows_results_and_the_error() {
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
-    assert!(lines[0].starts_with("FILE") && lines[0].contains("GENRE") && lines[0].contains("CONF"), "{text}");
+    assert!(
+        lines[0].starts_with("FILE") && lines[0].contains("GENRE") && lines[0].contains("CONF"),
+        "{text}"
+    );
     assert!(lines[1].starts_with(&s.wav.display().to_string()), "{text}");
-    assert!(lines[2].contains("bad.mp3") && lines[2].contains("ERROR") && lines[2].contains("text"), "{text}");
+    assert!(
+        lines[2].contains("bad.mp3") && lines[2].contains("ERROR") && lines[2].contains("text"),
+        "{text}"
+    );
     assert!(lines[3].contains("%") && lines[3].contains("6.0 s"), "{text}");
     // The genre column starts at the same place in every classified row.
     let genre_at = |l: &str| l.find(LABELS.iter().find(|g| l.contains(*g)).unwrap()).unwrap();
@@ -223,15 +257,29 @@ fn folders_are_searched_for_audio() {
     fs::write(s.dir.path().join("audio/notes.txt"), "not audio").unwrap();
     fs::copy(fixture("gtzan_jazz_6s.wav"), s.dir.path().join("audio/.hidden.wav")).unwrap();
     let out = classify(&s, &["--json"], &[&s.dir.path().join("audio")]);
-    assert_eq!(out.status.code(), Some(1), "bad.mp3 is found by extension and fails: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "bad.mp3 is found by extension and fails: {}",
+        stderr(&out)
+    );
     let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let files: Vec<String> = doc
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| Path::new(e["file"].as_str().unwrap()).strip_prefix(s.dir.path()).unwrap().display().to_string())
+        .map(|e| {
+            Path::new(e["file"].as_str().unwrap())
+                .strip_prefix(s.dir.path())
+                .unwrap()
+                .display()
+                .to_string()
+        })
         .collect();
-    assert_eq!(files, ["audio/bad.mp3", "audio/jazz, take 1.wav", "audio/jazz.flac", "audio/more/jazz.ogg"]);
+    assert_eq!(
+        files,
+        ["audio/bad.mp3", "audio/jazz, take 1.wav", "audio/jazz.flac", "audio/more/jazz.ogg"]
+    );
 
     // Only good files: exit code 0.
     let out = classify(&s, &[], &[&s.wav, &sub]);
@@ -243,8 +291,13 @@ fn folders_are_searched_for_audio() {
 fn model_errors_exit_with_2() {
     let s = setup();
     let junk = s.dir.path().join("junk.gscope");
-    fs::write(&junk, (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<u8>>()).unwrap();
-    let out = trainer(&["classify".as_ref(), "--model".as_ref(), junk.as_os_str(), s.wav.as_os_str()]);
+    fs::write(
+        &junk,
+        (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let out =
+        trainer(&["classify".as_ref(), "--model".as_ref(), junk.as_os_str(), s.wav.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("junk.gscope") && err.contains("not a Genrescope model bundle"), "{err}");
@@ -253,12 +306,14 @@ fn model_errors_exit_with_2() {
     let mut truncated = fs::read(&s.bundle).unwrap();
     truncated.truncate(truncated.len() / 2);
     fs::write(&junk, truncated).unwrap();
-    let out = trainer(&["classify".as_ref(), "--model".as_ref(), junk.as_os_str(), s.wav.as_os_str()]);
+    let out =
+        trainer(&["classify".as_ref(), "--model".as_ref(), junk.as_os_str(), s.wav.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("truncated"), "{}", stderr(&out));
 
     let missing = s.dir.path().join("missing.gscope");
-    let out = trainer(&["classify".as_ref(), "--model".as_ref(), missing.as_os_str(), s.wav.as_os_str()]);
+    let out =
+        trainer(&["classify".as_ref(), "--model".as_ref(), missing.as_os_str(), s.wav.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot read the model bundle"), "{}", stderr(&out));
 
@@ -273,7 +328,10 @@ fn model_errors_exit_with_2() {
 fn eval_writes_a_report() {
     let s = setup();
     let data = s.dir.path().join("labelled");
-    for (label, files) in [("jazz", &["gtzan_jazz_6s.wav", "gtzan_jazz_6s.flac"][..]), ("rock", &["gtzan_jazz_6s.ogg"][..])] {
+    for (label, files) in [
+        ("jazz", &["gtzan_jazz_6s.wav", "gtzan_jazz_6s.flac"][..]),
+        ("rock", &["gtzan_jazz_6s.ogg"][..]),
+    ] {
         fs::create_dir_all(data.join(label)).unwrap();
         for f in files {
             fs::copy(fixture(f), data.join(label).join(f)).unwrap();
@@ -297,14 +355,19 @@ fn eval_writes_a_report() {
     for f in ["report.json", "report.md", "report-confusion.png"] {
         assert!(report_dir.join(f).is_file(), "{f} missing; stderr: {}", stderr(&out));
     }
-    let report: Value = serde_json::from_slice(&fs::read(report_dir.join("report.json")).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_slice(&fs::read(report_dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["evaluation"]["n_tracks"], 3);
     assert_eq!(report["evaluation"]["n_windows"], 9);
     assert_eq!(report["evaluation"]["labels"], serde_json::json!(LABELS));
     assert_eq!(report["meta"]["tracks"], 3);
     assert_eq!(report["meta"]["model_labels_without_data"], serde_json::json!(["blues"]));
     assert_eq!(report["meta"]["tracks_per_label"], serde_json::json!({"jazz": 2, "rock": 1}));
-    assert!(stdout(&out).contains("Macro F1 over the 2 labels present in the data"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Macro F1 over the 2 labels present in the data"),
+        "{}",
+        stdout(&out)
+    );
     assert!(report["title"].as_str().unwrap().starts_with("Evaluation of "));
     assert!(stdout(&out).contains("Track accuracy"), "{}", stdout(&out));
 
@@ -312,8 +375,13 @@ fn eval_writes_a_report() {
     fs::write(data.join("rock/broken.wav"), b"RIFF\x00\x00\x00\x00WAVEjunk").unwrap();
     let out = run();
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
-    assert!(stderr(&out).contains("3 from the cache") && stderr(&out).contains("broken.wav"), "{}", stderr(&out));
-    let report: Value = serde_json::from_slice(&fs::read(report_dir.join("report.json")).unwrap()).unwrap();
+    assert!(
+        stderr(&out).contains("3 from the cache") && stderr(&out).contains("broken.wav"),
+        "{}",
+        stderr(&out)
+    );
+    let report: Value =
+        serde_json::from_slice(&fs::read(report_dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["evaluation"]["n_tracks"], 3);
     assert_eq!(report["meta"]["skipped_files"].as_array().unwrap().len(), 1);
 

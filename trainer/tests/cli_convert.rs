@@ -26,18 +26,34 @@ fn write_bundle(dir: &Path) -> PathBuf {
         labels: ["blues", "jazz", "rock"].iter().map(|s| s.to_string()).collect(),
         feature_config,
         normalisation: Normalisation::identity(n_mels),
-        architecture: ArchitectureConfig::Cnn { filters: vec![8, 32], dense: vec![64], dropout: 0.5 },
+        architecture: ArchitectureConfig::Cnn {
+            filters: vec![8, 32],
+            dense: vec![64],
+            dropout: 0.5,
+        },
         weight_storage: WeightStorage::F32,
-        provenance: Provenance { data: "convert test (untrained)".into(), seed: 3, ..Provenance::default() },
+        provenance: Provenance {
+            data: "convert test (untrained)".into(),
+            seed: 3,
+            ..Provenance::default()
+        },
     };
-    let model = GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex()).unwrap();
+    let model =
+        GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())
+            .unwrap();
     let path = dir.join("tiny.gscope");
     fs::write(&path, Bundle::to_bytes(&header, &model).unwrap()).unwrap();
     path
 }
 
 fn convert(model: &Path, out: &Path, weights: &str) -> Output {
-    trainer().args(["convert", "--weights", weights, "--model"]).arg(model).arg("--out").arg(out).output().unwrap()
+    trainer()
+        .args(["convert", "--weights", weights, "--model"])
+        .arg(model)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
 }
 
 fn load(path: &Path) -> (BundleHeader, GenreNet) {
@@ -64,8 +80,15 @@ fn convert_changes_only_the_weight_storage() {
         let (converted_header, converted) = load(&out);
         assert_eq!(converted_header, BundleHeader { weight_storage: storage, ..header.clone() });
         // The converted bundle is the original model with its weights rounded in `storage`.
-        assert_eq!(logits(&converted), logits(&Bundle::rounded(&model, storage).unwrap()), "{storage}");
-        assert_eq!(&fs::read(&out).unwrap()[8..12], &genrescope::bundle::FORMAT_VERSION.to_le_bytes());
+        assert_eq!(
+            logits(&converted),
+            logits(&Bundle::rounded(&model, storage).unwrap()),
+            "{storage}"
+        );
+        assert_eq!(
+            &fs::read(&out).unwrap()[8..12],
+            &genrescope::bundle::FORMAT_VERSION.to_le_bytes()
+        );
         previous = out;
     }
     let f32_size = fs::metadata(&previous).unwrap().len();
@@ -81,8 +104,13 @@ fn convert_changes_only_the_weight_storage() {
 
     // The converted bundle classifies real audio.
     let wav = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/audio"));
-    let file = fs::read_dir(wav).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "wav")).unwrap();
-    let classified = trainer().args(["classify", "--json", "--model"]).arg(&int8).arg(&file).output().unwrap();
+    let file = fs::read_dir(wav)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "wav"))
+        .unwrap();
+    let classified =
+        trainer().args(["classify", "--json", "--model"]).arg(&int8).arg(&file).output().unwrap();
     assert!(classified.status.success(), "{}", text(&classified));
 }
 
@@ -100,7 +128,11 @@ fn convert_errors_name_the_problem() {
     fs::write(&junk, b"RIFF....WAVEfmt ").unwrap();
     let run = convert(&junk, &out, "int8");
     assert_eq!(run.status.code(), Some(2));
-    assert!(text(&run).contains("junk.gscope") && text(&run).contains("not a Genrescope model bundle"), "{}", text(&run));
+    assert!(
+        text(&run).contains("junk.gscope") && text(&run).contains("not a Genrescope model bundle"),
+        "{}",
+        text(&run)
+    );
 
     let mut truncated = fs::read(&original).unwrap();
     truncated.truncate(truncated.len() / 2);

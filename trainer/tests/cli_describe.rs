@@ -58,15 +58,26 @@ fn a_labelled_folder_becomes_a_descriptor_table() {
     );
 
     // The second window of a.wav holds exactly the library's values for samples [2 s, 6 s).
-    let samples = decode(fs::read(fixture("gtzan_jazz_6s.wav")).unwrap(), Some("wav"), &DecodeLimits::default()).unwrap().samples;
+    let samples = decode(
+        fs::read(fixture("gtzan_jazz_6s.wav")).unwrap(),
+        Some("wav"),
+        &DecodeLimits::default(),
+    )
+    .unwrap()
+    .samples;
     let library = describe(&samples[44_100..132_300], 22050).unwrap();
     let written: Vec<f64> = (3..60).map(|c| rows[1][c].parse().unwrap()).collect();
     assert_eq!(written, library);
     assert_eq!(&rows[1][2], "88200");
     // FLAC is lossless: the same samples, the same row.
-    assert_eq!(rows[1].iter().skip(1).take(59).collect::<Vec<_>>(), rows[5].iter().skip(1).take(59).collect::<Vec<_>>());
+    assert_eq!(
+        rows[1].iter().skip(1).take(59).collect::<Vec<_>>(),
+        rows[5].iter().skip(1).take(59).collect::<Vec<_>>()
+    );
     // The 48 kHz copy is resampled first; its tempo agrees and its loudness is close.
-    let column = |r: usize, name: &str| -> f64 { rows[r][header.iter().position(|h| h == name).unwrap()].parse().unwrap() };
+    let column = |r: usize, name: &str| -> f64 {
+        rows[r][header.iter().position(|h| h == name).unwrap()].parse().unwrap()
+    };
     assert_eq!(column(0, "tempo"), column(2, "tempo"));
     assert!((column(0, "rms_mean") / column(2, "rms_mean") - 1.0).abs() < 0.02);
 }

@@ -28,7 +28,8 @@ fn f32_file(rel: &str) -> Vec<f32> {
 }
 
 fn reference() -> Value {
-    serde_json::from_slice(&std::fs::read(fixtures().join("musicnn/reference.json")).unwrap()).unwrap()
+    serde_json::from_slice(&std::fs::read(fixtures().join("musicnn/reference.json")).unwrap())
+        .unwrap()
 }
 
 fn numbers(v: &Value) -> Vec<f32> {
@@ -64,10 +65,16 @@ fn imported_backbone_matches_tensorflow_on_a_real_clip() {
     assert_eq!(windows.len(), 2);
     let inputs: Vec<f32> = windows
         .iter()
-        .flat_map(|w| f32_file(&format!("musicnn/{}", w["input"].as_str().unwrap().rsplit('/').next().unwrap())))
+        .flat_map(|w| {
+            f32_file(&format!(
+                "musicnn/{}",
+                w["input"].as_str().unwrap().rsplit('/').next().unwrap()
+            ))
+        })
         .collect();
     let out = run(inputs, windows.len(), &device);
-    let (logits, penultimate, pools) = (rows(out.tag_logits), rows(out.penultimate), rows(out.pools));
+    let (logits, penultimate, pools) =
+        (rows(out.tag_logits), rows(out.penultimate), rows(out.pools));
     for (i, w) in windows.iter().enumerate() {
         let max_pool: Vec<f32> = (0..POOLED_CHANNELS).map(|c| pools[i][2 * c]).collect();
         let mean_pool: Vec<f32> = (0..POOLED_CHANNELS).map(|c| pools[i][2 * c + 1]).collect();
@@ -136,7 +143,13 @@ fn backbone_stage_timings() {
         let values: Vec<f32> = (0..batch * 96 * 187).map(|i| ((i as f32) * 0.0137).sin()).collect();
         let x = Tensor::<4>::from_data(TensorData::new(values, [batch, 1, 96, 187]), &device);
         let x = backbone.input_bn.forward(x);
-        for (name, branch) in [("timbral 38x7", &backbone.timbral[0]), ("timbral 67x7", &backbone.timbral[1]), ("temporal 128", &backbone.temporal[0]), ("temporal 64", &backbone.temporal[1]), ("temporal 32", &backbone.temporal[2])] {
+        for (name, branch) in [
+            ("timbral 38x7", &backbone.timbral[0]),
+            ("timbral 67x7", &backbone.timbral[1]),
+            ("temporal 128", &backbone.temporal[0]),
+            ("temporal 64", &backbone.temporal[1]),
+            ("temporal 32", &backbone.temporal[2]),
+        ] {
             let started = Instant::now();
             let y = branch.conv.forward(x.clone());
             let _ = y.into_data();
@@ -144,6 +157,9 @@ fn backbone_stage_timings() {
         }
         let started = Instant::now();
         let _ = backbone.pools(x.clone()).into_data();
-        eprintln!("batch {batch}: whole pools pass {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "batch {batch}: whole pools pass {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
     }
 }

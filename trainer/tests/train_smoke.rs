@@ -22,8 +22,9 @@ fn tiny_collection(root: &Path) -> PathBuf {
         std::fs::create_dir_all(data.join(genre)).unwrap();
         for i in 0..3 {
             let src = shared_clip(genre, i);
-            std::fs::copy(&src, data.join(genre).join(src.file_name().unwrap()))
-                .unwrap_or_else(|e| panic!("{}: {e} (../shared must sit beside the checkout)", src.display()));
+            std::fs::copy(&src, data.join(genre).join(src.file_name().unwrap())).unwrap_or_else(
+                |e| panic!("{}: {e} (../shared must sit beside the checkout)", src.display()),
+            );
         }
     }
     data
@@ -59,10 +60,13 @@ fn two_epochs_on_real_clips_give_a_bundle_that_classify_loads() {
     let out_dir = tmp.path().join("model");
     let out = train(&data, &out_dir, &tmp.path().join("cache"));
     assert!(out.status.success(), "{}", text(&out));
-    for file in ["model.gscope", "report.json", "report.md", "report-confusion.png", "report-curves.png"] {
+    for file in
+        ["model.gscope", "report.json", "report.md", "report-confusion.png", "report-curves.png"]
+    {
         assert!(out_dir.join(file).is_file(), "{file} missing: {}", text(&out));
     }
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["history"].as_array().unwrap().len(), 2);
 
     let classified = trainer()
@@ -120,19 +124,31 @@ fn a_bundle_from_a_newer_format_is_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tiny_collection(tmp.path());
     let out_dir = tmp.path().join("model");
-    let out = train_with(&data, &out_dir, &tmp.path().join("cache"), &["--epochs", "1", "--batch", "8", "--limit-per-label", "3"]);
+    let out = train_with(
+        &data,
+        &out_dir,
+        &tmp.path().join("cache"),
+        &["--epochs", "1", "--batch", "8", "--limit-per-label", "3"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let mut bytes = std::fs::read(out_dir.join("model.gscope")).unwrap();
     bytes[8..12].copy_from_slice(&9u32.to_le_bytes());
     let newer = tmp.path().join("newer.gscope");
     std::fs::write(&newer, bytes).unwrap();
-    let out = trainer().args(["classify", "--model"]).arg(&newer).arg(shared_clip("metal", 5)).output().unwrap();
+    let out = trainer()
+        .args(["classify", "--model"])
+        .arg(&newer)
+        .arg(shared_clip("metal", 5))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("newer than this build supports"), "{}", text(&out));
 }
 
 fn cross_validate(data: &Path, out: &Path, cache: &Path, extra: &[&str]) -> Output {
-    let options = [&["--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3", "--cv-only"], extra].concat();
+    let options =
+        [&["--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3", "--cv-only"], extra]
+            .concat();
     train_with(data, out, cache, &options)
 }
 
@@ -157,12 +173,32 @@ fn cross_validation_stores_each_fold_and_resumes() {
     let all = cross_validate(&data, &out_dir, &cache, &[]);
     assert!(all.status.success(), "{}", text(&all));
     let log = text(&all);
-    assert!(log.contains("fold 2/3: test track accuracy") && log.contains("(stored by an earlier run)"), "{log}");
+    assert!(
+        log.contains("fold 2/3: test track accuracy") && log.contains("(stored by an earlier run)"),
+        "{log}"
+    );
     assert_eq!(log.matches("(stored by an earlier run)").count(), 1, "{log}");
     assert!(out_dir.join("cv-report.json").is_file(), "{log}");
 
     // Another seed is another run: nothing is reused.
-    let reseeded = train_with(&data, &out_dir, &cache, &["--epochs", "1", "--batch", "8", "--seed", "8", "--folds", "3", "--cv-only", "--only-folds", "1"]);
+    let reseeded = train_with(
+        &data,
+        &out_dir,
+        &cache,
+        &[
+            "--epochs",
+            "1",
+            "--batch",
+            "8",
+            "--seed",
+            "8",
+            "--folds",
+            "3",
+            "--cv-only",
+            "--only-folds",
+            "1",
+        ],
+    );
     assert!(reseeded.status.success(), "{}", text(&reseeded));
     assert!(!text(&reseeded).contains("stored by an earlier run"), "{}", text(&reseeded));
 }
@@ -173,9 +209,31 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
     let data = tiny_collection(tmp.path());
     let out_dir = tmp.path().join("transfer");
     let cache = tmp.path().join("cache");
-    let out = train_with(&data, &out_dir, &cache, &["--arch", "musicnn", "--embedding", "pools", "--max-patches", "2", "--epochs", "3", "--batch", "8", "--seed", "7"]);
+    let out = train_with(
+        &data,
+        &out_dir,
+        &cache,
+        &[
+            "--arch",
+            "musicnn",
+            "--embedding",
+            "pools",
+            "--max-patches",
+            "2",
+            "--epochs",
+            "3",
+            "--batch",
+            "8",
+            "--seed",
+            "7",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("embedded 60 windows of 6 tracks"), "every patch of the six 30 s clips: {}", text(&out));
+    assert!(
+        text(&out).contains("embedded 60 windows of 6 tracks"),
+        "every patch of the six 30 s clips: {}",
+        text(&out)
+    );
     let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
     let header = genrescope::bundle::Bundle::read_header(&bundle).unwrap();
     assert_eq!(header.architecture.kind(), "musicnn");
@@ -183,7 +241,11 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
     assert_eq!(header.n_mels(), 96);
     assert_eq!(
         header.feature_config.windowing,
-        genrescope::feature_config::Windowing::SpectrogramPatches { patch_frames: 187, hop_frames: 187, max_patches: Some(2) }
+        genrescope::feature_config::Windowing::SpectrogramPatches {
+            patch_frames: 187,
+            hop_frames: 187,
+            max_patches: Some(2)
+        }
     );
 
     let classified = trainer()
@@ -201,9 +263,22 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
 
     // Options that do not fit the architecture, and a missing backbone, are named.
     let wrong = train_with(&data, &tmp.path().join("x"), &cache, &["--max-patches", "2"]);
-    assert!(!wrong.status.success() && text(&wrong).contains("--max-patches applies to --arch musicnn"), "{}", text(&wrong));
-    let missing = train_with(&data, &tmp.path().join("y"), &cache, &["--arch", "musicnn", "--backbone", "no-such-backbone.safetensors"]);
-    assert!(!missing.status.success() && text(&missing).contains("no-such-backbone.safetensors"), "{}", text(&missing));
+    assert!(
+        !wrong.status.success() && text(&wrong).contains("--max-patches applies to --arch musicnn"),
+        "{}",
+        text(&wrong)
+    );
+    let missing = train_with(
+        &data,
+        &tmp.path().join("y"),
+        &cache,
+        &["--arch", "musicnn", "--backbone", "no-such-backbone.safetensors"],
+    );
+    assert!(
+        !missing.status.success() && text(&missing).contains("no-such-backbone.safetensors"),
+        "{}",
+        text(&missing)
+    );
 }
 
 #[test]
@@ -217,7 +292,24 @@ fn fine_tuning_the_backbone_top_runs_after_the_head_and_keeps_only_a_better_resu
         &data,
         &out_dir,
         &cache,
-        &["--arch", "musicnn", "--max-patches", "2", "--epochs", "3", "--fine-tune", "2", "--fine-tune-lr", "3e-4", "--batch", "8", "--seed", "7", "--weights", "f32"],
+        &[
+            "--arch",
+            "musicnn",
+            "--max-patches",
+            "2",
+            "--epochs",
+            "3",
+            "--fine-tune",
+            "2",
+            "--fine-tune-lr",
+            "3e-4",
+            "--batch",
+            "8",
+            "--seed",
+            "7",
+            "--weights",
+            "f32",
+        ],
     );
     let log = text(&out);
     assert!(out.status.success(), "{log}");
@@ -232,13 +324,23 @@ fn fine_tuning_the_backbone_top_runs_after_the_head_and_keeps_only_a_better_resu
     let (header, model) = genrescope::bundle::Bundle::from_bytes(&bundle, &device).unwrap();
     assert!(header.provenance.command.contains("--fine-tune 2"), "{}", header.provenance.command);
     let Network::Musicnn(network) = &model.network else { panic!("not a transfer network") };
-    let pretrained = genrescope_trainer::train::transfer::load_backbone(&genrescope_trainer::commands::train::default_backbone(), &device).unwrap();
-    let weights = |conv: &burn::nn::conv::Conv1d| conv.weight.val().into_data().try_to_vec::<f32>().unwrap();
-    let same_mid_end = weights(&network.backbone.midend[1].conv) == weights(&pretrained.midend[1].conv);
+    let pretrained = genrescope_trainer::train::transfer::load_backbone(
+        &genrescope_trainer::commands::train::default_backbone(),
+        &device,
+    )
+    .unwrap();
+    let weights =
+        |conv: &burn::nn::conv::Conv1d| conv.weight.val().into_data().try_to_vec::<f32>().unwrap();
+    let same_mid_end =
+        weights(&network.backbone.midend[1].conv) == weights(&pretrained.midend[1].conv);
     assert_eq!(same_mid_end, !lowered, "mid end unchanged unless fine-tuning won: {log}");
 
     let wrong = train_with(&data, &tmp.path().join("x"), &cache, &["--fine-tune", "2"]);
-    assert!(!wrong.status.success() && text(&wrong).contains("--fine-tune applies to --arch musicnn"), "{}", text(&wrong));
+    assert!(
+        !wrong.status.success() && text(&wrong).contains("--fine-tune applies to --arch musicnn"),
+        "{}",
+        text(&wrong)
+    );
 }
 
 /// A descriptor table of `per_label` rows for each of three labels: two informative columns
@@ -255,7 +357,11 @@ fn descriptor_table(per_label: usize) -> String {
         for i in 0..per_label {
             let a = 3.0 * l as f64 + 2.0 * uniform();
             let b = 3.0 * (l % 2) as f64 + 2.0 * uniform();
-            csv += &format!("{label}.{i:05}.wav,661794,{a},{a},{b},{},{},{label}\n", uniform(), uniform());
+            csv += &format!(
+                "{label}.{i:05}.wav,661794,{a},{a},{b},{},{},{label}\n",
+                uniform(),
+                uniform()
+            );
         }
     }
     csv
@@ -271,7 +377,18 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
         let out = trainer()
             .args(["train", "--table"])
             .arg(&table)
-            .args(["--table-arch", arch, "--folds", "3", "--cv-only", "--epochs", "60", "--batch", "16", "--out"])
+            .args([
+                "--table-arch",
+                arch,
+                "--folds",
+                "3",
+                "--cv-only",
+                "--epochs",
+                "60",
+                "--batch",
+                "16",
+                "--out",
+            ])
             .arg(&out_dir)
             .output()
             .unwrap();
@@ -280,7 +397,9 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
         assert!(log.contains("90 rows, 5 descriptor columns, 3 labels"), "{log}");
         // The exact copy of `a` is dropped in every fold (|r| = 1 >= 0.8).
         assert_eq!(log.matches("4 of 5 descriptors kept").count(), 3, "{log}");
-        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("cv-report.json")).unwrap()).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("cv-report.json")).unwrap())
+                .unwrap();
         let accuracy = report["cv"]["track_accuracy"]["mean"].as_f64().unwrap();
         // Labels are 3 noise widths apart on `a`: chance is 1/3, a working model is near 1.
         assert!(accuracy > 0.85, "{arch}: cross-validated accuracy {accuracy}: {log}");
@@ -298,13 +417,25 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
     let out = trainer()
         .args(["train", "--table"])
         .arg(&table)
-        .args(["--ensemble", "2", "--folds", "3", "--cv-only", "--epochs", "30", "--batch", "16", "--out"])
+        .args([
+            "--ensemble",
+            "2",
+            "--folds",
+            "3",
+            "--cv-only",
+            "--epochs",
+            "30",
+            "--batch",
+            "16",
+            "--out",
+        ])
         .arg(&out_dir)
         .output()
         .unwrap();
     let log = text(&out);
     assert!(out.status.success() && log.contains("180 rows from 90 recordings"), "{log}");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("cv-report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("cv-report.json")).unwrap()).unwrap();
     assert_eq!(report["evaluation"]["n_tracks"], 90, "{log}");
     assert_eq!(report["evaluation"]["n_windows"], 180, "{log}");
     assert_eq!(report["meta"]["ensemble"], 2);
@@ -312,13 +443,43 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
 
     // What a table run cannot do, and a broken table, are named: a bundle holds one network,
     // and only columns the engine computes from audio.
-    let ensemble = trainer().args(["train", "--ensemble", "2", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
-    assert!(!ensemble.status.success() && text(&ensemble).contains("a table bundle holds one network"), "{}", text(&ensemble));
-    let synthetic = trainer().args(["train", "--epochs", "2", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
-    assert!(!synthetic.status.success() && text(&synthetic).contains("unknown descriptor column `a`"), "{}", text(&synthetic));
+    let ensemble = trainer()
+        .args(["train", "--ensemble", "2", "--table"])
+        .arg(&table)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        !ensemble.status.success() && text(&ensemble).contains("a table bundle holds one network"),
+        "{}",
+        text(&ensemble)
+    );
+    let synthetic = trainer()
+        .args(["train", "--epochs", "2", "--table"])
+        .arg(&table)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        !synthetic.status.success() && text(&synthetic).contains("unknown descriptor column `a`"),
+        "{}",
+        text(&synthetic)
+    );
     std::fs::write(&table, "a,b\n1,2\n").unwrap();
-    let broken = trainer().args(["train", "--folds", "3", "--cv-only", "--table"]).arg(&table).arg("--out").arg(&out_dir).output().unwrap();
-    assert!(!broken.status.success() && text(&broken).contains("no `label` column"), "{}", text(&broken));
+    let broken = trainer()
+        .args(["train", "--folds", "3", "--cv-only", "--table"])
+        .arg(&table)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        !broken.status.success() && text(&broken).contains("no `label` column"),
+        "{}",
+        text(&broken)
+    );
 }
 
 /// The table and fusion path on real clips: `describe` writes the table, a table model is
@@ -330,13 +491,27 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tiny_collection(tmp.path());
     let table = tmp.path().join("table.csv");
-    let described = trainer().args(["describe", "--data"]).arg(&data).arg("--out").arg(&table).output().unwrap();
+    let described = trainer()
+        .args(["describe", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&table)
+        .output()
+        .unwrap();
     assert!(described.status.success(), "{}", text(&described));
     let cnn_dir = tmp.path().join("cnn");
-    let cnn = train_with(&data, &cnn_dir, &tmp.path().join("cache"), &["--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3"]);
+    let cnn = train_with(
+        &data,
+        &cnn_dir,
+        &tmp.path().join("cache"),
+        &["--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3"],
+    );
     assert!(cnn.status.success(), "{}", text(&cnn));
     let fused_dir = tmp.path().join("fused");
-    let table_options = format!("--table '{}' --epochs 40 --batch 4 --max-correlation 1.0 --folds 3 --min-seconds 10", table.display());
+    let table_options = format!(
+        "--table '{}' --epochs 40 --batch 4 --max-correlation 1.0 --folds 3 --min-seconds 10",
+        table.display()
+    );
     let out = trainer()
         .args(["fuse", "--folds", "3", "--data"])
         .arg(&data)
@@ -351,32 +526,54 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     // Both members' held-out predictions come from their own cross-validation.
-    assert_eq!(log.matches("held-out predictions are the out-of-fold predictions").count(), 2, "{log}");
+    assert_eq!(
+        log.matches("held-out predictions are the out-of-fold predictions").count(),
+        2,
+        "{log}"
+    );
     assert!(log.contains("3-fold nested cross-validation on 6 tracks"), "{log}");
     assert!(log.contains("bundle check: the fused result"), "{log}");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(fused_dir.join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fused_dir.join("report.json")).unwrap()).unwrap();
     let weights = &report["meta"]["weights"];
-    let (w_cnn, w_table) = (weights["cnn"]["weight"].as_f64().unwrap(), weights["table"]["weight"].as_f64().unwrap());
+    let (w_cnn, w_table) =
+        (weights["cnn"]["weight"].as_f64().unwrap(), weights["table"]["weight"].as_f64().unwrap());
     assert!((w_cnn + w_table - 1.0).abs() < 1e-9, "{weights}");
 
     let clip = data.join("metal").join("metal.00001.wav");
-    let classified = trainer().args(["classify", "--json", "--model"]).arg(fused_dir.join("model.gscope")).arg(&clip).output().unwrap();
+    let classified = trainer()
+        .args(["classify", "--json", "--model"])
+        .arg(fused_dir.join("model.gscope"))
+        .arg(&clip)
+        .output()
+        .unwrap();
     assert!(classified.status.success(), "{}", text(&classified));
     let entries: serde_json::Value = serde_json::from_slice(&classified.stdout).unwrap();
     let entry = &entries[0];
     let members = entry["members"].as_array().unwrap();
     assert_eq!(members.len(), 2);
-    assert_eq!((members[0]["name"].as_str(), members[1]["name"].as_str()), (Some("cnn"), Some("table")));
+    assert_eq!(
+        (members[0]["name"].as_str(), members[1]["name"].as_str()),
+        (Some("cnn"), Some("table"))
+    );
     for label in ["classical", "metal"] {
         let fused = entry["probabilities"][label].as_f64().unwrap();
-        let mean: f64 = members.iter().map(|m| m["weight"].as_f64().unwrap() * m["probabilities"][label].as_f64().unwrap()).sum();
+        let mean: f64 = members
+            .iter()
+            .map(|m| m["weight"].as_f64().unwrap() * m["probabilities"][label].as_f64().unwrap())
+            .sum();
         assert!((fused - mean).abs() < 1e-6, "{label}: fused {fused} vs weighted mean {mean}");
     }
     assert_eq!(members[1]["windows"], 1, "a 30 s clip is one descriptor window");
 
     // A member trained on --data without out-of-fold predictions would not be held out.
     let no_cv = tmp.path().join("cnn-no-cv");
-    let plain = train_with(&data, &no_cv, &tmp.path().join("cache"), &["--epochs", "1", "--batch", "8", "--seed", "7"]);
+    let plain = train_with(
+        &data,
+        &no_cv,
+        &tmp.path().join("cache"),
+        &["--epochs", "1", "--batch", "8", "--seed", "7"],
+    );
     assert!(plain.status.success(), "{}", text(&plain));
     let refused = trainer()
         .args(["fuse", "--folds", "3", "--data"])
@@ -387,13 +584,28 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
         .arg(tmp.path().join("refused"))
         .output()
         .unwrap();
-    assert!(!refused.status.success() && text(&refused).contains("was trained on") && text(&refused).contains("--folds K"), "{}", text(&refused));
+    assert!(
+        !refused.status.success()
+            && text(&refused).contains("was trained on")
+            && text(&refused).contains("--folds K"),
+        "{}",
+        text(&refused)
+    );
 
     // `eval` takes the fusion too (track-level).
     let eval_dir = tmp.path().join("fused-eval");
-    let evaluated = trainer().args(["eval", "--model"]).arg(fused_dir.join("model.gscope")).arg("--data").arg(&data).arg("--out").arg(&eval_dir).output().unwrap();
+    let evaluated = trainer()
+        .args(["eval", "--model"])
+        .arg(fused_dir.join("model.gscope"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&eval_dir)
+        .output()
+        .unwrap();
     assert!(evaluated.status.success(), "{}", text(&evaluated));
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(eval_dir.join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(eval_dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["meta"]["model_kind"], "fusion");
     assert_eq!(report["evaluation"]["n_tracks"], 6);
     assert_eq!(report["evaluation"]["n_windows"], 6, "one window per track for a fusion");

@@ -69,34 +69,61 @@ fn training_steps_and_inference_on_wgpu_match_the_cpu() {
     let set = windows();
 
     // Training: no dropout (its masks come from each backend's own generator).
-    let cnn = ArchitectureConfig::Cnn { filters: vec![32, 64, 128], dense: vec![256, 128], dropout: 0.0 };
+    let cnn =
+        ArchitectureConfig::Cnn { filters: vec![32, 64, 128], dense: vec![256, 128], dropout: 0.0 };
     let (cpu_model, gpu_model) = on_both(&cnn, &cpu.clone().autodiff(), &gpu.clone().autodiff());
     let before = logits(&cpu_model.valid(), &set, &cpu);
     let difference = max_difference(&before, &logits(&gpu_model.valid(), &set, &gpu));
     assert!(difference < TOLERANCE, "logits before training differ by {difference}");
     let batches = vec![(0..8).collect::<Vec<_>>(), (8..16).collect()];
     let (mut cpu_losses, mut gpu_losses) = (Vec::new(), Vec::new());
-    let (cpu_model, cpu_pass) = train_pass(cpu_model, &mut optimizer(None), &set, &batches, 1e-3, &cpu, |p| cpu_losses.push(p.loss_sum)).unwrap();
-    let (gpu_model, gpu_pass) = train_pass(gpu_model, &mut optimizer(None), &set, &batches, 1e-3, &gpu, |p| gpu_losses.push(p.loss_sum)).unwrap();
+    let (cpu_model, cpu_pass) =
+        train_pass(cpu_model, &mut optimizer(None), &set, &batches, 1e-3, &cpu, |p| {
+            cpu_losses.push(p.loss_sum)
+        })
+        .unwrap();
+    let (gpu_model, gpu_pass) =
+        train_pass(gpu_model, &mut optimizer(None), &set, &batches, 1e-3, &gpu, |p| {
+            gpu_losses.push(p.loss_sum)
+        })
+        .unwrap();
     assert_eq!((cpu_pass.seen, gpu_pass.seen), (16, 16));
     // The first batch's loss comes from the same weights on both devices.
     let first = (cpu_losses[0] - gpu_losses[0]).abs() / 8.0;
-    assert!(first < TOLERANCE as f64, "first-batch loss per window: cpu {} wgpu {}", cpu_losses[0] / 8.0, gpu_losses[0] / 8.0);
+    assert!(
+        first < TOLERANCE as f64,
+        "first-batch loss per window: cpu {} wgpu {}",
+        cpu_losses[0] / 8.0,
+        gpu_losses[0] / 8.0
+    );
     // After Adam steps the bound is looser: Adam's first step moves every weight by about
     // lr * sign(gradient), so a gradient that is ~0 may flip sign between two float
     // implementations and move by a whole 1e-3 the other way. Seen on lavapipe: 3e-5 to 4.6e-4.
-    let (cpu_logits, gpu_logits) = (logits(&cpu_model.valid(), &set, &cpu), logits(&gpu_model.valid(), &set, &gpu));
+    let (cpu_logits, gpu_logits) =
+        (logits(&cpu_model.valid(), &set, &cpu), logits(&gpu_model.valid(), &set, &gpu));
     assert!(cpu_logits.iter().all(|v| v.is_finite()));
     let moved = max_difference(&before, &cpu_logits);
     let difference = max_difference(&cpu_logits, &gpu_logits);
     eprintln!("after two Adam steps: logits moved by up to {moved:.3e}, cpu vs wgpu differ by {difference:.3e}");
-    assert!(difference < AFTER_STEPS_TOLERANCE, "logits after two Adam steps differ by {difference}");
-    assert!(moved > 10.0 * AFTER_STEPS_TOLERANCE, "the steps barely moved the logits ({moved}), so the comparison says little");
+    assert!(
+        difference < AFTER_STEPS_TOLERANCE,
+        "logits after two Adam steps differ by {difference}"
+    );
+    assert!(
+        moved > 10.0 * AFTER_STEPS_TOLERANCE,
+        "the steps barely moved the logits ({moved}), so the comparison says little"
+    );
     let loss_difference = (cpu_pass.loss_sum - gpu_pass.loss_sum).abs() / 16.0;
-    assert!(loss_difference < AFTER_STEPS_TOLERANCE as f64, "mean training loss: cpu {} wgpu {}", cpu_pass.mean_loss(), gpu_pass.mean_loss());
+    assert!(
+        loss_difference < AFTER_STEPS_TOLERANCE as f64,
+        "mean training loss: cpu {} wgpu {}",
+        cpu_pass.mean_loss(),
+        gpu_pass.mean_loss()
+    );
 
     // Inference of the CRNN (bidirectional GRU).
     let (cpu_model, gpu_model) = on_both(&ArchitectureConfig::crnn_default(), &cpu, &gpu);
-    let difference = max_difference(&logits(&cpu_model, &set, &cpu), &logits(&gpu_model, &set, &gpu));
+    let difference =
+        max_difference(&logits(&cpu_model, &set, &cpu), &logits(&gpu_model, &set, &gpu));
     assert!(difference < TOLERANCE, "CRNN logits differ by {difference}");
 }

@@ -42,7 +42,10 @@ fn auto() -> anyhow::Result<(Device, String)> {
         let found = if adapters.is_empty() {
             "no wgpu adapter".to_string()
         } else {
-            format!("only software adapters: {}", adapters.iter().map(gpu::describe).collect::<Vec<_>>().join(", "))
+            format!(
+                "only software adapters: {}",
+                adapters.iter().map(gpu::describe).collect::<Vec<_>>().join(", ")
+            )
         };
         return Ok((Device::flex(), format!("{CPU_NAME}; {found}")));
     }
@@ -67,7 +70,9 @@ mod gpu {
     use burn::tensor::Device;
 
     pub fn device() -> anyhow::Result<(Device, String)> {
-        anyhow::bail!("this trainer was built without wgpu support (cargo feature `wgpu`); use --backend cpu")
+        anyhow::bail!(
+            "this trainer was built without wgpu support (cargo feature `wgpu`); use --backend cpu"
+        )
     }
 }
 
@@ -102,7 +107,10 @@ mod gpu {
     /// True for a real GPU (discrete, integrated or virtualised), false for a CPU rasteriser
     /// such as lavapipe or llvmpipe.
     pub fn is_hardware(info: &AdapterInfo) -> bool {
-        matches!(info.device_type, DeviceType::DiscreteGpu | DeviceType::IntegratedGpu | DeviceType::VirtualGpu)
+        matches!(
+            info.device_type,
+            DeviceType::DiscreteGpu | DeviceType::IntegratedGpu | DeviceType::VirtualGpu
+        )
     }
 
     /// "name (API, kind)", e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, software)".

@@ -18,7 +18,9 @@ use genrescope::FeatureConfig;
 use super::backend::Backend;
 use super::train::{load, Arch};
 use crate::augment::AugmentConfig;
-use crate::train::fit::{epoch_bar, epoch_batches, optimizer, plain_features, train_pass, training_windows, Tracks};
+use crate::train::fit::{
+    epoch_bar, epoch_batches, optimizer, plain_features, train_pass, training_windows, Tracks,
+};
 use crate::train::normalise::band_statistics;
 use crate::train::TrainSettings;
 
@@ -88,9 +90,15 @@ pub fn run(args: BenchEpochArgs) -> anyhow::Result<ExitCode> {
     };
     device.seed(args.seed);
     let train_device = device.clone().autodiff();
-    let mut model = GenreNet::new(&settings.architecture, cfg.n_mels, cfg.frames_per_window(), data.labels.len(), &train_device)
-        .map_err(anyhow::Error::msg)
-        .context("building the network")?;
+    let mut model = GenreNet::new(
+        &settings.architecture,
+        cfg.n_mels,
+        cfg.frames_per_window(),
+        data.labels.len(),
+        &train_device,
+    )
+    .map_err(anyhow::Error::msg)
+    .context("building the network")?;
     let mut optim = optimizer(None);
     let lr = settings.schedule.learning_rate;
     println!(
@@ -112,8 +120,9 @@ pub fn run(args: BenchEpochArgs) -> anyhow::Result<ExitCode> {
         let stepped: usize = batches.iter().map(Vec::len).sum();
         let bar = epoch_bar("bench", epoch, args.epochs, batches.len());
         let steps_start = Instant::now();
-        let (trained, pass) = train_pass(model, &mut optim, &set, &batches, lr, &train_device, |_| bar.inc(1))
-            .with_context(|| format!("epoch {epoch}"))?;
+        let (trained, pass) =
+            train_pass(model, &mut optim, &set, &batches, lr, &train_device, |_| bar.inc(1))
+                .with_context(|| format!("epoch {epoch}"))?;
         let seconds = steps_start.elapsed().as_secs_f64();
         bar.finish_and_clear();
         model = trained;

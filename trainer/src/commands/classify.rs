@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use genrescope::audio::{fmt_duration, AudioError, DecodeLimits};
 use genrescope::audio;
+use genrescope::audio::{fmt_duration, AudioError, DecodeLimits};
 use genrescope::classify::{Classification, Classifier, Ensemble, MemberResult};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -138,17 +138,27 @@ pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Ensembl
 
 /// [`load_classifier`] for a spectrogram bundle only (what `eval` and its feature cache
 /// handle).
-pub fn load_spectrogram_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Classifier, String)> {
+pub fn load_spectrogram_classifier(
+    path: &Path,
+    backend: Backend,
+) -> anyhow::Result<(Classifier, String)> {
     let hint = " (eval takes spectrogram bundles; a fusion is evaluated by `trainer fuse`, a table model by `trainer train --table --folds K`)";
     load_with(path, backend, hint, Classifier::from_bundle)
 }
 
 /// Reads the bundle at `path` and loads it with `load` on `backend`'s device; a load error
 /// names the file and ends with `hint`.
-fn load_with<T>(path: &Path, backend: Backend, hint: &str, load: impl FnOnce(&[u8], &burn::tensor::Device) -> Result<T, genrescope::classify::ClassifyError>) -> anyhow::Result<(T, String)> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read the model bundle {}", path.display()))?;
+fn load_with<T>(
+    path: &Path,
+    backend: Backend,
+    hint: &str,
+    load: impl FnOnce(&[u8], &burn::tensor::Device) -> Result<T, genrescope::classify::ClassifyError>,
+) -> anyhow::Result<(T, String)> {
+    let bytes = fs::read(path)
+        .with_context(|| format!("cannot read the model bundle {}", path.display()))?;
     let (device, backend_name) = backend.device()?;
-    let loaded = load(&bytes, &device).with_context(|| format!("cannot load the model bundle {}{hint}", path.display()))?;
+    let loaded = load(&bytes, &device)
+        .with_context(|| format!("cannot load the model bundle {}{hint}", path.display()))?;
     Ok((loaded, backend_name))
 }
 
@@ -185,7 +195,8 @@ fn collect_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         if p.is_dir() {
             let before = files.len();
             let mut visited = HashSet::new();
-            walk(p, 0, &mut visited, &mut files).with_context(|| format!("cannot read the folder {}", p.display()))?;
+            walk(p, 0, &mut visited, &mut files)
+                .with_context(|| format!("cannot read the folder {}", p.display()))?;
             if files.len() == before {
                 eprintln!("warning: no audio file (by extension) in the folder {}", p.display());
             }
@@ -196,7 +207,12 @@ fn collect_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn walk(dir: &Path, depth: usize, visited: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> io::Result<()> {
+fn walk(
+    dir: &Path,
+    depth: usize,
+    visited: &mut HashSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> io::Result<()> {
     if let Ok(canonical) = dir.canonicalize() {
         if !visited.insert(canonical) {
             return Ok(()); // a symlink loop or a folder reached twice
@@ -216,7 +232,8 @@ fn walk(dir: &Path, depth: usize, visited: &mut HashSet<PathBuf>, out: &mut Vec<
         }
     }
     // Files and sub-folders in one sorted sequence, so the order is that of the full paths.
-    let mut entries: Vec<(PathBuf, bool)> = files.into_iter().map(|f| (f, false)).chain(dirs.into_iter().map(|d| (d, true))).collect();
+    let mut entries: Vec<(PathBuf, bool)> =
+        files.into_iter().map(|f| (f, false)).chain(dirs.into_iter().map(|d| (d, true))).collect();
     entries.sort();
     for (path, is_dir) in entries {
         if !is_dir {
@@ -255,10 +272,17 @@ pub struct Tagged {
 }
 
 fn classify_path(classifier: &Ensemble, path: &Path, limits: &DecodeLimits) -> FileResult {
-    FileResult { file: path.display().to_string(), outcome: classify_file(classifier, path, limits) }
+    FileResult {
+        file: path.display().to_string(),
+        outcome: classify_file(classifier, path, limits),
+    }
 }
 
-fn classify_file(classifier: &Ensemble, path: &Path, limits: &DecodeLimits) -> Result<Tagged, String> {
+fn classify_file(
+    classifier: &Ensemble,
+    path: &Path,
+    limits: &DecodeLimits,
+) -> Result<Tagged, String> {
     let meta = fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
     if meta.is_dir() {
         return Err("is a folder".into());
@@ -278,7 +302,8 @@ fn classify_file(classifier: &Ensemble, path: &Path, limits: &DecodeLimits) -> R
     if audio.skipped_packets > 0 {
         warnings.push(format!("{} undecodable packets were skipped", audio.skipped_packets));
     }
-    let classification = classifier.classify_mono(&audio.samples, audio.sample_rate).map_err(|e| e.to_string())?;
+    let classification =
+        classifier.classify_mono(&audio.samples, audio.sample_rate).map_err(|e| e.to_string())?;
     Ok(Tagged { classification, duration_seconds, warnings })
 }
 
@@ -307,7 +332,11 @@ pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> Strin
             Ok(t) => {
                 let c = &t.classification;
                 let best = &c.ranking[0];
-                let others = c.top(top)[1..].iter().map(|s| format!("{} {}", s.label, pct(s.probability))).collect::<Vec<_>>().join(", ");
+                let others = c.top(top)[1..]
+                    .iter()
+                    .map(|s| format!("{} {}", s.label, pct(s.probability)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let timeline = if timeline {
                     c.windows
                         .iter()
@@ -328,16 +357,28 @@ pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> Strin
                 };
                 Row {
                     file: r.file.clone(),
-                    cells: Some([best.label.clone(), pct(best.probability), others, fmt_duration(t.duration_seconds), c.windows.len().to_string()]),
+                    cells: Some([
+                        best.label.clone(),
+                        pct(best.probability),
+                        others,
+                        fmt_duration(t.duration_seconds),
+                        c.windows.len().to_string(),
+                    ]),
                     error: None,
                     timeline,
                 }
             }
-            Err(e) => Row { file: r.file.clone(), cells: None, error: Some(e.clone()), timeline: Vec::new() },
+            Err(e) => Row {
+                file: r.file.clone(),
+                cells: None,
+                error: Some(e.clone()),
+                timeline: Vec::new(),
+            },
         })
         .collect();
 
-    let headers = ["FILE", "GENRE", "CONF", if top > 1 { "NEXT" } else { "" }, "DURATION", "WINDOWS"];
+    let headers =
+        ["FILE", "GENRE", "CONF", if top > 1 { "NEXT" } else { "" }, "DURATION", "WINDOWS"];
     let mut w = headers.map(width);
     for row in &rows {
         w[0] = w[0].max(width(&row.file));
@@ -440,7 +481,10 @@ struct JsonMember<'a> {
     windows: usize,
 }
 
-fn json_members<'a>(labels: &'a [String], members: &'a [MemberResult]) -> Option<Vec<JsonMember<'a>>> {
+fn json_members<'a>(
+    labels: &'a [String],
+    members: &'a [MemberResult],
+) -> Option<Vec<JsonMember<'a>>> {
     (!members.is_empty()).then(|| {
         members
             .iter()
@@ -449,7 +493,10 @@ fn json_members<'a>(labels: &'a [String], members: &'a [MemberResult]) -> Option
                 kind: m.kind,
                 weight: m.weight,
                 skipped: m.skipped.as_deref(),
-                probabilities: m.skipped.is_none().then(|| LabelMap { labels, values: &m.probabilities }),
+                probabilities: m
+                    .skipped
+                    .is_none()
+                    .then(|| LabelMap { labels, values: &m.probabilities }),
                 windows: m.windows.len(),
             })
             .collect()
@@ -458,7 +505,12 @@ fn json_members<'a>(labels: &'a [String], members: &'a [MemberResult]) -> Option
 
 /// One JSON array with an object per file. Probabilities are f32 written with the shortest
 /// representation that reads back to the same f32 (no precision lost).
-fn write_json(out: &mut impl Write, results: &[FileResult], top: usize, timeline: bool) -> io::Result<()> {
+fn write_json(
+    out: &mut impl Write,
+    results: &[FileResult],
+    top: usize,
+    timeline: bool,
+) -> io::Result<()> {
     let entries: Vec<JsonEntry> = results
         .iter()
         .map(|r| match &r.outcome {
@@ -478,7 +530,10 @@ fn write_json(out: &mut impl Write, results: &[FileResult], top: usize, timeline
                                 start_seconds: w.start_seconds,
                                 end_seconds: w.end_seconds,
                                 padded: w.padded,
-                                probabilities: LabelMap { labels: &c.labels, values: &w.probabilities },
+                                probabilities: LabelMap {
+                                    labels: &c.labels,
+                                    values: &w.probabilities,
+                                },
                             })
                             .collect()
                     }),
@@ -524,7 +579,8 @@ fn write_csv(out: &mut impl Write, results: &[FileResult], labels: &[String]) ->
     let mut header = vec!["file".to_string(), "genre".into(), "confidence".into()];
     header.extend(labels.iter().cloned());
     header.push("error".into());
-    let join = |fields: &[String]| fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
+    let join =
+        |fields: &[String]| fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
     write!(out, "{}\r\n", join(&header))?;
     for r in results {
         let mut row = vec![r.file.clone()];
@@ -563,14 +619,25 @@ mod tests {
     fn folders_are_walked_sorted_without_hidden_entries() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        for rel in ["b.wav", "a/z.mp3", "a/.hidden.wav", ".git/x.wav", "notes.txt", "C.FLAC", "a/sub/y.ogg"] {
+        for rel in [
+            "b.wav",
+            "a/z.mp3",
+            "a/.hidden.wav",
+            ".git/x.wav",
+            "notes.txt",
+            "C.FLAC",
+            "a/sub/y.ogg",
+        ] {
             let p = root.join(rel);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(p, b"x").unwrap();
         }
         let explicit = root.join("notes.txt");
         let files = collect_inputs(&[root.to_path_buf(), explicit.clone()]).unwrap();
-        let rel: Vec<_> = files.iter().map(|f| f.strip_prefix(root).unwrap_or(f).to_string_lossy().into_owned()).collect();
+        let rel: Vec<_> = files
+            .iter()
+            .map(|f| f.strip_prefix(root).unwrap_or(f).to_string_lossy().into_owned())
+            .collect();
         assert_eq!(rel, vec!["C.FLAC", "a/sub/y.ogg", "a/z.mp3", "b.wav", "notes.txt"]);
         assert_eq!(files.last().unwrap(), &explicit);
     }

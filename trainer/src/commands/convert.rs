@@ -43,7 +43,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     header.weight_storage = args.weights;
     let output = Bundle::to_bytes(&header, &model).context("cannot encode the converted bundle")?;
 
-    let (_, reloaded) = Bundle::from_bytes(&output, &device).context("the converted bundle does not load")?;
+    let (_, reloaded) =
+        Bundle::from_bytes(&output, &device).context("the converted bundle does not load")?;
     let rounded = Bundle::rounded(&model, args.weights)?;
     let input_x = probe_input(model.n_mels, model.n_frames, &device);
     let [before, expected, got] = [&model, &rounded, &reloaded].map(|m| probabilities(m, &input_x));
@@ -53,7 +54,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     }
     let moved = max_abs_diff(&before, &got);
 
-    std::fs::write(&args.out, &output).with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(&args.out, &output)
+        .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
         "wrote {} ({} bytes, weights {}); was {} bytes, weights {from}",
         args.out.display(),

@@ -10,7 +10,9 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use genrescope::audio::{load_mono, DecodeLimits};
-use genrescope::descriptors::{column_names, describe_windows, DescriptorWindowing, WindowDescriptors, SAMPLE_RATE};
+use genrescope::descriptors::{
+    column_names, describe_windows, DescriptorWindowing, WindowDescriptors, SAMPLE_RATE,
+};
 use rayon::prelude::*;
 
 use super::discover_labelled;
@@ -41,14 +43,18 @@ pub fn run(args: DescribeArgs) -> anyhow::Result<ExitCode> {
     if !(args.window_seconds > 0.0 && args.hop_seconds > 0.0) {
         bail!("--window-seconds and --hop-seconds must be positive");
     }
-    let windowing = DescriptorWindowing { window_seconds: args.window_seconds, hop_seconds: args.hop_seconds };
+    let windowing =
+        DescriptorWindowing { window_seconds: args.window_seconds, hop_seconds: args.hop_seconds };
     let dataset = discover_labelled(&args.data)?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.map_or(0, usize::from)).build()?;
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(args.jobs.map_or(0, usize::from)).build()?;
     let started = Instant::now();
-    let results: Vec<anyhow::Result<Vec<WindowDescriptors>>> =
-        pool.install(|| dataset.tracks.par_iter().map(|t| describe_file(&t.path, &windowing)).collect());
+    let results: Vec<anyhow::Result<Vec<WindowDescriptors>>> = pool.install(|| {
+        dataset.tracks.par_iter().map(|t| describe_file(&t.path, &windowing)).collect()
+    });
 
-    let mut writer = csv::Writer::from_path(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let mut writer = csv::Writer::from_path(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut header = vec!["filename".to_string(), "start".to_string(), "length".to_string()];
     header.extend(column_names());
     header.push("label".to_string());
@@ -88,7 +94,10 @@ pub fn run(args: DescribeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Decodes one file, brings it to the descriptors' rate and describes its windows.
-fn describe_file(path: &Path, windowing: &DescriptorWindowing) -> anyhow::Result<Vec<WindowDescriptors>> {
+fn describe_file(
+    path: &Path,
+    windowing: &DescriptorWindowing,
+) -> anyhow::Result<Vec<WindowDescriptors>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let extension = path.extension().and_then(|e| e.to_str());
     let audio = load_mono(bytes, extension, SAMPLE_RATE, &DecodeLimits::default())?;

@@ -65,7 +65,9 @@ struct TrackOutcome {
 /// Runs `trainer eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let bytes = std::fs::read(&args.model).map_err(|e| anyhow::anyhow!("cannot read the model bundle {}: {e}", args.model.display()))?;
+    let bytes = std::fs::read(&args.model).map_err(|e| {
+        anyhow::anyhow!("cannot read the model bundle {}: {e}", args.model.display())
+    })?;
     let spectrogram = matches!(Bundle::kind(&bytes), Ok(ModelKind::Spectrogram));
     let (model, backend_name) = if spectrogram {
         let (c, b) = load_spectrogram_classifier(&args.model, args.backend)?;
@@ -79,7 +81,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let dataset = super::discover_labelled(&args.data)?;
     let label_map = map_labels(&dataset.labels, &model_labels)?;
 
-    let cache = (!args.no_cache).then(|| FeatureCache::new(args.cache.clone().unwrap_or_else(default_dir)));
+    let cache =
+        (!args.no_cache).then(|| FeatureCache::new(args.cache.clone().unwrap_or_else(default_dir)));
     let limits = DecodeLimits::default();
     let bar = progress_bar(dataset.tracks.len(), "evaluating");
     let done = AtomicUsize::new(0);
@@ -88,7 +91,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .par_iter()
         .map(|track| {
             let outcome = match &model {
-                EvalModel::Spectrogram(classifier) => run_track(classifier, cache.as_ref(), track, &limits),
+                EvalModel::Spectrogram(classifier) => {
+                    run_track(classifier, cache.as_ref(), track, &limits)
+                }
                 EvalModel::Any(ensemble) => run_track_any(ensemble, track, &limits),
             };
             bar.set_position((done.fetch_add(1, Ordering::Relaxed) + 1) as u64);
@@ -120,7 +125,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 n_tracks += 1;
                 per_label[track.label] += 1;
                 let truth = label_map[track.label];
-                windows.extend(probs.into_iter().map(|probs| WindowPrediction { track: i, truth, probs }));
+                windows.extend(probs.into_iter().map(|probs| WindowPrediction {
+                    track: i,
+                    truth,
+                    probs,
+                }));
             }
             Err(e) => {
                 eprintln!("skipping {}: {e}", track.path.display());
@@ -141,7 +150,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let seconds = started.elapsed().as_secs_f64();
     let out = args.out.clone().unwrap_or_else(|| default_out_dir(&args.model, &args.data));
     let title = format!("Evaluation of {} on {}", args.model.display(), args.data.display());
-    let missing: Vec<&String> = model_labels.iter().filter(|l| !dataset.labels.contains(l)).collect();
+    let missing: Vec<&String> =
+        model_labels.iter().filter(|l| !dataset.labels.contains(l)).collect();
     let macro_f1_data = macro_f1_over(&evaluation.track_confusion, &model_labels, &label_map);
     let meta = json!({
         "model": args.model.display().to_string(),
@@ -184,8 +194,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
 /// For each folder label, its index among the model's labels; fails naming every folder
 /// label the model does not know.
 fn map_labels(data_labels: &[String], model_labels: &[String]) -> anyhow::Result<Vec<usize>> {
-    let unknown: Vec<String> =
-        data_labels.iter().filter(|l| !model_labels.contains(l)).map(|l| format!("'{l}'")).collect();
+    let unknown: Vec<String> = data_labels
+        .iter()
+        .filter(|l| !model_labels.contains(l))
+        .map(|l| format!("'{l}'"))
+        .collect();
     if !unknown.is_empty() {
         bail!(
             "the data folder has label{} the model does not know: {} (the model's labels: {})",
@@ -194,7 +207,10 @@ fn map_labels(data_labels: &[String], model_labels: &[String]) -> anyhow::Result
             model_labels.join(", ")
         );
     }
-    Ok(data_labels.iter().map(|l| model_labels.iter().position(|m| m == l).expect("checked above")).collect())
+    Ok(data_labels
+        .iter()
+        .map(|l| model_labels.iter().position(|m| m == l).expect("checked above"))
+        .collect())
 }
 
 /// Macro F1 over only the labels the folder has (from the full track confusion matrix).
@@ -208,7 +224,8 @@ fn macro_f1_over(confusion: &[Vec<usize>], labels: &[String], label_map: &[usize
 
 /// `<bundle dir>/<bundle-stem>-eval-<data-folder-name>`.
 fn default_out_dir(model: &Path, data: &Path) -> PathBuf {
-    let stem = model.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    let stem =
+        model.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
     let data_name = data
         .canonicalize()
         .ok()
@@ -221,7 +238,12 @@ fn default_out_dir(model: &Path, data: &Path) -> PathBuf {
 }
 
 /// Decodes (or reads from the cache) one track and runs the model on all its windows.
-fn run_track(classifier: &Classifier, cache: Option<&FeatureCache>, track: &Track, limits: &DecodeLimits) -> TrackOutcome {
+fn run_track(
+    classifier: &Classifier,
+    cache: Option<&FeatureCache>,
+    track: &Track,
+    limits: &DecodeLimits,
+) -> TrackOutcome {
     let cfg = &classifier.header().feature_config;
     let mut warnings = Vec::new();
     let loaded = match cache {
@@ -234,7 +256,13 @@ fn run_track(classifier: &Classifier, cache: Option<&FeatureCache>, track: &Trac
     let (samples, truncated, hit) = match loaded {
         Ok(l) => l,
         // The error's own Display names the path; the caller adds it once.
-        Err(e) => return TrackOutcome { windows: Err(track_error_message(&e)), cache_hit: false, warnings },
+        Err(e) => {
+            return TrackOutcome {
+                windows: Err(track_error_message(&e)),
+                cache_hit: false,
+                warnings,
+            }
+        }
     };
     if truncated {
         warnings.push("the file is truncated; using the audio it holds".into());
@@ -275,13 +303,17 @@ impl EvalModel {
 fn run_track_any(ensemble: &Ensemble, track: &Track, limits: &DecodeLimits) -> TrackOutcome {
     let read = std::fs::read(&track.path).map_err(|e| format!("cannot read the file: {e}"));
     let extension = track.path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let decoded = read.and_then(|bytes| decode(bytes, extension.as_deref(), limits).map_err(|e| e.to_string()));
+    let decoded = read
+        .and_then(|bytes| decode(bytes, extension.as_deref(), limits).map_err(|e| e.to_string()));
     let mut warnings = Vec::new();
     let windows = decoded.and_then(|audio| {
         if audio.truncated {
             warnings.push("the file is truncated; using the audio it holds".into());
         }
-        ensemble.classify_mono(&audio.samples, audio.sample_rate).map(|c| vec![c.probabilities]).map_err(|e| e.to_string())
+        ensemble
+            .classify_mono(&audio.samples, audio.sample_rate)
+            .map(|c| vec![c.probabilities])
+            .map_err(|e| e.to_string())
     });
     TrackOutcome { windows, cache_hit: false, warnings }
 }
@@ -293,17 +325,24 @@ fn track_error_message(e: &TrackError) -> String {
     }
 }
 
-fn decode_directly(path: &Path, rate: u32, limits: &DecodeLimits) -> Result<(Vec<f32>, bool), TrackError> {
+fn decode_directly(
+    path: &Path,
+    rate: u32,
+    limits: &DecodeLimits,
+) -> Result<(Vec<f32>, bool), TrackError> {
     let fail = |kind| TrackError { path: path.to_path_buf(), kind };
     let bytes = std::fs::read(path).map_err(|e| fail(TrackErrorKind::Read(e)))?;
     let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let audio = load_mono(bytes, extension.as_deref(), rate, limits).map_err(|e| fail(TrackErrorKind::Audio(e)))?;
+    let audio = load_mono(bytes, extension.as_deref(), rate, limits)
+        .map_err(|e| fail(TrackErrorKind::Audio(e)))?;
     Ok((audio.samples, audio.truncated))
 }
 
 fn command_line() -> String {
     let mut parts = vec!["trainer".to_string()];
-    parts.extend(std::env::args().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }));
+    parts.extend(
+        std::env::args().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }),
+    );
     parts.join(" ")
 }
 

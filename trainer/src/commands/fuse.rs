@@ -82,7 +82,9 @@ struct LoadedMember {
 
 /// Runs `trainer fuse`.
 pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
-    if !(args.weight_step > 0.0 && args.weight_step <= 1.0) || (1.0 / args.weight_step - (1.0 / args.weight_step).round()).abs() > 1e-9 {
+    if !(args.weight_step > 0.0 && args.weight_step <= 1.0)
+        || (1.0 / args.weight_step - (1.0 / args.weight_step).round()).abs() > 1e-9
+    {
         bail!("--weight-step must divide 1 (e.g. 0.05, 0.1), got {}", args.weight_step);
     }
     if !args.weights.is_empty() {
@@ -90,9 +92,11 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     }
     let data_dir = args.data.clone().context("--data DIR (or --weights) is required")?;
     let dataset = super::discover_labelled(&data_dir)?;
-    let names: Vec<String> = dataset.tracks.iter().map(|t| track_key(&dataset.labels[t.label], &t.path)).collect();
+    let names: Vec<String> =
+        dataset.tracks.iter().map(|t| track_key(&dataset.labels[t.label], &t.path)).collect();
     let truths = dataset.track_labels();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
 
     let mut members = Vec::new();
     for spec in &args.members {
@@ -101,10 +105,20 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
             bail!("two members are named `{name}`");
         }
         if ensemble.labels() != dataset.labels.as_slice() {
-            bail!("member `{name}` has the labels [{}], --data has [{}]", ensemble.labels().join(", "), dataset.labels.join(", "));
+            bail!(
+                "member `{name}` has the labels [{}], --data has [{}]",
+                ensemble.labels().join(", "),
+                dataset.labels.join(", ")
+            );
         }
         let (predictions, source) = match cross_validated(&bundle, &names, &truths)? {
-            Some(p) => (p, format!("out-of-fold predictions of its {}", bundle.with_file_name("report.json").display())),
+            Some(p) => (
+                p,
+                format!(
+                    "out-of-fold predictions of its {}",
+                    bundle.with_file_name("report.json").display()
+                ),
+            ),
             None => {
                 if trained_on(&ensemble, &data_dir) {
                     bail!(
@@ -114,7 +128,13 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
                     );
                 }
                 eprintln!("member `{name}`: classifying the {} tracks with {} (it must not have been trained on them)", names.len(), bundle.display());
-                (classify_all(&ensemble, &dataset.tracks.iter().map(|t| t.path.clone()).collect::<Vec<_>>())?, format!("predictions of {} (not trained on these tracks)", bundle.display()))
+                (
+                    classify_all(
+                        &ensemble,
+                        &dataset.tracks.iter().map(|t| t.path.clone()).collect::<Vec<_>>(),
+                    )?,
+                    format!("predictions of {} (not trained on these tracks)", bundle.display()),
+                )
             }
         };
         eprintln!("member `{name}`: held-out predictions are the {source}");
@@ -131,9 +151,13 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     for fold in &folds {
         let fit_on: Vec<usize> = all.iter().copied().filter(|t| !fold.test.contains(t)).collect();
         let weights = fit_weights(&members, &truths, &fit_on, steps);
-        fused_folds.push(evaluation(&dataset.labels, &fold.test, &truths, |t| fuse(&members, &weights, t)));
+        fused_folds.push(evaluation(&dataset.labels, &fold.test, &truths, |t| {
+            fuse(&members, &weights, t)
+        }));
         for (m, member) in members.iter().enumerate() {
-            member_folds[m].push(evaluation(&dataset.labels, &fold.test, &truths, |t| member.predictions[t].clone()));
+            member_folds[m].push(evaluation(&dataset.labels, &fold.test, &truths, |t| {
+                member.predictions[t].clone()
+            }));
         }
         fold_weights.push(weights);
     }
@@ -141,12 +165,26 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     let member_cv: Vec<CvSummary> = member_folds.into_iter().map(summarize).collect();
     let weights = fit_weights(&members, &truths, &all, steps);
 
-    println!("{k}-fold nested cross-validation on {} tracks (track accuracy, mean ± std):", names.len());
+    println!(
+        "{k}-fold nested cross-validation on {} tracks (track accuracy, mean ± std):",
+        names.len()
+    );
     for (member, cv) in members.iter().zip(&member_cv) {
-        println!("  {:<10} {:.1}% ± {:.1}", member.name, 100.0 * cv.track_accuracy.mean, 100.0 * cv.track_accuracy.std);
+        println!(
+            "  {:<10} {:.1}% ± {:.1}",
+            member.name,
+            100.0 * cv.track_accuracy.mean,
+            100.0 * cv.track_accuracy.std
+        );
     }
-    println!("  {:<10} {:.1}% ± {:.1}", "fusion", 100.0 * fused_cv.track_accuracy.mean, 100.0 * fused_cv.track_accuracy.std);
-    let described: Vec<String> = members.iter().zip(&weights).map(|(m, w)| format!("{} {w:.2}", m.name)).collect();
+    println!(
+        "  {:<10} {:.1}% ± {:.1}",
+        "fusion",
+        100.0 * fused_cv.track_accuracy.mean,
+        100.0 * fused_cv.track_accuracy.std
+    );
+    let described: Vec<String> =
+        members.iter().zip(&weights).map(|(m, w)| format!("{} {w:.2}", m.name)).collect();
     println!("fusion weights (fitted on all {} tracks): {}", names.len(), described.join(", "));
     print_cv(&fused_cv);
 
@@ -175,10 +213,15 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         metrics: metrics.clone(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     };
-    let parts: Vec<MemberBundle> = members.iter().zip(&weights).map(|(m, &w)| MemberBundle { name: m.name.clone(), weight: w, bytes: m.bytes.clone() }).collect();
+    let parts: Vec<MemberBundle> = members
+        .iter()
+        .zip(&weights)
+        .map(|(m, &w)| MemberBundle { name: m.name.clone(), weight: w, bytes: m.bytes.clone() })
+        .collect();
     let bytes = FusionBundle::to_bytes(&dataset.labels, provenance, &parts)?;
     let bundle_path = args.out.join("model.gscope");
-    std::fs::write(&bundle_path, &bytes).with_context(|| format!("writing {}", bundle_path.display()))?;
+    std::fs::write(&bundle_path, &bytes)
+        .with_context(|| format!("writing {}", bundle_path.display()))?;
     check_bundle(&bytes, &members, &weights, &dataset.tracks[0].path)?;
     let meta = json!({
         "data": data_dir.display().to_string(),
@@ -187,7 +230,15 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         "weights": member_metrics,
         "fold_weights": fold_weights,
     });
-    let files = write_report(&args.out, "report", "Fusion: nested cross-validation", &pooled_evaluation(&fused_cv), None, Some(&fused_cv), &meta)?;
+    let files = write_report(
+        &args.out,
+        "report",
+        "Fusion: nested cross-validation",
+        &pooled_evaluation(&fused_cv),
+        None,
+        Some(&fused_cv),
+        &meta,
+    )?;
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
     for f in files {
         eprintln!("wrote {}", f.display());
@@ -201,7 +252,8 @@ fn fuse_as_given(args: &FuseArgs) -> anyhow::Result<ExitCode> {
     if args.weights.len() != args.members.len() {
         bail!("--weights lists {} weights for {} members", args.weights.len(), args.members.len());
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut parts = Vec::new();
     let mut labels: Option<Vec<String>> = None;
     for (spec, &weight) in args.members.iter().zip(&args.weights) {
@@ -219,7 +271,8 @@ fn fuse_as_given(args: &FuseArgs) -> anyhow::Result<ExitCode> {
     };
     let bytes = FusionBundle::to_bytes(&labels.unwrap_or_default(), provenance, &parts)?;
     let bundle_path = args.out.join("model.gscope");
-    std::fs::write(&bundle_path, &bytes).with_context(|| format!("writing {}", bundle_path.display()))?;
+    std::fs::write(&bundle_path, &bytes)
+        .with_context(|| format!("writing {}", bundle_path.display()))?;
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
     Ok(ExitCode::SUCCESS)
 }
@@ -228,8 +281,10 @@ fn fuse_as_given(args: &FuseArgs) -> anyhow::Result<ExitCode> {
 /// path, bundle bytes and the bundle loaded.
 fn open_member(spec: &str, out: &Path) -> anyhow::Result<(String, PathBuf, Vec<u8>, Ensemble)> {
     let (name, bundle) = member_bundle(spec, out)?;
-    let bytes = std::fs::read(&bundle).with_context(|| format!("reading member `{name}`: {}", bundle.display()))?;
-    let ensemble = Ensemble::from_bundle(&bytes, &Device::flex()).with_context(|| format!("member `{name}` ({}) does not load", bundle.display()))?;
+    let bytes = std::fs::read(&bundle)
+        .with_context(|| format!("reading member `{name}`: {}", bundle.display()))?;
+    let ensemble = Ensemble::from_bundle(&bytes, &Device::flex())
+        .with_context(|| format!("member `{name}` ({}) does not load", bundle.display()))?;
     Ok((name, bundle, bytes, ensemble))
 }
 
@@ -245,9 +300,12 @@ fn member_bundle(spec: &str, out: &Path) -> anyhow::Result<(String, PathBuf)> {
     let Some(options) = rest.strip_prefix("train:") else {
         return Ok((name.to_string(), PathBuf::from(rest)));
     };
-    let words = shlex::split(options).with_context(|| format!("--member {name}: cannot split the train options {options:?} (unbalanced quotes?)"))?;
-    let mut parsed = TrainOptions::try_parse_from(std::iter::once("train".to_string()).chain(words))
-        .map_err(|e| anyhow::anyhow!("--member {name}: invalid train options: {e}"))?;
+    let words = shlex::split(options).with_context(|| {
+        format!("--member {name}: cannot split the train options {options:?} (unbalanced quotes?)")
+    })?;
+    let mut parsed =
+        TrainOptions::try_parse_from(std::iter::once("train".to_string()).chain(words))
+            .map_err(|e| anyhow::anyhow!("--member {name}: invalid train options: {e}"))?;
     parsed.args.out = out.join("members").join(name);
     eprintln!("member `{name}`: trainer train {options} --out {}", parsed.args.out.display());
     let code = super::train::run(parsed.args)?;
@@ -260,7 +318,8 @@ fn member_bundle(spec: &str, out: &Path) -> anyhow::Result<(String, PathBuf)> {
 /// Whether the bundle's provenance says it was trained on the folder `data` (`trainer train
 /// --data DIR` records `DIR: N tracks, ...`).
 fn trained_on(ensemble: &Ensemble, data: &Path) -> bool {
-    let recorded = ensemble.summary()["provenance"]["data"].as_str().unwrap_or_default().to_string();
+    let recorded =
+        ensemble.summary()["provenance"]["data"].as_str().unwrap_or_default().to_string();
     let Some((dir, _)) = recorded.split_once(": ") else { return false };
     let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     canonical(Path::new(dir)) == canonical(data)
@@ -268,14 +327,21 @@ fn trained_on(ensemble: &Ensemble, data: &Path) -> bool {
 
 /// The out-of-fold track predictions stored in the `report.json` beside `bundle`, when its
 /// cross-validation covered every track in `names` with the same truths.
-fn cross_validated(bundle: &Path, names: &[String], truths: &[usize]) -> anyhow::Result<Option<Vec<Vec<f32>>>> {
+fn cross_validated(
+    bundle: &Path,
+    names: &[String],
+    truths: &[usize],
+) -> anyhow::Result<Option<Vec<Vec<f32>>>> {
     let path = bundle.with_file_name("report.json");
     let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
-    let report: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let report: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let Some(folds) = report["cv"]["folds"].as_array() else { return Ok(None) };
-    let mut found: std::collections::HashMap<String, (usize, Vec<f32>)> = std::collections::HashMap::new();
+    let mut found: std::collections::HashMap<String, (usize, Vec<f32>)> =
+        std::collections::HashMap::new();
     for fold in folds {
-        let evaluation: Evaluation = serde_json::from_value(fold.clone()).with_context(|| format!("reading the CV folds of {}", path.display()))?;
+        let evaluation: Evaluation = serde_json::from_value(fold.clone())
+            .with_context(|| format!("reading the CV folds of {}", path.display()))?;
         for t in evaluation.tracks {
             if let Some(name) = t.name {
                 found.insert(name, (t.truth, t.probabilities));
@@ -285,7 +351,8 @@ fn cross_validated(bundle: &Path, names: &[String], truths: &[usize]) -> anyhow:
     // Tables name rows by file name alone (GTZAN's `blues.00000.wav`): match on that when
     // the full `<label>/<file>` key is not there.
     let file_of = |key: &str| key.rsplit('/').next().unwrap_or(key).to_string();
-    let mut by_file: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let mut by_file: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
     for key in found.keys() {
         by_file.entry(file_of(key)).or_default().push(key.clone());
     }
@@ -311,9 +378,12 @@ fn classify_all(ensemble: &Ensemble, paths: &[PathBuf]) -> anyhow::Result<Vec<Ve
     paths
         .par_iter()
         .map(|path| {
-            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             let extension = path.extension().and_then(|e| e.to_str());
-            let c = ensemble.classify_file(bytes, extension, &limits).with_context(|| format!("classifying {}", path.display()))?;
+            let c = ensemble
+                .classify_file(bytes, extension, &limits)
+                .with_context(|| format!("classifying {}", path.display()))?;
             Ok(c.probabilities)
         })
         .collect()
@@ -322,7 +392,12 @@ fn classify_all(ensemble: &Ensemble, paths: &[PathBuf]) -> anyhow::Result<Vec<Ve
 /// Track `t`'s fused probabilities.
 fn fuse(members: &[LoadedMember], weights: &[f64], t: usize) -> Vec<f32> {
     let n = members[0].predictions[t].len();
-    (0..n).map(|c| members.iter().zip(weights).map(|(m, w)| w * m.predictions[t][c] as f64).sum::<f64>() as f32).collect()
+    (0..n)
+        .map(|c| {
+            members.iter().zip(weights).map(|(m, w)| w * m.predictions[t][c] as f64).sum::<f64>()
+                as f32
+        })
+        .collect()
 }
 
 /// The simplex point on a grid of `steps` per unit that minimises the mean cross-entropy
@@ -331,7 +406,11 @@ fn fit_weights(members: &[LoadedMember], truths: &[usize], on: &[usize], steps: 
     let mut best = (f64::INFINITY, vec![1.0 / members.len() as f64; members.len()]);
     for counts in compositions(steps, members.len()) {
         let weights: Vec<f64> = counts.iter().map(|&c| c as f64 / steps as f64).collect();
-        let loss = on.iter().map(|&t| -(fuse(members, &weights, t)[truths[t]] as f64).max(LOSS_EPS).ln()).sum::<f64>() / on.len().max(1) as f64;
+        let loss = on
+            .iter()
+            .map(|&t| -(fuse(members, &weights, t)[truths[t]] as f64).max(LOSS_EPS).ln())
+            .sum::<f64>()
+            / on.len().max(1) as f64;
         if loss < best.0 - 1e-12 {
             best = (loss, weights);
         }
@@ -355,22 +434,40 @@ fn compositions(total: usize, parts: usize) -> Vec<Vec<usize>> {
 }
 
 /// The evaluation of track predictions on the tracks `on`.
-fn evaluation(labels: &[String], on: &[usize], truths: &[usize], predict: impl Fn(usize) -> Vec<f32>) -> Evaluation {
-    let windows: Vec<WindowPrediction> = on.iter().map(|&t| WindowPrediction { track: t, truth: truths[t], probs: predict(t) }).collect();
+fn evaluation(
+    labels: &[String],
+    on: &[usize],
+    truths: &[usize],
+    predict: impl Fn(usize) -> Vec<f32>,
+) -> Evaluation {
+    let windows: Vec<WindowPrediction> = on
+        .iter()
+        .map(|&t| WindowPrediction { track: t, truth: truths[t], probs: predict(t) })
+        .collect();
     evaluate(labels, &windows)
 }
 
 /// Loads the written bundle and checks, on one track, that its fused probabilities are the
 /// weighted mean of its members' (each member run on its own bundle).
-fn check_bundle(bytes: &[u8], members: &[LoadedMember], weights: &[f64], track: &Path) -> anyhow::Result<()> {
-    let fused = Ensemble::from_bundle(bytes, &Device::flex()).context("the written fusion bundle does not load")?;
+fn check_bundle(
+    bytes: &[u8],
+    members: &[LoadedMember],
+    weights: &[f64],
+    track: &Path,
+) -> anyhow::Result<()> {
+    let fused = Ensemble::from_bundle(bytes, &Device::flex())
+        .context("the written fusion bundle does not load")?;
     let audio = std::fs::read(track)?;
     let extension = track.extension().and_then(|e| e.to_str());
     let got = fused.classify_file(audio.clone(), extension, &DecodeLimits::default())?;
     let mut expected = vec![0.0f64; got.labels.len()];
     let mut total = 0.0;
     for (m, &w) in members.iter().zip(weights) {
-        let alone = Ensemble::from_bundle(&m.bytes, &Device::flex())?.classify_file(audio.clone(), extension, &DecodeLimits::default());
+        let alone = Ensemble::from_bundle(&m.bytes, &Device::flex())?.classify_file(
+            audio.clone(),
+            extension,
+            &DecodeLimits::default(),
+        );
         if let Ok(alone) = alone {
             total += w;
             for (e, p) in expected.iter_mut().zip(&alone.probabilities) {
@@ -378,7 +475,11 @@ fn check_bundle(bytes: &[u8], members: &[LoadedMember], weights: &[f64], track: 
             }
         }
     }
-    let diff = expected.iter().zip(&got.probabilities).map(|(e, g)| (e / total - *g as f64).abs()).fold(0.0, f64::max);
+    let diff = expected
+        .iter()
+        .zip(&got.probabilities)
+        .map(|(e, g)| (e / total - *g as f64).abs())
+        .fold(0.0, f64::max);
     if diff > 1e-5 {
         bail!("the fusion bundle's result on {} is not the weighted mean of its members' (max difference {diff:.1e})", track.display());
     }
@@ -405,8 +506,12 @@ mod tests {
     fn weights_favour_the_member_that_is_right() {
         // Member a is right on every track, b always wrong: all weight to a.
         let truths = [0, 1, 0, 1];
-        let a = member(truths.iter().map(|&t| if t == 0 { vec![0.9, 0.1] } else { vec![0.1, 0.9] }).collect());
-        let b = member(truths.iter().map(|&t| if t == 0 { vec![0.2, 0.8] } else { vec![0.8, 0.2] }).collect());
+        let a = member(
+            truths.iter().map(|&t| if t == 0 { vec![0.9, 0.1] } else { vec![0.1, 0.9] }).collect(),
+        );
+        let b = member(
+            truths.iter().map(|&t| if t == 0 { vec![0.2, 0.8] } else { vec![0.8, 0.2] }).collect(),
+        );
         let w = fit_weights(&[a, b], &truths, &[0, 1, 2, 3], 20);
         assert_eq!(w, vec![1.0, 0.0]);
         // Complementary members (each sure where right, unsure where wrong): a mix wins.

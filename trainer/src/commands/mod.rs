@@ -24,7 +24,13 @@ pub fn discover_labelled(dir: &Path) -> anyhow::Result<Dataset> {
     if !dataset.skipped_files.is_empty() {
         eprintln!("note: {} non-audio files skipped", dataset.skipped_files.len());
     }
-    let counts: Vec<String> = dataset.labels.iter().zip(dataset.counts()).map(|(l, n)| format!("{l} {n}")).collect();
-    eprintln!("{} tracks in {} labels: {}", dataset.tracks.len(), dataset.labels.len(), counts.join(", "));
+    let counts: Vec<String> =
+        dataset.labels.iter().zip(dataset.counts()).map(|(l, n)| format!("{l} {n}")).collect();
+    eprintln!(
+        "{} tracks in {} labels: {}",
+        dataset.tracks.len(),
+        dataset.labels.len(),
+        counts.join(", ")
+    );
     Ok(dataset)
 }

@@ -9,10 +9,10 @@ use clap::{Args, ValueEnum};
 use genrescope::audio::DecodeLimits;
 use genrescope::bundle::{Bundle, BundleHeader, Provenance, WeightStorage};
 use genrescope::classify::Classifier;
+use genrescope::feature_config::Windowing;
 use genrescope::mel::MelExtractor;
 use genrescope::model::musicnn::MusicnnEmbedding;
 use genrescope::model::ArchitectureConfig;
-use genrescope::feature_config::Windowing;
 use genrescope::FeatureConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -25,9 +25,11 @@ use crate::metrics::{summarize, CvSummary, Evaluation};
 use crate::report::{print_summary, write_report};
 use crate::split::{stratified_k_fold, stratified_split, Split};
 use crate::train::fit::{evaluate_set, fit, window_set, FitOutcome, Tracks};
-use crate::train::windows::predict;
 use crate::train::fold_store::{run_key, FoldStore};
-use crate::train::transfer::{backbone_from_bytes, read_backbone, FineTuneSettings, FrozenBackbone};
+use crate::train::transfer::{
+    backbone_from_bytes, read_backbone, FineTuneSettings, FrozenBackbone,
+};
+use crate::train::windows::predict;
 use crate::train::{ScheduleConfig, TrainSettings};
 
 /// The network to train.
@@ -66,7 +68,8 @@ impl Arch {
 
 /// The pretrained MusiCNN backbone shipped in the repository.
 pub fn default_backbone() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/models/backbones/musicnn-msd/backbone.safetensors")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../web/models/backbones/musicnn-msd/backbone.safetensors")
 }
 
 /// The backbone output a transfer head reads.
@@ -268,7 +271,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         bail!("--max-patches applies to --arch musicnn (its front end cuts 3 s patches)");
     }
     if args.fine_tune.is_some() && args.arch != Arch::Musicnn {
-        bail!("--fine-tune applies to --arch musicnn (it fine-tunes the pretrained backbone's top)");
+        bail!(
+            "--fine-tune applies to --arch musicnn (it fine-tunes the pretrained backbone's top)"
+        );
     }
     if args.fine_tune == Some(0) {
         bail!("--fine-tune needs at least 1 epoch");
@@ -277,7 +282,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         bail!("--fine-tune-lr must be a positive number, got {}", args.fine_tune_lr);
     }
     let mut cfg = args.arch.feature_config();
-    if let (Some(n), Windowing::SpectrogramPatches { max_patches, .. }) = (args.max_patches, &mut cfg.windowing) {
+    if let (Some(n), Windowing::SpectrogramPatches { max_patches, .. }) =
+        (args.max_patches, &mut cfg.windowing)
+    {
         *max_patches = Some(n);
     }
     cfg.validate().map_err(anyhow::Error::msg)?;
@@ -298,7 +305,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             let bytes = read_backbone(&path)?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
             let backbone = backbone_from_bytes(bytes, &path, &device)?;
-            let frozen = FrozenBackbone::embed_all(backbone, *embedding, &cfg, &data.pcm, args.fine_tune.is_some(), &device)?;
+            let frozen = FrozenBackbone::embed_all(
+                backbone,
+                *embedding,
+                &cfg,
+                &data.pcm,
+                args.fine_tune.is_some(),
+                &device,
+            )?;
             (Some(frozen), Some(hash))
         }
         _ => (None, None),
@@ -315,13 +329,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             ..ScheduleConfig::default()
         },
         // The transfer head trains on embeddings of the plain audio: no augmentation to record.
-        augment: if args.no_augment || args.arch == Arch::Musicnn { AugmentConfig::none() } else { AugmentConfig::default() },
+        augment: if args.no_augment || args.arch == Arch::Musicnn {
+            AugmentConfig::none()
+        } else {
+            AugmentConfig::default()
+        },
         seed: args.seed,
         backbone: backbone_hash,
-        fine_tune: args.fine_tune.map(|epochs| FineTuneSettings { epochs, learning_rate: args.fine_tune_lr }),
+        fine_tune: args
+            .fine_tune
+            .map(|epochs| FineTuneSettings { epochs, learning_rate: args.fine_tune_lr }),
     };
     let tracks = Tracks { pcm: &data.pcm, labels: &track_labels, frozen: frozen.as_ref() };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let command = command_line();
 
     if !args.only_folds.is_empty() {
@@ -329,26 +350,47 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         if let Some(bad) = args.only_folds.iter().find(|&&i| i == 0 || i > k) {
             bail!("--only-folds: fold {bad} does not exist; folds are numbered 1 to {k}");
         }
-        let stored = CrossValidation::new(&cfg, &data, &tracks, &settings, &device, k, &args.out).run_only(&args.only_folds)?;
+        let stored = CrossValidation::new(&cfg, &data, &tracks, &settings, &device, k, &args.out)
+            .run_only(&args.only_folds)?;
         eprintln!("{stored} of {k} folds are stored in {}; run the command without --only-folds for the report once all are", args.out.join("cv-folds").display());
         return Ok(exit_code(&data));
     }
     let cv = match args.folds {
-        Some(k) => Some(CrossValidation::new(&cfg, &data, &tracks, &settings, &device, k, &args.out).run()?),
+        Some(k) => Some(
+            CrossValidation::new(&cfg, &data, &tracks, &settings, &device, k, &args.out).run()?,
+        ),
         None => None,
     };
     if args.cv_only {
         let cv = cv.context("--cv-only needs --folds K")?;
         let meta = run_meta(&args, &data, &settings, &backend_name, &command, None);
-        let files = write_report(&args.out, "cv-report", "Cross-validation", &pooled_evaluation(&cv), None, Some(&cv), &meta)?;
+        let files = write_report(
+            &args.out,
+            "cv-report",
+            "Cross-validation",
+            &pooled_evaluation(&cv),
+            None,
+            Some(&cv),
+            &meta,
+        )?;
         print_cv(&cv);
-        eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "wrote {}",
+            files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
         return Ok(exit_code(&data));
     }
 
-    let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
-    eprintln!("split by track: {} train, {} validation, {} test", split.train.len(), split.val.len(), split.test.len());
-    let outcome = fit(&cfg, &data.labels, &tracks, &split.train, &split.val, &settings, &device, "hold-out")?;
+    let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!(
+        "split by track: {} train, {} validation, {} test",
+        split.train.len(),
+        split.val.len(),
+        split.test.len()
+    );
+    let outcome =
+        fit(&cfg, &data.labels, &tracks, &split.train, &split.val, &settings, &device, "hold-out")?;
     let extractor = MelExtractor::new(&cfg).map_err(anyhow::Error::msg)?;
     let test_set = window_set(&cfg, &extractor, &tracks, &split.test, &outcome.normalisation);
     let test = evaluate_set(&outcome.model, &test_set, &data.labels, &device)?;
@@ -385,11 +427,27 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let bytes = Bundle::to_bytes(&header, &outcome.model)?;
     let bundle_path = args.out.join("model.gscope");
-    std::fs::write(&bundle_path, &bytes).with_context(|| format!("writing {}", bundle_path.display()))?;
+    std::fs::write(&bundle_path, &bytes)
+        .with_context(|| format!("writing {}", bundle_path.display()))?;
     check_bundle(&bytes, &device, &tracks, &split, &outcome, &cfg, args.weights)?;
 
-    let meta = run_meta(&args, &data, &settings, &backend_name, &command, Some((&split, outcome.best_epoch, outcome.seconds)));
-    let files = write_report(&args.out, "report", "Hold-out test set", &test, Some(&outcome.history), cv.as_ref(), &meta)?;
+    let meta = run_meta(
+        &args,
+        &data,
+        &settings,
+        &backend_name,
+        &command,
+        Some((&split, outcome.best_epoch, outcome.seconds)),
+    );
+    let files = write_report(
+        &args.out,
+        "report",
+        "Hold-out test set",
+        &test,
+        Some(&outcome.history),
+        cv.as_ref(),
+        &meta,
+    )?;
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
     for f in files {
         eprintln!("wrote {}", f.display());
@@ -400,13 +458,28 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 /// Discovers the folder `dir` and decodes every track (at most `limit` per label) through the
 /// feature cache (`cache`, else the default folder; a throw-away one with `no_cache`),
 /// reporting failures.
-pub(crate) fn load(dir: &Path, limit: Option<usize>, cache: Option<&Path>, no_cache: bool, cfg: &FeatureConfig) -> anyhow::Result<LoadedData> {
+pub(crate) fn load(
+    dir: &Path,
+    limit: Option<usize>,
+    cache: Option<&Path>,
+    no_cache: bool,
+    cfg: &FeatureConfig,
+) -> anyhow::Result<LoadedData> {
     let dataset = limit_per_label(super::discover_labelled(dir)?, limit);
     let cache_dir = cache.map_or_else(default_dir, Path::to_path_buf);
-    let cache = FeatureCache::new(if no_cache { std::env::temp_dir().join(format!("genrescope-nocache-{}", std::process::id())) } else { cache_dir });
+    let cache = FeatureCache::new(if no_cache {
+        std::env::temp_dir().join(format!("genrescope-nocache-{}", std::process::id()))
+    } else {
+        cache_dir
+    });
     let bar = ProgressBar::new(dataset.tracks.len() as u64);
-    bar.set_style(ProgressStyle::with_template("decoding [{bar:30}] {pos}/{len} (ETA {eta})").expect("valid template").progress_chars("=> "));
-    let results = cache.load_all(&dataset.tracks, cfg, &DecodeLimits::default(), |n| bar.set_position(n as u64));
+    bar.set_style(
+        ProgressStyle::with_template("decoding [{bar:30}] {pos}/{len} (ETA {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let results = cache
+        .load_all(&dataset.tracks, cfg, &DecodeLimits::default(), |n| bar.set_position(n as u64));
     bar.finish_and_clear();
     let (mut tracks, mut pcm, mut failed, mut hits) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for (track, result) in dataset.tracks.into_iter().zip(results) {
@@ -414,7 +487,10 @@ pub(crate) fn load(dir: &Path, limit: Option<usize>, cache: Option<&Path>, no_ca
             Ok(p) => {
                 hits += p.hit as usize;
                 if p.truncated {
-                    eprintln!("warning: {} is truncated; using the audio it holds", track.path.display());
+                    eprintln!(
+                        "warning: {} is truncated; using the audio it holds",
+                        track.path.display()
+                    );
                 }
                 tracks.push(track);
                 pcm.push(p.samples);
@@ -461,7 +537,15 @@ struct CrossValidation<'a> {
 
 impl<'a> CrossValidation<'a> {
     /// A K-fold run over `tracks` whose folds are stored under `out`.
-    fn new(cfg: &'a FeatureConfig, data: &'a LoadedData, tracks: &'a Tracks<'a>, settings: &'a TrainSettings, device: &'a Device, k: usize, out: &Path) -> Self {
+    fn new(
+        cfg: &'a FeatureConfig,
+        data: &'a LoadedData,
+        tracks: &'a Tracks<'a>,
+        settings: &'a TrainSettings,
+        device: &'a Device,
+        k: usize,
+        out: &Path,
+    ) -> Self {
         let store = FoldStore::new(out, run_key(settings, cfg, k, tracks.labels, tracks.pcm));
         CrossValidation { cfg, data, labels: &data.labels, tracks, settings, device, k, store }
     }
@@ -484,16 +568,35 @@ impl<'a> CrossValidation<'a> {
     /// the evaluations to `sink` in fold order.
     fn each_fold(&self, folds: &[usize], mut sink: impl FnMut(Evaluation)) -> anyhow::Result<()> {
         let (cfg, k) = (self.cfg, self.k);
-        let splits = stratified_k_fold(self.tracks.labels, k, self.settings.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let splits = stratified_k_fold(self.tracks.labels, k, self.settings.seed)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
         for (i, fold) in splits.iter().enumerate().filter(|(i, _)| folds.contains(&(i + 1))) {
             let name = format!("fold {}/{k}", i + 1);
             let (evaluation, best_epoch, source) = match self.store.load(i, k) {
-                Some(stored) => (stored.evaluation, stored.best_epoch, " (stored by an earlier run)"),
+                Some(stored) => {
+                    (stored.evaluation, stored.best_epoch, " (stored by an earlier run)")
+                }
                 None => {
-                    let outcome = fit(cfg, self.labels, self.tracks, &fold.train, &fold.val, self.settings, self.device, &name)?;
-                    let test_set = window_set(cfg, &extractor, self.tracks, &fold.test, &outcome.normalisation);
-                    let mut evaluation = evaluate_set(&outcome.model, &test_set, self.labels, self.device)?;
+                    let outcome = fit(
+                        cfg,
+                        self.labels,
+                        self.tracks,
+                        &fold.train,
+                        &fold.val,
+                        self.settings,
+                        self.device,
+                        &name,
+                    )?;
+                    let test_set = window_set(
+                        cfg,
+                        &extractor,
+                        self.tracks,
+                        &fold.test,
+                        &outcome.normalisation,
+                    );
+                    let mut evaluation =
+                        evaluate_set(&outcome.model, &test_set, self.labels, self.device)?;
                     evaluation.name_tracks(|t| self.data.track_name(t));
                     self.store.save(i, k, outcome.best_epoch, &evaluation)?;
                     (evaluation, outcome.best_epoch, "")
@@ -517,8 +620,17 @@ impl<'a> CrossValidation<'a> {
 /// With f16 or int8 storage the reference is the trained model with its weights rounded the
 /// same way in memory ([`Bundle::rounded`]), so the 1e-5 bound still checks the encoding; how
 /// far the rounding itself moves the probabilities is reported.
-fn check_bundle(bytes: &[u8], device: &Device, tracks: &Tracks, split: &Split, outcome: &FitOutcome, cfg: &FeatureConfig, storage: WeightStorage) -> anyhow::Result<()> {
-    let classifier = Classifier::from_bundle(bytes, device).context("the written bundle does not load")?;
+fn check_bundle(
+    bytes: &[u8],
+    device: &Device,
+    tracks: &Tracks,
+    split: &Split,
+    outcome: &FitOutcome,
+    cfg: &FeatureConfig,
+    storage: WeightStorage,
+) -> anyhow::Result<()> {
+    let classifier =
+        Classifier::from_bundle(bytes, device).context("the written bundle does not load")?;
     let Some(&track) = split.test.first() else { return Ok(()) };
     let got = classifier.infer(&classifier.features(&tracks.pcm[track]))?;
     let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
@@ -593,7 +705,11 @@ fn describe_data(dir: &Path, data: &LoadedData) -> String {
         data.tracks.len(),
         data.labels.len(),
         data.labels.join(", "),
-        if data.failed.is_empty() { String::new() } else { format!("; {} files failed to decode and were left out", data.failed.len()) }
+        if data.failed.is_empty() {
+            String::new()
+        } else {
+            format!("; {} files failed to decode and were left out", data.failed.len())
+        }
     )
 }
 
@@ -631,7 +747,9 @@ fn run_meta(
 pub(crate) fn command_line() -> String {
     let args: Vec<String> = std::env::args().collect();
     let mut parts = vec!["trainer".to_string()];
-    parts.extend(args.into_iter().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }));
+    parts.extend(
+        args.into_iter().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }),
+    );
     parts.join(" ")
 }
 

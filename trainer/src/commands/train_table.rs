@@ -55,11 +55,19 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         table.columns.len(),
         table.labels.len(),
         table.labels.join(", "),
-        if excluded > 0 { format!("; {excluded} rows left out (--exclude-data)") } else { String::new() }
+        if excluded > 0 {
+            format!("; {excluded} rows left out (--exclude-data)")
+        } else {
+            String::new()
+        }
     );
     let architecture = match args.table_arch {
         TableArch::Mlp => TableArchitecture::Mlp {
-            hidden: if args.head_hidden.is_empty() { MLP_HIDDEN.to_vec() } else { args.head_hidden.clone() },
+            hidden: if args.head_hidden.is_empty() {
+                MLP_HIDDEN.to_vec()
+            } else {
+                args.head_hidden.clone()
+            },
             dropout: args.head_dropout,
         },
         TableArch::Cnn1d => TableArchitecture::cnn1d_default(),
@@ -77,12 +85,21 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     if tracks.len() < table.rows.len() {
         eprintln!("{} rows from {} recordings: the windows of one recording stay in one fold and are pooled", table.rows.len(), tracks.len());
     }
-    let trainer = TableTrainer { table: &table, tracks: &tracks, track_labels: &track_labels, architecture: &architecture, schedule: &schedule, args, device: &device };
+    let trainer = TableTrainer {
+        table: &table,
+        tracks: &tracks,
+        track_labels: &track_labels,
+        architecture: &architecture,
+        schedule: &schedule,
+        args,
+        device: &device,
+    };
     let started = Instant::now();
 
     let cv = match args.folds {
         Some(k) => {
-            let folds = stratified_k_fold(&track_labels, k, args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let folds = stratified_k_fold(&track_labels, k, args.seed)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut evaluations = Vec::new();
             for (i, fold) in folds.iter().enumerate() {
                 let name = format!("fold {}/{k}", i + 1);
@@ -102,7 +119,8 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let data = format!(
         "{}: {} rows of {} recordings, {} labels{}",
         path.display(),
@@ -131,14 +149,26 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     });
     if args.cv_only {
         let cv = cv.expect("--cv-only has --folds");
-        let files = write_report(&args.out, "cv-report", "Cross-validation (descriptor table)", &pooled_evaluation(&cv), None, Some(&cv), &meta)?;
+        let files = write_report(
+            &args.out,
+            "cv-report",
+            "Cross-validation (descriptor table)",
+            &pooled_evaluation(&cv),
+            None,
+            Some(&cv),
+            &meta,
+        )?;
         print_cv(&cv);
-        eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "wrote {}",
+            files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
         return Ok(ExitCode::SUCCESS);
     }
 
     // The hold-out model: the bundle.
-    let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let split_text = format!(
         "stratified by label, by recording: {} train / {} validation / {} test, seed {}",
         split.train.len(),
@@ -146,7 +176,12 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         split.test.len(),
         args.seed
     );
-    eprintln!("split by recording: {} train, {} validation, {} test", split.train.len(), split.val.len(), split.test.len());
+    eprintln!(
+        "split by recording: {} train, {} validation, {} test",
+        split.train.len(),
+        split.val.len(),
+        split.test.len()
+    );
     let fit = trainer.fit(&split.train, &split.val, "hold-out")?;
     let test = trainer.evaluate(&fit, &split.test, &device)?;
     println!("{}", print_summary(&test));
@@ -186,11 +221,28 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         "cannot write the table bundle (its columns must be descriptors the engine computes from audio: the names of `trainer describe`)",
     )?;
     let bundle_path = args.out.join("model.gscope");
-    std::fs::write(&bundle_path, &bytes).with_context(|| format!("writing {}", bundle_path.display()))?;
-    check_bundle(&bytes, &trainer, &fit.vectors, fit.prep.columns.len(), &net, &split.test, &device)?;
+    std::fs::write(&bundle_path, &bytes)
+        .with_context(|| format!("writing {}", bundle_path.display()))?;
+    check_bundle(
+        &bytes,
+        &trainer,
+        &fit.vectors,
+        fit.prep.columns.len(),
+        &net,
+        &split.test,
+        &device,
+    )?;
     meta["split"] = json!(split_text);
     meta["best_epoch"] = json!(best_epoch);
-    let files = write_report(&args.out, "report", "Hold-out test set (descriptor table)", &test, Some(&fit.history), cv.as_ref(), &meta)?;
+    let files = write_report(
+        &args.out,
+        "report",
+        "Hold-out test set (descriptor table)",
+        &test,
+        Some(&fit.history),
+        cv.as_ref(),
+        &meta,
+    )?;
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
     for f in files {
         eprintln!("wrote {}", f.display());
@@ -203,12 +255,21 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
 /// returns how many rows went.
 fn exclude_rows(table: &mut FeatureTable, dir: &Path, neighbours: usize) -> anyhow::Result<usize> {
     let dataset = super::discover_labelled(dir)?;
-    let names: HashSet<String> = dataset.tracks.iter().filter_map(|t| t.path.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    let names: HashSet<String> = dataset
+        .tracks
+        .iter()
+        .filter_map(|t| t.path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
     let numbered: Vec<(String, u64)> = names.iter().filter_map(|n| numbered_name(n)).collect();
     let excluded = |name: &str| {
-        let file = Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = Path::new(name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         names.contains(&file)
-            || numbered_name(&file).is_some_and(|(stem, n)| numbered.iter().any(|(s, m)| *s == stem && n.abs_diff(*m) <= neighbours as u64))
+            || numbered_name(&file).is_some_and(|(stem, n)| {
+                numbered.iter().any(|(s, m)| *s == stem && n.abs_diff(*m) <= neighbours as u64)
+            })
     };
     let keep: Vec<bool> = table.names.iter().map(|n| !excluded(n)).collect();
     let before = table.rows.len();
@@ -272,17 +333,25 @@ impl TableTrainer<'_> {
     /// Preprocessing fitted on the `train` recordings' rows, then `--ensemble` networks with
     /// early stopping on `val`.
     fn fit(&self, train: &[usize], val: &[usize], name: &str) -> anyhow::Result<TableFit> {
-        let train_rows: Vec<usize> = train.iter().flat_map(|&t| self.tracks[t].iter().copied()).collect();
+        let train_rows: Vec<usize> =
+            train.iter().flat_map(|&t| self.tracks[t].iter().copied()).collect();
         let prep = TablePreprocessing::fit(self.table, &train_rows, self.args.max_correlation)?;
         let dim = prep.columns.len();
-        let vectors: Vec<Vec<f32>> = self.tracks.iter().map(|rows| prep.vectors(self.table, rows).concat()).collect();
+        let vectors: Vec<Vec<f32>> =
+            self.tracks.iter().map(|rows| prep.vectors(self.table, rows).concat()).collect();
         let (train, val) = (self.rows(&vectors, dim, train), self.rows(&vectors, dim, val));
         let mut members = Vec::new();
         let mut first_history = Vec::new();
         for member in 0..self.args.ensemble {
             let seed = self.args.seed + member as u64;
             self.device.seed(seed);
-            let net = TableNet::new(self.architecture, dim, self.table.labels.len(), &self.device.clone().autodiff()).map_err(anyhow::Error::msg)?;
+            let net = TableNet::new(
+                self.architecture,
+                dim,
+                self.table.labels.len(),
+                &self.device.clone().autodiff(),
+            )
+            .map_err(anyhow::Error::msg)?;
             let stage = Stage {
                 name,
                 train: &train,
@@ -296,7 +365,14 @@ impl TableTrainer<'_> {
             };
             let mut history = Vec::new();
             let kept = stage
-                .run(net, |net, x| net.forward(x), Schedule::new(self.schedule.clone()), &self.table.labels, self.device, &mut history)?
+                .run(
+                    net,
+                    |net, x| net.forward(x),
+                    Schedule::new(self.schedule.clone()),
+                    &self.table.labels,
+                    self.device,
+                    &mut history,
+                )?
                 .with_context(|| format!("{name}: no epoch reached a finite loss"))?;
             if member == 0 {
                 first_history = history;
@@ -307,40 +383,80 @@ impl TableTrainer<'_> {
     }
 
     /// The fit's members (mean of their probabilities) on the recordings `test`.
-    fn evaluate(&self, fit: &TableFit, test: &[usize], device: &Device) -> anyhow::Result<Evaluation> {
+    fn evaluate(
+        &self,
+        fit: &TableFit,
+        test: &[usize],
+        device: &Device,
+    ) -> anyhow::Result<Evaluation> {
         // The ensemble's logits are the log of its mean probabilities.
         let mean_log_probabilities = |x: Tensor<2>| {
-            let total = fit.members.iter().map(|(m, _)| softmax(m.forward(x.clone()), 1)).reduce(|a, b| a + b).expect("at least one member");
+            let total = fit
+                .members
+                .iter()
+                .map(|(m, _)| softmax(m.forward(x.clone()), 1))
+                .reduce(|a, b| a + b)
+                .expect("at least one member");
             (total / fit.members.len() as f64).log()
         };
-        self.rows(&fit.vectors, fit.prep.columns.len(), test).evaluate(mean_log_probabilities, 256, &self.table.labels, device)
+        self.rows(&fit.vectors, fit.prep.columns.len(), test).evaluate(
+            mean_log_probabilities,
+            256,
+            &self.table.labels,
+            device,
+        )
     }
 }
 
 /// Loads the written bundle back and checks that it gives the trained network's
 /// probabilities on the first test recording's rows (standardisation, column choice and
 /// weights), within what its weight storage's rounding allows.
-fn check_bundle(bytes: &[u8], trainer: &TableTrainer, vectors: &[Vec<f32>], dim: usize, net: &TableNet, test: &[usize], device: &Device) -> anyhow::Result<()> {
-    let classifier = TableClassifier::from_bundle(bytes).context("the written bundle does not load")?;
+fn check_bundle(
+    bytes: &[u8],
+    trainer: &TableTrainer,
+    vectors: &[Vec<f32>],
+    dim: usize,
+    net: &TableNet,
+    test: &[usize],
+    device: &Device,
+) -> anyhow::Result<()> {
+    let classifier =
+        TableClassifier::from_bundle(bytes).context("the written bundle does not load")?;
     let Some(&track) = test.first() else { return Ok(()) };
     let rows = trainer.rows(vectors, dim, &[track]);
     let storage = classifier.header().weight_storage;
     let rounded = genrescope::bundle::Bundle::rounded(net, storage)?;
-    let expected = rows.evaluate(|x| rounded.forward(x), 16, trainer.table.labels.as_slice(), device)?;
+    let expected =
+        rows.evaluate(|x| rounded.forward(x), 16, trainer.table.labels.as_slice(), device)?;
     // The classifier selects and standardises raw descriptor rows itself (by column name):
     // hand it the recording's table rows as the engine's descriptor vectors.
     let names = column_names();
     let raw = trainer.tracks[track]
         .iter()
         .flat_map(|&r| {
-            let values: Vec<f64> = names.iter().map(|n| trainer.table.columns.iter().position(|c| c == n).map_or(0.0, |c| trainer.table.rows[r][c])).collect();
+            let values: Vec<f64> = names
+                .iter()
+                .map(|n| {
+                    trainer
+                        .table
+                        .columns
+                        .iter()
+                        .position(|c| c == n)
+                        .map_or(0.0, |c| trainer.table.rows[r][c])
+                })
+                .collect();
             classifier.standardise(&values)
         })
         .collect();
-    let features = genrescope::classify::TableFeatures { spans: (0..rows.len()).map(|i| i..i + 1).collect(), dim: rows.dim, vectors: raw };
+    let features = genrescope::classify::TableFeatures {
+        spans: (0..rows.len()).map(|i| i..i + 1).collect(),
+        dim: rows.dim,
+        vectors: raw,
+    };
     let got = classifier.infer(&features)?;
     let want = &expected.tracks[0].probabilities;
-    let diff = want.iter().zip(&got.probabilities).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let diff =
+        want.iter().zip(&got.probabilities).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     if diff > 1e-5 {
         bail!("the reloaded table bundle disagrees with the trained network (max probability difference {diff})");
     }

@@ -34,9 +34,7 @@ pub const FONT: &str = "sans-serif";
 
 fn font() -> Option<&'static FontRef<'static>> {
     static PARSED: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
-    PARSED
-        .get_or_init(|| FontRef::try_from_slice(FONT_BYTES).ok())
-        .as_ref()
+    PARSED.get_or_init(|| FontRef::try_from_slice(FONT_BYTES).ok()).as_ref()
 }
 
 /// Parses the embedded font and registers it with plotters (once per process).
@@ -74,13 +72,7 @@ fn layout(font: &FontRef<'static>, size: f64, text: &str) -> Layout {
         pen += sf.h_advance(id);
         prev = Some(id);
     }
-    Layout {
-        glyphs,
-        width: pen,
-        ascent: sf.ascent(),
-        height: sf.ascent() - sf.descent(),
-        scale,
-    }
+    Layout { glyphs, width: pen, ascent: sf.ascent(), height: sf.ascent() - sf.descent(), scale }
 }
 
 /// A PNG canvas: `BitMapBackend` for shapes, embedded-font text rendering.
@@ -91,16 +83,12 @@ pub struct Canvas<'a> {
 impl<'a> Canvas<'a> {
     /// A canvas that writes a PNG to `path` when presented.
     pub fn new(path: &'a Path, size: (u32, u32)) -> Self {
-        Self {
-            inner: BitMapBackend::new(path, size),
-        }
+        Self { inner: BitMapBackend::new(path, size) }
     }
 
     /// A canvas drawing into an RGB buffer of `size.0 * size.1 * 3` bytes.
     pub fn with_buffer(buf: &'a mut [u8], size: (u32, u32)) -> Self {
-        Self {
-            inner: BitMapBackend::with_buffer(buf, size),
-        }
+        Self { inner: BitMapBackend::with_buffer(buf, size) }
     }
 }
 
@@ -231,10 +219,7 @@ impl<'a> DrawingBackend for Canvas<'a> {
             });
             for (x, y, coverage) in pixels {
                 let (tx, ty) = trans.transform(x, y);
-                let c = BackendColor {
-                    alpha: color.alpha * f64::from(coverage),
-                    rgb: color.rgb,
-                };
+                let c = BackendColor { alpha: color.alpha * f64::from(coverage), rgb: color.rgb };
                 self.inner.draw_pixel((pos.0 + tx, pos.1 + ty), c)?;
             }
         }
@@ -276,10 +261,7 @@ mod tests {
     fn renders_embedded_font_without_system_fonts() {
         let style = (FONT, 20.0).into_font().color(&BLACK);
         let (cols, (x0, y0, x1, y1)) = render("Genrescope", style, (10, 10));
-        assert!(
-            cols.iter().filter(|c| **c).count() > 60,
-            "text was not rendered"
-        );
+        assert!(cols.iter().filter(|c| **c).count() > 60, "text was not rendered");
         // Roughly 20 px font: a cap-height-ish tall, ~100 px wide line.
         assert!((10..=13).contains(&x0), "left edge {x0}");
         assert!((80..140).contains(&(x1 - x0)), "width {}", x1 - x0);
@@ -289,10 +271,8 @@ mod tests {
 
     #[test]
     fn centred_anchor_is_centred() {
-        let style = (FONT, 18.0)
-            .into_font()
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Center, VPos::Center));
+        let style =
+            (FONT, 18.0).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
         let (_, (x0, y0, x1, y1)) = render("88", style, (120, 30));
         let (cx, cy) = ((x0 + x1) as f64 / 2.0, (y0 + y1) as f64 / 2.0);
         assert!((cx - 120.0).abs() <= 1.5, "centre x {cx}");

@@ -34,11 +34,7 @@ fn blues(v: f64) -> RGBColor {
         (8, 81, 156),
         (8, 48, 107),
     ];
-    let v = if v.is_finite() {
-        v.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
     let x = v * (STOPS.len() - 1) as f64;
     let i = (x.floor() as usize).min(STOPS.len() - 2);
     let t = x - i as f64;
@@ -68,11 +64,7 @@ pub(super) fn draw_confusion(
     ensure_font()?;
     let n = labels.len();
     // Cell size: a 10-genre matrix gets 52 px cells (about 780 x 760 px overall).
-    let cell: i32 = if n == 0 {
-        52
-    } else {
-        (520 / n as i32).clamp(26, 64)
-    };
+    let cell: i32 = if n == 0 { 52 } else { (520 / n as i32).clamp(26, 64) };
     let tick_size = if cell >= 40 { 15.0 } else { 12.0 };
     let count_size = (cell as f64 * 0.32).clamp(10.0, 17.0);
     let pct_size = (cell as f64 * 0.22).clamp(9.0, 12.0);
@@ -99,18 +91,12 @@ pub(super) fn draw_confusion(
     let left = pad + axis_title + 10 + label_w + 8;
     let top = pad + 30 + 22 + 26;
     let grid = cell * n as i32;
-    let x_label_h = if horizontal_x_labels {
-        tick_size as i32 + 4
-    } else {
-        label_w
-    };
+    let x_label_h = if horizontal_x_labels { tick_size as i32 + 4 } else { label_w };
     let bottom = 8 + x_label_h + 12 + axis_title + pad;
     let support_w = 46; // "n" column right of the grid
     let bar_w = 18;
     let colorbar = 22 + bar_w + 8 + 44; // gap, bar, gap, tick labels
-    let width = (left + grid + support_w + colorbar + pad)
-        .max(header_w + 2 * pad)
-        .max(420);
+    let width = (left + grid + support_w + colorbar + pad).max(header_w + 2 * pad).max(420);
     let height = top + grid + bottom;
 
     let root = Canvas::new(path, (width as u32, height as u32)).into_drawing_area();
@@ -150,25 +136,15 @@ pub(super) fn draw_confusion(
     for (i, row) in confusion.iter().enumerate() {
         let support: usize = row.iter().sum();
         for (j, &c) in row.iter().enumerate() {
-            let frac = if support == 0 {
-                0.0
-            } else {
-                c as f64 / support as f64
-            };
+            let frac = if support == 0 { 0.0 } else { c as f64 / support as f64 };
             let x0 = gx + j as i32 * cell;
             let y0 = gy + i as i32 * cell;
             let fill = blues(frac);
-            root.draw(&Rectangle::new(
-                [(x0, y0), (x0 + cell, y0 + cell)],
-                fill.filled(),
-            ))
-            .map_err(pe)?;
+            root.draw(&Rectangle::new([(x0, y0), (x0 + cell, y0 + cell)], fill.filled()))
+                .map_err(pe)?;
             // thin white separators
-            root.draw(&Rectangle::new(
-                [(x0, y0), (x0 + cell, y0 + cell)],
-                WHITE.stroke_width(1),
-            ))
-            .map_err(pe)?;
+            root.draw(&Rectangle::new([(x0, y0), (x0 + cell, y0 + cell)], WHITE.stroke_width(1)))
+                .map_err(pe)?;
             let ink = if frac > 0.5 {
                 WHITE
             } else if c == 0 {
@@ -244,8 +220,7 @@ pub(super) fn draw_confusion(
             root.draw(&Text::new(
                 l.clone(),
                 (cx, gy + grid + 8),
-                tick.transform(FontTransform::Rotate270)
-                    .pos(Pos::new(HPos::Right, VPos::Center)),
+                tick.transform(FontTransform::Rotate270).pos(Pos::new(HPos::Right, VPos::Center)),
             ))
             .map_err(pe)?;
         }
@@ -254,18 +229,14 @@ pub(super) fn draw_confusion(
     let axis = text_style(16.0, &TEXT);
     root.draw(&Text::new(
         "Predicted genre".to_string(),
-        (
-            gx + grid / 2,
-            gy + grid + 8 + x_label_h + 12 + axis_title / 2,
-        ),
+        (gx + grid / 2, gy + grid + 8 + x_label_h + 12 + axis_title / 2),
         axis.pos(Pos::new(HPos::Center, VPos::Center)),
     ))
     .map_err(pe)?;
     root.draw(&Text::new(
         "True genre".to_string(),
         (pad + axis_title / 2, gy + grid / 2),
-        axis.transform(FontTransform::Rotate270)
-            .pos(Pos::new(HPos::Center, VPos::Center)),
+        axis.transform(FontTransform::Rotate270).pos(Pos::new(HPos::Center, VPos::Center)),
     ))
     .map_err(pe)?;
 
@@ -274,11 +245,8 @@ pub(super) fn draw_confusion(
     let steps = grid.max(1);
     for k in 0..steps {
         let v = 1.0 - k as f64 / (steps - 1).max(1) as f64;
-        root.draw(&Rectangle::new(
-            [(bx, gy + k), (bx + bar_w, gy + k + 1)],
-            blues(v).filled(),
-        ))
-        .map_err(pe)?;
+        root.draw(&Rectangle::new([(bx, gy + k), (bx + bar_w, gy + k + 1)], blues(v).filled()))
+            .map_err(pe)?;
     }
     root.draw(&Rectangle::new(
         [(bx, gy), (bx + bar_w, gy + grid)],
@@ -287,11 +255,8 @@ pub(super) fn draw_confusion(
     .map_err(pe)?;
     for t in [0, 25, 50, 75, 100] {
         let y = gy + grid - (grid as f64 * t as f64 / 100.0).round() as i32;
-        root.draw(&PathElement::new(
-            vec![(bx + bar_w, y), (bx + bar_w + 4, y)],
-            TEXT,
-        ))
-        .map_err(pe)?;
+        root.draw(&PathElement::new(vec![(bx + bar_w, y), (bx + bar_w + 4, y)], TEXT))
+            .map_err(pe)?;
         root.draw(&Text::new(
             format!("{t}%"),
             (bx + bar_w + 7, y),
@@ -313,11 +278,7 @@ pub(super) fn draw_confusion(
 /// Finite `(x, y)` points only, so a missing value (NaN) leaves a gap-free line
 /// over the remaining epochs instead of breaking the plot.
 fn finite_points(history: &[EpochRecord], f: impl Fn(&EpochRecord) -> f64) -> Vec<(f64, f64)> {
-    history
-        .iter()
-        .map(|r| (r.epoch as f64, f(r)))
-        .filter(|(_, y)| y.is_finite())
-        .collect()
+    history.iter().map(|r| (r.epoch as f64, f(r))).filter(|(_, y)| y.is_finite()).collect()
 }
 
 /// Tick labels only at integer epochs.
@@ -352,13 +313,7 @@ fn series<DB: DrawingBackend>(
         .map_err(pe)?
         .label(label)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2)));
-    chart
-        .draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 3, color.filled())),
-        )
-        .map_err(pe)?;
+    chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(pe)?;
     Ok(())
 }
 
@@ -379,8 +334,7 @@ pub(super) fn draw_curves(path: &Path, title: &str, history: &[EpochRecord]) -> 
         let _ = write!(
             subtitle,
             " · kept epoch {} (lowest validation loss {:.3})",
-            b.epoch,
-            b.val_loss
+            b.epoch, b.val_loss
         );
     }
     root.draw(&Text::new(
@@ -410,11 +364,7 @@ pub(super) fn draw_curves(path: &Path, title: &str, history: &[EpochRecord]) -> 
     // --- loss
     let train_loss = finite_points(history, |r| r.train_loss);
     let val_loss = finite_points(history, |r| r.val_loss);
-    let loss_max = train_loss
-        .iter()
-        .chain(&val_loss)
-        .map(|p| p.1)
-        .fold(0.0f64, f64::max);
+    let loss_max = train_loss.iter().chain(&val_loss).map(|p| p.1).fold(0.0f64, f64::max);
     let loss_top = if loss_max > 0.0 { loss_max * 1.08 } else { 1.0 };
     {
         let mut chart = ChartBuilder::on(&loss_area)
@@ -465,14 +415,9 @@ pub(super) fn draw_curves(path: &Path, title: &str, history: &[EpochRecord]) -> 
     let (lo, hi) = train_acc
         .iter()
         .chain(&val_acc)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.1), hi.max(p.1))
-        });
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
     let (mut acc_lo, mut acc_hi) = if lo.is_finite() {
-        (
-            ((lo - 5.0) / 10.0).floor() * 10.0,
-            ((hi + 5.0) / 10.0).ceil() * 10.0,
-        )
+        (((lo - 5.0) / 10.0).floor() * 10.0, ((hi + 5.0) / 10.0).ceil() * 10.0)
     } else {
         (0.0, 100.0)
     };
@@ -531,9 +476,7 @@ pub(super) fn draw_curves(path: &Path, title: &str, history: &[EpochRecord]) -> 
         .collect();
     let (lr_lo, lr_hi) = lr
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.1), hi.max(p.1))
-        });
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
     let (lr_lo, lr_hi) = if !lr_lo.is_finite() {
         (-4.0, -2.0)
     } else if lr_hi - lr_lo < 0.5 {
@@ -567,16 +510,10 @@ pub(super) fn draw_curves(path: &Path, title: &str, history: &[EpochRecord]) -> 
         .draw()
         .map_err(pe)?;
     // Steps: the LR is constant within an epoch.
-    let steps: Vec<(f64, f64)> = lr
-        .iter()
-        .flat_map(|&(x, y)| [(x - 0.5, y), (x + 0.5, y)])
-        .collect();
-    chart
-        .draw_series(LineSeries::new(steps, LR.stroke_width(2)))
-        .map_err(pe)?;
-    chart
-        .draw_series(lr.into_iter().map(|p| Circle::new(p, 3, LR.filled())))
-        .map_err(pe)?;
+    let steps: Vec<(f64, f64)> =
+        lr.iter().flat_map(|&(x, y)| [(x - 0.5, y), (x + 0.5, y)]).collect();
+    chart.draw_series(LineSeries::new(steps, LR.stroke_width(2))).map_err(pe)?;
+    chart.draw_series(lr.into_iter().map(|p| Circle::new(p, 3, LR.filled()))).map_err(pe)?;
 
     root.present().map_err(pe)?;
     Ok(())

@@ -97,7 +97,12 @@ pub struct Tracks<'a> {
 }
 
 /// Un-augmented features of `indices` (in parallel).
-pub fn plain_features(cfg: &FeatureConfig, extractor: &MelExtractor, tracks: &Tracks, indices: &[usize]) -> Vec<WindowFeatures> {
+pub fn plain_features(
+    cfg: &FeatureConfig,
+    extractor: &MelExtractor,
+    tracks: &Tracks,
+    indices: &[usize],
+) -> Vec<WindowFeatures> {
     indices.par_iter().map(|&t| window_features(cfg, extractor, &tracks.pcm[t])).collect()
 }
 
@@ -117,7 +122,12 @@ pub fn window_set(
 }
 
 /// Evaluates `model` on a standardised window set.
-pub fn evaluate_set(model: &GenreNet, set: &WindowSet, labels: &[String], device: &Device) -> anyhow::Result<Evaluation> {
+pub fn evaluate_set(
+    model: &GenreNet,
+    set: &WindowSet,
+    labels: &[String],
+    device: &Device,
+) -> anyhow::Result<Evaluation> {
     let probs = predict(model, set, device, 32)?;
     let windows: Vec<WindowPrediction> = probs
         .into_iter()
@@ -142,7 +152,8 @@ pub fn training_windows(
         .par_iter()
         .map(|&t| {
             let mut rng = ChaCha8Rng::seed_from_u64(mix(settings.seed, epoch as u64, t as u64));
-            let mut feats = epoch_windows(&tracks.pcm[t], cfg, extractor, &settings.augment, &mut rng).features;
+            let mut feats =
+                epoch_windows(&tracks.pcm[t], cfg, extractor, &settings.augment, &mut rng).features;
             let (n_mels, n_frames) = (feats.n_mels, feats.n_frames);
             for w in feats.data.chunks_exact_mut(n_mels * n_frames) {
                 norm.standardise(w, n_frames);
@@ -161,7 +172,9 @@ pub fn training_windows(
 
 /// A seed for one (run, epoch, track) triple.
 fn mix(seed: u64, epoch: u64, track: u64) -> u64 {
-    let mut x = seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ track.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+    let mut x = seed
+        ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ track.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^ (x >> 33)
@@ -192,7 +205,9 @@ pub fn fit(
         bail!("--batch must be at least 2 (batch norm needs two windows)");
     }
     if settings.architecture.is_transfer() {
-        let frozen = tracks.frozen.context("a transfer architecture needs the frozen backbone's embeddings")?;
+        let frozen = tracks
+            .frozen
+            .context("a transfer architecture needs the frozen backbone's embeddings")?;
         return fit_head(cfg, labels, tracks, frozen, train, val, settings, device, name);
     }
     let started = Instant::now();
@@ -203,9 +218,10 @@ pub fn fit(
 
     device.seed(settings.seed);
     let train_device = device.clone().autodiff();
-    let mut model = GenreNet::new(&settings.architecture, cfg.n_mels, n_frames, labels.len(), &train_device)
-        .map_err(anyhow::Error::msg)
-        .context("building the network")?;
+    let mut model =
+        GenreNet::new(&settings.architecture, cfg.n_mels, n_frames, labels.len(), &train_device)
+            .map_err(anyhow::Error::msg)
+            .context("building the network")?;
     let mut optim = optimizer(settings.weight_decay);
     let mut schedule = Schedule::new(settings.schedule.clone());
     let mut best: Option<(GenreNet, usize, Option<Evaluation>)> = None;
@@ -217,11 +233,16 @@ pub fn fit(
         let set = training_windows(cfg, &extractor, tracks, train, &norm, settings, epoch);
         let batches = epoch_batches(set.len(), settings.batch_size, settings.seed, epoch);
         let bar = epoch_bar(name, epoch, settings.epochs, batches.len());
-        let (trained, pass) = train_pass(model, &mut optim, &set, &batches, lr, &train_device, |p| {
-            bar.inc(1);
-            bar.set_message(format!("loss {:.3} acc {:.1}%", p.mean_loss(), 100.0 * p.accuracy()));
-        })
-        .with_context(|| format!("{name} epoch {epoch}"))?;
+        let (trained, pass) =
+            train_pass(model, &mut optim, &set, &batches, lr, &train_device, |p| {
+                bar.inc(1);
+                bar.set_message(format!(
+                    "loss {:.3} acc {:.1}%",
+                    p.mean_loss(),
+                    100.0 * p.accuracy()
+                ));
+            })
+            .with_context(|| format!("{name} epoch {epoch}"))?;
         model = trained;
         bar.finish_and_clear();
         let inference = model.valid();
@@ -230,7 +251,13 @@ pub fn fit(
         } else {
             Some(evaluate_set(&inference, &val_set, labels, device)?)
         };
-        let record = epoch_record(epoch, &pass, validation.as_ref(), lr, epoch_start.elapsed().as_secs_f64());
+        let record = epoch_record(
+            epoch,
+            &pass,
+            validation.as_ref(),
+            lr,
+            epoch_start.elapsed().as_secs_f64(),
+        );
         let decision = schedule.step(record.val_loss);
         eprintln!("{}", epoch_line(name, settings.epochs, &record, decision.improved));
         history.push(record);
@@ -238,12 +265,22 @@ pub fn fit(
             best = Some((inference, epoch, validation));
         }
         if decision.stop {
-            eprintln!("{name}: no validation improvement for {} epochs; stopping", settings.schedule.early_stop_patience);
+            eprintln!(
+                "{name}: no validation improvement for {} epochs; stopping",
+                settings.schedule.early_stop_patience
+            );
             break;
         }
     }
     let (model, best_epoch, validation) = best.context("no epoch was run (--epochs 0?)")?;
-    Ok(FitOutcome { model, normalisation: norm, history, best_epoch, validation, seconds: started.elapsed().as_secs_f64() })
+    Ok(FitOutcome {
+        model,
+        normalisation: norm,
+        history,
+        best_epoch,
+        validation,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Adam (Burn's defaults) with optional L2 weight decay.
@@ -253,7 +290,12 @@ pub fn optimizer(weight_decay: Option<f32>) -> ModuleOptimizer {
 
 /// One epoch's batches of window indices, shuffled (the same per seed and epoch). A last
 /// batch of one window would make batch norm's variance zero, so it is dropped.
-pub fn epoch_batches(n_windows: usize, batch_size: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
+pub fn epoch_batches(
+    n_windows: usize,
+    batch_size: usize,
+    seed: u64,
+    epoch: usize,
+) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..n_windows).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(seed, epoch as u64, u64::MAX)));
     order.chunks(batch_size.max(1)).filter(|b| b.len() >= 2).map(<[usize]>::to_vec).collect()
@@ -283,7 +325,13 @@ impl PassStats {
 
     /// Adds one batch: its mean loss, its logits (`n_labels` per window, row-major) and the
     /// true label of each window.
-    pub fn add_batch(&mut self, mean_loss: f32, logits: &[f32], n_labels: usize, truths: impl ExactSizeIterator<Item = usize>) {
+    pub fn add_batch(
+        &mut self,
+        mean_loss: f32,
+        logits: &[f32],
+        n_labels: usize,
+        truths: impl ExactSizeIterator<Item = usize>,
+    ) {
         let n = truths.len();
         for (row, truth) in logits.chunks_exact(n_labels).zip(truths) {
             self.correct += (crate::metrics::argmax(row) == truth) as usize;
@@ -346,13 +394,27 @@ pub fn optimiser_step<M: Module>(
 
 /// The record of one epoch from its training totals and validation evaluation (without
 /// validation tracks, the training figures stand in for the validation ones).
-pub fn epoch_record(epoch: usize, pass: &PassStats, validation: Option<&Evaluation>, learning_rate: f64, seconds: f64) -> EpochRecord {
+pub fn epoch_record(
+    epoch: usize,
+    pass: &PassStats,
+    validation: Option<&Evaluation>,
+    learning_rate: f64,
+    seconds: f64,
+) -> EpochRecord {
     let (train_loss, train_accuracy) = (pass.mean_loss(), pass.accuracy());
     let (val_loss, val_accuracy) = match validation {
         Some(e) => (e.mean_loss.unwrap_or(f64::NAN), e.track_accuracy),
         None => (train_loss, train_accuracy),
     };
-    EpochRecord { epoch, train_loss, train_accuracy, val_loss, val_accuracy, learning_rate, seconds }
+    EpochRecord {
+        epoch,
+        train_loss,
+        train_accuracy,
+        val_loss,
+        val_accuracy,
+        learning_rate,
+        seconds,
+    }
 }
 
 /// The progress line of one epoch (`*` marks a validation improvement).

@@ -36,7 +36,13 @@ pub struct FoldStore {
 
 /// Hash of everything that decides a K-fold run's results: `settings`, `cfg`, `k`, and each
 /// track's label and samples (in track order).
-pub fn run_key(settings: &TrainSettings, cfg: &FeatureConfig, k: usize, labels: &[usize], pcm: &[Vec<f32>]) -> String {
+pub fn run_key(
+    settings: &TrainSettings,
+    cfg: &FeatureConfig,
+    k: usize,
+    labels: &[usize],
+    pcm: &[Vec<f32>],
+) -> String {
     let mut h = blake3::Hasher::new();
     h.update(serde_json::to_string(settings).unwrap_or_default().as_bytes());
     h.update(serde_json::to_string(cfg).unwrap_or_default().as_bytes());
@@ -71,12 +77,21 @@ impl FoldStore {
 
     /// Stores the result of fold `fold` (0-based) of `k` (written to a temporary file first,
     /// then renamed, so a kill mid-write leaves no half file).
-    pub fn save(&self, fold: usize, k: usize, best_epoch: usize, evaluation: &Evaluation) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
-        let result = FoldResult { key: self.key.clone(), best_epoch, evaluation: evaluation.clone() };
+    pub fn save(
+        &self,
+        fold: usize,
+        k: usize,
+        best_epoch: usize,
+        evaluation: &Evaluation,
+    ) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let result =
+            FoldResult { key: self.key.clone(), best_epoch, evaluation: evaluation.clone() };
         let path = self.path(fold, k);
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(&result)?).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, serde_json::to_string_pretty(&result)?)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
         Ok(())
     }
@@ -114,11 +129,17 @@ mod tests {
 
         let other_data = run_key(&settings, &cfg, 5, &[0, 1], &[vec![0.0f32, 0.5], vec![0.26]]);
         assert_ne!(other_data, key);
-        assert!(FoldStore::new(dir.path(), other_data).load(2, 5).is_none(), "changed samples must not reuse the result");
+        assert!(
+            FoldStore::new(dir.path(), other_data).load(2, 5).is_none(),
+            "changed samples must not reuse the result"
+        );
         let mut other_settings = settings.clone();
         other_settings.epochs += 1;
         let other_key = run_key(&other_settings, &cfg, 5, &[0, 1], &pcm);
-        assert!(FoldStore::new(dir.path(), other_key).load(2, 5).is_none(), "changed settings must not reuse the result");
+        assert!(
+            FoldStore::new(dir.path(), other_key).load(2, 5).is_none(),
+            "changed settings must not reuse the result"
+        );
     }
 
     #[test]

@@ -71,14 +71,24 @@ impl Rows {
     }
 
     /// Evaluates `logits` (a model in inference mode) on every row, `chunk` rows at a time.
-    pub fn evaluate(&self, logits: impl Fn(Tensor<2>) -> Tensor<2>, chunk: usize, labels: &[String], device: &Device) -> anyhow::Result<Evaluation> {
+    pub fn evaluate(
+        &self,
+        logits: impl Fn(Tensor<2>) -> Tensor<2>,
+        chunk: usize,
+        labels: &[String],
+        device: &Device,
+    ) -> anyhow::Result<Evaluation> {
         let all: Vec<usize> = (0..self.len()).collect();
         let mut windows = Vec::with_capacity(self.len());
         for part in all.chunks(chunk) {
             let (x, _) = self.batch(part, device);
             let out = to_vec(logits(x))?;
             for (row, &i) in out.chunks_exact(labels.len()).zip(part) {
-                windows.push(WindowPrediction { track: self.tracks[i], truth: self.labels[i], probs: softmax(row) });
+                windows.push(WindowPrediction {
+                    track: self.tracks[i],
+                    truth: self.labels[i],
+                    probs: softmax(row),
+                });
             }
         }
         Ok(evaluate(labels, &windows))
@@ -146,20 +156,31 @@ impl Stage<'_> {
                 let (x, y) = self.train.batch(&batch, &train_device);
                 let out = logits(&model, x);
                 let truths = batch.iter().map(|&i| self.train.labels[i]);
-                model = optimiser_step(model, &mut optim, &loss_fn, (out, y, truths), lr, &mut pass)
-                    .with_context(|| format!("{} epoch {epoch}", self.name))?;
+                model =
+                    optimiser_step(model, &mut optim, &loss_fn, (out, y, truths), lr, &mut pass)
+                        .with_context(|| format!("{} epoch {epoch}", self.name))?;
             }
             let inference = model.valid();
             let validation = if self.val.is_empty() {
                 None
             } else {
-                Some(self.val.evaluate(|x| logits(&inference, x), self.eval_chunk, labels, device)?)
+                Some(self.val.evaluate(
+                    |x| logits(&inference, x),
+                    self.eval_chunk,
+                    labels,
+                    device,
+                )?)
             };
             let seconds = epoch_start.elapsed().as_secs_f64();
             let record = epoch_record(epoch, &pass, validation.as_ref(), lr, seconds);
             let decision = schedule.step(record.val_loss);
             // Epochs of small models take milliseconds: print only the ones that matter.
-            if seconds >= 1.0 || epoch == self.first_epoch || decision.improved || decision.stop || epoch % 10 == 0 {
+            if seconds >= 1.0
+                || epoch == self.first_epoch
+                || decision.improved
+                || decision.stop
+                || epoch % 10 == 0
+            {
                 eprintln!("{}", epoch_line(self.name, last - 1, &record, decision.improved));
             }
             if decision.improved {
@@ -173,4 +194,3 @@ impl Stage<'_> {
         Ok(kept)
     }
 }
-

@@ -62,7 +62,14 @@ pub struct Schedule {
 impl Schedule {
     /// A fresh schedule at the configured starting rate.
     pub fn new(config: ScheduleConfig) -> Self {
-        Schedule { learning_rate: config.learning_rate, config, best: f64::INFINITY, since_best: 0, since_cut: 0, epochs: 0 }
+        Schedule {
+            learning_rate: config.learning_rate,
+            config,
+            best: f64::INFINITY,
+            since_best: 0,
+            since_cut: 0,
+            epochs: 0,
+        }
     }
 
     /// This schedule, counting `best` as the best validation loss already reached (a second
@@ -94,10 +101,15 @@ impl Schedule {
             None => !improved && self.since_cut >= self.config.plateau_patience,
         };
         if cut {
-            self.learning_rate = (self.learning_rate * self.config.factor).max(self.config.min_learning_rate);
+            self.learning_rate =
+                (self.learning_rate * self.config.factor).max(self.config.min_learning_rate);
             self.since_cut = 0;
         }
-        Decision { improved, learning_rate: self.learning_rate, stop: self.since_best >= self.config.early_stop_patience }
+        Decision {
+            improved,
+            learning_rate: self.learning_rate,
+            stop: self.since_best >= self.config.early_stop_patience,
+        }
     }
 }
 
@@ -123,14 +135,20 @@ mod tests {
 
     #[test]
     fn a_step_schedule_halves_the_rate_every_n_epochs_whatever_the_loss() {
-        let mut s = Schedule::new(ScheduleConfig { step_every: Some(2), early_stop_patience: 100, ..Default::default() });
-        let rates: Vec<f64> = [1.0, 0.9, 0.8, 0.9, 0.9].iter().map(|&l| s.step(l).learning_rate).collect();
+        let mut s = Schedule::new(ScheduleConfig {
+            step_every: Some(2),
+            early_stop_patience: 100,
+            ..Default::default()
+        });
+        let rates: Vec<f64> =
+            [1.0, 0.9, 0.8, 0.9, 0.9].iter().map(|&l| s.step(l).learning_rate).collect();
         assert_eq!(rates, [1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4]);
     }
 
     #[test]
     fn a_continued_schedule_must_beat_the_earlier_best() {
-        let mut s = Schedule::new(ScheduleConfig { learning_rate: 1e-4, ..Default::default() }).continuing_from(0.5);
+        let mut s = Schedule::new(ScheduleConfig { learning_rate: 1e-4, ..Default::default() })
+            .continuing_from(0.5);
         assert_eq!(s.learning_rate(), 1e-4);
         assert!(!s.step(0.6).improved, "worse than the first stage's best");
         assert!(s.step(0.4).improved);

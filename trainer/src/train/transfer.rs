@@ -15,14 +15,16 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Tensor, TensorData};
 use genrescope::bundle::Normalisation;
 use genrescope::mel::MelExtractor;
-use genrescope::model::musicnn::{Musicnn, MusicnnEmbedding, MusicnnTransfer, TransferHead, FRONT_END_CHANNELS};
+use genrescope::model::musicnn::{
+    Musicnn, MusicnnEmbedding, MusicnnTransfer, TransferHead, FRONT_END_CHANNELS,
+};
 use genrescope::model::{ArchitectureConfig, GenreNet, Network};
 use genrescope::segment::window_features;
 use genrescope::FeatureConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use super::fit::{FitOutcome, TrainSettings, Tracks};
+use super::fit::{FitOutcome, Tracks, TrainSettings};
 use super::rows::{to_vec, Kept, Rows, Stage};
 use super::schedule::{Schedule, ScheduleConfig};
 use crate::metrics::EpochRecord;
@@ -46,7 +48,11 @@ pub fn read_backbone(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// Builds the pretrained MusiCNN network on `device` from the bytes of the safetensors file
 /// written by `trainer/scripts/import_musicnn.py` (Burn parameter names), read from `path`.
 /// Fails, naming them, when a parameter is missing, unexpected or of the wrong shape.
-pub fn backbone_from_bytes(bytes: Vec<u8>, path: &Path, device: &Device) -> anyhow::Result<Musicnn> {
+pub fn backbone_from_bytes(
+    bytes: Vec<u8>,
+    path: &Path,
+    device: &Device,
+) -> anyhow::Result<Musicnn> {
     let mut backbone = Musicnn::new(device);
     let mut store = SafetensorsStore::from_bytes(Some(bytes));
     let result = backbone
@@ -127,7 +133,10 @@ impl FrozenBackbone {
             let mut front_out = Vec::new();
             for chunk in feats.data.chunks(EMBED_BATCH * size) {
                 let n = chunk.len() / size;
-                let x = Tensor::from_data(TensorData::new(chunk.to_vec(), [n, 1, feats.n_mels, feats.n_frames]), device);
+                let x = Tensor::from_data(
+                    TensorData::new(chunk.to_vec(), [n, 1, feats.n_mels, feats.n_frames]),
+                    device,
+                );
                 let front = backbone.front_end(x);
                 if keep_front_end {
                     front_out.extend(to_vec(front.clone())?);
@@ -178,7 +187,11 @@ pub fn fit_head(
         bail!("fit_head needs a transfer architecture, got {}", settings.architecture.kind());
     };
     if *embedding != frozen.embedding {
-        bail!("the frozen embeddings are {:?}, the architecture reads {:?}", frozen.embedding, embedding);
+        bail!(
+            "the frozen embeddings are {:?}, the architecture reads {:?}",
+            frozen.embedding,
+            embedding
+        );
     }
     let dim = embedding.dim();
     let train_rows = Rows::of(&frozen.tracks, dim, tracks.labels, train);
@@ -191,7 +204,17 @@ pub fn fit_head(
     let train_device = device.clone().autodiff();
     let head = TransferHead::new(dim, hidden, *dropout, labels.len(), &train_device);
     let mut history = Vec::new();
-    let stage = Stage { name, train: &train_rows, val: &val_rows, eval_chunk: 256, first_epoch: 1, epochs: settings.epochs, batch_size: settings.batch_size, seed: settings.seed, weight_decay: settings.weight_decay };
+    let stage = Stage {
+        name,
+        train: &train_rows,
+        val: &val_rows,
+        eval_chunk: 256,
+        first_epoch: 1,
+        epochs: settings.epochs,
+        batch_size: settings.batch_size,
+        seed: settings.seed,
+        weight_decay: settings.weight_decay,
+    };
     let schedule = Schedule::new(settings.schedule.clone());
     let kept = stage
         .run(head, |head, x| head.forward(x), schedule, labels, device, &mut history)?
@@ -204,12 +227,30 @@ pub fn fit_head(
         validation: kept.validation,
     };
     if let Some(fine_tune) = &settings.fine_tune {
-        if let Some(better) = fine_tune_top(&kept, fine_tune, frozen, tracks, train, val, settings, labels, device, name, &mut history)? {
+        if let Some(better) = fine_tune_top(
+            &kept,
+            fine_tune,
+            frozen,
+            tracks,
+            train,
+            val,
+            settings,
+            labels,
+            device,
+            name,
+            &mut history,
+        )? {
             kept = better;
         }
     }
-    let mut model = GenreNet::new(&settings.architecture, cfg.n_mels, cfg.frames_per_window(), labels.len(), device)
-        .map_err(anyhow::Error::msg)?;
+    let mut model = GenreNet::new(
+        &settings.architecture,
+        cfg.n_mels,
+        cfg.frames_per_window(),
+        labels.len(),
+        device,
+    )
+    .map_err(anyhow::Error::msg)?;
     model.network = Network::Musicnn(kept.model);
     Ok(FitOutcome {
         model,
@@ -263,8 +304,11 @@ fn fine_tune_top(
         seed: settings.seed,
         weight_decay: settings.weight_decay,
     };
-    let schedule = Schedule::new(ScheduleConfig { learning_rate: fine_tune.learning_rate, ..settings.schedule.clone() })
-        .continuing_from(start.loss);
+    let schedule = Schedule::new(ScheduleConfig {
+        learning_rate: fine_tune.learning_rate,
+        ..settings.schedule.clone()
+    })
+    .continuing_from(start.loss);
     let logits = |model: &MusicnnTransfer, x: Tensor<2>| {
         let [n, _] = x.dims();
         model.forward_from_front(x.reshape([n, FRONT_END_CHANNELS, frames]))

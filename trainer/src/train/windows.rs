@@ -43,7 +43,13 @@ impl WindowSet {
     }
 
     /// Adds every window of one track, standardised with `norm`.
-    pub fn push_track(&mut self, feats: &WindowFeatures, label: usize, track: usize, norm: &Normalisation) {
+    pub fn push_track(
+        &mut self,
+        feats: &WindowFeatures,
+        label: usize,
+        track: usize,
+        norm: &Normalisation,
+    ) {
         let (start, size, n_frames) = (self.data.len(), self.window_size(), self.n_frames);
         self.data.extend_from_slice(&feats.data);
         for window in self.data[start..].chunks_exact_mut(size) {
@@ -62,7 +68,10 @@ impl WindowSet {
         }
         let y: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
         (
-            Tensor::from_data(TensorData::new(x, [indices.len(), 1, self.n_mels, self.n_frames]), device),
+            Tensor::from_data(
+                TensorData::new(x, [indices.len(), 1, self.n_mels, self.n_frames]),
+                device,
+            ),
             Tensor::from_data(TensorData::new(y, [indices.len()]), device),
         )
     }
@@ -70,12 +79,21 @@ impl WindowSet {
 
 /// Softmax probabilities of every window of `set`, computed `batch` windows at a time with
 /// `model` in inference mode on `device`.
-pub fn predict(model: &GenreNet, set: &WindowSet, device: &Device, batch: usize) -> anyhow::Result<Vec<Vec<f32>>> {
+pub fn predict(
+    model: &GenreNet,
+    set: &WindowSet,
+    device: &Device,
+    batch: usize,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let all: Vec<usize> = (0..set.len()).collect();
     let mut probs = Vec::with_capacity(set.len());
     for chunk in all.chunks(batch.max(1)) {
         let (x, _) = set.batch(chunk, device);
-        let logits = model.forward(x).into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let logits = model
+            .forward(x)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         probs.extend(logits.chunks_exact(model.n_labels).map(softmax));
     }
     Ok(probs)
