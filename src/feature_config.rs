@@ -213,6 +213,24 @@ impl FeatureConfig {
         }
     }
 
+    /// Seconds of audio one model input covers (a patch: its frames times the hop).
+    pub fn window_seconds(&self) -> f64 {
+        let samples = match self.windowing {
+            Windowing::AudioWindows { window_samples, .. } => window_samples,
+            Windowing::SpectrogramPatches { patch_frames, .. } => patch_frames * self.hop_length,
+        };
+        samples as f64 / self.sample_rate as f64
+    }
+
+    /// Seconds between the starts of consecutive model inputs.
+    pub fn hop_seconds(&self) -> f64 {
+        let samples = match self.windowing {
+            Windowing::AudioWindows { hop_samples, .. } => hop_samples,
+            Windowing::SpectrogramPatches { hop_frames, .. } => hop_frames * self.hop_length,
+        };
+        samples as f64 / self.sample_rate as f64
+    }
+
     /// Checks that the numbers are usable together, naming the first one that is not.
     pub fn validate(&self) -> Result<(), String> {
         let fail = |msg: String| Err(msg);

@@ -17,4 +17,5 @@ pub mod segment;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
+pub use classify::ModelInfo;
 pub use feature_config::FeatureConfig;

@@ -6,7 +6,7 @@ use genrescope::bundle::{
     Bundle, BundleError, BundleHeader, DescriptorInput, FusionBundle, MemberBundle, ModelKind,
     Normalisation, Provenance, TableBundle, TableHeader, WeightStorage,
 };
-use genrescope::classify::{ClassifyError, Ensemble, TableClassifier};
+use genrescope::classify::{ClassifyError, Ensemble, RunContext, TableModel};
 use genrescope::descriptors::{column_names, describe, DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet};
 use genrescope::model::{ArchitectureConfig, GenreNet};
@@ -100,7 +100,7 @@ fn table_bundle_round_trips_and_standardises_named_columns() {
     for storage in [WeightStorage::F32, WeightStorage::Int8] {
         let bytes = table_bundle(storage);
         assert_eq!(Bundle::kind(&bytes).unwrap(), ModelKind::Table);
-        let classifier = TableClassifier::from_bundle(&bytes).unwrap();
+        let classifier = TableModel::from_bundle(&bytes).unwrap();
         // 12 s is within half a hop of one 10 s window: described whole.
         assert_eq!(classifier.features(&music(12.0)).unwrap().spans, vec![0..264_600]);
         let signal = music(14.0);
@@ -132,7 +132,7 @@ fn fused_result_is_the_weighted_mean_and_short_input_skips_the_table_member() {
     let bytes = fusion(vec![("cnn", 0.25, cnn.clone()), ("table", 0.75, table.clone())]).unwrap();
     let fused = Ensemble::from_bundle(&bytes, &Device::flex()).unwrap();
     assert_eq!(fused.kind(), ModelKind::Fusion);
-    assert_eq!(fused.summary()["members"][1]["header"]["descriptors"]["min_seconds"], 5.0);
+    assert_eq!(fused.info().members[1].min_seconds, 5.0);
     let alone_cnn = Ensemble::from_bundle(&cnn, &Device::flex()).unwrap();
     let alone_table = Ensemble::from_bundle(&table, &Device::flex()).unwrap();
 
@@ -181,14 +181,28 @@ fn fused_result_is_the_weighted_mean_and_short_input_skips_the_table_member() {
 }
 
 #[test]
-fn primary_bundle_is_the_first_spectrogram_member() {
+fn the_primary_member_is_the_first_spectrogram_one() {
     let (cnn, table) = (cnn_bundle(), table_bundle(WeightStorage::F32));
     let bytes = fusion(vec![("table", 0.5, table.clone()), ("cnn", 0.5, cnn.clone())]).unwrap();
-    assert_eq!(Ensemble::primary_bundle(&bytes).unwrap(), Some(&cnn[..]));
-    assert_eq!(Ensemble::primary_bundle(&cnn).unwrap(), Some(&cnn[..]));
-    assert_eq!(Ensemble::primary_bundle(&table).unwrap(), None);
     let fused = Ensemble::from_bundle(&bytes, &Device::flex()).unwrap();
-    assert_eq!(fused.primary().map(|(i, _)| i), Some(1));
+    // Its windows set the info's window and hop; the table member's 10 s do not.
+    let info = fused.info();
+    assert_eq!((info.window_seconds, info.hop_seconds), (3.0, 1.5));
+    assert_eq!(info.members[0].window_seconds, 10.0);
+    assert_eq!(info.min_seconds, 0.0);
+    // Its log-Mel is the Mel image, and its windows the timeline, though it comes second.
+    let signal = music(12.0);
+    let mut ctx = RunContext::default().with_mel_image(64);
+    let got = fused.run(&fused.prepare(&signal, SAMPLE_RATE).unwrap(), &mut ctx).unwrap();
+    let mel = ctx.mel_image.expect("a Mel image");
+    assert_eq!(mel.bands, FeatureConfig::gtzan_default().n_mels);
+    let alone = Ensemble::from_bundle(&cnn, &Device::flex()).unwrap();
+    assert_eq!(got.windows, alone.classify_mono(&signal, SAMPLE_RATE).unwrap().windows);
+    // A table model alone has no Mel image.
+    let table_only = Ensemble::from_bundle(&table, &Device::flex()).unwrap();
+    let mut ctx = RunContext::default().with_mel_image(64);
+    table_only.run(&table_only.prepare(&signal, SAMPLE_RATE).unwrap(), &mut ctx).unwrap();
+    assert!(ctx.mel_image.is_none());
 }
 
 #[test]

@@ -76,6 +76,38 @@ pub struct Provenance {
     pub metrics: serde_json::Value,
     /// When the model was created (RFC 3339 timestamp).
     pub created: String,
+    /// The data set by name and size (absent in bundles written before it existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<Dataset>,
+    /// The headline accuracy and how it was measured (absent when not measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+}
+
+/// The data a model was trained (or a fusion fitted) on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Its name for people (e.g. `GTZAN-mini`); never a file path.
+    pub name: String,
+    /// Tracks (or table rows) used.
+    pub tracks: u64,
+    /// Where the trainer read it (the folder or table as given on its command line): lets
+    /// the trainer recognise its own data again; never shown to users.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// The accuracy a model reached on data it was not trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// How it was measured (e.g. `5-fold cross-validation`, `held-out tracks`).
+    pub method: String,
+    /// Folds of the cross-validation (0 for a single hold-out).
+    pub folds: u32,
+    /// Track accuracy (0..1): the mean over folds.
+    pub accuracy: f64,
+    /// Its standard deviation over folds, when there were folds.
+    pub accuracy_std: Option<f64>,
 }
 
 /// The required top-level header fields, in the order they are checked.

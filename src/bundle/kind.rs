@@ -114,3 +114,65 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
         serde_json::Value::Object(_) => "an object",
     }
 }
+
+/// The header of a bundle of any kind: what [`ModelKind`] names, with its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Header {
+    /// A network on log-Mel windows.
+    Spectrogram(super::BundleHeader),
+    /// A network on clip descriptors.
+    Table(super::TableHeader),
+    /// Member bundles whose probabilities are fused.
+    Fusion(super::FusionHeader),
+}
+
+impl Header {
+    /// Reads and validates the header of a bundle without touching its weights or checksum:
+    /// the bytes up to the end of the header are enough.
+    pub fn read(bytes: &[u8]) -> Result<Header, BundleError> {
+        let (version, json) = super::format::read_header_section(bytes)?;
+        Self::from_json_version(json, version)
+    }
+
+    /// Decodes and validates header JSON of format `version`, of whichever kind it declares.
+    pub fn from_json_version(json: &[u8], version: u32) -> Result<Header, BundleError> {
+        Ok(match take_kind(&mut header_object(json)?, version)? {
+            ModelKind::Spectrogram => {
+                Header::Spectrogram(super::BundleHeader::from_json_version(json, version)?)
+            }
+            ModelKind::Table => {
+                Header::Table(super::TableHeader::from_json_version(json, version)?)
+            }
+            ModelKind::Fusion => {
+                Header::Fusion(super::FusionHeader::from_json_version(json, version)?)
+            }
+        })
+    }
+
+    /// What the bundle holds.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Header::Spectrogram(_) => ModelKind::Spectrogram,
+            Header::Table(_) => ModelKind::Table,
+            Header::Fusion(_) => ModelKind::Fusion,
+        }
+    }
+
+    /// Labels in output order.
+    pub fn labels(&self) -> &[String] {
+        match self {
+            Header::Spectrogram(h) => &h.labels,
+            Header::Table(h) => &h.labels,
+            Header::Fusion(h) => &h.labels,
+        }
+    }
+
+    /// Where the model came from.
+    pub fn provenance(&self) -> &super::Provenance {
+        match self {
+            Header::Spectrogram(h) => &h.provenance,
+            Header::Table(h) => &h.provenance,
+            Header::Fusion(h) => &h.provenance,
+        }
+    }
+}

@@ -32,8 +32,8 @@ mod tests;
 pub use error::BundleError;
 pub use format::{FORMAT_VERSION, MAGIC};
 pub use fusion::{FusionBundle, FusionHeader, FusionMember, MemberBundle};
-pub use header::{BundleHeader, Normalisation, Provenance};
-pub use kind::ModelKind;
+pub use header::{BundleHeader, Dataset, Evaluation, Normalisation, Provenance};
+pub use kind::{Header, ModelKind};
 pub use storage::WeightStorage;
 pub use table::{DescriptorInput, TableBundle, TableHeader};
 

@@ -31,6 +31,7 @@ fn header_for(arch: ArchitectureConfig) -> BundleHeader {
             command: "trainer train --epochs 0".into(),
             metrics: json!({"test_accuracy": 0.0}),
             created: "2025-01-01T00:00:00Z".into(),
+            ..Provenance::default()
         },
     }
 }

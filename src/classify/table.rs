@@ -1,17 +1,18 @@
-//! [`TableClassifier`]: a table-model bundle that classifies a track from its clip
+//! [`TableModel`]: a table-model bundle that classifies a track from its clip
 //! descriptors (the 57 columns of the GTZAN feature table, computed by
 //! [`descriptors`](crate::descriptors) on windows of the track).
 //!
-//! Stages: [`TableClassifier::features`] (descriptor windows of 22050 Hz mono PCM, selected
-//! and standardised as in training) -> [`TableClassifier::infer`] (the network, softmax per
+//! Stages: [`TableModel::features`] (descriptor windows of 22050 Hz mono PCM, selected
+//! and standardised as in training) -> [`TableModel::infer`] (the network, softmax per
 //! window, mean per track). The network is tiny, so it always runs on the CPU (burn-flex).
 
 use std::ops::Range;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::model::{Model, RunContext, RunFuture};
 use super::{softmax, Classification, ClassifyError, WindowResult};
-use crate::bundle::{TableBundle, TableHeader};
+use crate::bundle::{ModelKind, TableBundle, TableHeader};
 use crate::descriptors::{frame_descriptors, N_FFT};
 use crate::model::table::TableNet;
 use crate::segment::spread_evenly;
@@ -28,20 +29,20 @@ pub struct TableFeatures {
 }
 
 /// A loaded table model.
-pub struct TableClassifier {
+pub struct TableModel {
     header: TableHeader,
     net: TableNet,
     device: Device,
     columns: Vec<usize>,
 }
 
-impl TableClassifier {
+impl TableModel {
     /// Loads a table-model bundle (on the CPU), checking it completely.
     pub fn from_bundle(bytes: &[u8]) -> Result<Self, ClassifyError> {
         let device = Device::flex();
         let (header, net) = TableBundle::from_bytes(bytes, &device)?;
         let columns = header.descriptors.column_indices()?;
-        Ok(TableClassifier { header, net, device, columns })
+        Ok(TableModel { header, net, device, columns })
     }
 
     /// The bundle header.
@@ -49,31 +50,7 @@ impl TableClassifier {
         &self.header
     }
 
-    /// Labels in output order.
-    pub fn labels(&self) -> &[String] {
-        &self.header.labels
-    }
-
-    /// The rate the descriptors are computed at, in Hz.
-    pub fn sample_rate(&self) -> u32 {
-        self.header.descriptors.sample_rate
-    }
-
-    /// Why the model does not apply to `n_samples` of audio at its rate (shorter than the
-    /// header's `min_seconds`, or than one FFT frame), or `None` when it does.
-    pub fn not_applicable(&self, n_samples: usize) -> Option<String> {
-        let seconds = n_samples as f64 / self.sample_rate() as f64;
-        let min = self.header.descriptors.min_seconds;
-        if seconds < min {
-            Some(format!("it needs at least {min} s of audio, this is {seconds:.1} s"))
-        } else if n_samples < N_FFT {
-            Some(format!("it needs at least {N_FFT} samples, this has {n_samples}"))
-        } else {
-            None
-        }
-    }
-
-    /// The descriptor vectors of mono PCM at [`sample_rate`](Self::sample_rate): the
+    /// The descriptor vectors of mono PCM at the model's rate: the
     /// header's windows (at most `max_windows`, evenly spread), each described on its own.
     pub fn features(&self, samples: &[f32]) -> Result<TableFeatures, ClassifyError> {
         let input = &self.header.descriptors;
@@ -136,6 +113,49 @@ impl TableClassifier {
                 probabilities: softmax(row),
             })
             .collect();
-        Ok(Classification::from_windows(self.labels().to_vec(), windows, Vec::new()))
+        Ok(Classification::from_windows(self.header.labels.clone(), windows))
+    }
+}
+
+impl Model for TableModel {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Table
+    }
+
+    fn labels(&self) -> &[String] {
+        &self.header.labels
+    }
+
+    /// The rate the descriptors are computed at, in Hz.
+    fn sample_rate(&self) -> u32 {
+        self.header.descriptors.sample_rate
+    }
+
+    /// Shorter than the header's `min_seconds`, or than one FFT frame.
+    fn not_applicable(&self, n_samples: usize) -> Option<String> {
+        let seconds = n_samples as f64 / self.sample_rate() as f64;
+        let min = self.header.descriptors.min_seconds;
+        if seconds < min {
+            Some(format!("it needs at least {min} s of audio, this is {seconds:.1} s"))
+        } else if n_samples < N_FFT {
+            Some(format!("it needs at least {N_FFT} samples, this has {n_samples}"))
+        } else {
+            None
+        }
+    }
+
+    fn run(&self, samples: &[f32], ctx: &mut RunContext) -> Result<Classification, ClassifyError> {
+        let start = ctx.now();
+        let features = self.features(samples)?;
+        let described = ctx.now();
+        ctx.features_ms += described - start;
+        let result = self.infer(&features);
+        ctx.inference_ms += ctx.now() - described;
+        result
+    }
+
+    /// The network is tiny and always on the CPU: the same as [`run`](Model::run).
+    fn run_async<'a>(&'a self, samples: &'a [f32], ctx: &'a mut RunContext) -> RunFuture<'a> {
+        Box::pin(std::future::ready(self.run(samples, ctx)))
     }
 }

@@ -72,6 +72,15 @@ impl Default for ArchitectureConfig {
 }
 
 impl ArchitectureConfig {
+    /// What the network is, in a few words for people (e.g. on the page).
+    pub fn description(&self) -> &'static str {
+        match self {
+            ArchitectureConfig::Cnn { .. } => "CNN on log-Mel windows",
+            ArchitectureConfig::Crnn { .. } => "CRNN on log-Mel windows",
+            ArchitectureConfig::Musicnn { .. } => "MusiCNN (Million Song Dataset) transfer",
+        }
+    }
+
     /// The default 3-block CNN: filters `[32, 64, 128]`, dense `[256, 128]`, dropout 0.5.
     pub fn cnn_default() -> Self {
         ArchitectureConfig::Cnn { filters: vec![32, 64, 128], dense: vec![256, 128], dropout: 0.5 }

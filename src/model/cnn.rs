@@ -53,10 +53,4 @@ impl Cnn {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         self.head.forward(self.embed(x))
     }
-
-    /// Logits and embedding from one pass.
-    pub fn forward_with_embedding(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        let embedding = self.embed(x);
-        (self.head.forward(embedding.clone()), embedding)
-    }
 }

@@ -401,12 +401,6 @@ impl MusicnnTransfer {
     pub fn embed(&self, x: Tensor<4>) -> Tensor<2> {
         self.head.hidden_features(self.backbone.embed(x, self.embedding))
     }
-
-    /// Logits and embedding from one pass.
-    pub fn forward_with_embedding(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        let hidden = self.embed(x);
-        (self.head.out.forward(hidden.clone()), hidden)
-    }
 }
 
 #[cfg(test)]
@@ -455,8 +449,8 @@ mod tests {
             assert_eq!(model.embedding_dim(), dim);
             // Any frame count works: the back end pools over time.
             for (batch, frames) in [(1, 187), (2, 60)] {
-                let (logits, embedded) =
-                    model.forward_with_embedding(input(batch, frames, &device));
+                let x = input(batch, frames, &device);
+                let (logits, embedded) = (model.forward(x.clone()), model.embed(x));
                 assert_eq!(logits.dims(), [batch, 10]);
                 assert_eq!(embedded.dims(), [batch, dim]);
                 assert!(logits

@@ -104,24 +104,9 @@ impl GenreNet {
         }
     }
 
-    /// Logits and embedding from a single pass (what classification with similarity search
-    /// needs), `([batch, n_labels], [batch, embedding_dim()])`.
-    pub fn forward_with_embedding(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        match &self.network {
-            Network::Cnn(net) => net.forward_with_embedding(x),
-            Network::Crnn(net) => net.forward_with_embedding(x),
-            Network::Musicnn(net) => net.forward_with_embedding(x),
-        }
-    }
-
     /// Length of the [`embed`](Self::embed) vector.
     pub fn embedding_dim(&self) -> usize {
         self.architecture.embedding_dim()
-    }
-
-    /// Shape of one input window, `[1, n_mels, n_frames]` (prepend the batch size).
-    pub fn input_shape(&self) -> [usize; 3] {
-        [1, self.n_mels, self.n_frames]
     }
 }
 
@@ -174,7 +159,7 @@ mod tests {
             assert_eq!(model.embedding_dim(), embedding);
             for batch in [1, 3] {
                 let x = fixed_input(batch, N_MELS, N_FRAMES, &device);
-                let (logits, embedded) = model.forward_with_embedding(x);
+                let (logits, embedded) = (model.forward(x.clone()), model.embed(x));
                 assert_eq!(logits.dims(), [batch, 10], "{arch:?}");
                 assert_eq!(embedded.dims(), [batch, embedding], "{arch:?}");
             }
@@ -190,9 +175,10 @@ mod tests {
             let model = GenreNet::new(&arch, N_MELS, N_FRAMES, 10, &device).unwrap();
             let x = fixed_input(3, N_MELS, N_FRAMES, &device);
             let a = to_vec(model.forward(x.clone()));
-            let (b, embedded) = model.forward_with_embedding(x.clone());
-            assert_eq!(a, to_vec(b), "{arch:?}");
-            assert_eq!(to_vec(embedded), to_vec(model.embed(x.clone())), "{arch:?}");
+            assert_eq!(a, to_vec(model.forward(x.clone())), "{arch:?}");
+            // The embedding is deterministic too (no dropout before it at inference).
+            let embedded = to_vec(model.embed(x.clone()));
+            assert_eq!(embedded, to_vec(model.embed(x.clone())), "{arch:?}");
             assert!(a.iter().all(|v| v.is_finite()));
             let first = to_vec(model.forward(x.narrow(0, 0, 1)));
             for (one, batched) in first.iter().zip(&a[..10]) {

@@ -44,6 +44,14 @@ pub enum TableArchitecture {
 }
 
 impl TableArchitecture {
+    /// What the network is, in a few words for people (e.g. on the page).
+    pub fn description(&self) -> &'static str {
+        match self {
+            TableArchitecture::Mlp { .. } => "descriptor-table MLP",
+            TableArchitecture::Cnn1d { .. } => "descriptor-table 1-D CNN",
+        }
+    }
+
     /// The MLP: [`MLP_HIDDEN`] units, dropout 0.5.
     pub fn mlp_default() -> Self {
         TableArchitecture::Mlp { hidden: MLP_HIDDEN.to_vec(), dropout: 0.5 }

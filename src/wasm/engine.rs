@@ -2,7 +2,7 @@
 //!
 //! ```js
 //! const engine = await Engine.create(bundleBytes, { backend: 'auto' });  // or 'cpu' | 'webgpu'
-//! engine.info();                       // backend, labels, header, WebGPU check, load time
+//! engine.info();                       // backend, model info, WebGPU check, load time
 //! await engine.classifyFile(bytes, 'song.mp3', { topK: 3 });
 //! await engine.classifyPcm(float32Samples, 44100, { decoder: 'webaudio', channels: 2 });
 //! ```
@@ -19,13 +19,13 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::clock::Stopwatch;
+use super::clock::{now_ms, Stopwatch};
 use super::errors::{audio_error, classify_error, invalid_argument, js_error};
 use super::limits::{extension_of, page_limits, MAX_FILE_BYTES, MAX_MINUTES};
 use super::output::{classification_to_js, to_js, Source, Timings};
 use crate::audio::{self, DecodeLimits};
-use crate::classify::{Classification, Ensemble, MemberFeatures};
-use crate::mel_image::mel_image;
+use crate::bundle::ModelKind;
+use crate::classify::{Classification, Ensemble, ModelInfo, Prepared, RunContext};
 
 /// Default width cap of the Mel image, in columns (a 30 s clip has about 1300).
 const DEFAULT_MEL_COLUMNS: usize = 2048;
@@ -133,9 +133,8 @@ struct EngineInfo {
     version: &'static str,
     /// The module was compiled with wasm SIMD (simd128).
     simd: bool,
-    labels: Vec<String>,
-    /// The bundle's headers (see `bundleInfo`): `kind`, and for a fusion its `members`.
-    header: serde_json::Value,
+    /// What the model is (the same record `bundleInfo` returns).
+    model: ModelInfo,
     gpu: GpuStatus,
     /// Time to validate and load the bundle on the CPU, in ms.
     load_ms: f64,
@@ -162,9 +161,9 @@ pub struct Engine {
 struct Inner {
     /// Every member on the CPU.
     cpu: Ensemble,
-    /// The first spectrogram member on WebGPU, when WebGPU is used.
+    /// The same bundle with its spectrogram members on WebGPU, when WebGPU is used.
     #[cfg(feature = "webgpu")]
-    gpu: Option<crate::classify::Classifier>,
+    gpu: Option<Ensemble>,
     info: EngineInfo,
     limits: DecodeLimits,
 }
@@ -197,22 +196,25 @@ impl Engine {
         let mut gpu_status = GpuStatus { tolerance, ..Default::default() };
 
         #[cfg(feature = "webgpu")]
-        let gpu = match (requested, Ensemble::primary_bundle(&bundle), cpu.primary()) {
-            (Requested::Cpu, _, _) => None,
-            (_, Ok(Some(bytes)), Some((_, primary))) => {
-                super::gpu::load(bytes, primary, requested == Requested::WebGpu, &mut gpu_status)
-                    .await?
-            }
-            _ if requested == Requested::WebGpu => {
-                return Err(js_error(
-                    "webgpu_unavailable",
-                    "WebGPU was requested, but this model has no spectrogram network to run there",
-                ));
-            }
-            _ => {
-                gpu_status.reason =
-                    Some("this model has no spectrogram network to run on WebGPU".into());
-                None
+        let gpu = {
+            let has_network = cpu.info().members.iter().any(|m| m.kind == ModelKind::Spectrogram);
+            match requested {
+                Requested::Cpu => None,
+                _ if has_network => {
+                    let forced = requested == Requested::WebGpu;
+                    super::gpu::load(&bundle, &cpu, forced, &mut gpu_status).await?
+                }
+                Requested::WebGpu => {
+                    return Err(js_error(
+                        "webgpu_unavailable",
+                        "WebGPU was requested, but this model has no spectrogram network to run there",
+                    ));
+                }
+                Requested::Auto => {
+                    gpu_status.reason =
+                        Some("this model has no spectrogram network to run on WebGPU".into());
+                    None
+                }
             }
         };
         #[cfg(not(feature = "webgpu"))]
@@ -232,8 +234,7 @@ impl Engine {
             build: super::flavour(),
             version: env!("CARGO_PKG_VERSION"),
             simd: cfg!(target_feature = "simd128"),
-            labels: cpu.labels().to_vec(),
-            header: cpu.summary().clone(),
+            model: cpu.info().clone(),
             gpu: gpu_status,
             load_ms,
             limits: Limits { max_minutes: MAX_MINUTES, max_file_bytes: MAX_FILE_BYTES },
@@ -251,7 +252,7 @@ impl Engine {
         })
     }
 
-    /// The backend in use, the labels, the bundle header, the WebGPU check and load time,
+    /// The backend in use, the model's info (`ModelInfo`), the WebGPU check and load time,
     /// as a plain object.
     pub fn info(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.info)
@@ -368,32 +369,22 @@ impl Inner {
     /// Features, inference and the Mel image of the audio prepared for every member.
     async fn finish(
         &self,
-        prepared: &[(u32, Vec<f32>)],
+        prepared: &Prepared,
         source: Source,
         mut timings: Timings,
-        mut clock: Stopwatch,
+        clock: Stopwatch,
         options: &ClassifyOptions,
     ) -> Result<JsValue, JsValue> {
-        let features = self.cpu.features(prepared).map_err(|e| classify_error(&e))?;
-        timings.features = clock.lap();
-        let (classification, backend, gpu_warning) = self.infer(&features).await?;
-        timings.inference = clock.lap();
-
-        // The log-Mel image of the first spectrogram member (none for a table model alone).
-        let primary = self.cpu.primary().and_then(|(i, c)| match &features[i] {
-            MemberFeatures::Windows(w) => Some((w, c)),
-            _ => None,
-        });
-        let mel = match primary {
-            Some((windows, classifier)) if options.mel.unwrap_or(true) => {
-                let columns =
-                    options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);
-                let cfg = &classifier.header().feature_config;
-                Some(mel_image(windows, cfg.hop_length, cfg.sample_rate, columns))
-            }
-            _ => None,
-        };
-        timings.mel_image = clock.lap();
+        let mut ctx = RunContext::timed(&now_ms);
+        if options.mel.unwrap_or(true) {
+            let columns =
+                options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);
+            ctx = ctx.with_mel_image(columns);
+        }
+        let (classification, backend, gpu_warning) = self.infer(prepared, &mut ctx).await?;
+        timings.features = ctx.features_ms;
+        timings.inference = ctx.inference_ms;
+        timings.mel_image = ctx.mel_image_ms;
         // The clock started before decoding (for PCM decoded elsewhere, it counts that time
         // too), so this covers every stage.
         timings.total = clock.total();
@@ -422,22 +413,23 @@ impl Inner {
             &source,
             &timings,
             &warnings,
-            mel.as_ref(),
+            ctx.mel_image.as_ref(),
         )
     }
 
-    /// Runs the spectrogram network on WebGPU when it is in use (the rest on the CPU), else
-    /// everything on the CPU. A WebGPU failure falls back to the CPU for this track and says
-    /// so in a warning.
+    /// Runs the spectrogram networks on WebGPU when it is in use (the rest on the CPU),
+    /// else everything on the CPU. A WebGPU failure falls back to the CPU for this track
+    /// and says so in a warning.
     async fn infer(
         &self,
-        features: &[MemberFeatures],
+        prepared: &Prepared,
+        ctx: &mut RunContext<'_>,
     ) -> Result<(Classification, &'static str, Option<String>), JsValue> {
         #[allow(unused_mut)]
         let mut warning = None;
         #[cfg(feature = "webgpu")]
         if let Some(gpu) = &self.gpu {
-            match self.cpu.infer_async(features, Some(gpu)).await {
+            match gpu.run_async(prepared, ctx).await {
                 Ok(c) => return Ok((c, "webgpu", None)),
                 Err(crate::classify::ClassifyError::Backend(e)) => {
                     warning = Some(format!("WebGPU failed ({e}); this file ran on the CPU"))
@@ -445,7 +437,7 @@ impl Inner {
                 Err(e) => return Err(classify_error(&e)),
             }
         }
-        let c = self.cpu.infer(features).map_err(|e| classify_error(&e))?;
+        let c = self.cpu.run(prepared, ctx).map_err(|e| classify_error(&e))?;
         Ok((c, "cpu", warning))
     }
 }

@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use super::clock::Stopwatch;
 use super::engine::GpuStatus;
 use super::errors::js_error;
-use crate::classify::{Classification, Classifier};
+use crate::classify::{Classification, Ensemble, RunContext};
 
 thread_local! {
     /// The WebGPU device: Burn initialises a runtime once per module instance, so a second
@@ -78,15 +78,15 @@ fn max_difference(a: &Classification, b: &Classification) -> f32 {
     max
 }
 
-/// Gets the WebGPU device, loads the model on it and runs the check. Returns the GPU
-/// classifier when it is to be used, and fills `status`. With `forced`, failing to get a
+/// Gets the WebGPU device, loads the model on it and runs the check. Returns the model on
+/// WebGPU when it is to be used, and fills `status`. With `forced`, failing to get a
 /// device is an error and a failed check only sets `status.reason`.
 pub(crate) async fn load(
     bundle: &[u8],
-    cpu: &Classifier,
+    cpu: &Ensemble,
     forced: bool,
     status: &mut GpuStatus,
-) -> Result<Option<Classifier>, JsValue> {
+) -> Result<Option<Ensemble>, JsValue> {
     status.attempted = true;
     let clock = Stopwatch::start();
     let result = check(bundle, cpu, status).await;
@@ -124,16 +124,14 @@ pub(crate) async fn load(
     }
 }
 
-async fn check(
-    bundle: &[u8],
-    cpu: &Classifier,
-    status: &mut GpuStatus,
-) -> Result<Classifier, String> {
+async fn check(bundle: &[u8], cpu: &Ensemble, status: &mut GpuStatus) -> Result<Ensemble, String> {
     let device = device().await?;
-    let gpu = Classifier::from_bundle(bundle, &device).map_err(|e| e.to_string())?;
-    let features = cpu.features(&probe_signal(cpu.sample_rate()));
-    let on_cpu = cpu.infer(&features).map_err(|e| e.to_string())?;
-    let on_gpu = gpu.infer_async(&features).await.map_err(|e| e.to_string())?;
+    let gpu = Ensemble::from_bundle(bundle, &device).map_err(|e| e.to_string())?;
+    let rate = cpu.info().sample_rate;
+    let prepared = cpu.prepare(&probe_signal(rate), rate).map_err(|e| e.to_string())?;
+    let on_cpu = cpu.run(&prepared, &mut RunContext::default()).map_err(|e| e.to_string())?;
+    let on_gpu =
+        gpu.run_async(&prepared, &mut RunContext::default()).await.map_err(|e| e.to_string())?;
     status.max_diff = Some(max_difference(&on_cpu, &on_gpu));
     Ok(gpu)
 }

@@ -39,9 +39,6 @@ pub use decoders::decode_file;
 #[cfg(not(feature = "decoders-module"))]
 pub use engine::Engine;
 
-#[cfg(not(feature = "decoders-module"))]
-use crate::classify::fused::summary_of;
-
 thread_local! {
     /// The message of the last panic, kept for [`last_panic`]: a panic aborts the call (the
     /// module traps), and the page wants to say why before it restarts the worker.
@@ -106,13 +103,13 @@ pub fn default_feature_config() -> String {
         .expect("FeatureConfig serialises to JSON")
 }
 
-/// Reads a bundle's headers (labels, front end, architecture, provenance, and for a fusion
-/// each member's) without loading its weights; returns them as a plain object with `kind`
-/// (`spectrogram`, `table` or `fusion`) and `members`. Throws a `GenrescopeError` (code
-/// `"bundle"`) when the bytes are not a valid bundle.
+/// Reads a bundle's headers without loading its weights and returns its `ModelInfo` (kind,
+/// labels, rates, windows, members, provenance) as a plain object. Throws a
+/// `GenrescopeError` (code `"bundle"`) when the bytes are not a valid bundle.
 #[cfg(not(feature = "decoders-module"))]
 #[wasm_bindgen(js_name = bundleInfo)]
 pub fn bundle_info(bytes: &[u8]) -> Result<JsValue, JsValue> {
-    let summary = summary_of(bytes).map_err(|e| errors::js_error("bundle", &e.to_string()))?;
-    output::to_js(&summary)
+    let info = crate::ModelInfo::from_bundle(bytes)
+        .map_err(|e| errors::js_error("bundle", &e.to_string()))?;
+    output::to_js(&info)
 }

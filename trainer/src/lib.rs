@@ -7,6 +7,7 @@ pub mod cache;
 pub mod commands;
 pub mod dataset;
 pub mod metrics;
+pub mod provenance;
 pub mod report;
 pub mod split;
 pub mod table;

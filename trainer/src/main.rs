@@ -23,6 +23,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Classify audio files and folders with a model bundle.
     Classify(commands::classify::ClassifyArgs),
+    /// Show what a model bundle is: kind, labels, rates, windows, members, data, accuracy.
+    Info(commands::info::InfoArgs),
     /// Write the descriptor table (GTZAN features_30_sec.csv columns) of a labelled folder.
     Describe(commands::describe::DescribeArgs),
     /// Fuse model bundles into one (fusion weights fitted on held-out predictions, with a
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Classify(args) => commands::classify::run(args),
+        Command::Info(args) => commands::info::run(args),
         Command::Describe(args) => commands::describe::run(args),
         Command::Fuse(args) => commands::fuse::run(args),
         Command::Convert(args) => commands::convert::run(args),

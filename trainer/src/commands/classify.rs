@@ -20,7 +20,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use genrescope::audio;
 use genrescope::audio::{fmt_duration, AudioError, DecodeLimits};
-use genrescope::classify::{Classification, Classifier, Ensemble, MemberResult};
+use genrescope::classify::{Classification, Ensemble, MemberResult, SpectrogramModel};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::ser::{SerializeMap, Serializer};
@@ -141,9 +141,9 @@ pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Ensembl
 pub fn load_spectrogram_classifier(
     path: &Path,
     backend: Backend,
-) -> anyhow::Result<(Classifier, String)> {
+) -> anyhow::Result<(SpectrogramModel, String)> {
     let hint = " (eval takes spectrogram bundles; a fusion is evaluated by `trainer fuse`, a table model by `trainer train --table --folds K`)";
-    load_with(path, backend, hint, Classifier::from_bundle)
+    load_with(path, backend, hint, SpectrogramModel::from_bundle)
 }
 
 /// Reads the bundle at `path` and loads it with `load` on `backend`'s device; a load error
@@ -249,7 +249,7 @@ fn walk(
 // breaks them fails the build here rather than at a distance.
 const _: () = {
     const fn shared<T: Send + Sync>() {}
-    shared::<Classifier>();
+    shared::<SpectrogramModel>();
     shared::<Ensemble>();
 };
 

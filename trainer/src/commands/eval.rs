@@ -3,13 +3,13 @@
 //! The folder's label names are matched to the model's labels by name (a folder label the
 //! model does not know is an error; model labels without a folder are fine). Every track is
 //! decoded (through the PCM cache unless `--no-cache`), cut into windows and run through the
-//! same [`Classifier`] the `classify` command and the browser use, in parallel over tracks and
+//! same [`Ensemble`] the `classify` command and the browser use, in parallel over tracks and
 //! one track at a time per worker, so memory stays bounded on large collections. Files that
 //! fail to decode are reported and skipped (exit code 1); model and folder errors exit with 2.
 //!
-//! A table-model or fusion bundle is evaluated through [`Ensemble`] (decoded directly, no
-//! cache): each track counts as one window holding its (fused) track probabilities, so the
-//! window figures of its report equal the track figures.
+//! A table-model or fusion bundle is decoded directly (no cache), and each track counts as
+//! one window holding its (fused) track probabilities, so the window figures of its report
+//! equal the track figures.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,14 +18,15 @@ use std::time::Instant;
 
 use anyhow::bail;
 use clap::Args;
-use genrescope::audio::{decode, load_mono, DecodeLimits};
-use genrescope::bundle::{Bundle, ModelKind};
-use genrescope::classify::{Classifier, Ensemble};
+use genrescope::audio::{decode, DecodeLimits};
+use genrescope::bundle::{Header, ModelKind};
+use genrescope::classify::Ensemble;
+use genrescope::FeatureConfig;
 use rayon::prelude::*;
 use serde_json::json;
 
 use super::backend::Backend;
-use super::classify::{load_classifier, load_spectrogram_classifier, progress_bar};
+use super::classify::{load_classifier, progress_bar};
 use crate::cache::{default_dir, FeatureCache, TrackError, TrackErrorKind};
 use crate::dataset::Track;
 use crate::metrics::{evaluate, per_class_metrics, WindowPrediction};
@@ -68,21 +69,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.model).map_err(|e| {
         anyhow::anyhow!("cannot read the model bundle {}: {e}", args.model.display())
     })?;
-    let spectrogram = matches!(Bundle::kind(&bytes), Ok(ModelKind::Spectrogram));
-    let (model, backend_name) = if spectrogram {
-        let (c, b) = load_spectrogram_classifier(&args.model, args.backend)?;
-        (EvalModel::Spectrogram(c), b)
-    } else {
-        let (e, b) = load_classifier(&args.model, args.backend)?;
-        (EvalModel::Any(e), b)
+    let (model, backend_name) = load_classifier(&args.model, args.backend)?;
+    // A spectrogram bundle's PCM goes through the cache, keyed by its front end.
+    let cache_config = match Header::read(&bytes) {
+        Ok(Header::Spectrogram(h)) if !args.no_cache => Some(h.feature_config),
+        _ => None,
     };
-    let (model_labels, model_summary) = model.labels_and_summary();
-
+    let info = model.info();
+    let model_labels = info.labels.clone();
     let dataset = super::discover_labelled(&args.data)?;
     let label_map = map_labels(&dataset.labels, &model_labels)?;
 
-    let cache =
-        (!args.no_cache).then(|| FeatureCache::new(args.cache.clone().unwrap_or_else(default_dir)));
+    let cache = cache_config
+        .as_ref()
+        .map(|cfg| (FeatureCache::new(args.cache.clone().unwrap_or_else(default_dir)), cfg));
     let limits = DecodeLimits::default();
     let bar = progress_bar(dataset.tracks.len(), "evaluating");
     let done = AtomicUsize::new(0);
@@ -90,12 +90,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .tracks
         .par_iter()
         .map(|track| {
-            let outcome = match &model {
-                EvalModel::Spectrogram(classifier) => {
-                    run_track(classifier, cache.as_ref(), track, &limits)
-                }
-                EvalModel::Any(ensemble) => run_track_any(ensemble, track, &limits),
-            };
+            let outcome =
+                run_track(&model, cache.as_ref().map(|(c, cfg)| (c, *cfg)), track, &limits);
             bar.set_position((done.fetch_add(1, Ordering::Relaxed) + 1) as u64);
             outcome
         })
@@ -155,11 +151,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let macro_f1_data = macro_f1_over(&evaluation.track_confusion, &model_labels, &label_map);
     let meta = json!({
         "model": args.model.display().to_string(),
-        "model_kind": model_summary["kind"],
+        "model_kind": info.kind,
         "model_labels": model_labels,
-        "model_architecture": model_summary["architecture"],
-        "model_members": model_summary["members"],
-        "model_provenance": model_summary["provenance"],
+        "model_description": info.description,
+        "model_members": info.members,
+        "model_provenance": info.provenance,
         "data": args.data.display().to_string(),
         "data_labels": dataset.labels,
         "model_labels_without_data": missing,
@@ -170,7 +166,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         "skipped_files": failed,
         "non_audio_files": dataset.skipped_files.len(),
         "backend": backend_name,
-        "cache": cache.as_ref().map(|c| c.dir().display().to_string()),
+        "cache": cache.as_ref().map(|(c, _)| c.dir().display().to_string()),
         "cache_hits": cache.as_ref().map(|_| hits),
         "seconds": seconds,
         "command": command_line(),
@@ -237,23 +233,24 @@ fn default_out_dir(model: &Path, data: &Path) -> PathBuf {
     parent.join(format!("{stem}-eval-{data_name}"))
 }
 
-/// Decodes (or reads from the cache) one track and runs the model on all its windows.
+/// Decodes one track (a spectrogram bundle's through the PCM cache, when on) and classifies
+/// it: a spectrogram model's window probabilities, or for other kinds one "window" holding
+/// the track's (fused) probabilities.
 fn run_track(
-    classifier: &Classifier,
-    cache: Option<&FeatureCache>,
+    model: &Ensemble,
+    cache: Option<(&FeatureCache, &FeatureConfig)>,
     track: &Track,
     limits: &DecodeLimits,
 ) -> TrackOutcome {
-    let cfg = &classifier.header().feature_config;
     let mut warnings = Vec::new();
     let loaded = match cache {
-        Some(cache) => cache.load_pcm(&track.path, cfg, limits).map(|p| {
+        Some((cache, cfg)) => cache.load_pcm(&track.path, cfg, limits).map(|p| {
             warnings.extend(p.store_error.clone());
-            (p.samples, p.truncated, p.hit)
+            (p.samples, cfg.sample_rate, p.truncated, p.hit)
         }),
-        None => decode_directly(&track.path, cfg.sample_rate, limits).map(|(s, t)| (s, t, false)),
+        None => decode_directly(&track.path, limits).map(|(s, r, t)| (s, r, t, false)),
     };
-    let (samples, truncated, hit) = match loaded {
+    let (samples, rate, truncated, hit) = match loaded {
         Ok(l) => l,
         // The error's own Display names the path; the caller adds it once.
         Err(e) => {
@@ -267,55 +264,14 @@ fn run_track(
     if truncated {
         warnings.push("the file is truncated; using the audio it holds".into());
     }
-    let windows = classifier
-        .infer(&classifier.features(&samples))
-        .map(|c| c.windows.into_iter().map(|w| w.probabilities).collect())
+    let windows = model
+        .classify_mono(&samples, rate)
+        .map(|c| match model.kind() {
+            ModelKind::Spectrogram => c.windows.into_iter().map(|w| w.probabilities).collect(),
+            _ => vec![c.probabilities],
+        })
         .map_err(|e| e.to_string());
     TrackOutcome { windows, cache_hit: hit, warnings }
-}
-
-/// The model `eval` runs: a spectrogram bundle (window-level, through the PCM cache) or any
-/// other bundle (track-level).
-// One per run: boxing the larger variant buys nothing.
-#[allow(clippy::large_enum_variant)]
-enum EvalModel {
-    Spectrogram(Classifier),
-    Any(Ensemble),
-}
-
-impl EvalModel {
-    /// The labels and the headers as JSON (`kind`, `architecture`, `members`, `provenance`).
-    fn labels_and_summary(&self) -> (Vec<String>, serde_json::Value) {
-        match self {
-            EvalModel::Spectrogram(c) => {
-                let mut summary = serde_json::to_value(c.header()).unwrap_or_default();
-                summary["kind"] = json!("spectrogram");
-                summary["members"] = json!([]);
-                (c.header().labels.clone(), summary)
-            }
-            EvalModel::Any(e) => (e.labels().to_vec(), e.summary().clone()),
-        }
-    }
-}
-
-/// Decodes one track and classifies it with a table or fusion model: one "window" holding
-/// the track's (fused) probabilities.
-fn run_track_any(ensemble: &Ensemble, track: &Track, limits: &DecodeLimits) -> TrackOutcome {
-    let read = std::fs::read(&track.path).map_err(|e| format!("cannot read the file: {e}"));
-    let extension = track.path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let decoded = read
-        .and_then(|bytes| decode(bytes, extension.as_deref(), limits).map_err(|e| e.to_string()));
-    let mut warnings = Vec::new();
-    let windows = decoded.and_then(|audio| {
-        if audio.truncated {
-            warnings.push("the file is truncated; using the audio it holds".into());
-        }
-        ensemble
-            .classify_mono(&audio.samples, audio.sample_rate)
-            .map(|c| vec![c.probabilities])
-            .map_err(|e| e.to_string())
-    });
-    TrackOutcome { windows, cache_hit: false, warnings }
 }
 
 fn track_error_message(e: &TrackError) -> String {
@@ -325,17 +281,17 @@ fn track_error_message(e: &TrackError) -> String {
     }
 }
 
+/// The mono PCM of a file at its own rate, the rate, and whether it was truncated.
 fn decode_directly(
     path: &Path,
-    rate: u32,
     limits: &DecodeLimits,
-) -> Result<(Vec<f32>, bool), TrackError> {
+) -> Result<(Vec<f32>, u32, bool), TrackError> {
     let fail = |kind| TrackError { path: path.to_path_buf(), kind };
     let bytes = std::fs::read(path).map_err(|e| fail(TrackErrorKind::Read(e)))?;
     let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let audio = load_mono(bytes, extension.as_deref(), rate, limits)
-        .map_err(|e| fail(TrackErrorKind::Audio(e)))?;
-    Ok((audio.samples, audio.truncated))
+    let audio =
+        decode(bytes, extension.as_deref(), limits).map_err(|e| fail(TrackErrorKind::Audio(e)))?;
+    Ok((audio.samples, audio.sample_rate, audio.truncated))
 }
 
 fn command_line() -> String {

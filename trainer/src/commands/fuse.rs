@@ -21,7 +21,7 @@ use anyhow::{bail, Context};
 use burn::tensor::Device;
 use clap::{Args, Parser};
 use genrescope::audio::DecodeLimits;
-use genrescope::bundle::{FusionBundle, MemberBundle, Provenance};
+use genrescope::bundle::{FusionBundle, Header, MemberBundle, Provenance};
 use genrescope::classify::Ensemble;
 use rayon::prelude::*;
 use serde_json::json;
@@ -120,7 +120,7 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
                 ),
             ),
             None => {
-                if trained_on(&ensemble, &data_dir) {
+                if trained_on(&bytes, &data_dir) {
                     bail!(
                         "member `{name}` was trained on {} (its provenance says so), and {} holds no out-of-fold predictions of those tracks: its own predictions would not be held out. Retrain it with --folds K (its report then keeps them), or fit the fusion on other data",
                         data_dir.display(),
@@ -212,6 +212,8 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         command: command_line(),
         metrics: metrics.clone(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        dataset: Some(crate::provenance::dataset(&data_dir, names.len())),
+        evaluation: Some(crate::provenance::cross_validated(&fused_cv, true)),
     };
     let parts: Vec<MemberBundle> = members
         .iter()
@@ -268,6 +270,8 @@ fn fuse_as_given(args: &FuseArgs) -> anyhow::Result<ExitCode> {
         command: command_line(),
         metrics: json!({"weights": args.weights}),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        dataset: None,
+        evaluation: None,
     };
     let bytes = FusionBundle::to_bytes(&labels.unwrap_or_default(), provenance, &parts)?;
     let bundle_path = args.out.join("model.gscope");
@@ -315,14 +319,13 @@ fn member_bundle(spec: &str, out: &Path) -> anyhow::Result<(String, PathBuf)> {
     Ok((name.to_string(), out.join("members").join(name).join("model.gscope")))
 }
 
-/// Whether the bundle's provenance says it was trained on the folder `data` (`trainer train
-/// --data DIR` records `DIR: N tracks, ...`).
-fn trained_on(ensemble: &Ensemble, data: &Path) -> bool {
-    let recorded =
-        ensemble.summary()["provenance"]["data"].as_str().unwrap_or_default().to_string();
-    let Some((dir, _)) = recorded.split_once(": ") else { return false };
+/// Whether the bundle's provenance says it was trained on the folder `data` (its
+/// `dataset.source`).
+fn trained_on(bytes: &[u8], data: &Path) -> bool {
+    let Ok(header) = Header::read(bytes) else { return false };
+    let Some(dataset) = &header.provenance().dataset else { return false };
     let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    canonical(Path::new(dir)) == canonical(data)
+    canonical(Path::new(&dataset.source)) == canonical(data)
 }
 
 /// The out-of-fold track predictions stored in the `report.json` beside `bundle`, when its

@@ -8,6 +8,7 @@ pub mod convert;
 pub mod describe;
 pub mod eval;
 pub mod fuse;
+pub mod info;
 pub mod train;
 pub mod train_table;
 

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use genrescope::audio::DecodeLimits;
 use genrescope::bundle::{Bundle, BundleHeader, Provenance, WeightStorage};
-use genrescope::classify::Classifier;
+use genrescope::classify::SpectrogramModel;
 use genrescope::feature_config::Windowing;
 use genrescope::mel::MelExtractor;
 use genrescope::model::musicnn::MusicnnEmbedding;
@@ -423,6 +423,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             command: command.clone(),
             metrics,
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            dataset: Some(crate::provenance::dataset(&data_dir, data.tracks.len())),
+            evaluation: Some(crate::provenance::headline(cv.as_ref(), &test)),
         },
     };
     let bytes = Bundle::to_bytes(&header, &outcome.model)?;
@@ -613,7 +615,7 @@ impl<'a> CrossValidation<'a> {
     }
 }
 
-/// Loads the written bundle back through the product's own [`Classifier`] and checks that it
+/// Loads the written bundle back through the product's own [`SpectrogramModel`] and checks that it
 /// reproduces the trained model's window probabilities on the first test track (this covers
 /// the weights, the normalisation and the front end stored in the header).
 ///
@@ -630,7 +632,7 @@ fn check_bundle(
     storage: WeightStorage,
 ) -> anyhow::Result<()> {
     let classifier =
-        Classifier::from_bundle(bytes, device).context("the written bundle does not load")?;
+        SpectrogramModel::from_bundle(bytes, device).context("the written bundle does not load")?;
     let Some(&track) = split.test.first() else { return Ok(()) };
     let got = classifier.infer(&classifier.features(&tracks.pcm[track]))?;
     let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;

@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use genrescope::bundle::{DescriptorInput, Provenance, TableBundle, TableHeader};
-use genrescope::classify::TableClassifier;
+use genrescope::classify::TableModel;
 use genrescope::descriptors::{column_names, DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet, MLP_HIDDEN};
 use serde_json::json;
@@ -215,6 +215,8 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
                 "best_epoch": best_epoch,
             }),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            dataset: Some(crate::provenance::dataset(path, table.rows.len())),
+            evaluation: Some(crate::provenance::headline(cv.as_ref(), &test)),
         },
     };
     let bytes = TableBundle::to_bytes(&header, &net).context(
@@ -420,8 +422,7 @@ fn check_bundle(
     test: &[usize],
     device: &Device,
 ) -> anyhow::Result<()> {
-    let classifier =
-        TableClassifier::from_bundle(bytes).context("the written bundle does not load")?;
+    let classifier = TableModel::from_bundle(bytes).context("the written bundle does not load")?;
     let Some(&track) = test.first() else { return Ok(()) };
     let rows = trainer.rows(vectors, dim, &[track]);
     let storage = classifier.header().weight_storage;

@@ -1,0 +1,249 @@
+//! [`Ensemble`]: any model bundle behind one interface. A spectrogram or table bundle is an
+//! ensemble of one member; a fusion bundle's members each classify the track from their own
+//! front end, and their track probabilities are averaged with the bundle's fusion weights.
+//!
+//! Stages, so that callers can time them: [`Ensemble::prepare`] (mono PCM resampled to each
+//! member's rate) -> [`Ensemble::run`] / [`Ensemble::run_async`] (each member's
+//! [`Model::run`], then the fusion).
+//!
+//! A member that does not apply to an input (a table model on less audio than its
+//! `min_seconds`, as in live mode's 3 s windows) is left out, the others' weights are
+//! renormalised, and the result says so. The fused result's timeline (`windows`, `votes`)
+//! is that of the primary member (the first spectrogram member that ran, else the first
+//! member that ran), the one whose window and hop [`ModelInfo`] gives, so a fusion keeps
+//! its 3 s timeline whatever the members' order.
+
+use burn::tensor::Device;
+
+use super::model::{load_model, Model, RunContext};
+use super::{rank, Classification, ClassifyError, MemberResult, ModelInfo};
+use crate::audio::{self, DecodeLimits};
+use crate::bundle::{BundleError, FusionBundle, Header, ModelKind};
+
+/// A loaded member with its name and fusion weight.
+pub struct Member {
+    /// Its name (`model` for a bundle of one model).
+    pub name: String,
+    /// Its fusion weight, as stored (1 for a bundle of one model).
+    pub weight: f64,
+    /// The model.
+    pub model: Box<dyn Model>,
+}
+
+/// Mono PCM resampled to every rate an ensemble's members read (see [`Ensemble::prepare`]).
+pub struct Prepared {
+    signals: Vec<(u32, Vec<f32>)>,
+}
+
+impl Prepared {
+    /// The signal at `rate` (empty when none was prepared at that rate).
+    fn at(&self, rate: u32) -> &[f32] {
+        self.signals.iter().find(|(r, _)| *r == rate).map_or(&[], |(_, s)| s.as_slice())
+    }
+}
+
+/// A loaded bundle of any kind (see the module docs).
+pub struct Ensemble {
+    info: ModelInfo,
+    members: Vec<Member>,
+}
+
+impl Ensemble {
+    /// Loads a bundle of any kind, its spectrogram networks on `device` (table networks
+    /// always run on the CPU), checking everything.
+    pub fn from_bundle(bytes: &[u8], device: &Device) -> Result<Self, ClassifyError> {
+        let header = Header::read(bytes)?;
+        let parts: Vec<(String, f64, &[u8])> = match &header {
+            Header::Fusion(_) => {
+                let (fusion, parts) = FusionBundle::from_bytes(bytes)?;
+                fusion
+                    .members
+                    .iter()
+                    .zip(parts)
+                    .map(|(m, p)| (m.name.clone(), m.weight, p))
+                    .collect()
+            }
+            _ => vec![("model".to_string(), 1.0, bytes)],
+        };
+        let mut members = Vec::with_capacity(parts.len());
+        let mut headers = Vec::with_capacity(parts.len());
+        for (name, weight, part) in parts {
+            let in_member = |e: ClassifyError| match (e, &header) {
+                (ClassifyError::Bundle(e), Header::Fusion(_)) => {
+                    ClassifyError::Bundle(BundleError::member(&name, e))
+                }
+                (e, _) => e,
+            };
+            let member_header = Header::read(part).map_err(|e| in_member(e.into()))?;
+            let model = load_model(member_header.kind(), part, device).map_err(in_member)?;
+            headers.push((name.clone(), weight, member_header));
+            members.push(Member { name, weight, model });
+        }
+        Ok(Ensemble { info: ModelInfo::new(&header, &headers), members })
+    }
+
+    /// What the model is: kind, labels, rates, windows, members, provenance.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// What the bundle holds.
+    pub fn kind(&self) -> ModelKind {
+        self.info.kind
+    }
+
+    /// Labels in output order.
+    pub fn labels(&self) -> &[String] {
+        &self.info.labels
+    }
+
+    /// The members, in bundle order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Whether any member classifies input as short as `seconds` (live mode asks for 3 s).
+    pub fn applies_to_seconds(&self, seconds: f64) -> bool {
+        self.members.iter().any(|m| {
+            let n_samples = (seconds * m.model.sample_rate() as f64) as usize;
+            m.model.not_applicable(n_samples).is_none()
+        })
+    }
+
+    /// Mono PCM at `sample_rate` resampled to every rate the members read, once per rate.
+    pub fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Prepared, ClassifyError> {
+        let mut signals: Vec<(u32, Vec<f32>)> = Vec::new();
+        for m in &self.members {
+            let rate = m.model.sample_rate();
+            if !signals.iter().any(|(r, _)| *r == rate) {
+                signals.push((rate, audio::resample(samples, sample_rate, rate)?));
+            }
+        }
+        Ok(Prepared { signals })
+    }
+
+    /// Runs every member that applies and fuses them; synchronous reads (CPU backends).
+    pub fn run(
+        &self,
+        prepared: &Prepared,
+        ctx: &mut RunContext,
+    ) -> Result<Classification, ClassifyError> {
+        let mut results = Vec::with_capacity(self.members.len());
+        for m in &self.members {
+            let samples = prepared.at(m.model.sample_rate());
+            results.push(match m.model.not_applicable(samples.len()) {
+                Some(reason) => Err(reason),
+                None => Ok(m.model.run(samples, ctx)?),
+            });
+        }
+        self.fuse(results)
+    }
+
+    /// [`run`](Self::run) with asynchronous reads, usable on every backend (WebGPU).
+    pub async fn run_async(
+        &self,
+        prepared: &Prepared,
+        ctx: &mut RunContext<'_>,
+    ) -> Result<Classification, ClassifyError> {
+        let mut results = Vec::with_capacity(self.members.len());
+        for m in &self.members {
+            let samples = prepared.at(m.model.sample_rate());
+            results.push(match m.model.not_applicable(samples.len()) {
+                Some(reason) => Err(reason),
+                None => Ok(m.model.run_async(samples, ctx).await?),
+            });
+        }
+        self.fuse(results)
+    }
+
+    /// Resampling and every member of checked mono PCM in one call.
+    pub fn classify_mono(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<Classification, ClassifyError> {
+        self.run(&self.prepare(samples, sample_rate)?, &mut RunContext::default())
+    }
+
+    /// Decode, resample and every member of a file in one call.
+    pub fn classify_file(
+        &self,
+        bytes: Vec<u8>,
+        extension: Option<&str>,
+        limits: &DecodeLimits,
+    ) -> Result<Classification, ClassifyError> {
+        let decoded = audio::decode(bytes, extension, limits)?;
+        self.classify_mono(&decoded.samples, decoded.sample_rate)
+    }
+
+    /// The fused result from each member's (or why it was skipped).
+    fn fuse(
+        &self,
+        results: Vec<Result<Classification, String>>,
+    ) -> Result<Classification, ClassifyError> {
+        if self.kind() != ModelKind::Fusion {
+            // A bundle of one model: its result as it is.
+            return match results.into_iter().next() {
+                Some(Ok(c)) => Ok(c),
+                Some(Err(reason)) => Err(ClassifyError::NoMemberApplies(reason)),
+                None => Err(ClassifyError::NoWindows),
+            };
+        }
+        let total: f64 = self
+            .members
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(m, _)| m.weight)
+            .sum();
+        if total <= 0.0 || total.is_nan() {
+            let reasons: Vec<String> = self
+                .members
+                .iter()
+                .zip(&results)
+                .map(|(m, r)| match r {
+                    Err(reason) => format!("`{}`: {reason}", m.name),
+                    Ok(_) => format!("`{}` has fusion weight 0", m.name),
+                })
+                .collect();
+            return Err(ClassifyError::NoMemberApplies(reasons.join("; ")));
+        }
+        let mut fused = vec![0.0f64; self.labels().len()];
+        let mut timeline: Option<(ModelKind, Classification)> = None;
+        let mut members = Vec::with_capacity(results.len());
+        for (m, r) in self.members.iter().zip(results) {
+            let (weight, skipped, c) = match r {
+                Ok(c) => (m.weight / total, None, Some(c)),
+                Err(reason) => (0.0, Some(reason), None),
+            };
+            if let Some(c) = &c {
+                for (f, &p) in fused.iter_mut().zip(&c.probabilities) {
+                    *f += weight * p as f64;
+                }
+            }
+            members.push(MemberResult {
+                name: m.name.clone(),
+                kind: m.model.kind(),
+                weight,
+                skipped,
+                probabilities: c.as_ref().map(|c| c.probabilities.clone()).unwrap_or_default(),
+                windows: c.as_ref().map(|c| c.windows.clone()).unwrap_or_default(),
+            });
+            let finer = m.model.kind() == ModelKind::Spectrogram
+                && timeline.as_ref().is_none_or(|(kind, _)| *kind != ModelKind::Spectrogram);
+            if let Some(c) = c.filter(|_| timeline.is_none() || finer) {
+                timeline = Some((m.model.kind(), c));
+            }
+        }
+        let probabilities: Vec<f32> = fused.iter().map(|&p| p as f32).collect();
+        let (votes, windows) = timeline.map(|(_, t)| (t.votes, t.windows)).unwrap_or_default();
+        Ok(Classification {
+            ranking: rank(self.labels(), &probabilities),
+            labels: self.labels().to_vec(),
+            probabilities,
+            votes,
+            windows,
+            members,
+        })
+    }
+}

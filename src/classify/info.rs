@@ -1,0 +1,208 @@
+//! [`ModelInfo`]: everything a caller needs to know about a model (kind, labels, input rate,
+//! window and hop, members, structured provenance), computed from the bundle headers alone.
+//!
+//! It is the one record the CLI (`trainer info --json`) and the browser (`engine.info().model`,
+//! `bundleInfo(bytes)`) hand out, serialised the same way: camelCase field names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::{format, BundleError, Evaluation, FusionBundle, Header, ModelKind, Provenance};
+
+/// What a model is and where it came from (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    /// What the bundle holds.
+    pub kind: ModelKind,
+    /// Labels in output order.
+    pub labels: Vec<String>,
+    /// The model in a few words (for a fusion, its members' descriptions).
+    pub description: String,
+    /// The rate to decode or resample input to, in Hz: the highest member rate.
+    pub sample_rate: u32,
+    /// Seconds of audio one analysis window of the primary member covers (the first
+    /// spectrogram member, else the first member); its timeline has this resolution.
+    pub window_seconds: f64,
+    /// Seconds between the starts of the primary member's windows.
+    pub hop_seconds: f64,
+    /// Shortest input any member classifies, in seconds (0: shorter input is padded).
+    pub min_seconds: f64,
+    /// Seconds of audio live mode and the widget send per classification: one window of the
+    /// primary member.
+    pub live_seconds: f64,
+    /// How often live mode and the widget classify, in seconds: every half window, so each
+    /// moment of the stream is heard by two windows.
+    pub live_hop_seconds: f64,
+    /// Each member (a bundle of one model has one, named `model`).
+    pub members: Vec<MemberInfo>,
+    /// How and on what the model was made.
+    pub provenance: ProvenanceInfo,
+}
+
+/// One member of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberInfo {
+    /// Its name in the bundle.
+    pub name: String,
+    /// What it is.
+    pub kind: ModelKind,
+    /// Its fusion weight as stored (1 for a bundle of one model).
+    pub weight: f64,
+    /// The member in a few words.
+    pub description: String,
+    /// The rate its front end reads, in Hz.
+    pub sample_rate: u32,
+    /// Seconds of audio one of its windows covers.
+    pub window_seconds: f64,
+    /// Seconds between its window starts.
+    pub hop_seconds: f64,
+    /// Shortest input it classifies, in seconds (0: shorter input is padded).
+    pub min_seconds: f64,
+}
+
+/// The provenance fields a person reads, typed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvenanceInfo {
+    /// The data set's name (`unspecified` when the bundle does not say).
+    pub dataset: String,
+    /// Tracks (or table rows) it was trained or fitted on, when known.
+    pub tracks: Option<u64>,
+    /// The headline accuracy and how it was measured, when known.
+    pub evaluation: Option<EvaluationInfo>,
+    /// When the model was made (RFC 3339).
+    pub created: String,
+    /// The command that made it.
+    pub command: String,
+    /// Its random seed.
+    pub seed: u64,
+}
+
+/// [`Evaluation`] with camelCase names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationInfo {
+    /// How it was measured (e.g. `5-fold cross-validation`).
+    pub method: String,
+    /// Folds (0 for a single hold-out).
+    pub folds: u32,
+    /// Track accuracy, 0..1.
+    pub accuracy: f64,
+    /// Standard deviation of the accuracy over folds.
+    pub accuracy_std: Option<f64>,
+}
+
+impl ModelInfo {
+    /// The info of a bundle of any kind, checking its container (and each member's) as
+    /// loading does, without loading any weights.
+    pub fn from_bundle(bytes: &[u8]) -> Result<ModelInfo, BundleError> {
+        let sections = format::read(bytes)?;
+        match Header::from_json_version(sections.header, sections.version)? {
+            Header::Fusion(_) => {
+                let (fusion, parts) = FusionBundle::from_bytes(bytes)?;
+                let members = fusion
+                    .members
+                    .iter()
+                    .zip(parts)
+                    .map(|(m, part)| {
+                        format::read(part)
+                            .and_then(|_| Header::read(part))
+                            .map(|h| (m.name.clone(), m.weight, h))
+                            .map_err(|e| BundleError::member(&m.name, e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Self::new(&Header::Fusion(fusion), &members))
+            }
+            single => {
+                let member = ("model".to_string(), 1.0, single.clone());
+                Ok(Self::new(&single, std::slice::from_ref(&member)))
+            }
+        }
+    }
+
+    /// The info of a model with `header` whose members are `(name, weight, header)`.
+    pub fn new(header: &Header, members: &[(String, f64, Header)]) -> ModelInfo {
+        let members: Vec<MemberInfo> =
+            members.iter().map(|(name, weight, h)| MemberInfo::new(name, *weight, h)).collect();
+        let primary = members
+            .iter()
+            .find(|m| m.kind == ModelKind::Spectrogram)
+            .or(members.first())
+            .cloned()
+            .unwrap_or_else(|| MemberInfo::new("model", 1.0, header));
+        let description = match header {
+            Header::Fusion(_) => {
+                let parts: Vec<&str> = members.iter().map(|m| m.description.as_str()).collect();
+                format!("fusion of {}", parts.join(" and "))
+            }
+            _ => primary.description.clone(),
+        };
+        ModelInfo {
+            kind: header.kind(),
+            labels: header.labels().to_vec(),
+            description,
+            sample_rate: members.iter().map(|m| m.sample_rate).max().unwrap_or(primary.sample_rate),
+            window_seconds: primary.window_seconds,
+            hop_seconds: primary.hop_seconds,
+            min_seconds: members.iter().map(|m| m.min_seconds).fold(f64::INFINITY, f64::min),
+            live_seconds: primary.window_seconds,
+            live_hop_seconds: primary.window_seconds / 2.0,
+            members,
+            provenance: ProvenanceInfo::from(header.provenance()),
+        }
+    }
+}
+
+impl MemberInfo {
+    /// The info of one member model from its header.
+    fn new(name: &str, weight: f64, header: &Header) -> MemberInfo {
+        let (description, sample_rate, window_seconds, hop_seconds, min_seconds) = match header {
+            Header::Spectrogram(h) => {
+                let fc = &h.feature_config;
+                let window = fc.window_seconds();
+                (h.architecture.description(), fc.sample_rate, window, fc.hop_seconds(), 0.0)
+            }
+            Header::Table(h) => {
+                let d = &h.descriptors;
+                let (window, hop) = (d.windowing.window_seconds, d.windowing.hop_seconds);
+                (h.architecture.description(), d.sample_rate, window, hop, d.min_seconds)
+            }
+            Header::Fusion(_) => ("fusion", 0, 0.0, 0.0, 0.0),
+        };
+        MemberInfo {
+            name: name.to_string(),
+            kind: header.kind(),
+            weight,
+            description: description.to_string(),
+            sample_rate,
+            window_seconds,
+            hop_seconds,
+            min_seconds,
+        }
+    }
+}
+
+impl From<&Provenance> for ProvenanceInfo {
+    fn from(p: &Provenance) -> Self {
+        ProvenanceInfo {
+            dataset: p.dataset.as_ref().map_or_else(|| "unspecified".into(), |d| d.name.clone()),
+            tracks: p.dataset.as_ref().map(|d| d.tracks),
+            evaluation: p.evaluation.as_ref().map(EvaluationInfo::from),
+            created: p.created.clone(),
+            command: p.command.clone(),
+            seed: p.seed,
+        }
+    }
+}
+
+impl From<&Evaluation> for EvaluationInfo {
+    fn from(e: &Evaluation) -> Self {
+        EvaluationInfo {
+            method: e.method.clone(),
+            folds: e.folds,
+            accuracy: e.accuracy,
+            accuracy_std: e.accuracy_std,
+        }
+    }
+}

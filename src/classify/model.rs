@@ -1,0 +1,115 @@
+//! [`Model`]: the one interface every loaded model kind implements, and [`load_model`], the
+//! one place that maps a bundle's kind to its implementation.
+//!
+//! A model takes mono PCM at its own [`sample_rate`](Model::sample_rate) and gives one typed
+//! [`Classification`]; [`RunContext`] collects what a caller may want besides the result
+//! (stage timings, the log-Mel image of the first spectrogram model that ran).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use burn::tensor::Device;
+
+use super::spectrogram::SpectrogramModel;
+use super::table::TableModel;
+use super::{Classification, ClassifyError};
+use crate::bundle::{BundleError, ModelKind};
+use crate::mel_image::{mel_image, MelImage};
+use crate::segment::WindowFeatures;
+
+/// The future [`Model::run_async`] returns (not `Send`: WebGPU runs on one thread).
+pub type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<Classification, ClassifyError>> + 'a>>;
+
+/// A loaded model of one kind (spectrogram network, table network, ...); shareable between
+/// threads, as the CLI classifies files in parallel.
+pub trait Model: Send + Sync {
+    /// What the model is.
+    fn kind(&self) -> ModelKind;
+
+    /// Labels in output order.
+    fn labels(&self) -> &[String];
+
+    /// The rate of the mono PCM [`run`](Self::run) takes, in Hz.
+    fn sample_rate(&self) -> u32;
+
+    /// Why the model does not apply to `n_samples` of audio at its rate (too short for it),
+    /// or `None` when it does.
+    fn not_applicable(&self, n_samples: usize) -> Option<String>;
+
+    /// Features, network and aggregation of mono PCM at [`sample_rate`](Self::sample_rate);
+    /// reads results synchronously (CPU backends, native wgpu).
+    fn run(&self, samples: &[f32], ctx: &mut RunContext) -> Result<Classification, ClassifyError>;
+
+    /// [`run`](Self::run) with asynchronous reads, as WebGPU in the browser requires.
+    fn run_async<'a>(&'a self, samples: &'a [f32], ctx: &'a mut RunContext) -> RunFuture<'a>;
+}
+
+/// Loads a member bundle of `kind`: spectrogram networks on `device`, table networks on the
+/// CPU (they are tiny). Fusions do not nest.
+pub fn load_model(
+    kind: ModelKind,
+    bytes: &[u8],
+    device: &Device,
+) -> Result<Box<dyn Model>, ClassifyError> {
+    Ok(match kind {
+        ModelKind::Spectrogram => Box::new(SpectrogramModel::from_bundle(bytes, device)?),
+        ModelKind::Table => Box::new(TableModel::from_bundle(bytes)?),
+        ModelKind::Fusion => return Err(BundleError::nested_fusion().into()),
+    })
+}
+
+/// What a caller wants from a run besides the result, and what the run measured.
+pub struct RunContext<'c> {
+    clock: Option<&'c dyn Fn() -> f64>,
+    mel_columns: Option<usize>,
+    /// Milliseconds spent computing features (log-Mel, descriptors), over every model run.
+    pub features_ms: f64,
+    /// Milliseconds spent in the networks, over every model run.
+    pub inference_ms: f64,
+    /// Milliseconds spent drawing the log-Mel image.
+    pub mel_image_ms: f64,
+    /// The log-Mel image of the first spectrogram model that ran, when asked for.
+    pub mel_image: Option<MelImage>,
+}
+
+impl Default for RunContext<'_> {
+    fn default() -> Self {
+        RunContext {
+            clock: None,
+            mel_columns: None,
+            features_ms: 0.0,
+            inference_ms: 0.0,
+            mel_image_ms: 0.0,
+            mel_image: None,
+        }
+    }
+}
+
+impl<'c> RunContext<'c> {
+    /// Times the stages with `clock` (milliseconds; e.g. `performance.now()` in the browser).
+    pub fn timed(clock: &'c dyn Fn() -> f64) -> Self {
+        RunContext { clock: Some(clock), ..Self::default() }
+    }
+
+    /// Also draws the log-Mel image of the first spectrogram model, `columns` wide at most.
+    pub fn with_mel_image(mut self, columns: usize) -> Self {
+        self.mel_columns = Some(columns.max(1));
+        self
+    }
+
+    /// The clock's time in ms (0 without a clock).
+    pub(crate) fn now(&self) -> f64 {
+        self.clock.map_or(0.0, |c| c())
+    }
+
+    /// Keeps the log-Mel image of `features` when one is wanted and none was drawn yet.
+    pub(crate) fn offer_mel(&mut self, features: &WindowFeatures, hop: usize, sample_rate: u32) {
+        let Some(columns) = self.mel_columns else { return };
+        if self.mel_image.is_some() {
+            return;
+        }
+        let start = self.now();
+        self.mel_image = Some(mel_image(features, hop, sample_rate, columns));
+        self.mel_image_ms += self.now() - start;
+    }
+}
