@@ -111,7 +111,8 @@ pub struct Evaluation {
 }
 
 /// The required top-level header fields, in the order they are checked.
-pub const REQUIRED_FIELDS: [&str; 5] =
+#[cfg(test)]
+pub(crate) const REQUIRED_FIELDS: [&str; 5] =
     ["labels", "feature_config", "normalisation", "architecture", "provenance"];
 
 impl BundleHeader {

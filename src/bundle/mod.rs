@@ -6,25 +6,25 @@
 //! described in [`format`]. Reading validates everything and fails with a named
 //! [`BundleError`]; no byte input makes it panic.
 //!
-//! - [`crc32`]: the checksum that detects corruption.
-//! - [`error`]: the [`BundleError`] type.
+//! - `crc32`: the checksum that detects corruption.
+//! - `error`: the [`BundleError`] type.
 //! - [`format`]: the byte layout (magic, version, lengths, checksum).
-//! - [`fusion`]: [`FusionHeader`], bundles of several member models fused into one verdict.
-//! - [`header`]: [`BundleHeader`] (spectrogram models) and its validation.
-//! - [`kind`]: [`ModelKind`], what a bundle holds.
-//! - [`storage`]: [`WeightStorage`] (f32, f16 or int8 weight matrices) and its conversions.
-//! - [`table`]: [`TableHeader`], models on clip descriptors (the feature-table model).
-//! - [`weights`]: the burnpack weights and their checked loading.
+//! - `fusion`: [`FusionHeader`], bundles of several member models fused into one verdict.
+//! - `header`: [`BundleHeader`] (spectrogram models) and its validation.
+//! - `kind`: [`ModelKind`], what a bundle holds.
+//! - `storage`: [`WeightStorage`] (f32, f16 or int8 weight matrices) and its conversions.
+//! - `table`: [`TableHeader`], models on clip descriptors (the feature-table model).
+//! - `weights`: the burnpack weights and their checked loading.
 
-pub mod crc32;
-pub mod error;
+mod crc32;
+mod error;
 pub mod format;
-pub mod fusion;
-pub mod header;
-pub mod kind;
-pub mod storage;
-pub mod table;
-pub mod weights;
+mod fusion;
+mod header;
+mod kind;
+mod storage;
+mod table;
+mod weights;
 
 #[cfg(test)]
 mod tests;

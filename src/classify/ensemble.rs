@@ -129,11 +129,10 @@ impl Ensemble {
         ctx: &mut RunContext,
     ) -> Result<Classification, ClassifyError> {
         let mut results = Vec::with_capacity(self.members.len());
-        for m in &self.members {
-            let samples = prepared.at(m.model.sample_rate());
-            results.push(match m.model.not_applicable(samples.len()) {
-                Some(reason) => Err(reason),
-                None => Ok(m.model.run(samples, ctx)?),
+        for (m, input) in self.inputs(prepared) {
+            results.push(match input {
+                Ok(samples) => Ok(m.model.run(samples, ctx)?),
+                Err(reason) => Err(reason),
             });
         }
         self.fuse(results)
@@ -146,14 +145,24 @@ impl Ensemble {
         ctx: &mut RunContext<'_>,
     ) -> Result<Classification, ClassifyError> {
         let mut results = Vec::with_capacity(self.members.len());
-        for m in &self.members {
-            let samples = prepared.at(m.model.sample_rate());
-            results.push(match m.model.not_applicable(samples.len()) {
-                Some(reason) => Err(reason),
-                None => Ok(m.model.run_async(samples, ctx).await?),
+        for (m, input) in self.inputs(prepared) {
+            results.push(match input {
+                Ok(samples) => Ok(m.model.run_async(samples, ctx).await?),
+                Err(reason) => Err(reason),
             });
         }
         self.fuse(results)
+    }
+
+    /// Each member with its input from `prepared`, or why it does not apply to it.
+    fn inputs<'a>(
+        &'a self,
+        prepared: &'a Prepared,
+    ) -> impl Iterator<Item = (&'a Member, Result<&'a [f32], String>)> {
+        self.members.iter().map(|m| {
+            let samples = prepared.at(m.model.sample_rate());
+            (m, m.model.not_applicable(samples.len()).map_or(Ok(samples), Err))
+        })
     }
 
     /// Resampling and every member of checked mono PCM in one call.

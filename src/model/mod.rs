@@ -1,18 +1,18 @@
 //! The genre classifier network, built at run time from an [`ArchitectureConfig`].
 //!
-//! - [`architecture`]: the serialisable config stored in each bundle, and its validation.
-//! - [`blocks`]: the conv and dense layer groups.
-//! - [`cnn`], [`crnn`]: the two architectures trained from scratch.
+//! - `architecture`: the serialisable config stored in each bundle, and its validation.
+//! - `blocks`: the conv and dense layer groups.
+//! - `cnn`, `crnn`: the two architectures trained from scratch.
 //! - [`musicnn`]: the pretrained MusiCNN backbone and the transfer network on it.
 //! - [`table`]: networks on a vector of track descriptors (the feature-table model).
-//! - [`net`]: [`GenreNet`], which wraps either behind `forward` (logits) and `embed`.
+//! - `net`: [`GenreNet`], which wraps either behind `forward` (logits) and `embed`.
 
-pub mod architecture;
-pub mod blocks;
-pub mod cnn;
-pub mod crnn;
+mod architecture;
+mod blocks;
+mod cnn;
+mod crnn;
 pub mod musicnn;
-pub mod net;
+mod net;
 pub mod table;
 
 pub use architecture::ArchitectureConfig;
