@@ -35,10 +35,11 @@ Usage: ./build.sh <command> [args]
 Commands:
   serve [PORT]  Set up, build the wasm if stale, and serve web/ on http://127.0.0.1:PORT/
                 (default 8000).
-  test          Set up, then run every test: cargo test --workspace, the wasm build and
-                the browser tests (headless Chromium). Stops at the first failure.
+  test          Set up, then run every check: cargo fmt --check, cargo clippy (warnings
+                are errors), cargo test --workspace, the wasm build and the browser tests
+                (headless Chromium). Stops at the first failure.
   setup         Install what the build and the tests need, only what is missing:
-                the $WASM_TARGET Rust target, wasm-bindgen-cli at the version in
+                the $WASM_TARGET Rust target, rustfmt and clippy, wasm-bindgen-cli at the version in
                 Cargo.lock, Debian packages ${APT_PACKAGES[*]}, and the
                 npm packages of tests/browser.
   build         Build the wasm modules (release, +simd128) and their JS bindings:
@@ -93,6 +94,16 @@ setup_rust() {
     step "Adding Rust target $WASM_TARGET"
     rustup target add "$WASM_TARGET"
   fi
+
+  local component
+  for component in rustfmt clippy; do
+    if rustup component list --installed | grep -q "^$component"; then
+      info "rust component $component: present"
+    else
+      step "Adding Rust component $component"
+      rustup component add "$component"
+    fi
+  done
 
   local want have=""
   want="$(locked_wasm_bindgen_version)"
@@ -255,6 +266,10 @@ cmd_serve() {
 
 cmd_test() {
   cmd_setup
+  step "cargo fmt --check"
+  cargo fmt --all --check
+  step "cargo clippy --workspace --all-targets -- -D warnings"
+  cargo clippy --workspace --all-targets -- -D warnings
   step "cargo test --workspace"
   cargo test --workspace
   cmd_build
