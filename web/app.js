@@ -35,7 +35,7 @@ let modelCardUrl = null;
 
 pool.addEventListener('status', ({ detail: s }) => {
   renderStatus($('#engine'), s);
-  renderModel($('#model'), s.header, s.info, modelCardUrl);
+  renderModel($('#model'), s.model, s.info, modelCardUrl);
 });
 renderStatus($('#engine'), pool.status);
 
@@ -127,7 +127,7 @@ for (const [attribute, param, current, fallback] of [
       const res = await fetch(new URL(candidate, import.meta.url), { method: 'HEAD' });
       if (!res.ok) continue;
       modelCardUrl = candidate;
-      renderModel($('#model'), pool.status.header, pool.status.info, modelCardUrl);
+      renderModel($('#model'), pool.status.model, pool.status.info, modelCardUrl);
       return;
     } catch {
       return; // offline: no link

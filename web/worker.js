@@ -10,7 +10,7 @@
 // Protocol (all messages are plain objects with a `type`):
 //   in  {type: 'init', glueUrl, module: WebAssembly.Module, bundle: ArrayBuffer, backend,
 //        decoders: {glueUrl, wasmUrl} | null}
-//   out {type: 'ready', info, header}            or {type: 'init-error', error}
+//   out {type: 'ready', info}                    or {type: 'init-error', error}
 //   in  {type: 'file', id, file: File|Blob, name, options}
 //   in  {type: 'pcm', id, samples: Float32Array, sampleRate, options}
 //   out {type: 'result', id, result}  (result.mel.data's buffer is transferred)
@@ -55,14 +55,13 @@ async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = n
   wasm = await import(glueUrl);
   await wasm.default({ module_or_path: module });
   engine = await wasm.Engine.create(new Uint8Array(bundle), { backend });
+  // `info.model` is the model's ModelInfo: the same record `bundleInfo` returns.
   const info = engine.info();
-  // The engine read the headers while loading: the same object `bundleInfo` would return.
-  const header = info.header;
   limits = info.limits;
   compressedFormats = info.compressedFormats !== false;
   decodersUrls = decodersAt;
   info.initMs = now() - started;
-  return { info, header };
+  return { info };
 }
 
 async function classify(msg) {

@@ -154,6 +154,13 @@ impl ModelInfo {
     }
 }
 
+impl ModelInfo {
+    /// The member named `name`.
+    pub fn member(&self, name: &str) -> Option<&MemberInfo> {
+        self.members.iter().find(|m| m.name == name)
+    }
+}
+
 impl MemberInfo {
     /// The info of one member model from its header.
     fn new(name: &str, weight: f64, header: &Header) -> MemberInfo {

@@ -408,6 +408,7 @@ impl Inner {
         let top_k = options.top_k.unwrap_or(3).clamp(1, n_labels.max(1));
         classification_to_js(
             backend,
+            self.cpu.info(),
             &classification,
             top_k,
             &source,

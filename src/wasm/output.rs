@@ -5,7 +5,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::errors::js_error;
-use crate::classify::{rank, Classification, LabelScore};
+use crate::classify::{rank, Classification, LabelScore, ModelInfo};
 use crate::mel_image::MelImage;
 
 /// Serialises `value` to a plain JS value (maps become objects).
@@ -59,6 +59,10 @@ struct Window<'a> {
 struct Member<'a> {
     name: &'a str,
     kind: &'static str,
+    /// The member in a few words (from its `ModelInfo` entry).
+    description: &'a str,
+    /// Seconds of audio one of its windows covers.
+    window_seconds: f64,
     /// Its weight in this result (0 when skipped).
     weight: f64,
     /// Why it was left out (e.g. too short for it); absent when it counted.
@@ -101,6 +105,7 @@ fn windows_of(windows: &[crate::classify::WindowResult]) -> Vec<Window<'_>> {
 /// `mel: {data: Float32Array, bands, columns, secondsPerColumn, min, max}`.
 pub(crate) fn classification_to_js(
     backend: &str,
+    model: &ModelInfo,
     c: &Classification,
     top_k: usize,
     source: &Source,
@@ -115,6 +120,8 @@ pub(crate) fn classification_to_js(
         .map(|m| Member {
             name: &m.name,
             kind: m.kind.name(),
+            description: model.member(&m.name).map_or("", |i| i.description.as_str()),
+            window_seconds: model.member(&m.name).map_or(0.0, |i| i.window_seconds),
             weight: m.weight,
             skipped: m.skipped.as_deref(),
             probabilities: &m.probabilities,

@@ -119,7 +119,7 @@ for (const webgpu of [true, false]) {
           r.flipped = await outcome(() => wasm.Engine.create(flipped, {}));
           // A table model alone cannot classify 2 s of audio: the error says why.
           const engine = await wasm.Engine.create(bytes(table), {});
-          r.tableInfo = engine.info().header.kind;
+          r.tableInfo = engine.info().model.kind;
           r.short = await outcome(() => engine.classifyPcm(new Float32Array(44100).fill(0.1), 22050, {}));
           return r;
         },

@@ -83,7 +83,7 @@ for (const webgpu of [false, true]) {
 
     test('shows the genre of what the microphone hears; Stop releases it and ignores the job in flight; Start works again', { timeout: 180_000 }, async () => {
       const { page } = session;
-      const labels = await page.evaluate(() => globalThis.genrescope.pool.status.header.labels);
+      const labels = await page.evaluate(() => globalThis.genrescope.pool.status.model.labels);
       await page.click('#live-toggle');
       await page.waitForFunction(() => Number(document.querySelector('#live').dataset.classified) >= 2, null, { timeout: 60_000, polling: 100 });
       const s = await liveState(page);

@@ -101,7 +101,7 @@ class EngineWorker {
   receive(msg) {
     if (msg.type === 'ready') {
       this.info = msg.info;
-      this.header = msg.header;
+      this.model = msg.info.model;
       this.readyResolve(msg);
     } else if (msg.type === 'init-error') {
       this.dead = true;
@@ -147,7 +147,7 @@ class EngineWorker {
  * engine changes.
  *
  * status = {phase: 'loading'|'ready'|'error', settled, requested, backend: 'cpu'|'webgpu'|null,
- *           workers, info (engine info of the active backend), header (bundle header),
+ *           workers, info (engine info of the active backend), model (its ModelInfo),
  *           adapter: {available, description, reason}, gpuReason, message}
  */
 export class EnginePool extends EventTarget {
@@ -168,7 +168,7 @@ export class EnginePool extends EventTarget {
       backend: null,
       workers: 0,
       info: null,
-      header: null,
+      model: null,
       adapter: null,
       gpuReason: '',
       message: 'loading the engine and the model…',
@@ -262,7 +262,7 @@ export class EnginePool extends EventTarget {
       phase: 'ready',
       backend: worker.info.backend,
       info: worker.info,
-      header: worker.header,
+      model: worker.model,
     });
     this.pump();
   }
@@ -299,7 +299,7 @@ export class EnginePool extends EventTarget {
     for (const w of this.workers) {
       if (w !== worker) w.retiring = true;
     }
-    this.update({ phase: 'ready', backend: 'webgpu', info: worker.info, header: worker.header, gpuReason: worker.info.gpu?.reason ?? '' });
+    this.update({ phase: 'ready', backend: 'webgpu', info: worker.info, model: worker.model, gpuReason: worker.info.gpu?.reason ?? '' });
     this.retireIdle();
     this.pump();
     return true;
@@ -367,13 +367,9 @@ export class EnginePool extends EventTarget {
   /**
    * The rate to decode audio at for this model (once ready): its front end's, or for a
    * fusion the highest of its members' (each member resamples from there, so none loses
-   * the band it reads).
+   * the band it reads). From the model's info; undefined before the engine is ready.
    */
   get sampleRate() {
-    const header = this.status.header;
-    const rateOf = (h) => h?.feature_config?.sample_rate ?? h?.descriptors?.sample_rate;
-    const rates = header?.members?.length ? header.members.map((m) => rateOf(m.header)) : [rateOf(header)];
-    const known = rates.filter(Number.isFinite);
-    return known.length ? Math.max(...known) : 22050;
+    return this.status.model?.sampleRate;
   }
 }

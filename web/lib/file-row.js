@@ -7,7 +7,7 @@
 // data-backend, data-decoder, data-error, and for a fused model data-members (JSON: each
 // member's name, weight, top label and probabilities, or why it was left out).
 
-import { bytes, duration, h, ms, percent } from './format.js';
+import { bytes, duration, h, ms, percent, seconds } from './format.js';
 import { genreColour } from './palette.js';
 import { drawMel } from './mel-canvas.js';
 import { drawTimeline, legend, timelineList } from './timeline.js';
@@ -23,9 +23,9 @@ const STAGES = [
   ['melImage', 'Mel image'],
 ];
 
-/** What a fusion member is, for people. */
-export function memberKind(kind) {
-  return kind === 'table' ? 'descriptor-table model (30 s windows)' : 'spectrogram network (3 s windows)';
+/** What a fusion member is, for people: its description and window length (from the bundle). */
+function memberKind(m) {
+  return `${m.description} (${seconds(m.windowSeconds)} windows)`;
 }
 
 /** One row per label of `top` (the first highlighted): name, confidence bar, percentage. */
@@ -47,7 +47,7 @@ function membersPanel(r) {
     h(
       'li',
       { class: 'member', dataset: { member: m.name } },
-      h('p', { class: 'member-head' }, h('strong', {}, m.name), ` · ${memberKind(m.kind)} · `, m.skipped ? 'left out' : `weight ${percent(m.weight)}`),
+      h('p', { class: 'member-head' }, h('strong', {}, m.name), ` · ${memberKind(m)} · `, m.skipped ? 'left out' : `weight ${percent(m.weight)}`),
       m.skipped
         ? h('p', { class: 'muted small' }, `Left out of this result: ${m.skipped}.`)
         : h('div', { class: 'scores' }, scoreBars(m.top, r.labels, `${m.name}: `)),
@@ -72,7 +72,6 @@ function membersPanel(r) {
 /** "19 windows of 3 s, every 1.5 s; ..." from the windows themselves. */
 function windowsNote(windows) {
   const n = windows.length;
-  const seconds = (x) => `${Number(x.toFixed(2))} s`;
   const length = windows[0].padded ? null : windows[0].end - windows[0].start;
   const hop = n > 1 ? windows[1].start - windows[0].start : null;
   const shape = length ? ` of ${seconds(length)}${hop ? `, every ${seconds(hop)}` : ''}` : '';

@@ -6,6 +6,11 @@ export function percent(p) {
 }
 
 /** Milliseconds, e.g. "842 ms" or "2.4 s". */
+/** Seconds for a sentence, to a tenth (2.992 -> "3 s", 1.496 -> "1.5 s"). */
+export function seconds(value) {
+  return Number.isFinite(value) ? `${Number(value.toFixed(1))} s` : 'a few seconds';
+}
+
 export function ms(value) {
   if (!Number.isFinite(value)) return '–';
   return value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(value < 10_000 ? 2 : 1)} s`;

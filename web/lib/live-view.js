@@ -6,10 +6,10 @@
 // data-now ('genre' or 'silence': what the newest window was), and data-windows,
 // data-classified, data-silent, data-skipped (counts of the current run).
 
-import { h, percent } from './format.js';
+import { h, percent, seconds } from './format.js';
 import { genreColour } from './palette.js';
 import { clearedCanvas, legend } from './timeline.js';
-import { HISTORY, HOP_SECONDS, WINDOW_SECONDS } from './live.js';
+import { HISTORY } from './live.js';
 
 const SILENT_COLOUR = 'rgba(128,128,128,0.35)';
 const FAILED_COLOUR = 'rgba(180,35,24,0.5)';
@@ -68,7 +68,8 @@ export class LiveView {
     this.canvas = h('canvas', { class: 'live-timeline', role: 'img', 'aria-label': 'Genre probabilities of the recent windows, newest at the right' });
     this.list = h('ol', { class: 'sr-only live-list' });
     this.legend = h('div', { class: 'live-legend' });
-    const axis = h('div', { class: 'axis', 'aria-hidden': 'true' }, h('span', {}, `${Math.round(HISTORY * HOP_SECONDS)} s ago`), h('span', {}, 'now'));
+    this.axisStart = h('span', {}, '');
+    const axis = h('div', { class: 'axis', 'aria-hidden': 'true' }, this.axisStart, h('span', {}, 'now'));
     this.now = h(
       'div',
       { class: 'live-now', hidden: true },
@@ -101,7 +102,9 @@ export class LiveView {
       this.message.textContent = 'Asking for the microphone…';
       this.clear();
     } else if (state === 'running') {
-      this.message.textContent = `Listening. The first result comes after ${WINDOW_SECONDS} s, then one every ${HOP_SECONDS} s.`;
+      const { windowSeconds, hopSeconds } = this.session;
+      this.message.textContent = `Listening. The first result comes after ${seconds(windowSeconds)}, then one every ${seconds(hopSeconds)}.`;
+      this.axisStart.textContent = `${Math.round(HISTORY * hopSeconds)} s ago`;
       this.now.hidden = false;
     } else if (state === 'error') {
       this.message.textContent = error.message;

@@ -1,5 +1,5 @@
 // Live mode's logic (no DOM): an audio input through an AudioWorklet into a rolling window,
-// classified every HOP_SECONDS by the engine pool, with smoothed probabilities. The input is
+// classified every `hopSeconds` by the engine pool, with smoothed probabilities. The input is
 // pluggable: the microphone (`microphoneInput`, the page's live mode; its view is
 // lib/live-view.js) or a media element of a host page (widget/media-input.js, used by the
 // <genre-scope> widget), so both share this one implementation.
@@ -12,7 +12,7 @@
 // gives a position to stamp on each window (e.g. the media time); `gain` a factor applied to
 // a window before it is classified (e.g. to undo the player's volume).
 //
-// Scheduling follows the audio clock: a window is due each time HOP_SECONDS more samples have
+// Scheduling follows the audio clock: a window is due each time `hopSeconds` more samples have
 // arrived (the first once a whole window has). When one is due while the previous window is
 // still being classified, it is skipped, so a slow engine never builds up a queue; when the
 // window is silent (RMS below SILENCE_RMS) it is not classified at all, because the model
@@ -21,10 +21,6 @@
 
 const WORKLET_URL = new URL('./live-capture-worklet.js', import.meta.url);
 
-/** Seconds of audio in each classified window (the default model's input length). */
-export const WINDOW_SECONDS = 3;
-/** Seconds between two classifications (the model's own window hop). */
-export const HOP_SECONDS = 1.5;
 /**
  * Weight of the newest window in the shown probabilities, an exponential moving average:
  * shown = SMOOTHING * newest + (1 - SMOOTHING) * shown. At 0.4 a window's weight halves in
@@ -34,7 +30,7 @@ export const HOP_SECONDS = 1.5;
 export const SMOOTHING = 0.4;
 /** A window quieter than this RMS (-70 dBFS) counts as silence and is not classified. */
 export const SILENCE_RMS = 10 ** (-70 / 20);
-/** How many recent windows the session keeps for the timeline (60 s at the default hop). */
+/** How many recent windows the session keeps for the timeline (a minute at a 1.5 s hop). */
 export const HISTORY = 40;
 
 /** A reason live mode cannot run or stopped, in plain words; `code` is for the tests. */
@@ -44,6 +40,21 @@ export class LiveError extends Error {
     this.name = 'LiveError';
     this.code = code;
   }
+}
+
+/** Resolves once `pool` has loaded its model; rejects with a LiveError if it cannot. */
+function modelLoaded(pool) {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const { model, phase, message } = pool.status;
+      if (model) resolve(model);
+      else if (phase === 'error') reject(new LiveError('engine', `The genre model could not be loaded: ${message}`));
+      else return false;
+      pool.removeEventListener('status', check);
+      return true;
+    };
+    if (!check()) pool.addEventListener('status', check);
+  });
 }
 
 /** Why live mode cannot run here (a LiveError), or null when it can. Checks no permission. */
@@ -169,12 +180,16 @@ function loadWorklet(context) {
  */
 export class LiveSession extends EventTarget {
   /** `pool`: a started or starting EnginePool (lib/engine.js); `input`: see the top of this file. */
-  constructor(pool, { input = microphoneInput(), windowSeconds = WINDOW_SECONDS, hopSeconds = HOP_SECONDS, smoothing = SMOOTHING, silenceRms = SILENCE_RMS } = {}) {
+  /**
+   * `windowSeconds` and `hopSeconds` default to the model's (its info's `liveSeconds` and
+   * `liveHopSeconds`), known once the pool has loaded it.
+   */
+  constructor(pool, { input = microphoneInput(), windowSeconds = null, hopSeconds = null, smoothing = SMOOTHING, silenceRms = SILENCE_RMS } = {}) {
     super();
     this.pool = pool;
     this.input = input;
-    this.windowSeconds = windowSeconds;
-    this.hopSeconds = hopSeconds;
+    this.windowOverride = windowSeconds;
+    this.hopOverride = hopSeconds;
     this.smoothing = smoothing;
     this.silenceRms = silenceRms;
     this.state = 'idle';
@@ -184,6 +199,16 @@ export class LiveSession extends EventTarget {
     this.lastStream = null;
     this.lastContext = null;
     this.reset();
+  }
+
+  /** Seconds of audio in each classified window (undefined until the model is loaded). */
+  get windowSeconds() {
+    return this.windowOverride ?? this.pool.status.model?.liveSeconds;
+  }
+
+  /** Seconds between two classifications (undefined until the model is loaded). */
+  get hopSeconds() {
+    return this.hopOverride ?? this.pool.status.model?.liveHopSeconds;
   }
 
   /** Clears the counters and history for a new run. */
@@ -224,6 +249,7 @@ export class LiveSession extends EventTarget {
       opened = await this.input.open(context);
       this.lastStream = opened.stream ?? null;
       await workletLoaded;
+      await modelLoaded(this.pool); // the window and hop are the model's
       if (run !== this.run) return this.input.release({ context, ...opened }); // stopped while starting
       this.listen(run, context, opened);
     } catch (err) {

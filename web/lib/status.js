@@ -37,32 +37,24 @@ export function renderStatus(el, s) {
   el.classList.toggle('error', s.phase === 'error');
 }
 
-/** Renders the model's header (labels, provenance) into `el`. */
-export function renderModel(el, header, info, modelCardUrl) {
-  if (!header) return;
-  const p = header.provenance ?? {};
-  const arch = header.architecture ?? {};
-  const test = p.metrics?.test;
-  // Cross-validated accuracy when the bundle has it (a 10-track hold-out says little).
-  const cv = p.metrics?.cross_validation;
-  const accuracy = cv?.track_accuracy?.mean ?? test?.track_accuracy ?? p.metrics?.test_accuracy ?? p.metrics?.accuracy;
-  const tested = Number.isFinite(cv?.track_accuracy?.mean)
-    ? ` in ${cv.folds}-fold cross-validation`
-    : Number.isFinite(test?.tracks) ? ` on ${test.tracks} held-out tracks` : '';
-  const describeArch = (a) => (a?.kind === 'musicnn' ? 'MusiCNN (Million Song Dataset) transfer' : a?.kind === 'mlp' || a?.kind === 'cnn1d' ? `descriptor-table ${a.kind.toUpperCase()}` : (a?.kind ?? 'cnn').toUpperCase());
+/** Renders the model's info (a ModelInfo: labels, members, provenance) into `el`. */
+export function renderModel(el, model, info, modelCardUrl) {
+  if (!model) return;
+  const p = model.provenance;
   const kind =
-    header.kind === 'fusion'
-      ? `Fusion of ${header.members.map((m) => `${describeArch(m.header?.architecture)} (${Math.round(m.weight * 100)} %)`).join(' and ')}`
-      : describeArch(arch);
-  // The data description may end with the label list, which is shown above already.
-  const data = (p.data || 'unknown data').replace(/\s*\([^)]*\)\s*$/, '');
+    model.kind === 'fusion'
+      ? `Fusion of ${model.members.map((m) => `${m.description} (${Math.round(m.weight * 100)} %)`).join(' and ')}`
+      : model.description;
+  const tracks = Number.isFinite(p.tracks) ? ` (${p.tracks} tracks)` : '';
+  const e = p.evaluation;
+  const spread = Number.isFinite(e?.accuracyStd) ? ` ± ${(e.accuracyStd * 100).toFixed(0)}` : '';
   el.replaceChildren(
-    h('p', { class: 'model-line' }, h('strong', {}, `${header.labels.length} genres: `), header.labels.join(', ')),
+    h('p', { class: 'model-line' }, h('strong', {}, `${model.labels.length} genres: `), model.labels.join(', ')),
     h(
       'p',
       { class: 'muted small' },
-      `${kind} · trained on ${data}`,
-      Number.isFinite(accuracy) ? ` · accuracy ${(accuracy * 100).toFixed(0)} %${tested}` : '',
+      `${kind} · trained on ${p.dataset}${tracks}`,
+      e ? ` · accuracy ${(e.accuracy * 100).toFixed(0)} %${spread} (${e.method})` : '',
       p.created ? ` · ${p.created.slice(0, 10)}` : '',
       info ? ` · loaded in ${ms(info.loadMs)}` : '',
       modelCardUrl ? [' · ', h('a', { href: modelCardUrl }, 'model card')] : '',

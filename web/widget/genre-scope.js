@@ -23,7 +23,8 @@
 // 'loadstart') clears everything.
 
 import { DEFAULT_MODEL as ENGINE_DEFAULT_MODEL } from '../lib/engine.js';
-import { HOP_SECONDS, LiveSession, WINDOW_SECONDS } from '../lib/live.js';
+import { seconds } from '../lib/format.js';
+import { LiveSession } from '../lib/live.js';
 import { mediaElementInput, mediaSupport, originCheck, resumeContext, sharedContext } from './media-input.js';
 import { sharedPool } from './shared-pool.js';
 import { WidgetView } from './view.js';
@@ -175,7 +176,7 @@ export class GenreScope extends HTMLElement {
     if (phase === 'error') return this.fail('engine', `The genre model could not be loaded: ${message}`);
     if (this.state === 'loading' && phase === 'ready') this.setState('ready');
     if (this.state === 'loading') this.view.message('Loading the genre model…');
-    else if (this.state === 'ready') this.view.message(`Press play: the genre shows ${WINDOW_SECONDS} s after the music starts.`);
+    else if (this.state === 'ready') this.view.message(`Press play: the genre shows ${seconds(a.pool.status.model?.liveSeconds)} after the music starts.`);
   }
 
   /** A media event of the player. */
@@ -252,7 +253,8 @@ export class GenreScope extends HTMLElement {
       this.view.showState('muted');
       this.view.message('The player is muted, and browsers pass muted sound on as silence: unmute it to see the genre.', 'warn');
     } else if (!this.latest) {
-      this.view.message(`Listening… the first result comes after ${WINDOW_SECONDS} s, then one every ${HOP_SECONDS} s.`);
+      const { windowSeconds, hopSeconds } = this.attached.session;
+      this.view.message(`Listening… the first result comes after ${seconds(windowSeconds)}, then one every ${seconds(hopSeconds)}.`);
     } else {
       this.view.showCurrent(this.latestView);
       this.view.message('');
