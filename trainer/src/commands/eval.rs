@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use clap::Args;
-use genrescope::audio::{decode, load_mono, DecodeLimits};
+use genrescope::audio::{decode_path, to_target_rate, AudioError, DecodeLimits, DecodeWarnings};
 use genrescope::bundle::{Bundle, ModelKind};
 use genrescope::classify::{Classifier, Ensemble};
 use rayon::prelude::*;
@@ -26,7 +26,7 @@ use serde_json::json;
 
 use super::backend::Backend;
 use super::classify::{load_classifier, load_spectrogram_classifier, progress_bar};
-use crate::cache::{default_dir, FeatureCache, TrackError, TrackErrorKind};
+use crate::cache::{default_dir, FeatureCache};
 use crate::dataset::Track;
 use crate::metrics::{evaluate, per_class_metrics, WindowPrediction};
 use crate::report::{print_summary, write_report};
@@ -247,26 +247,21 @@ fn run_track(
     let cfg = &classifier.header().feature_config;
     let mut warnings = Vec::new();
     let loaded = match cache {
-        Some(cache) => cache.load_pcm(&track.path, cfg, limits).map(|p| {
-            warnings.extend(p.store_error.clone());
-            (p.samples, p.truncated, p.hit)
-        }),
-        None => decode_directly(&track.path, cfg.sample_rate, limits).map(|(s, t)| (s, t, false)),
+        Some(cache) => cache
+            .load_pcm(&track.path, cfg, limits)
+            .map(|p| {
+                warnings.extend(p.store_error.clone());
+                (p.samples, p.warnings, p.hit)
+            })
+            // The caller names the path once; the message is the error's own.
+            .map_err(|e| e.error),
+        None => decode_directly(&track.path, cfg.sample_rate, limits).map(|(s, w)| (s, w, false)),
     };
-    let (samples, truncated, hit) = match loaded {
+    let (samples, decode_warnings, hit) = match loaded {
         Ok(l) => l,
-        // The error's own Display names the path; the caller adds it once.
-        Err(e) => {
-            return TrackOutcome {
-                windows: Err(track_error_message(&e)),
-                cache_hit: false,
-                warnings,
-            }
-        }
+        Err(e) => return TrackOutcome { windows: Err(e.to_string()), cache_hit: false, warnings },
     };
-    if truncated {
-        warnings.push("the file is truncated; using the audio it holds".into());
-    }
+    warnings.extend(decode_warnings.messages());
     let windows = classifier
         .infer(&classifier.features(&samples))
         .map(|c| c.windows.into_iter().map(|w| w.probabilities).collect())
@@ -301,15 +296,10 @@ impl EvalModel {
 /// Decodes one track and classifies it with a table or fusion model: one "window" holding
 /// the track's (fused) probabilities.
 fn run_track_any(ensemble: &Ensemble, track: &Track, limits: &DecodeLimits) -> TrackOutcome {
-    let read = std::fs::read(&track.path).map_err(|e| format!("cannot read the file: {e}"));
-    let extension = track.path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let decoded = read
-        .and_then(|bytes| decode(bytes, extension.as_deref(), limits).map_err(|e| e.to_string()));
+    let decoded = decode_path(&track.path, limits).map_err(|e| e.to_string());
     let mut warnings = Vec::new();
     let windows = decoded.and_then(|audio| {
-        if audio.truncated {
-            warnings.push("the file is truncated; using the audio it holds".into());
-        }
+        warnings.extend(audio.warnings.messages());
         ensemble
             .classify_mono(&audio.samples, audio.sample_rate)
             .map(|c| vec![c.probabilities])
@@ -318,24 +308,13 @@ fn run_track_any(ensemble: &Ensemble, track: &Track, limits: &DecodeLimits) -> T
     TrackOutcome { windows, cache_hit: false, warnings }
 }
 
-fn track_error_message(e: &TrackError) -> String {
-    match &e.kind {
-        TrackErrorKind::Read(io) => format!("cannot read the file: {io}"),
-        TrackErrorKind::Audio(a) => a.to_string(),
-    }
-}
-
 fn decode_directly(
     path: &Path,
     rate: u32,
     limits: &DecodeLimits,
-) -> Result<(Vec<f32>, bool), TrackError> {
-    let fail = |kind| TrackError { path: path.to_path_buf(), kind };
-    let bytes = std::fs::read(path).map_err(|e| fail(TrackErrorKind::Read(e)))?;
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let audio = load_mono(bytes, extension.as_deref(), rate, limits)
-        .map_err(|e| fail(TrackErrorKind::Audio(e)))?;
-    Ok((audio.samples, audio.truncated))
+) -> Result<(Vec<f32>, DecodeWarnings), AudioError> {
+    let audio = to_target_rate(decode_path(path, limits)?, rate)?;
+    Ok((audio.samples, audio.warnings))
 }
 
 fn command_line() -> String {
