@@ -4,7 +4,9 @@
 mod common;
 
 use common::{fixture_bytes, wav_f32, wav_i16};
-use genrescope::audio::{check_pcm, decode, load_mono, AudioError, DecodeLimits};
+use genrescope::audio::{
+    check_pcm, decode, decode_path, load_mono, AudioError, DecodeLimits, DecodeWarnings,
+};
 
 fn limits() -> DecodeLimits {
     DecodeLimits::default()
@@ -68,11 +70,28 @@ fn truncated_wav_decodes_what_it_has_and_says_so() {
     let bytes = fixture_bytes("audio/gtzan_jazz_6s.wav");
     let cut = bytes[..bytes.len() / 2].to_vec();
     let d = decode(cut, Some("wav"), &limits()).unwrap();
-    assert!(d.truncated);
+    assert!(d.warnings.truncated);
     assert!((60_000..70_000).contains(&d.samples.len()), "{}", d.samples.len());
     let whole = decode(bytes, Some("wav"), &limits()).unwrap();
-    assert!(!whole.truncated);
+    assert!(!whole.warnings.truncated);
     assert_eq!(&whole.samples[..d.samples.len()], &d.samples[..]);
+}
+
+#[test]
+fn a_truncated_file_on_disk_decodes_as_its_bytes_with_the_one_warning() {
+    let bytes = fixture_bytes("audio/gtzan_jazz_6s.wav");
+    let cut = bytes[..bytes.len() / 2].to_vec();
+    let path = std::env::temp_dir().join(format!("genrescope-cut-{}.WAV", std::process::id()));
+    std::fs::write(&path, &cut).unwrap();
+    let from_file = decode_path(&path, &limits());
+    let _ = std::fs::remove_file(&path);
+    let from_file = from_file.unwrap();
+    assert_eq!(from_file, decode(cut, Some("wav"), &limits()).unwrap());
+    assert_eq!(
+        from_file.warnings.messages(),
+        ["the file ends before the length its header announces; the part present was used"]
+    );
+    assert_eq!(from_file.warnings, DecodeWarnings { truncated: true, skipped_packets: 0 });
 }
 
 #[test]
@@ -86,7 +105,7 @@ fn truncated_flac_mp3_ogg_and_au_keep_their_audio() {
         assert!(d.samples.len() > 40_000, "{name}: only {} samples", d.samples.len());
         assert!(d.samples.len() < 132_300, "{name}: {} samples", d.samples.len());
         if name.ends_with("flac") || name.ends_with("au") {
-            assert!(d.truncated, "{name} should report truncation");
+            assert!(d.warnings.truncated, "{name} should report truncation");
         }
     }
 }

@@ -5,6 +5,14 @@ use thiserror::Error;
 /// Why audio could not be decoded, resampled or accepted.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum AudioError {
+    /// The file could not be read from disk (missing, unreadable, a folder). Native only:
+    /// the browser hands over bytes.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[error("cannot read the file: {detail}")]
+    Read {
+        /// The operating system's reason.
+        detail: String,
+    },
     /// The input has no bytes at all.
     #[error("the file is empty (0 bytes)")]
     EmptyInput,

@@ -1,19 +1,24 @@
 //! Audio in: bytes of any supported file to mono PCM at the model's sample rate.
 //!
 //! `bytes -> decode (symphonia, or the AU reader) -> mean of channels -> resample (rubato)`.
-//! The browser has bytes, not paths, so everything starts from bytes. Every failure is an
-//! [`AudioError`] that names the problem; no input panics.
+//! The browser has bytes, not paths, so everything starts from bytes ([`decode`]); natively,
+//! [`decode_path`] reads a file and decodes it. Every failure is an [`AudioError`] that names
+//! the problem; no input panics. A damaged but usable file decodes with [`DecodeWarnings`].
 //!
 //! Limits ([`DecodeLimits::default`]): files up to 2 GiB, audio up to 60 minutes,
 //! 1 to 32 channels, sample rates from 1 kHz to 768 kHz.
 
 mod error;
+#[cfg(not(target_arch = "wasm32"))]
+mod file;
 mod mono;
 mod resample;
 mod sun_au;
 mod symphonia_decode;
 
 pub use error::{fmt_duration, AudioError};
+#[cfg(not(target_arch = "wasm32"))]
+pub use file::{decode_path, AudioFile};
 pub use resample::resample;
 pub use sun_au::{decode_au, AU_MAGIC};
 pub use symphonia_decode::decode_with_symphonia;
@@ -72,11 +77,8 @@ pub struct DecodedAudio {
     pub container: String,
     /// Codec short name ("pcm_s16le", "mp3", "vorbis", ...).
     pub codec: String,
-    /// True when the file ended before the length its header announced; what was present
-    /// was decoded.
-    pub truncated: bool,
-    /// Packets skipped because they could not be decoded (a damaged but usable stream).
-    pub skipped_packets: usize,
+    /// What was wrong with a file that still decoded (truncation, skipped packets).
+    pub warnings: DecodeWarnings,
 }
 
 impl DecodedAudio {
@@ -84,6 +86,45 @@ impl DecodedAudio {
     pub fn duration_seconds(&self) -> f64 {
         self.samples.len() as f64 / self.sample_rate as f64
     }
+}
+
+/// The non-fatal problems of a file that decoded: the audio is usable, but not all of it may
+/// be there. [`DecodeWarnings::messages`] is the one wording every caller shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeWarnings {
+    /// The file ended before the length its header announced; what was present was decoded.
+    pub truncated: bool,
+    /// Packets skipped because they could not be decoded (a damaged but usable stream).
+    pub skipped_packets: usize,
+}
+
+impl DecodeWarnings {
+    /// The warning for a truncated file.
+    pub const TRUNCATED: &'static str =
+        "the file ends before the length its header announces; the part present was used";
+
+    /// True when there is nothing to warn about.
+    pub fn is_empty(&self) -> bool {
+        *self == DecodeWarnings::default()
+    }
+
+    /// One sentence per problem, for people (empty when there is none).
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.truncated {
+            out.push(Self::TRUNCATED.to_string());
+        }
+        if self.skipped_packets > 0 {
+            out.push(format!("{} damaged packet(s) were skipped", self.skipped_packets));
+        }
+        out
+    }
+}
+
+/// The lower-case extension of a file name or path (`"song.MP3"` gives `"mp3"`), without the
+/// dot: a hint for the decoders (the bytes decide) and the test for "looks like audio".
+pub fn extension_of(name: impl AsRef<std::path::Path>) -> Option<String> {
+    name.as_ref().extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
 }
 
 /// Names the container from its first bytes, when it is one this module reads.
@@ -185,10 +226,8 @@ pub struct LoadedAudio {
     pub container: String,
     /// Codec of the file.
     pub codec: String,
-    /// The file ended before its announced length.
-    pub truncated: bool,
-    /// Packets skipped as undecodable.
-    pub skipped_packets: usize,
+    /// What was wrong with a file that still decoded.
+    pub warnings: DecodeWarnings,
 }
 
 /// Brings decoded (or captured) mono PCM to `target_rate`.
@@ -201,8 +240,7 @@ pub fn to_target_rate(decoded: DecodedAudio, target_rate: u32) -> Result<LoadedA
         source_channels: decoded.channels,
         container: decoded.container,
         codec: decoded.codec,
-        truncated: decoded.truncated,
-        skipped_packets: decoded.skipped_packets,
+        warnings: decoded.warnings,
     })
 }
 

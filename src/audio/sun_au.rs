@@ -4,7 +4,7 @@
 
 use super::error::AudioError;
 use super::mono::MonoMixer;
-use super::{DecodeLimits, DecodedAudio};
+use super::{DecodeLimits, DecodeWarnings, DecodedAudio};
 
 /// The four bytes every AU file starts with.
 pub const AU_MAGIC: &[u8; 4] = b".snd";
@@ -169,8 +169,7 @@ pub fn decode_au(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedAudio, Au
         channels,
         container: "au".into(),
         codec: encoding.name().into(),
-        truncated,
-        skipped_packets: 0,
+        warnings: DecodeWarnings { truncated, skipped_packets: 0 },
     })
 }
 
@@ -193,7 +192,7 @@ mod tests {
         let data: Vec<u8> = [16384i16, 0, -32768, 0].iter().flat_map(|s| s.to_be_bytes()).collect();
         let d = decode_au(&au(3, 8000, 2, &data, None), &DecodeLimits::default()).unwrap();
         assert_eq!(d.samples, vec![0.25, -0.5]);
-        assert_eq!((d.sample_rate, d.channels, d.truncated), (8000, 2, false));
+        assert_eq!((d.sample_rate, d.channels, d.warnings.truncated), (8000, 2, false));
     }
 
     #[test]
@@ -209,7 +208,7 @@ mod tests {
     fn declared_size_past_the_end_is_truncation() {
         let data: Vec<u8> = [1000i16; 10].iter().flat_map(|s| s.to_be_bytes()).collect();
         let d = decode_au(&au(3, 8000, 1, &data, Some(1000)), &DecodeLimits::default()).unwrap();
-        assert!(d.truncated);
+        assert!(d.warnings.truncated);
         assert_eq!(d.samples.len(), 10);
     }
 

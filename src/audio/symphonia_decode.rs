@@ -14,7 +14,7 @@ use symphonia::core::probe::{Hint, Probe};
 
 use super::error::AudioError;
 use super::mono::MonoMixer;
-use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodedAudio};
+use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodeWarnings, DecodedAudio};
 
 /// Packets that fail to decode are skipped; more than this share of them means the stream
 /// is corrupt rather than damaged in a few places.
@@ -201,8 +201,7 @@ pub fn decode_with_symphonia(
         channels,
         container,
         codec: codec_name,
-        truncated,
-        skipped_packets: bad,
+        warnings: DecodeWarnings { truncated, skipped_packets: bad },
     })
 }
 

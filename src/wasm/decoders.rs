@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 
 use super::clock::Stopwatch;
 use super::errors::audio_error;
-use super::limits::{extension_of, page_limits};
+use super::limits::page_limits;
 use crate::audio;
 
 /// Decodes an encoded file (any format the full Rust decoder reads) to mono PCM at the file's
@@ -23,7 +23,7 @@ use crate::audio;
 #[wasm_bindgen(js_name = decodeFile)]
 pub fn decode_file(bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsValue> {
     let mut clock = Stopwatch::start();
-    let extension = extension_of(name.as_deref());
+    let extension = name.and_then(audio::extension_of);
     let decoded =
         audio::decode(bytes, extension.as_deref(), &page_limits()).map_err(|e| audio_error(&e))?;
     let decode_ms = clock.lap();
@@ -35,8 +35,8 @@ pub fn decode_file(bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsVa
     set("channels", (decoded.channels as u32).into())?;
     set("container", decoded.container.as_str().into())?;
     set("codec", decoded.codec.as_str().into())?;
-    set("truncated", decoded.truncated.into())?;
-    set("skippedPackets", (decoded.skipped_packets as u32).into())?;
+    set("truncated", decoded.warnings.truncated.into())?;
+    set("skippedPackets", (decoded.warnings.skipped_packets as u32).into())?;
     set("decodeMs", decode_ms.into())?;
     Ok(object.into())
 }

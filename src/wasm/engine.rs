@@ -21,9 +21,9 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::clock::{now_ms, Stopwatch};
 use super::errors::{audio_error, classify_error, invalid_argument, js_error};
-use super::limits::{extension_of, page_limits, MAX_FILE_BYTES, MAX_MINUTES};
+use super::limits::{page_limits, MAX_FILE_BYTES, MAX_MINUTES};
 use super::output::{classification_to_js, to_js, Source, Timings};
-use crate::audio::{self, DecodeLimits};
+use crate::audio::{self, DecodeLimits, DecodeWarnings};
 use crate::bundle::ModelKind;
 use crate::classify::{Classification, Ensemble, ModelInfo, Prepared, RunContext};
 
@@ -298,7 +298,7 @@ impl Inner {
         options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let options: ClassifyOptions = parse_options(options, "classify options")?;
-        let extension = extension_of(name.as_deref());
+        let extension = name.and_then(audio::extension_of);
         let mut clock = Stopwatch::start();
         let mut timings = Timings::default();
         let decoded = audio::decode(bytes, extension.as_deref(), &self.limits)
@@ -311,8 +311,8 @@ impl Inner {
             sample_rate: decoded.sample_rate,
             channels: decoded.channels,
             duration_seconds: decoded.duration_seconds(),
-            truncated: decoded.truncated,
-            skipped_packets: decoded.skipped_packets,
+            truncated: decoded.warnings.truncated,
+            skipped_packets: decoded.warnings.skipped_packets,
         };
         let prepared = self
             .cpu
@@ -389,13 +389,9 @@ impl Inner {
         // too), so this covers every stage.
         timings.total = clock.total();
 
-        let mut warnings = Vec::new();
-        if source.truncated {
-            warnings.push("the file ends before the length its header announces; the part present was classified".to_string());
-        }
-        if source.skipped_packets > 0 {
-            warnings.push(format!("{} damaged packet(s) were skipped", source.skipped_packets));
-        }
+        let mut warnings =
+            DecodeWarnings { truncated: source.truncated, skipped_packets: source.skipped_packets }
+                .messages();
         if classification.windows.iter().any(|w| w.padded) {
             warnings.push(
                 "the audio is shorter than one analysis window; it was padded with silence"

@@ -17,10 +17,3 @@ pub(crate) fn page_limits() -> DecodeLimits {
         ..DecodeLimits::default()
     }
 }
-
-/// The lower-case extension of a file name (`"song.MP3"` gives `"mp3"`), a hint for decoders.
-pub(crate) fn extension_of(name: Option<&str>) -> Option<String> {
-    name.and_then(|n| std::path::Path::new(n).extension())
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-}

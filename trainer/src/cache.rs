@@ -22,7 +22,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use genrescope::audio::{load_mono, AudioError, DecodeLimits};
+use genrescope::audio::{to_target_rate, AudioError, AudioFile, DecodeLimits, DecodeWarnings};
 use genrescope::FeatureConfig;
 use rayon::prelude::*;
 
@@ -78,21 +78,10 @@ pub struct CachedPcm {
     pub hit: bool,
     /// True when a damaged cache entry was found, deleted and recomputed.
     pub discarded_corrupt_entry: bool,
-    /// The source file ended before its announced length (what was there was decoded).
-    pub truncated: bool,
-    /// Packets of the source skipped as undecodable.
-    pub skipped_packets: u32,
+    /// What was wrong with the source file, which still decoded (truncation, skipped packets).
+    pub warnings: DecodeWarnings,
     /// Why the decoded PCM could not be stored (the samples are still valid); worth a warning.
     pub store_error: Option<String>,
-}
-
-/// What went wrong with one track.
-#[derive(Debug)]
-pub enum TrackErrorKind {
-    /// The file could not be read.
-    Read(io::Error),
-    /// The file could not be decoded or resampled.
-    Audio(AudioError),
 }
 
 /// Why one track could not be loaded, naming its file; the other tracks are unaffected.
@@ -100,27 +89,20 @@ pub enum TrackErrorKind {
 pub struct TrackError {
     /// The audio file.
     pub path: PathBuf,
-    /// What went wrong.
-    pub kind: TrackErrorKind,
+    /// What went wrong: the file could not be read ([`AudioError::Read`]), decoded or
+    /// resampled.
+    pub error: AudioError,
 }
 
 impl fmt::Display for TrackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            TrackErrorKind::Read(e) => {
-                write!(f, "{}: cannot read the file: {e}", self.path.display())
-            }
-            TrackErrorKind::Audio(e) => write!(f, "{}: {e}", self.path.display()),
-        }
+        write!(f, "{}: {}", self.path.display(), self.error)
     }
 }
 
 impl std::error::Error for TrackError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            TrackErrorKind::Read(e) => Some(e),
-            TrackErrorKind::Audio(e) => Some(e),
-        }
+        Some(&self.error)
     }
 }
 
@@ -162,16 +144,9 @@ impl FeatureCache {
         cfg: &FeatureConfig,
         limits: &DecodeLimits,
     ) -> Result<CachedPcm, TrackError> {
-        let fail = |kind| TrackError { path: path.to_path_buf(), kind };
-        let size = fs::metadata(path).map_err(|e| fail(TrackErrorKind::Read(e)))?.len();
-        if size > limits.max_input_bytes as u64 {
-            return Err(fail(TrackErrorKind::Audio(AudioError::TooLarge {
-                bytes: usize::try_from(size).unwrap_or(usize::MAX),
-                limit: limits.max_input_bytes,
-            })));
-        }
-        let bytes = fs::read(path).map_err(|e| fail(TrackErrorKind::Read(e)))?;
-        let key = cache_key(&bytes, cfg);
+        let fail = |error| TrackError { path: path.to_path_buf(), error };
+        let file = AudioFile::read(path, limits).map_err(fail)?;
+        let key = cache_key(&file.bytes, cfg);
         let entry_path = self.entry_path(&key);
 
         let mut discarded = false;
@@ -182,8 +157,10 @@ impl FeatureCache {
                     sample_rate: cfg.sample_rate,
                     hit: true,
                     discarded_corrupt_entry: false,
-                    truncated: e.truncated,
-                    skipped_packets: e.skipped_packets,
+                    warnings: DecodeWarnings {
+                        truncated: e.truncated,
+                        skipped_packets: e.skipped_packets as usize,
+                    },
                     store_error: None,
                 });
             }
@@ -191,12 +168,14 @@ impl FeatureCache {
             let _ = fs::remove_file(&entry_path);
         }
 
-        let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        let loaded = load_mono(bytes, extension.as_deref(), cfg.sample_rate, limits)
-            .map_err(|e| fail(TrackErrorKind::Audio(e)))?;
-        let skipped_packets = u32::try_from(loaded.skipped_packets).unwrap_or(u32::MAX);
+        let loaded = file
+            .decode(limits)
+            .and_then(|decoded| to_target_rate(decoded, cfg.sample_rate))
+            .map_err(fail)?;
+        let warnings = loaded.warnings;
+        let skipped_packets = u32::try_from(warnings.skipped_packets).unwrap_or(u32::MAX);
         let encoded =
-            encode_entry(&loaded.samples, cfg.sample_rate, loaded.truncated, skipped_packets);
+            encode_entry(&loaded.samples, cfg.sample_rate, warnings.truncated, skipped_packets);
         let store_error = write_atomically(&entry_path, &encoded)
             .err()
             .map(|e| format!("cannot store {} in the cache: {e}", entry_path.display()));
@@ -205,8 +184,7 @@ impl FeatureCache {
             sample_rate: cfg.sample_rate,
             hit: false,
             discarded_corrupt_entry: discarded,
-            truncated: loaded.truncated,
-            skipped_packets,
+            warnings,
             store_error,
         })
     }
@@ -430,10 +408,10 @@ mod tests {
         assert!(results[0].is_ok());
         let err = results[1].as_ref().unwrap_err();
         assert_eq!(err.path, bad);
-        assert!(matches!(err.kind, TrackErrorKind::Audio(AudioError::UnrecognisedFormat { .. })));
+        assert!(matches!(err.error, AudioError::UnrecognisedFormat { .. }));
         assert!(err.to_string().contains("jazz.00054.wav"), "{err}");
         let err = results[2].as_ref().unwrap_err();
-        assert!(matches!(err.kind, TrackErrorKind::Read(_)));
+        assert!(matches!(err.error, AudioError::Read { .. }));
         assert!(err.to_string().contains("gone.wav"), "{err}");
     }
 
@@ -442,7 +420,7 @@ mod tests {
         let (_tmp, cache, wav, cfg) = setup();
         let limits = DecodeLimits { max_input_bytes: 100, ..DecodeLimits::default() };
         let err = cache.load_pcm(&wav, &cfg, &limits).unwrap_err();
-        assert!(matches!(err.kind, TrackErrorKind::Audio(AudioError::TooLarge { limit: 100, .. })));
+        assert!(matches!(err.error, AudioError::TooLarge { limit: 100, .. }));
     }
 
     #[test]

@@ -22,6 +22,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use genrescope::audio::extension_of;
+
 /// File extensions (lower case, without the dot) treated as audio.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
     "wav", "flac", "mp3", "ogg", "oga", "au", "snd", "aiff", "aif", "m4a", "mp4", "caf", "mkv",
@@ -33,9 +35,7 @@ const MAX_DEPTH: usize = 16;
 
 /// True when `path` has one of the [`AUDIO_EXTENSIONS`] (any letter case).
 pub fn is_audio_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+    extension_of(path).is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.as_str()))
 }
 
 /// One audio file and the index of its label in [`Dataset::labels`].

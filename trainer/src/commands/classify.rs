@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use genrescope::audio;
-use genrescope::audio::{fmt_duration, AudioError, DecodeLimits};
+use genrescope::audio::{fmt_duration, DecodeLimits};
 use genrescope::classify::{Classification, Ensemble, MemberResult, SpectrogramModel};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -283,25 +283,9 @@ fn classify_file(
     path: &Path,
     limits: &DecodeLimits,
 ) -> Result<Tagged, String> {
-    let meta = fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
-    if meta.is_dir() {
-        return Err("is a folder".into());
-    }
-    if meta.len() > limits.max_input_bytes as u64 {
-        let bytes = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-        return Err(AudioError::TooLarge { bytes, limit: limits.max_input_bytes }.to_string());
-    }
-    let bytes = fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let audio = audio::decode(bytes, extension.as_deref(), limits).map_err(|e| e.to_string())?;
+    let audio = audio::decode_path(path, limits).map_err(|e| e.to_string())?;
     let duration_seconds = audio.duration_seconds();
-    let mut warnings = Vec::new();
-    if audio.truncated {
-        warnings.push("the file is truncated; classified the audio it holds".to_string());
-    }
-    if audio.skipped_packets > 0 {
-        warnings.push(format!("{} undecodable packets were skipped", audio.skipped_packets));
-    }
+    let warnings = audio.warnings.messages();
     let classification =
         classifier.classify_mono(&audio.samples, audio.sample_rate).map_err(|e| e.to_string())?;
     Ok(Tagged { classification, duration_seconds, warnings })

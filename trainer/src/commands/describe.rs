@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use genrescope::audio::{load_mono, DecodeLimits};
+use genrescope::audio::{decode_path, to_target_rate, DecodeLimits};
 use genrescope::descriptors::{
     column_names, describe_windows, DescriptorWindowing, WindowDescriptors, SAMPLE_RATE,
 };
@@ -98,8 +98,10 @@ fn describe_file(
     path: &Path,
     windowing: &DescriptorWindowing,
 ) -> anyhow::Result<Vec<WindowDescriptors>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let extension = path.extension().and_then(|e| e.to_str());
-    let audio = load_mono(bytes, extension, SAMPLE_RATE, &DecodeLimits::default())?;
+    let decoded = decode_path(path, &DecodeLimits::default())?;
+    for w in decoded.warnings.messages() {
+        eprintln!("warning: {}: {w}", path.display());
+    }
+    let audio = to_target_rate(decoded, SAMPLE_RATE)?;
     Ok(describe_windows(&audio.samples, audio.sample_rate, windowing)?)
 }

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use clap::Args;
-use genrescope::audio::{decode, DecodeLimits};
+use genrescope::audio::{decode_path, AudioError, DecodeLimits, DecodeWarnings};
 use genrescope::bundle::{Header, ModelKind};
 use genrescope::classify::Ensemble;
 use genrescope::FeatureConfig;
@@ -27,7 +27,7 @@ use serde_json::json;
 
 use super::backend::Backend;
 use super::classify::{load_classifier, progress_bar};
-use crate::cache::{default_dir, FeatureCache, TrackError, TrackErrorKind};
+use crate::cache::{default_dir, FeatureCache};
 use crate::dataset::Track;
 use crate::metrics::{evaluate, per_class_metrics, WindowPrediction};
 use crate::report::{print_summary, write_report};
@@ -244,26 +244,21 @@ fn run_track(
 ) -> TrackOutcome {
     let mut warnings = Vec::new();
     let loaded = match cache {
-        Some((cache, cfg)) => cache.load_pcm(&track.path, cfg, limits).map(|p| {
-            warnings.extend(p.store_error.clone());
-            (p.samples, cfg.sample_rate, p.truncated, p.hit)
-        }),
-        None => decode_directly(&track.path, limits).map(|(s, r, t)| (s, r, t, false)),
+        Some((cache, cfg)) => cache
+            .load_pcm(&track.path, cfg, limits)
+            .map(|p| {
+                warnings.extend(p.store_error.clone());
+                (p.samples, cfg.sample_rate, p.warnings, p.hit)
+            })
+            // The caller names the path once; the message is the error's own.
+            .map_err(|e| e.error),
+        None => decode_directly(&track.path, limits).map(|(s, r, w)| (s, r, w, false)),
     };
-    let (samples, rate, truncated, hit) = match loaded {
+    let (samples, rate, decode_warnings, hit) = match loaded {
         Ok(l) => l,
-        // The error's own Display names the path; the caller adds it once.
-        Err(e) => {
-            return TrackOutcome {
-                windows: Err(track_error_message(&e)),
-                cache_hit: false,
-                warnings,
-            }
-        }
+        Err(e) => return TrackOutcome { windows: Err(e.to_string()), cache_hit: false, warnings },
     };
-    if truncated {
-        warnings.push("the file is truncated; using the audio it holds".into());
-    }
+    warnings.extend(decode_warnings.messages());
     let windows = model
         .classify_mono(&samples, rate)
         .map(|c| match model.kind() {
@@ -274,24 +269,13 @@ fn run_track(
     TrackOutcome { windows, cache_hit: hit, warnings }
 }
 
-fn track_error_message(e: &TrackError) -> String {
-    match &e.kind {
-        TrackErrorKind::Read(io) => format!("cannot read the file: {io}"),
-        TrackErrorKind::Audio(a) => a.to_string(),
-    }
-}
-
-/// The mono PCM of a file at its own rate, the rate, and whether it was truncated.
+/// The mono PCM of a file at its own rate, the rate, and what decoding warned about.
 fn decode_directly(
     path: &Path,
     limits: &DecodeLimits,
-) -> Result<(Vec<f32>, u32, bool), TrackError> {
-    let fail = |kind| TrackError { path: path.to_path_buf(), kind };
-    let bytes = std::fs::read(path).map_err(|e| fail(TrackErrorKind::Read(e)))?;
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let audio =
-        decode(bytes, extension.as_deref(), limits).map_err(|e| fail(TrackErrorKind::Audio(e)))?;
-    Ok((audio.samples, audio.sample_rate, audio.truncated))
+) -> Result<(Vec<f32>, u32, DecodeWarnings), AudioError> {
+    let audio = decode_path(path, limits)?;
+    Ok((audio.samples, audio.sample_rate, audio.warnings))
 }
 
 fn command_line() -> String {

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use burn::tensor::Device;
 use clap::{Args, Parser};
-use genrescope::audio::DecodeLimits;
+use genrescope::audio::{decode_path, DecodeLimits};
 use genrescope::bundle::{FusionBundle, Header, MemberBundle, Provenance};
 use genrescope::classify::Ensemble;
 use rayon::prelude::*;
@@ -381,11 +381,10 @@ fn classify_all(ensemble: &Ensemble, paths: &[PathBuf]) -> anyhow::Result<Vec<Ve
     paths
         .par_iter()
         .map(|path| {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let extension = path.extension().and_then(|e| e.to_str());
+            let audio = decode_path(path, &limits)
+                .with_context(|| format!("decoding {}", path.display()))?;
             let c = ensemble
-                .classify_file(bytes, extension, &limits)
+                .classify_mono(&audio.samples, audio.sample_rate)
                 .with_context(|| format!("classifying {}", path.display()))?;
             Ok(c.probabilities)
         })
@@ -460,17 +459,13 @@ fn check_bundle(
 ) -> anyhow::Result<()> {
     let fused = Ensemble::from_bundle(bytes, &Device::flex())
         .context("the written fusion bundle does not load")?;
-    let audio = std::fs::read(track)?;
-    let extension = track.extension().and_then(|e| e.to_str());
-    let got = fused.classify_file(audio.clone(), extension, &DecodeLimits::default())?;
+    let audio = decode_path(track, &DecodeLimits::default())?;
+    let got = fused.classify_mono(&audio.samples, audio.sample_rate)?;
     let mut expected = vec![0.0f64; got.labels.len()];
     let mut total = 0.0;
     for (m, &w) in members.iter().zip(weights) {
-        let alone = Ensemble::from_bundle(&m.bytes, &Device::flex())?.classify_file(
-            audio.clone(),
-            extension,
-            &DecodeLimits::default(),
-        );
+        let alone = Ensemble::from_bundle(&m.bytes, &Device::flex())?
+            .classify_mono(&audio.samples, audio.sample_rate);
         if let Ok(alone) = alone {
             total += w;
             for (e, p) in expected.iter_mut().zip(&alone.probabilities) {

@@ -488,11 +488,8 @@ pub(crate) fn load(
         match result {
             Ok(p) => {
                 hits += p.hit as usize;
-                if p.truncated {
-                    eprintln!(
-                        "warning: {} is truncated; using the audio it holds",
-                        track.path.display()
-                    );
+                for w in p.warnings.messages() {
+                    eprintln!("warning: {}: {w}", track.path.display());
                 }
                 tracks.push(track);
                 pcm.push(p.samples);
