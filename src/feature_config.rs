@@ -131,7 +131,7 @@ pub fn stft_frame_count(n_samples: usize, n_fft: usize, hop: usize, center: bool
 }
 
 impl FeatureConfig {
-    /// The reference front end (DESIGN.md "Mel semantics"): 22050 Hz, n_fft 2048, hop 512,
+    /// The reference front end (docs/ARCHITECTURE.md, "Mel semantics"): 22050 Hz, n_fft 2048, hop 512,
     /// 128 Slaney mel bands, `power_to_db(ref=1, amin=1e-10, top_db=80)`, 3 s windows every 1.5 s.
     pub fn gtzan_default() -> Self {
         let sample_rate = 22_050;

@@ -17,7 +17,7 @@ use burn::tensor::Device;
 
 use super::model::{load_model, Model, RunContext};
 use super::{rank, Classification, ClassifyError, MemberResult, ModelInfo};
-use crate::audio::{self, DecodeLimits};
+use crate::audio;
 use crate::bundle::{BundleError, FusionBundle, Header, ModelKind};
 
 /// A loaded member with its name and fusion weight.
@@ -172,17 +172,6 @@ impl Ensemble {
         sample_rate: u32,
     ) -> Result<Classification, ClassifyError> {
         self.run(&self.prepare(samples, sample_rate)?, &mut RunContext::default())
-    }
-
-    /// Decode, resample and every member of a file in one call.
-    pub fn classify_file(
-        &self,
-        bytes: Vec<u8>,
-        extension: Option<&str>,
-        limits: &DecodeLimits,
-    ) -> Result<Classification, ClassifyError> {
-        let decoded = audio::decode(bytes, extension, limits)?;
-        self.classify_mono(&decoded.samples, decoded.sample_rate)
     }
 
     /// The fused result from each member's (or why it was skipped).

@@ -1,4 +1,4 @@
-//! Log-Mel spectrograms exactly as librosa computes them (DESIGN.md, "Mel semantics").
+//! Log-Mel spectrograms exactly as librosa computes them (docs/ARCHITECTURE.md, "Mel semantics").
 //!
 //! [`MelExtractor`] is built once from a [`FeatureConfig`] and reused for every window:
 //! `power_to_db(melspectrogram(y))` or `log10(1 + C * melspectrogram(y))`.

@@ -24,7 +24,6 @@ use super::errors::{audio_error, classify_error, invalid_argument, js_error};
 use super::limits::{page_limits, MAX_FILE_BYTES, MAX_MINUTES};
 use super::output::{classification_to_js, to_js, Source, Timings};
 use crate::audio::{self, DecodeLimits, DecodeWarnings};
-use crate::bundle::ModelKind;
 use crate::classify::{Classification, Ensemble, ModelInfo, Prepared, RunContext};
 
 /// Default width cap of the Mel image, in columns (a 30 s clip has about 1300).
@@ -197,7 +196,8 @@ impl Engine {
 
         #[cfg(feature = "webgpu")]
         let gpu = {
-            let has_network = cpu.info().members.iter().any(|m| m.kind == ModelKind::Spectrogram);
+            use crate::bundle::ModelKind::Spectrogram;
+            let has_network = cpu.info().members.iter().any(|m| m.kind == Spectrogram);
             match requested {
                 Requested::Cpu => None,
                 _ if has_network => {

@@ -2,7 +2,7 @@
 """Time librosa's reference front end, as a baseline for Genrescope's Rust one.
 
 Measures, on one full 30 s GTZAN clip (22050 Hz mono):
-  * mel:  the reference log-Mel (see tests/fixtures/make_fixtures.py / DESIGN.md "Mel
+  * mel:  the reference log-Mel (see tests/fixtures/make_fixtures.py / docs/ARCHITECTURE.md "Mel
           semantics") of all 3 s windows every 1.5 s (19 windows for a 30 s clip), with the
           audio already loaded as float32 -- only the log-Mel is timed;
   * load: librosa.load(bench_mp3, sr=22050) of tests/fixtures/audio/bench_30s_44100_stereo.mp3

@@ -10,7 +10,7 @@
 //! * Confusion matrices are indexed `[truth][predicted]`, rows and columns in
 //!   the order of `labels`.
 //! * A track's prediction is the argmax of the **mean of its windows'
-//!   probabilities** (DESIGN.md, "aggregate per track"). Argmax ties go to the
+//!   probabilities** (docs/ARCHITECTURE.md, "Aggregate per track"). Argmax ties go to the
 //!   lowest class index; NaN probabilities never win.
 //! * Per-class and macro metrics are computed at **track** level.
 //! * Divisions by zero give 0: precision of a class never predicted, recall of a
