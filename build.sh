@@ -207,16 +207,17 @@ human_size() {
 build_flavour() {
   local name="$1" target_dir features=()
   case "$name" in
-    cpu) target_dir="$TARGET_DIR" features=(--no-default-features) ;;
-    decoders) target_dir="$TARGET_DIR" features=(--features decoders-module) ;;
+    cpu) target_dir="$TARGET_DIR" features=(--no-default-features --features engine) ;;
+    decoders) target_dir="$TARGET_DIR" features=(--no-default-features --features decoders) ;;
     gpu) target_dir="$GPU_TARGET_DIR" features=(--features webgpu) ;;
     *) die "unknown wasm flavour: $name" ;;
   esac
   step "Building the $name wasm module ($WASM_PROFILE, +simd128${features[*]:+, ${features[*]}})"
   # Target-specific RUSTFLAGS, so native artefacts in the shared target dir stay valid.
+  # The package is an rlib (what the trainer links); the cdylib is made here only.
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
-    cargo build --profile "$WASM_PROFILE" --lib --target "$WASM_TARGET" -p genrescope \
-    --target-dir "$target_dir" "${features[@]}"
+    cargo rustc --profile "$WASM_PROFILE" --lib --crate-type cdylib --target "$WASM_TARGET" \
+    -p genrescope --target-dir "$target_dir" "${features[@]}"
   # Names and producer sections are only for debugging; dropping them saves ~15 % gzipped.
   wasm-bindgen --target web --remove-name-section --remove-producers-section \
     --out-dir "$PKG_DIR/$name" "$target_dir/$WASM_TARGET/$WASM_PROFILE/genrescope.wasm"

@@ -65,8 +65,8 @@ pub struct MemberInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProvenanceInfo {
-    /// The data set's name (`unspecified` when the bundle does not say).
-    pub dataset: String,
+    /// The data set's name, when the bundle says.
+    pub dataset: Option<String>,
     /// Tracks (or table rows) it was trained or fitted on, when known.
     pub tracks: Option<u64>,
     /// The headline accuracy and how it was measured, when known.
@@ -193,7 +193,7 @@ impl MemberInfo {
 impl From<&Provenance> for ProvenanceInfo {
     fn from(p: &Provenance) -> Self {
         ProvenanceInfo {
-            dataset: p.dataset.as_ref().map_or_else(|| "unspecified".into(), |d| d.name.clone()),
+            dataset: p.dataset.as_ref().map(|d| d.name.clone()),
             tracks: p.dataset.as_ref().map(|d| d.tracks),
             evaluation: p.evaluation.as_ref().map(EvaluationInfo::from),
             created: p.created.clone(),

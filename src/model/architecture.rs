@@ -75,8 +75,8 @@ impl ArchitectureConfig {
     /// What the network is, in a few words for people (e.g. on the page).
     pub fn description(&self) -> &'static str {
         match self {
-            ArchitectureConfig::Cnn { .. } => "CNN on log-Mel windows",
-            ArchitectureConfig::Crnn { .. } => "CRNN on log-Mel windows",
+            ArchitectureConfig::Cnn { .. } => "CNN",
+            ArchitectureConfig::Crnn { .. } => "CRNN",
             ArchitectureConfig::Musicnn { .. } => "MusiCNN (Million Song Dataset) transfer",
         }
     }

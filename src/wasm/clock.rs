@@ -22,13 +22,13 @@ pub(crate) fn now_ms() -> f64 {
 /// Measures consecutive stages: each [`lap`](Self::lap) returns the milliseconds since the
 /// previous one.
 // The decoder module times only its one stage.
-#[cfg_attr(feature = "decoders-module", allow(dead_code))]
+#[cfg_attr(not(feature = "engine"), allow(dead_code))]
 pub(crate) struct Stopwatch {
     start: f64,
     last: f64,
 }
 
-#[cfg_attr(feature = "decoders-module", allow(dead_code))]
+#[cfg_attr(not(feature = "engine"), allow(dead_code))]
 impl Stopwatch {
     pub(crate) fn start() -> Self {
         let now = now_ms();

@@ -1,4 +1,4 @@
-//! The decoder module (`decoders-module` build, `web/pkg/decoders/`): the Rust decoders of the
+//! The decoder module (`decoders` feature, `web/pkg/decoders/`): the Rust decoders of the
 //! compressed formats (FLAC, MP3, Ogg Vorbis, AAC/ALAC in MP4/M4A, Matroska), without the
 //! model. The CPU engine is built without them to keep the page's first download small; the
 //! page loads this module the first time a file needs it and hands the decoded PCM to

@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::audio::AudioError;
-#[cfg(not(feature = "decoders-module"))]
+#[cfg(feature = "engine")]
 use crate::classify::ClassifyError;
 
 /// A JS `Error` with `name = "GenrescopeError"` and a `code` property.
@@ -37,7 +37,7 @@ pub(crate) fn audio_code(e: &AudioError) -> &'static str {
 }
 
 /// A classification error as a JS error.
-#[cfg(not(feature = "decoders-module"))]
+#[cfg(feature = "engine")]
 pub(crate) fn classify_error(e: &ClassifyError) -> JsValue {
     let code = match e {
         ClassifyError::Audio(a) => audio_code(a),
@@ -56,7 +56,7 @@ pub(crate) fn audio_error(e: &AudioError) -> JsValue {
 }
 
 /// A bad argument from JavaScript.
-#[cfg(not(feature = "decoders-module"))]
+#[cfg(feature = "engine")]
 pub(crate) fn invalid_argument(message: &str) -> JsValue {
     js_error("invalid_argument", message)
 }

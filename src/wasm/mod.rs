@@ -13,30 +13,31 @@
 //! - `limits`: the page's limits on input.
 //! - `decoders` (decoder-module build only): `decodeFile`, the compressed-format decoders.
 //!
-//! The same source builds three times (see build.sh): `web/pkg/cpu/` without the `webgpu`
-//! and `compressed-formats` features (small, loads first), `web/pkg/gpu/` with both, and
-//! `web/pkg/decoders/` with `decoders-module`: the compressed-format decoders alone, which the
-//! page loads when a file needs them on the CPU build.
+//! The same source builds three times (see build.sh), each with only the features it adds:
+//! `web/pkg/cpu/` with `engine` (small, loads first, no compressed-format decoders),
+//! `web/pkg/gpu/` with `webgpu` (the engine, WebGPU and every decoder), and
+//! `web/pkg/decoders/` with `decoders`: the compressed-format decoders alone, which the page
+//! loads when a file needs them on the CPU build.
 
 mod clock;
-#[cfg(feature = "decoders-module")]
+#[cfg(feature = "decoders")]
 mod decoders;
-#[cfg(not(feature = "decoders-module"))]
+#[cfg(feature = "engine")]
 mod engine;
 mod errors;
-#[cfg(all(feature = "webgpu", not(feature = "decoders-module")))]
+#[cfg(feature = "webgpu")]
 mod gpu;
 mod limits;
-#[cfg(not(feature = "decoders-module"))]
+#[cfg(feature = "engine")]
 mod output;
 
 use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-#[cfg(feature = "decoders-module")]
+#[cfg(feature = "decoders")]
 pub use decoders::decode_file;
-#[cfg(not(feature = "decoders-module"))]
+#[cfg(feature = "engine")]
 pub use engine::Engine;
 
 thread_local! {
@@ -81,7 +82,7 @@ pub fn version() -> String {
 /// `"decoders"` for the decoder module.
 #[wasm_bindgen]
 pub fn flavour() -> String {
-    if cfg!(feature = "decoders-module") {
+    if cfg!(feature = "decoders") {
         "decoders"
     } else if cfg!(feature = "webgpu") {
         "gpu"
@@ -91,22 +92,10 @@ pub fn flavour() -> String {
     .to_string()
 }
 
-/// The reference front-end configuration ([`crate::FeatureConfig::gtzan_default`]) as JSON.
-///
-/// Model bundles carry their own feature config; this default is what the page shows before a
-/// bundle is loaded, and it is serialised exactly as it would be stored in a bundle header.
-#[cfg(not(feature = "decoders-module"))]
-#[wasm_bindgen(js_name = defaultFeatureConfig)]
-pub fn default_feature_config() -> String {
-    // Serialising a plain struct of numbers and enums cannot fail.
-    serde_json::to_string(&crate::FeatureConfig::gtzan_default())
-        .expect("FeatureConfig serialises to JSON")
-}
-
 /// Reads a bundle's headers without loading its weights and returns its `ModelInfo` (kind,
 /// labels, rates, windows, members, provenance) as a plain object. Throws a
 /// `GenrescopeError` (code `"bundle"`) when the bytes are not a valid bundle.
-#[cfg(not(feature = "decoders-module"))]
+#[cfg(feature = "engine")]
 #[wasm_bindgen(js_name = bundleInfo)]
 pub fn bundle_info(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let info = crate::ModelInfo::from_bundle(bytes)

@@ -17,8 +17,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a model on a folder with one sub-folder of audio files per label.
-    Train(commands::train::TrainArgs),
+    /// Train a model: `train audio` (from scratch on log-Mel windows), `train transfer` (a
+    /// head on the pretrained MusiCNN backbone) or `train table` (on a descriptor table).
+    Train {
+        #[command(subcommand)]
+        command: commands::train_options::TrainCommand,
+    },
     /// Evaluate a model bundle on a labelled folder and write a report.
     Eval(commands::eval::EvalArgs),
     /// Classify audio files and folders with a model bundle.
@@ -40,7 +44,7 @@ fn main() -> ExitCode {
     genrescope_trainer::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => commands::train::run(args),
+        Command::Train { command } => commands::train::run(command.into()),
         Command::Eval(args) => commands::eval::run(args),
         Command::Classify(args) => commands::classify::run(args),
         Command::Info(args) => commands::info::run(args),

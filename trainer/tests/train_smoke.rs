@@ -34,10 +34,11 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// `trainer train --data DATA --out OUT --cache CACHE` with `options`.
-fn train_with(data: &Path, out: &Path, cache: &Path, options: &[&str]) -> Output {
+/// `trainer train KIND --data DATA --out OUT --cache CACHE` with `options` (KIND: `audio` or
+/// `transfer`).
+fn train_with(kind: &str, data: &Path, out: &Path, cache: &Path, options: &[&str]) -> Output {
     trainer()
-        .arg("train")
+        .args(["train", kind])
         .args(options)
         .arg("--data")
         .arg(data)
@@ -50,7 +51,7 @@ fn train_with(data: &Path, out: &Path, cache: &Path, options: &[&str]) -> Output
 }
 
 fn train(data: &Path, out: &Path, cache: &Path) -> Output {
-    train_with(data, out, cache, &["--epochs", "2", "--batch", "8", "--seed", "7"])
+    train_with("audio", data, out, cache, &["--epochs", "2", "--batch", "8", "--seed", "7"])
 }
 
 #[test]
@@ -125,6 +126,7 @@ fn a_bundle_from_a_newer_format_is_refused_by_name() {
     let data = tiny_collection(tmp.path());
     let out_dir = tmp.path().join("model");
     let out = train_with(
+        "audio",
         &data,
         &out_dir,
         &tmp.path().join("cache"),
@@ -149,7 +151,7 @@ fn cross_validate(data: &Path, out: &Path, cache: &Path, extra: &[&str]) -> Outp
     let options =
         [&["--epochs", "1", "--batch", "8", "--seed", "7", "--folds", "3", "--cv-only"], extra]
             .concat();
-    train_with(data, out, cache, &options)
+    train_with("audio", data, out, cache, &options)
 }
 
 #[test]
@@ -182,6 +184,7 @@ fn cross_validation_stores_each_fold_and_resumes() {
 
     // Another seed is another run: nothing is reused.
     let reseeded = train_with(
+        "audio",
         &data,
         &out_dir,
         &cache,
@@ -210,12 +213,11 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
     let out_dir = tmp.path().join("transfer");
     let cache = tmp.path().join("cache");
     let out = train_with(
+        "transfer",
         &data,
         &out_dir,
         &cache,
         &[
-            "--arch",
-            "musicnn",
             "--embedding",
             "pools",
             "--max-patches",
@@ -261,18 +263,19 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
     assert_eq!(json[0]["windows"], 2, "--max-patches 2: {}", json[0]);
     assert_eq!(json[0]["timeline"].as_array().map(Vec::len), Some(2), "{}", json[0]);
 
-    // Options that do not fit the architecture, and a missing backbone, are named.
-    let wrong = train_with(&data, &tmp.path().join("x"), &cache, &["--max-patches", "2"]);
+    // Transfer options given to `train audio`, and a missing backbone, are named.
+    let wrong = train_with("audio", &data, &tmp.path().join("x"), &cache, &["--max-patches", "2"]);
     assert!(
-        !wrong.status.success() && text(&wrong).contains("--max-patches applies to --arch musicnn"),
+        !wrong.status.success() && text(&wrong).contains("unexpected argument '--max-patches'"),
         "{}",
         text(&wrong)
     );
     let missing = train_with(
+        "transfer",
         &data,
         &tmp.path().join("y"),
         &cache,
-        &["--arch", "musicnn", "--backbone", "no-such-backbone.safetensors"],
+        &["--backbone", "no-such-backbone.safetensors"],
     );
     assert!(
         !missing.status.success() && text(&missing).contains("no-such-backbone.safetensors"),
@@ -289,12 +292,11 @@ fn fine_tuning_the_backbone_top_runs_after_the_head_and_keeps_only_a_better_resu
     let out_dir = tmp.path().join("fine-tuned");
     let cache = tmp.path().join("cache");
     let out = train_with(
+        "transfer",
         &data,
         &out_dir,
         &cache,
         &[
-            "--arch",
-            "musicnn",
             "--max-patches",
             "2",
             "--epochs",
@@ -335,9 +337,9 @@ fn fine_tuning_the_backbone_top_runs_after_the_head_and_keeps_only_a_better_resu
         weights(&network.backbone.midend[1].conv) == weights(&pretrained.midend[1].conv);
     assert_eq!(same_mid_end, !lowered, "mid end unchanged unless fine-tuning won: {log}");
 
-    let wrong = train_with(&data, &tmp.path().join("x"), &cache, &["--fine-tune", "2"]);
+    let wrong = train_with("audio", &data, &tmp.path().join("x"), &cache, &["--fine-tune", "2"]);
     assert!(
-        !wrong.status.success() && text(&wrong).contains("--fine-tune applies to --arch musicnn"),
+        !wrong.status.success() && text(&wrong).contains("unexpected argument '--fine-tune'"),
         "{}",
         text(&wrong)
     );
@@ -375,10 +377,10 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
     let out_dir = tmp.path().join("table-model");
     for arch in ["mlp", "cnn1d"] {
         let out = trainer()
-            .args(["train", "--table"])
+            .args(["train", "table"])
             .arg(&table)
             .args([
-                "--table-arch",
+                "--arch",
                 arch,
                 "--folds",
                 "3",
@@ -415,7 +417,7 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
     }
     std::fs::write(&table, windowed).unwrap();
     let out = trainer()
-        .args(["train", "--table"])
+        .args(["train", "table"])
         .arg(&table)
         .args([
             "--ensemble",
@@ -444,7 +446,7 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
     // What a table run cannot do, and a broken table, are named: a bundle holds one network,
     // and only columns the engine computes from audio.
     let ensemble = trainer()
-        .args(["train", "--ensemble", "2", "--table"])
+        .args(["train", "table", "--ensemble", "2"])
         .arg(&table)
         .arg("--out")
         .arg(&out_dir)
@@ -456,7 +458,7 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
         text(&ensemble)
     );
     let synthetic = trainer()
-        .args(["train", "--epochs", "2", "--table"])
+        .args(["train", "table", "--epochs", "2"])
         .arg(&table)
         .arg("--out")
         .arg(&out_dir)
@@ -469,7 +471,7 @@ fn a_descriptor_table_is_cross_validated_with_its_own_preprocessing_per_fold() {
     );
     std::fs::write(&table, "a,b\n1,2\n").unwrap();
     let broken = trainer()
-        .args(["train", "--folds", "3", "--cv-only", "--table"])
+        .args(["train", "table", "--folds", "3", "--cv-only"])
         .arg(&table)
         .arg("--out")
         .arg(&out_dir)
@@ -501,6 +503,7 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
     assert!(described.status.success(), "{}", text(&described));
     let cnn_dir = tmp.path().join("cnn");
     let cnn = train_with(
+        "audio",
         &data,
         &cnn_dir,
         &tmp.path().join("cache"),
@@ -509,7 +512,7 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
     assert!(cnn.status.success(), "{}", text(&cnn));
     let fused_dir = tmp.path().join("fused");
     let table_options = format!(
-        "--table '{}' --epochs 40 --batch 4 --max-correlation 1.0 --folds 3 --min-seconds 10",
+        "table '{}' --epochs 40 --batch 4 --max-correlation 1.0 --folds 3 --min-seconds 10",
         table.display()
     );
     let out = trainer()
@@ -569,6 +572,7 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
     // A member trained on --data without out-of-fold predictions would not be held out.
     let no_cv = tmp.path().join("cnn-no-cv");
     let plain = train_with(
+        "audio",
         &data,
         &no_cv,
         &tmp.path().join("cache"),

@@ -53,7 +53,8 @@ export function renderModel(el, model, info, modelCardUrl) {
     h(
       'p',
       { class: 'muted small' },
-      `${kind} · trained on ${p.dataset}${tracks}`,
+      kind,
+      p.dataset ? ` · trained on ${p.dataset}${tracks}` : '',
       e ? ` · accuracy ${(e.accuracy * 100).toFixed(0)} %${spread} (${e.method})` : '',
       p.created ? ` · ${p.created.slice(0, 10)}` : '',
       info ? ` · loaded in ${ms(info.loadMs)}` : '',

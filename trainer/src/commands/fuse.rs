@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::train::{command_line, pooled_evaluation, print_cv, track_key, TrainArgs};
+use super::train_options::TrainCli;
 use crate::metrics::{evaluate, summarize, CvSummary, Evaluation, WindowPrediction, LOSS_EPS};
 use crate::report::write_report;
 use crate::split::stratified_k_fold;
@@ -43,9 +44,11 @@ pub struct FuseArgs {
     /// Nothing is evaluated.
     #[arg(long, value_delimiter = ',', value_name = "W1,W2,..", conflicts_with = "data")]
     pub weights: Vec<f64>,
-    /// A member, in fusion order (the first member's timeline is the fused result's):
-    /// NAME=BUNDLE for an existing bundle, or NAME=train:OPTIONS to train it first with
-    /// `trainer train OPTIONS` (shell-quoted; its --out is OUT/members/NAME).
+    /// A member, in fusion order (the first spectrogram member's timeline is the fused
+    /// result's): NAME=BUNDLE for an existing bundle, or NAME=train:OPTIONS to train it first
+    /// with `trainer train OPTIONS`, OPTIONS starting with the sub-command (e.g.
+    /// `cnn=train:transfer --data DIR --folds 5`; shell-quoted; its --out is
+    /// OUT/members/NAME).
     #[arg(long = "member", value_name = "NAME=BUNDLE|NAME=train:OPTIONS", required = true)]
     pub members: Vec<String>,
     /// Folds of the nested cross-validation.
@@ -60,14 +63,6 @@ pub struct FuseArgs {
     /// Output folder for the fused bundle (`model.gscope`) and its report.
     #[arg(long, default_value = "fused-model")]
     pub out: PathBuf,
-}
-
-/// `trainer train`'s options parsed on their own (for members trained by `fuse`).
-#[derive(Parser)]
-#[command(name = "trainer train")]
-struct TrainOptions {
-    #[command(flatten)]
-    args: TrainArgs,
 }
 
 /// A member's bundle and its held-out predictions on the fusion data.
@@ -307,12 +302,12 @@ fn member_bundle(spec: &str, out: &Path) -> anyhow::Result<(String, PathBuf)> {
     let words = shlex::split(options).with_context(|| {
         format!("--member {name}: cannot split the train options {options:?} (unbalanced quotes?)")
     })?;
-    let mut parsed =
-        TrainOptions::try_parse_from(std::iter::once("train".to_string()).chain(words))
-            .map_err(|e| anyhow::anyhow!("--member {name}: invalid train options: {e}"))?;
-    parsed.args.out = out.join("members").join(name);
-    eprintln!("member `{name}`: trainer train {options} --out {}", parsed.args.out.display());
-    let code = super::train::run(parsed.args)?;
+    let parsed = TrainCli::try_parse_from(std::iter::once("train".to_string()).chain(words))
+        .map_err(|e| anyhow::anyhow!("--member {name}: invalid train options: {e}"))?;
+    let mut args = TrainArgs::from(parsed.command);
+    args.out = out.join("members").join(name);
+    eprintln!("member `{name}`: trainer train {options} --out {}", args.out.display());
+    let code = super::train::run(args)?;
     if code != ExitCode::SUCCESS {
         eprintln!("warning: training member `{name}` reported failed files (see above); using what it trained");
     }

@@ -51,7 +51,8 @@ pub fn describe(info: &ModelInfo) -> String {
         );
     }
     let tracks = p.tracks.map(|n| format!(", {n} tracks")).unwrap_or_default();
-    out += &format!("data set: {}{tracks}\n", p.dataset);
+    let dataset = p.dataset.as_deref().unwrap_or("not recorded");
+    out += &format!("data set: {dataset}{tracks}\n");
     if let Some(e) = &p.evaluation {
         let spread = e.accuracy_std.map(|s| format!(" ± {:.1}", 100.0 * s)).unwrap_or_default();
         out += &format!("accuracy: {:.1} %{spread} ({})\n", 100.0 * e.accuracy, e.method);

@@ -10,6 +10,7 @@ pub mod eval;
 pub mod fuse;
 pub mod info;
 pub mod train;
+pub mod train_options;
 pub mod train_table;
 
 use std::path::Path;

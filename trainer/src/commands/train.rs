@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use burn::tensor::Device;
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use genrescope::audio::DecodeLimits;
 use genrescope::bundle::{Bundle, BundleHeader, Provenance, WeightStorage};
 use genrescope::classify::SpectrogramModel;
@@ -90,136 +90,78 @@ impl From<EmbeddingChoice> for MusicnnEmbedding {
     }
 }
 
-/// Options of `trainer train`.
-#[derive(Debug, Args)]
+/// Everything one training run needs, from whichever `trainer train` sub-command (their
+/// options, documented for users, are in `train_options`); options that do not apply to the
+/// sub-command hold their defaults.
+#[derive(Debug, Clone)]
 pub struct TrainArgs {
-    /// Folder with one sub-folder of audio files per label (GTZAN's `genres/` works as is).
-    #[arg(long, required_unless_present = "table")]
+    /// The labelled audio folder (audio and transfer models).
     pub data: Option<PathBuf>,
-    /// Instead of audio: a CSV table of descriptors with a `label` column (GTZAN's
-    /// `features_30_sec.csv` works as is, and so does `trainer describe`'s output, whose rows
-    /// of one file stay in one fold). Trains the network of --table-arch on it and writes a
-    /// table-model bundle (and cross-validates with --folds K).
-    #[arg(long, conflicts_with = "data", value_name = "CSV")]
+    /// The descriptor table (table models).
     pub table: Option<PathBuf>,
-    /// With --table: the network (mlp: dense blocks, see --head-hidden; cnn1d: the third study's 1-D CNN, two
-    /// convs and two dense layers, learning rate halved every 10 epochs).
-    #[arg(long, value_enum, default_value_t = TableArch::Mlp)]
+    /// The table model's network.
     pub table_arch: TableArch,
-    /// With --table: drop a descriptor whose absolute correlation with an earlier kept one
-    /// is at least this (fitted on each fold's training rows).
-    #[arg(long, default_value_t = 0.8)]
+    /// Table models: drop descriptors this correlated with an earlier kept one.
     pub max_correlation: f64,
-    /// With --table: train this many networks per fold (seeds --seed, --seed + 1, ..) and
-    /// average their probabilities.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Table models: networks averaged per fold.
     pub ensemble: u16,
-    /// With --table: leave out the table's rows of the audio files in this labelled folder
-    /// (matched by file name), e.g. to test the table model, or a fusion, on that folder's
-    /// tracks without them having been trained on.
-    #[arg(long, requires = "table", value_name = "DIR")]
+    /// Table models: leave out the rows of this folder's files.
     pub exclude_data: Option<PathBuf>,
-    /// With --exclude-data: also leave out rows named like an excluded file but numbered up
-    /// to N away (`blues.00003.wav` excludes `blues.00000` to `blues.00015` with N = 12).
-    /// GTZAN's files are numbered roughly by artist, so this keeps most of the excluded
-    /// tracks' artists out of training too.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Table models: and of files numbered up to this far from them.
     pub exclude_neighbours: usize,
-    /// With --table: the bundle's table model describes at most N windows per track, evenly
-    /// spread (default: every window).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Table models: descriptor windows per track in the bundle.
     pub max_windows: Option<u32>,
-    /// With --table: the bundle's table model is used only on tracks at least this long, in
-    /// seconds (a fusion leaves it out of shorter input, e.g. live mode's 3 s windows).
-    #[arg(long, default_value_t = 15.0, value_name = "SECONDS")]
+    /// Table models: shortest input the bundle's model is used on, in seconds.
     pub min_seconds: f64,
-    /// Output folder for the bundle (`model.gscope`) and the report.
-    #[arg(long, default_value = "trained-model")]
+    /// Output folder for the bundle and the report.
     pub out: PathBuf,
-    /// Network architecture.
-    #[arg(long, value_enum, default_value_t = Arch::Cnn)]
+    /// The spectrogram network.
     pub arch: Arch,
-    /// With --arch musicnn: the backbone output the head reads (pools: temporal max and mean
-    /// of every front- and mid-end channel, 1506 values; penultimate: the 200-unit layer
-    /// after them, which adds 312 k parameters to the bundle).
-    #[arg(long, value_enum, default_value_t = EmbeddingChoice::Pools)]
+    /// Transfer models: the backbone output the head reads.
     pub embedding: EmbeddingChoice,
-    /// With --arch musicnn: units of the head's hidden layers (comma-separated; none: a
-    /// linear head). With --table-arch mlp: the MLP's hidden layers (default 256,128).
-    #[arg(long, value_delimiter = ',', value_name = "N,M,..")]
+    /// Hidden layers of the transfer head or of the table MLP (empty: the default).
     pub head_hidden: Vec<usize>,
-    /// With --arch musicnn: dropout in the head; with --table-arch mlp: in the MLP.
-    #[arg(long, default_value_t = 0.5)]
+    /// Dropout in the transfer head or the table MLP.
     pub head_dropout: f64,
-    /// With --arch musicnn: classify with at most this many 3 s patches per track, evenly
-    /// spread (stored in the bundle's front end; training still uses every patch).
-    #[arg(long, value_name = "N")]
+    /// Transfer models: patches per track at inference.
     pub max_patches: Option<usize>,
-    /// With --arch musicnn: the pretrained backbone (safetensors written by
-    /// trainer/scripts/import_musicnn.py); default: the copy in web/models/backbones/.
-    #[arg(long)]
+    /// Transfer models: the pretrained backbone (default: the shipped one).
     pub backbone: Option<PathBuf>,
-    /// With --arch musicnn: after the head has trained, fine-tune the backbone's top (mid-end
-    /// convs, back-end batch-norm scales, dense layers) together with the head for up to N
-    /// more epochs at --fine-tune-lr, on the cached output of the frozen front end (about
-    /// 420 kB of memory per 3 s patch). The result is kept only if it lowers the validation
-    /// loss.
-    #[arg(long, value_name = "N")]
+    /// Transfer models: fine-tuning epochs of the backbone's top.
     pub fine_tune: Option<usize>,
-    /// With --fine-tune: Adam's starting learning rate for the fine-tuning stage.
-    #[arg(long, default_value_t = 1e-4)]
+    /// Transfer models: the fine-tuning learning rate.
     pub fine_tune_lr: f64,
     /// Most epochs per fit.
-    #[arg(long, default_value_t = 50)]
     pub epochs: usize,
-    /// Windows per optimiser step.
-    #[arg(long, default_value_t = 32)]
+    /// Windows (or rows) per optimiser step.
     pub batch: usize,
     /// Adam's starting learning rate.
-    #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
-    /// L2 weight decay (off by default).
-    #[arg(long)]
+    /// L2 weight decay.
     pub weight_decay: Option<f32>,
     /// Epochs without validation improvement before stopping.
-    #[arg(long, default_value_t = 10)]
     pub patience: usize,
     /// Epochs without validation improvement before halving the learning rate.
-    #[arg(long, default_value_t = 3)]
     pub plateau_patience: usize,
-    /// Seed of the split, augmentation, batch order and initialisation.
-    #[arg(long, default_value_t = 42)]
+    /// Seed of everything random.
     pub seed: u64,
-    /// Also run stratified K-fold cross-validation (by track) and report mean and std.
-    #[arg(long)]
+    /// Cross-validation folds.
     pub folds: Option<usize>,
-    /// With --folds: only cross-validate, do not train the hold-out model and bundle.
-    #[arg(long)]
+    /// Only cross-validate.
     pub cv_only: bool,
-    /// With --folds: train only these folds (1-based, comma-separated), store their results
-    /// in OUT/cv-folds and stop. Folds can so run in parallel processes (training uses about
-    /// one core); the same command without this option then reports all folds.
-    #[arg(long, value_delimiter = ',', value_name = "I,J,..")]
+    /// Only these folds (1-based).
     pub only_folds: Vec<usize>,
-    /// Turn off training augmentation (--arch musicnn never augments: its head trains on
-    /// embeddings of the plain audio).
-    #[arg(long)]
+    /// No training augmentation.
     pub no_augment: bool,
-    /// Use at most this many tracks per label (quick experiments and smoke tests).
-    #[arg(long)]
+    /// At most this many tracks per label.
     pub limit_per_label: Option<usize>,
     /// Compute device.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
-    /// How the bundle stores the weight matrices: int8 (per-channel 8-bit, a quarter of the
-    /// size), f16 (half) or f32 (as trained). `trainer convert` changes it later.
-    #[arg(long, value_name = "f32|f16|int8", default_value_t = WeightStorage::Int8)]
+    /// How the bundle stores the weight matrices.
     pub weights: WeightStorage,
-    /// Feature cache folder (default: $GENRESCOPE_CACHE, $XDG_CACHE_HOME/genrescope or ~/.cache/genrescope).
-    #[arg(long)]
+    /// Feature cache folder.
     pub cache: Option<PathBuf>,
-    /// Decode every file again instead of using the cache.
-    #[arg(long)]
+    /// Decode every file again.
     pub no_cache: bool,
 }
 
@@ -266,15 +208,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if let Some(table) = &args.table {
         return super::train_table::run(&args, table);
     }
-    let data_dir = args.data.clone().context("--data DIR (or --table CSV) is required")?;
-    if args.max_patches.is_some() && args.arch != Arch::Musicnn {
-        bail!("--max-patches applies to --arch musicnn (its front end cuts 3 s patches)");
-    }
-    if args.fine_tune.is_some() && args.arch != Arch::Musicnn {
-        bail!(
-            "--fine-tune applies to --arch musicnn (it fine-tunes the pretrained backbone's top)"
-        );
-    }
+    let data_dir = args.data.clone().context("a labelled audio folder (--data DIR) is required")?;
     if args.fine_tune == Some(0) {
         bail!("--fine-tune needs at least 1 epoch");
     }
