@@ -20,8 +20,8 @@ pub use ensemble::{Ensemble, Member, Prepared};
 pub use info::{EvaluationInfo, MemberInfo, ModelInfo, ProvenanceInfo};
 pub use model::{load_model, Model, RunContext, RunFuture};
 pub use result::{
-    argmax, mean_probabilities, rank, softmax, Classification, LabelScore, MemberResult,
-    WindowResult,
+    argmax, max_abs_diff, mean_probabilities, rank, softmax, Classification, LabelScore,
+    MemberResult, WindowResult,
 };
 pub use spectrogram::SpectrogramModel;
 pub use table::{TableFeatures, TableModel};

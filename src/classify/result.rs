@@ -112,6 +112,22 @@ pub fn mean_probabilities(windows: &[Vec<f32>], n_labels: usize) -> Vec<f32> {
     sum.iter().map(|s| (s / n) as f32).collect()
 }
 
+/// Largest absolute difference between two equally long lists of values (infinite when
+/// their lengths differ or a difference is not finite): how far two runs' probabilities are
+/// apart.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return f32::INFINITY;
+    }
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, |m, d| {
+        if d.is_nan() {
+            f32::INFINITY
+        } else {
+            m.max(d)
+        }
+    })
+}
+
 /// Index of the largest value (the first one on ties).
 pub fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().fold(0, |best, (i, &v)| if v > values[best] { i } else { best })

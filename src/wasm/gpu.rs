@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use super::clock::Stopwatch;
 use super::engine::GpuStatus;
 use super::errors::js_error;
-use crate::classify::{Classification, Ensemble, RunContext};
+use crate::classify::{max_abs_diff, Classification, Ensemble, RunContext};
 
 thread_local! {
     /// The WebGPU device: Burn initialises a runtime once per module instance, so a second
@@ -58,24 +58,14 @@ fn probe_signal(sample_rate: u32) -> Vec<f32> {
 /// Largest absolute difference between two classifications' window and track probabilities
 /// (infinite when their shapes differ or a value is not finite).
 fn max_difference(a: &Classification, b: &Classification) -> f32 {
-    if a.windows.len() != b.windows.len() || a.probabilities.len() != b.probabilities.len() {
+    if a.windows.len() != b.windows.len() {
         return f32::INFINITY;
     }
-    let pairs = a
-        .windows
+    a.windows
         .iter()
         .zip(&b.windows)
-        .flat_map(|(x, y)| x.probabilities.iter().zip(&y.probabilities))
-        .chain(a.probabilities.iter().zip(&b.probabilities));
-    let mut max = 0.0f32;
-    for (x, y) in pairs {
-        let d = (x - y).abs();
-        if !d.is_finite() {
-            return f32::INFINITY;
-        }
-        max = max.max(d);
-    }
-    max
+        .map(|(x, y)| max_abs_diff(&x.probabilities, &y.probabilities))
+        .fold(max_abs_diff(&a.probabilities, &b.probabilities), f32::max)
 }
 
 /// Gets the WebGPU device, loads the model on it and runs the check. Returns the model on

@@ -300,6 +300,11 @@ pub fn discover(dir: &Path) -> Result<Dataset, DatasetError> {
     })
 }
 
+/// How reports name a track of a labelled folder: `<label>/<file name>`.
+pub fn track_key(label: &str, path: &Path) -> String {
+    format!("{label}/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,16 @@ pub fn headline(cv: Option<&CvSummary>, test: &Evaluation) -> BundleEvaluation {
     }
 }
 
+/// The command line that is running, as the provenance and reports record it (arguments
+/// with spaces quoted).
+pub fn command_line() -> String {
+    let mut parts = vec!["trainer".to_string()];
+    parts.extend(
+        std::env::args().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }),
+    );
+    parts.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -435,6 +435,35 @@ fn best_epoch(history: &[EpochRecord]) -> Option<&EpochRecord> {
     })
 }
 
+/// The evaluation pooled over all CV folds (every track tested once), for the CV-only report.
+pub fn pooled_evaluation(cv: &CvSummary) -> Evaluation {
+    let mut pooled = cv.folds[0].clone();
+    let n = cv.folds.len() as f64;
+    pooled.track_confusion = cv.pooled_confusion.clone();
+    pooled.per_class = cv.pooled_per_class.clone();
+    pooled.track_accuracy = crate::metrics::accuracy(&cv.pooled_confusion);
+    pooled.n_tracks = cv.folds.iter().map(|f| f.n_tracks).sum();
+    pooled.n_windows = cv.folds.iter().map(|f| f.n_windows).sum();
+    pooled.window_accuracy = cv.window_accuracy.mean;
+    pooled.macro_f1 = cv.macro_f1.mean;
+    pooled.mean_loss = Some(cv.folds.iter().filter_map(|f| f.mean_loss).sum::<f64>() / n);
+    pooled
+}
+
+/// Prints a cross-validation's headline figures (mean ± std over folds).
+pub fn print_cv(cv: &CvSummary) {
+    println!(
+        "{}-fold cross-validation: track accuracy {:.1}% ± {:.1}, window accuracy {:.1}% ± {:.1}, macro F1 {:.3} ± {:.3}",
+        cv.folds.len(),
+        100.0 * cv.track_accuracy.mean,
+        100.0 * cv.track_accuracy.std,
+        100.0 * cv.window_accuracy.mean,
+        100.0 * cv.window_accuracy.std,
+        cv.macro_f1.mean,
+        cv.macro_f1.std
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

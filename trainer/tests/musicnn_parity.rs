@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use genrescope::audio::{load_mono, DecodeLimits};
+use genrescope::classify::max_abs_diff;
 use genrescope::mel::MelExtractor;
 use genrescope::model::musicnn::{MusicnnEmbedding, MusicnnOutputs, POOLED_CHANNELS};
 use genrescope::segment::window_features;
@@ -39,11 +40,6 @@ fn numbers(v: &Value) -> Vec<f32> {
 fn rows(t: Tensor<2>) -> Vec<Vec<f32>> {
     let [_, n] = t.dims();
     t.into_data().try_to_vec::<f32>().unwrap().chunks(n).map(<[f32]>::to_vec).collect()
-}
-
-fn max_abs(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 fn sigmoid(v: &[f32]) -> Vec<f32> {
@@ -79,11 +75,11 @@ fn imported_backbone_matches_tensorflow_on_a_real_clip() {
         let max_pool: Vec<f32> = (0..POOLED_CHANNELS).map(|c| pools[i][2 * c]).collect();
         let mean_pool: Vec<f32> = (0..POOLED_CHANNELS).map(|c| pools[i][2 * c + 1]).collect();
         let checks = [
-            ("taggram", max_abs(&sigmoid(&logits[i]), &numbers(&w["taggram"]))),
-            ("logits", max_abs(&logits[i], &numbers(&w["logits"]))),
-            ("penultimate", max_abs(&penultimate[i], &numbers(&w["penultimate"]))),
-            ("mean_pool", max_abs(&mean_pool, &numbers(&w["mean_pool"]))),
-            ("max_pool", max_abs(&max_pool, &numbers(&w["max_pool"]))),
+            ("taggram", max_abs_diff(&sigmoid(&logits[i]), &numbers(&w["taggram"]))),
+            ("logits", max_abs_diff(&logits[i], &numbers(&w["logits"]))),
+            ("penultimate", max_abs_diff(&penultimate[i], &numbers(&w["penultimate"]))),
+            ("mean_pool", max_abs_diff(&mean_pool, &numbers(&w["mean_pool"]))),
+            ("max_pool", max_abs_diff(&max_pool, &numbers(&w["max_pool"]))),
         ];
         for (name, diff) in checks {
             eprintln!("window {i} {name:>12}: max abs diff {diff:.2e}");
@@ -109,7 +105,7 @@ fn backbone_on_our_front_end_agrees_with_tensorflow() {
     let out = run(feats.data.clone(), feats.len(), &device);
     let reference = reference();
     for (i, logits) in rows(out.tag_logits).iter().enumerate() {
-        let diff = max_abs(&sigmoid(logits), &numbers(&reference["windows"][i]["taggram"]));
+        let diff = max_abs_diff(&sigmoid(logits), &numbers(&reference["windows"][i]["taggram"]));
         eprintln!("window {i}: taggram max abs diff {diff:.2e} through our front end");
         assert!(diff <= 0.01, "window {i}: taggram differs by {diff}");
     }

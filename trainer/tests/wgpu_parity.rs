@@ -6,6 +6,7 @@
 
 use burn::module::Module;
 use burn::tensor::Device;
+use genrescope::classify::max_abs_diff;
 use genrescope::model::{ArchitectureConfig, GenreNet};
 use genrescope_trainer::commands::backend::{adapters, Backend};
 use genrescope_trainer::train::fit::{optimizer, train_pass};
@@ -43,11 +44,6 @@ fn logits(model: &GenreNet, set: &WindowSet, device: &Device) -> Vec<f32> {
     model.forward(x).into_data().try_to_vec::<f32>().unwrap()
 }
 
-fn max_difference(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
-
 /// The same (lazily initialised) weights on both devices: the clone shares the parameters,
 /// so they initialise once, on the CPU, and are copied.
 fn on_both(arch: &ArchitectureConfig, cpu: &Device, gpu: &Device) -> (GenreNet, GenreNet) {
@@ -73,7 +69,7 @@ fn training_steps_and_inference_on_wgpu_match_the_cpu() {
         ArchitectureConfig::Cnn { filters: vec![32, 64, 128], dense: vec![256, 128], dropout: 0.0 };
     let (cpu_model, gpu_model) = on_both(&cnn, &cpu.clone().autodiff(), &gpu.clone().autodiff());
     let before = logits(&cpu_model.valid(), &set, &cpu);
-    let difference = max_difference(&before, &logits(&gpu_model.valid(), &set, &gpu));
+    let difference = max_abs_diff(&before, &logits(&gpu_model.valid(), &set, &gpu));
     assert!(difference < TOLERANCE, "logits before training differ by {difference}");
     let batches = vec![(0..8).collect::<Vec<_>>(), (8..16).collect()];
     let (mut cpu_losses, mut gpu_losses) = (Vec::new(), Vec::new());
@@ -102,8 +98,8 @@ fn training_steps_and_inference_on_wgpu_match_the_cpu() {
     let (cpu_logits, gpu_logits) =
         (logits(&cpu_model.valid(), &set, &cpu), logits(&gpu_model.valid(), &set, &gpu));
     assert!(cpu_logits.iter().all(|v| v.is_finite()));
-    let moved = max_difference(&before, &cpu_logits);
-    let difference = max_difference(&cpu_logits, &gpu_logits);
+    let moved = max_abs_diff(&before, &cpu_logits);
+    let difference = max_abs_diff(&cpu_logits, &gpu_logits);
     eprintln!("after two Adam steps: logits moved by up to {moved:.3e}, cpu vs wgpu differ by {difference:.3e}");
     assert!(
         difference < AFTER_STEPS_TOLERANCE,
@@ -123,7 +119,6 @@ fn training_steps_and_inference_on_wgpu_match_the_cpu() {
 
     // Inference of the CRNN (bidirectional GRU).
     let (cpu_model, gpu_model) = on_both(&ArchitectureConfig::crnn_default(), &cpu, &gpu);
-    let difference =
-        max_difference(&logits(&cpu_model, &set, &cpu), &logits(&gpu_model, &set, &gpu));
+    let difference = max_abs_diff(&logits(&cpu_model, &set, &cpu), &logits(&gpu_model, &set, &gpu));
     assert!(difference < TOLERANCE, "CRNN logits differ by {difference}");
 }

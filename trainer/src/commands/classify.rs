@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +21,8 @@ use clap::Args;
 use genrescope::audio;
 use genrescope::audio::{fmt_duration, DecodeLimits};
 use genrescope::classify::{Classification, Ensemble, MemberResult, SpectrogramModel};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{load_classifier, progress_bar};
 use rayon::prelude::*;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -32,9 +33,6 @@ use crate::dataset::is_audio_path;
 /// Deepest folder nesting followed below a folder argument (guards against symlink loops
 /// together with the visited-folder set).
 const MAX_DEPTH: usize = 32;
-
-/// More files than this get a progress bar (when stderr is a terminal).
-const PROGRESS_MIN_FILES: usize = 4;
 
 /// Options of `trainer classify`.
 #[derive(Debug, Args)]
@@ -130,56 +128,9 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Reads and checks a bundle of any kind and loads it on the chosen backend. Every failure
-/// here is a model error (exit code 2).
-pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Ensemble, String)> {
-    load_with(path, backend, "", Ensemble::from_bundle)
-}
-
-/// [`load_classifier`] for a spectrogram bundle only (what `eval` and its feature cache
-/// handle).
-pub fn load_spectrogram_classifier(
-    path: &Path,
-    backend: Backend,
-) -> anyhow::Result<(SpectrogramModel, String)> {
-    let hint = " (eval takes spectrogram bundles; a fusion is evaluated by `trainer fuse`, a table model by `trainer train --table --folds K`)";
-    load_with(path, backend, hint, SpectrogramModel::from_bundle)
-}
-
-/// Reads the bundle at `path` and loads it with `load` on `backend`'s device; a load error
-/// names the file and ends with `hint`.
-fn load_with<T>(
-    path: &Path,
-    backend: Backend,
-    hint: &str,
-    load: impl FnOnce(&[u8], &burn::tensor::Device) -> Result<T, genrescope::classify::ClassifyError>,
-) -> anyhow::Result<(T, String)> {
-    let bytes = fs::read(path)
-        .with_context(|| format!("cannot read the model bundle {}", path.display()))?;
-    let (device, backend_name) = backend.device()?;
-    let loaded = load(&bytes, &device)
-        .with_context(|| format!("cannot load the model bundle {}{hint}", path.display()))?;
-    Ok((loaded, backend_name))
-}
-
 /// One worker per core (at least one).
 fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// A progress bar on stderr, drawn only when stderr is a terminal and there are more than a
-/// few items; hidden otherwise (so logs and pipes stay clean).
-pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
-    if len <= PROGRESS_MIN_FILES || !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(&format!("{what} [{{bar:30}}] {{pos}}/{{len}} (ETA {{eta}})"))
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
 }
 
 fn list_paths(paths: &[PathBuf]) -> String {

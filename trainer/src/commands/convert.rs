@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
 use genrescope::bundle::{Bundle, WeightStorage};
-use genrescope::classify::softmax;
+use genrescope::classify::{max_abs_diff, softmax};
 use genrescope::model::GenreNet;
 
 /// Options of `trainer convert`.
@@ -89,11 +89,4 @@ fn probe_input(n_mels: usize, n_frames: usize, device: &Device) -> Tensor<4> {
 fn probabilities(model: &GenreNet, x: &Tensor<4>) -> Vec<f32> {
     let logits = model.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap_or_default();
     logits.chunks(model.n_labels.max(1)).flat_map(softmax).collect()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    if a.len() != b.len() {
-        return f32::INFINITY;
-    }
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }

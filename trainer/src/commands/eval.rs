@@ -26,10 +26,11 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::backend::Backend;
-use super::classify::{load_classifier, progress_bar};
+use super::{discover_labelled, load_classifier, progress_bar};
 use crate::cache::{default_dir, FeatureCache};
 use crate::dataset::Track;
 use crate::metrics::{evaluate, per_class_metrics, WindowPrediction};
+use crate::provenance::command_line;
 use crate::report::{print_summary, write_report};
 
 /// Options of `trainer eval`.
@@ -77,7 +78,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     let info = model.info();
     let model_labels = info.labels.clone();
-    let dataset = super::discover_labelled(&args.data)?;
+    let dataset = discover_labelled(&args.data)?;
     let label_map = map_labels(&dataset.labels, &model_labels)?;
 
     let cache = cache_config
@@ -276,14 +277,6 @@ fn decode_directly(
 ) -> Result<(Vec<f32>, u32, DecodeWarnings), AudioError> {
     let audio = decode_path(path, limits)?;
     Ok((audio.samples, audio.sample_rate, audio.warnings))
-}
-
-fn command_line() -> String {
-    let mut parts = vec!["trainer".to_string()];
-    parts.extend(
-        std::env::args().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }),
-    );
-    parts.join(" ")
 }
 
 #[cfg(test)]

@@ -26,10 +26,13 @@ use genrescope::classify::Ensemble;
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::train::{command_line, pooled_evaluation, print_cv, track_key, TrainArgs};
+use super::train::TrainArgs;
 use super::train_options::TrainCli;
+use crate::dataset::track_key;
 use crate::metrics::{evaluate, summarize, CvSummary, Evaluation, WindowPrediction, LOSS_EPS};
+use crate::provenance::command_line;
 use crate::report::write_report;
+use crate::report::{pooled_evaluation, print_cv};
 use crate::split::stratified_k_fold;
 
 /// Options of `trainer fuse`.

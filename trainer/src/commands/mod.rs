@@ -1,5 +1,7 @@
-//! The trainer's sub-commands, one module each. Each `run` returns the process exit code:
-//! 0 on success, 1 when some inputs failed but the command completed, errors otherwise.
+//! The trainer's sub-commands, one module each, and the few helpers they share (here, so
+//! that command modules do not import each other). Each `run` returns the process exit
+//! code: 0 on success, 1 when some inputs failed but the command completed, errors
+//! otherwise.
 
 pub mod backend;
 pub mod bench_epoch;
@@ -13,7 +15,14 @@ pub mod train;
 pub mod train_options;
 pub mod train_table;
 
+use std::io::{self, IsTerminal};
 use std::path::Path;
+
+use anyhow::Context;
+use genrescope::classify::Ensemble;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use backend::Backend;
 
 use crate::dataset::{discover, Dataset};
 
@@ -35,4 +44,33 @@ pub fn discover_labelled(dir: &Path) -> anyhow::Result<Dataset> {
         counts.join(", ")
     );
     Ok(dataset)
+}
+
+/// More items than this get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_ITEMS: usize = 4;
+
+/// Reads and checks a bundle of any kind and loads it on the chosen backend; returns it with
+/// the backend's name. Every failure here is a model error (exit code 2).
+pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Ensemble, String)> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the model bundle {}", path.display()))?;
+    let (device, backend_name) = backend.device()?;
+    let loaded = Ensemble::from_bundle(&bytes, &device)
+        .with_context(|| format!("cannot load the model bundle {}", path.display()))?;
+    Ok((loaded, backend_name))
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal and there are more than a
+/// few items; hidden otherwise (so logs and pipes stay clean).
+pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
+    if len <= PROGRESS_MIN_ITEMS || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{what} [{{bar:30}}] {{pos}}/{{len}} (ETA {{eta}})"))
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
 }

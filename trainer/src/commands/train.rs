@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use clap::ValueEnum;
 use genrescope::audio::DecodeLimits;
 use genrescope::bundle::{Bundle, BundleHeader, Provenance, WeightStorage};
-use genrescope::classify::SpectrogramModel;
+use genrescope::classify::{max_abs_diff, SpectrogramModel};
 use genrescope::feature_config::Windowing;
 use genrescope::mel::MelExtractor;
 use genrescope::model::musicnn::MusicnnEmbedding;
@@ -20,9 +20,10 @@ use serde_json::json;
 use super::backend::Backend;
 use crate::augment::AugmentConfig;
 use crate::cache::{default_dir, FeatureCache};
-use crate::dataset::{Dataset, Track};
+use crate::dataset::{track_key, Dataset, Track};
 use crate::metrics::{summarize, CvSummary, Evaluation};
-use crate::report::{print_summary, write_report};
+use crate::provenance::command_line;
+use crate::report::{pooled_evaluation, print_cv, print_summary, write_report};
 use crate::split::{stratified_k_fold, stratified_split, Split};
 use crate::train::fit::{evaluate_set, fit, window_set, FitOutcome, Tracks};
 use crate::train::fold_store::{run_key, FoldStore};
@@ -187,11 +188,6 @@ impl LoadedData {
     pub fn track_name(&self, t: usize) -> String {
         track_key(&self.labels[self.tracks[t].label], &self.tracks[t].path)
     }
-}
-
-/// How reports name a track of a labelled folder: `<label>/<file name>`.
-pub fn track_key(label: &str, path: &Path) -> String {
-    format!("{label}/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default())
 }
 
 /// The network of a descriptor-table model.
@@ -588,11 +584,7 @@ fn check_bundle(
 
 /// Largest absolute difference between expected window probabilities and a classification's.
 fn max_diff(expected: &[Vec<f32>], got: &[genrescope::classify::WindowResult]) -> f32 {
-    expected
-        .iter()
-        .zip(got)
-        .flat_map(|(e, w)| e.iter().zip(&w.probabilities).map(|(a, b)| (a - b).abs()))
-        .fold(0.0f32, f32::max)
+    expected.iter().zip(got).map(|(e, w)| max_abs_diff(e, &w.probabilities)).fold(0.0, f32::max)
 }
 
 fn headline(e: &Evaluation) -> serde_json::Value {
@@ -601,34 +593,6 @@ fn headline(e: &Evaluation) -> serde_json::Value {
         "track_accuracy": e.track_accuracy, "window_accuracy": e.window_accuracy,
         "macro_f1": e.macro_f1, "mean_loss": e.mean_loss,
     })
-}
-
-/// The evaluation pooled over all CV folds (every track tested once), for the CV-only report.
-pub(crate) fn pooled_evaluation(cv: &CvSummary) -> Evaluation {
-    let mut pooled = cv.folds[0].clone();
-    let n = cv.folds.len() as f64;
-    pooled.track_confusion = cv.pooled_confusion.clone();
-    pooled.per_class = cv.pooled_per_class.clone();
-    pooled.track_accuracy = crate::metrics::accuracy(&cv.pooled_confusion);
-    pooled.n_tracks = cv.folds.iter().map(|f| f.n_tracks).sum();
-    pooled.n_windows = cv.folds.iter().map(|f| f.n_windows).sum();
-    pooled.window_accuracy = cv.window_accuracy.mean;
-    pooled.macro_f1 = cv.macro_f1.mean;
-    pooled.mean_loss = Some(cv.folds.iter().filter_map(|f| f.mean_loss).sum::<f64>() / n);
-    pooled
-}
-
-pub(crate) fn print_cv(cv: &CvSummary) {
-    println!(
-        "{}-fold cross-validation: track accuracy {:.1}% ± {:.1}, window accuracy {:.1}% ± {:.1}, macro F1 {:.3} ± {:.3}",
-        cv.folds.len(),
-        100.0 * cv.track_accuracy.mean,
-        100.0 * cv.track_accuracy.std,
-        100.0 * cv.window_accuracy.mean,
-        100.0 * cv.window_accuracy.std,
-        cv.macro_f1.mean,
-        cv.macro_f1.std
-    );
 }
 
 fn describe_data(dir: &Path, data: &LoadedData) -> String {
@@ -675,15 +639,6 @@ fn run_meta(
         "training_seconds": holdout.map(|(_, _, s)| s),
         "failed_files": data.failed,
     })
-}
-
-pub(crate) fn command_line() -> String {
-    let args: Vec<String> = std::env::args().collect();
-    let mut parts = vec!["trainer".to_string()];
-    parts.extend(
-        args.into_iter().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }),
-    );
-    parts.join(" ")
 }
 
 fn exit_code(data: &LoadedData) -> ExitCode {

@@ -18,8 +18,10 @@ use genrescope::descriptors::{column_names, DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet, MLP_HIDDEN};
 use serde_json::json;
 
-use super::train::{command_line, pooled_evaluation, print_cv, TableArch, TrainArgs};
+use super::train::{TableArch, TrainArgs};
 use crate::metrics::{summarize, Evaluation};
+use crate::provenance::command_line;
+use crate::report::{pooled_evaluation, print_cv};
 use crate::report::{print_summary, write_report};
 use crate::split::{stratified_k_fold, stratified_split};
 use crate::table::{FeatureTable, TablePreprocessing};
@@ -456,8 +458,7 @@ fn check_bundle(
     };
     let got = classifier.infer(&features)?;
     let want = &expected.tracks[0].probabilities;
-    let diff =
-        want.iter().zip(&got.probabilities).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let diff = genrescope::classify::max_abs_diff(want, &got.probabilities);
     if diff > 1e-5 {
         bail!("the reloaded table bundle disagrees with the trained network (max probability difference {diff})");
     }

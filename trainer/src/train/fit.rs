@@ -188,6 +188,8 @@ fn mix(seed: u64, epoch: u64, track: u64) -> u64 {
 /// Normalisation statistics come from the training tracks only. Burn initialises weights
 /// from its own generator, so two runs with the same seed share splits, augmentation and
 /// batch order but not the initial weights.
+// The same inputs as `fit_head`, which it hands them to; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn fit(
     cfg: &FeatureConfig,
     labels: &[String],
