@@ -392,3 +392,41 @@ fn eval_writes_a_report() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("'polka'"), "{}", stderr(&out));
 }
+
+/// `trainer info` on the shipped fusion: its typed info as text and as the JSON the page reads.
+#[test]
+fn info_describes_a_fusion_with_its_members_data_set_and_accuracy() {
+    let fused = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/models/fused/model.gscope"));
+    let json = trainer(&["info".as_ref(), fused.as_os_str(), "--json".as_ref()]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let info: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(info["kind"], "fusion");
+    assert_eq!(info["labels"].as_array().unwrap().len(), 10);
+    // The primary member is the MusiCNN one: 187 frames of 256 samples at 16 kHz.
+    assert_eq!(info["windowSeconds"], 2.992);
+    assert_eq!(info["liveHopSeconds"], 1.496);
+    assert_eq!(info["sampleRate"], 22_050);
+    let members: Vec<(&str, f64)> = info["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), m["minSeconds"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(members, [("cnn", 0.0), ("table", 15.0)]);
+    let provenance = &info["provenance"];
+    assert_eq!(
+        (provenance["dataset"].as_str(), provenance["tracks"].as_u64()),
+        (Some("gtzan-mini"), Some(80))
+    );
+    assert_eq!(provenance["evaluation"]["method"], "nested 5-fold cross-validation");
+    assert!((provenance["evaluation"]["accuracy"].as_f64().unwrap() - 0.8625).abs() < 1e-9);
+
+    let text = trainer(&["info".as_ref(), fused.as_os_str()]);
+    let text = stdout(&text);
+    assert!(text.contains("data set: gtzan-mini, 80 tracks"), "{text}");
+    assert!(text.contains("member table: descriptor-table MLP"), "{text}");
+
+    let broken = trainer(&["info".as_ref(), fixture("gtzan_jazz_6s.wav").as_os_str()]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(stderr(&broken).contains("is not a valid model bundle"), "{}", stderr(&broken));
+}

@@ -45,9 +45,13 @@ pub fn describe(info: &ModelInfo) -> String {
         info.sample_rate, info.window_seconds, info.hop_seconds
     );
     for m in info.members.iter().filter(|_| info.members.len() > 1) {
+        let shortest = match m.min_seconds {
+            s if s > 0.0 => format!("at least {s} s of audio"),
+            _ => "any length".to_string(),
+        };
         out += &format!(
-            "member {}: {} (weight {:.2}, {} Hz, {:.1} s windows, at least {} s of audio)\n",
-            m.name, m.description, m.weight, m.sample_rate, m.window_seconds, m.min_seconds
+            "member {}: {} (weight {:.2}, {} Hz, {:.1} s windows, {shortest})\n",
+            m.name, m.description, m.weight, m.sample_rate, m.window_seconds
         );
     }
     let tracks = p.tracks.map(|n| format!(", {n} tracks")).unwrap_or_default();
