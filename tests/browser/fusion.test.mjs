@@ -86,7 +86,9 @@ for (const webgpu of [true, false]) {
       await first.locator('summary').first().click();
       await first.locator('details.members > summary').click();
       assert.deepEqual(await first.locator('.member-head strong').allTextContents(), ['cnn', 'table']);
-      assert.match(await first.locator('.member[data-member="table"]').textContent(), /descriptor-table model \(30 s windows\).*weight 60/);
+      // What each member is comes from the bundle (its description and window length).
+      assert.match(await first.locator('.member[data-member="table"]').textContent(), /descriptor-table MLP \(30 s windows\).*weight 60/);
+      assert.match(await first.locator('.member[data-member="cnn"]').textContent(), /CNN \(3 s windows\).*weight 40/);
     });
 
     test('a damaged fusion bundle, a damaged member and input too short for every member get named errors', { timeout: 120_000 }, async (t) => {
