@@ -2,7 +2,7 @@
 // #engine carries data-phase (loading, ready, error), data-backend (cpu, webgpu) and
 // data-settled (yes once the backend choice is final); the tests wait on them.
 
-import { h, ms } from './format.js';
+import { h, ms, seconds } from './format.js';
 
 function backendText(s) {
   if (s.phase === 'error') return 'Engine failed to load';
@@ -37,15 +37,19 @@ export function renderStatus(el, s) {
   el.classList.toggle('error', s.phase === 'error');
 }
 
-/** Renders the model's info (a ModelInfo: labels, members, provenance) into `el`. */
+/** Renders the model's info (a ModelInfo: labels, members, provenance) into `el`, and its live timing into `[data-live-timing]`. */
 export function renderModel(el, model, info, modelCardUrl) {
   if (!model) return;
+  for (const span of document.querySelectorAll('[data-live-timing]')) {
+    span.textContent = `the last ${seconds(model.liveSeconds)}, every ${seconds(model.liveHopSeconds)}`;
+  }
   const p = model.provenance;
   const kind =
     model.kind === 'fusion'
       ? `Fusion of ${model.members.map((m) => `${m.description} (${Math.round(m.weight * 100)} %)`).join(' and ')}`
       : model.description;
   const tracks = Number.isFinite(p.tracks) ? ` (${p.tracks} tracks)` : '';
+  const windows = model.members.map((m) => seconds(m.windowSeconds)).join(' and ');
   const e = p.evaluation;
   const spread = Number.isFinite(e?.accuracyStd) ? ` ± ${(e.accuracyStd * 100).toFixed(0)}` : '';
   el.replaceChildren(
@@ -54,6 +58,7 @@ export function renderModel(el, model, info, modelCardUrl) {
       'p',
       { class: 'muted small' },
       kind,
+      ` · ${windows} windows`,
       p.dataset ? ` · trained on ${p.dataset}${tracks}` : '',
       e ? ` · accuracy ${(e.accuracy * 100).toFixed(0)} %${spread} (${e.method})` : '',
       p.created ? ` · ${p.created.slice(0, 10)}` : '',
