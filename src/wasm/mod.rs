@@ -19,14 +19,18 @@
 //! `web/pkg/decoders/` with `decoders`: the compressed-format decoders alone, which the page
 //! loads when a file needs them on the CPU build.
 
+// Shared by the two exports; a build with neither (no features) needs none of them.
+#[cfg(any(feature = "engine", feature = "decoders"))]
 mod clock;
 #[cfg(feature = "decoders")]
 mod decoders;
 #[cfg(feature = "engine")]
 mod engine;
+#[cfg(any(feature = "engine", feature = "decoders"))]
 mod errors;
 #[cfg(feature = "webgpu")]
 mod gpu;
+#[cfg(any(feature = "engine", feature = "decoders"))]
 mod limits;
 #[cfg(feature = "engine")]
 mod output;

@@ -1,10 +1,11 @@
 // Live mode in headless Chromium: Chromium's fake microphone plays a real GTZAN clip
-// (--use-file-for-fake-audio-capture), the page classifies a rolling 3 s window every 1.5 s
-// and shows a genre; Stop releases the microphone and drops the job in flight; Start works
-// again. A slow engine makes windows skip, not queue. Silent input shows "silence", not a
-// genre. A denied permission, a missing device, an insecure page (no getUserMedia) and a
-// browser without AudioWorklet are explained on the page; these are simulated with an init
-// script, since headless Chromium cannot be made to lack them for real.
+// (--use-file-for-fake-audio-capture), the page classifies a rolling window (the model's live
+// window: 3 s every 1.5 s for the default model) and shows a genre; Stop releases the
+// microphone and drops the job in flight; Start works again. A slow engine makes windows
+// skip, not queue. Silent input shows "silence", not a genre. A denied permission, a missing
+// device, an insecure page (no getUserMedia) and a browser without AudioWorklet are explained
+// on the page; these are simulated with an init script, since headless Chromium cannot be
+// made to lack them for real.
 //
 //   node --test tests/browser/live.test.mjs      (after ./build.sh build)
 
@@ -99,11 +100,16 @@ for (const webgpu of [false, true]) {
       assert.equal(await page.locator('#live .live-genre').textContent(), s.genre);
       const windows = await page.$$eval('#live .live-list li', (lis) => lis.map((li) => ({ status: li.dataset.status, text: li.textContent })));
       assert.ok(windows.filter((w) => w.status === 'done').length >= 2, JSON.stringify(windows));
-      // Consecutive windows end 1.5 s apart on the audio clock (a skipped one leaves a gap of 3 s).
-      const ends = await page.evaluate(() => globalThis.genrescope.live.history.map((w) => w.end));
+      // Consecutive windows end one hop (the model's liveHopSeconds, 1.5 s for the default
+      // model) apart on the audio clock (a skipped one leaves a gap of two hops).
+      const { ends, hop } = await page.evaluate(() => {
+        const { live, pool } = globalThis.genrescope;
+        return { ends: live.history.map((w) => w.end), hop: pool.status.model.liveHopSeconds };
+      });
+      assert.equal(await page.evaluate(() => globalThis.genrescope.live.hopSeconds), hop, 'live mode uses the model’s hop');
       for (let i = 1; i < ends.length; i++) {
         const gap = ends[i] - ends[i - 1];
-        assert.ok(Math.abs(gap / 1.5 - Math.round(gap / 1.5)) < 0.1 && gap > 1.3, `window ends ${ends.join(', ')}`);
+        assert.ok(Math.abs(gap / hop - Math.round(gap / hop)) < 0.1 && gap > hop - 0.2, `window ends ${ends.join(', ')} (hop ${hop} s)`);
       }
 
       // Stop while a window is being classified: the click happens inside the check, so the

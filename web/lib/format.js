@@ -5,12 +5,12 @@ export function percent(p) {
   return `${(p * 100).toFixed(1)} %`;
 }
 
-/** Milliseconds, e.g. "842 ms" or "2.4 s". */
 /** Seconds for a sentence, to a tenth (2.992 -> "3 s", 1.496 -> "1.5 s"). */
 export function seconds(value) {
   return Number.isFinite(value) ? `${Number(value.toFixed(1))} s` : 'a few seconds';
 }
 
+/** Milliseconds, e.g. "842 ms" or "2.4 s". */
 export function ms(value) {
   if (!Number.isFinite(value)) return '–';
   return value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(value < 10_000 ? 2 : 1)} s`;

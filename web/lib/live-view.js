@@ -86,7 +86,19 @@ export class LiveView {
     session.addEventListener('state', () => this.renderState());
     session.addEventListener('window', () => this.renderWindows());
     session.addEventListener('skip', () => this.renderCounts());
+    // The intro above says how much each result hears, once the model (and so its live
+    // window and hop) has loaded.
+    this.intro = root.querySelector('.live-timing');
+    session.pool.addEventListener('status', () => this.renderTiming());
+    this.renderTiming();
     this.renderState();
+  }
+
+  /** ": the last 3 s, every 1.5 s" in the intro, from the model's live window and hop. */
+  renderTiming() {
+    const { windowSeconds, hopSeconds } = this.session;
+    if (!this.intro) return;
+    this.intro.textContent = Number.isFinite(windowSeconds) && Number.isFinite(hopSeconds) ? `: the last ${seconds(windowSeconds)}, every ${seconds(hopSeconds)}` : '';
   }
 
   /** Shows the session's state: button, message, data attributes. */

@@ -179,10 +179,10 @@ function loadWorklet(context) {
  * classified window) plus `silent` (the newest window was).
  */
 export class LiveSession extends EventTarget {
-  /** `pool`: a started or starting EnginePool (lib/engine.js); `input`: see the top of this file. */
   /**
-   * `windowSeconds` and `hopSeconds` default to the model's (its info's `liveSeconds` and
-   * `liveHopSeconds`), known once the pool has loaded it.
+   * `pool`: a started or starting EnginePool (lib/engine.js); `input`: see the top of this
+   * file. `windowSeconds` and `hopSeconds` default to the model's (its info's `liveSeconds`
+   * and `liveHopSeconds`), known once the pool has loaded it.
    */
   constructor(pool, { input = microphoneInput(), windowSeconds = null, hopSeconds = null, smoothing = SMOOTHING, silenceRms = SILENCE_RMS } = {}) {
     super();

@@ -37,12 +37,9 @@ export function renderStatus(el, s) {
   el.classList.toggle('error', s.phase === 'error');
 }
 
-/** Renders the model's info (a ModelInfo: labels, members, provenance) into `el`, and its live timing into `[data-live-timing]`. */
+/** Renders the model's info (a ModelInfo: labels, members, provenance) into `el`. */
 export function renderModel(el, model, info, modelCardUrl) {
   if (!model) return;
-  for (const span of document.querySelectorAll('[data-live-timing]')) {
-    span.textContent = `the last ${seconds(model.liveSeconds)}, every ${seconds(model.liveHopSeconds)}`;
-  }
   const p = model.provenance;
   const kind =
     model.kind === 'fusion'

@@ -5,10 +5,11 @@
 //   <genre-scope for="player"></genre-scope>
 //
 // It listens to the player through a MediaElementAudioSourceNode (the player still plays to
-// the speakers), classifies the last 3 s every 1.5 s with the live mode's LiveSession
-// (lib/live.js) and the engine pool (lib/engine.js), smoothed like live mode, and shows the
-// genre, its confidence and a timeline of the track. Widgets of one page share one audio
-// context and, per model and backend, one engine pool (one model download).
+// the speakers), classifies the model's live window (its info's liveSeconds, every
+// liveHopSeconds) with the live mode's LiveSession (lib/live.js) and the engine pool
+// (lib/engine.js), smoothed like live mode, and shows the genre, its confidence and a
+// timeline of the track. Widgets of one page share one audio context and, per model and
+// backend, one engine pool (one model download).
 //
 // Attributes: for (id of the player), model (bundle URL, relative to the page; default the
 // shipped model next to this module), backend (auto|cpu|webgpu), labels (how many labels to
@@ -338,7 +339,7 @@ export class GenreScope extends HTMLElement {
   /** Redraws the timeline at the player's position. */
   redraw() {
     const media = this.attached?.media;
-    this.view.drawTimeline(this.track, media?.duration ?? NaN, media?.currentTime ?? NaN);
+    this.view.drawTimeline(this.track, media?.duration ?? NaN, media?.currentTime ?? NaN, this.attached?.session.hopSeconds ?? NaN);
   }
 
   /** Shows an error and announces it (once per track and cause); the widget stays attached (a new track may work). */

@@ -3,7 +3,7 @@
 
 import { EnginePool } from '../lib/engine.js';
 
-/** Workers per shared pool: a 3 s window takes tens of milliseconds, so two keep up with several players. */
+/** Workers per shared pool: a live window takes tens of milliseconds, so two keep up with several players. */
 export const WIDGET_WORKERS = 2;
 
 const pools = new Map();

@@ -41,10 +41,8 @@ const STYLE = `
 }
 `;
 
-/** Seconds of media each timeline column covers (the hop between windows). */
-const COLUMN_SECONDS = 1.5;
-/** Columns shown when the media has no finite duration (a stream): the last minute. */
-const STREAM_COLUMNS = 40;
+/** Seconds shown when the media has no finite duration (a stream): the last minute. */
+const STREAM_SECONDS = 60;
 
 /** Creates an element with a class and text. */
 function el(tag, className, text) {
@@ -144,22 +142,23 @@ export class WidgetView {
 
   /**
    * Draws the track's windows, [{position (media seconds at the window's end), probabilities}],
-   * each as the hop before its end in its top genre's colour (brighter = more confident), with
-   * a playhead; a stream (no finite duration) shows its last minute, newest at the right.
+   * each as the `hop` (seconds between windows: the model's live hop) before its end in its
+   * top genre's colour (brighter = more confident), with a playhead; a stream (no finite
+   * duration) shows its last minute, newest at the right.
    */
-  drawTimeline(windows, duration, playhead) {
+  drawTimeline(windows, duration, playhead, hop) {
     const canvas = this.strip;
     const { ctx, width, height, dpr } = clearedCanvas(canvas, 300, 14);
     const finite = Number.isFinite(duration) && duration > 0;
     const x = finite
       ? (t) => (Math.max(0, Math.min(duration, t)) / duration) * width
-      : (t) => width - ((windows.at(-1)?.position ?? 0) - t) * (width / (STREAM_COLUMNS * COLUMN_SECONDS));
+      : (t) => width - ((windows.at(-1)?.position ?? 0) - t) * (width / STREAM_SECONDS);
     for (const w of windows) {
       let best = 0;
       w.probabilities.forEach((p, i) => {
         if (p > w.probabilities[best]) best = i;
       });
-      const x0 = x(w.position - COLUMN_SECONDS);
+      const x0 = x(w.position - hop);
       const x1 = x(w.position);
       if (x1 <= 0) continue;
       ctx.globalAlpha = 0.35 + 0.65 * w.probabilities[best];
