@@ -103,6 +103,8 @@ fn windows_of(windows: &[crate::classify::WindowResult]) -> Vec<Window<'_>> {
 
 /// The whole result of classifying one track, with the Mel image attached as
 /// `mel: {data: Float32Array, bands, columns, secondsPerColumn, min, max}`.
+// Each argument is a separate part of the result object; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn classification_to_js(
     backend: &str,
     model: &ModelInfo,

@@ -5,6 +5,7 @@ pub mod allocator;
 pub mod augment;
 pub mod cache;
 pub mod commands;
+pub mod cv;
 pub mod dataset;
 pub mod metrics;
 pub mod provenance;

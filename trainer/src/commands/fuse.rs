@@ -28,12 +28,12 @@ use serde_json::json;
 
 use super::train::TrainArgs;
 use super::train_options::TrainCli;
+use crate::cv::cross_validate;
 use crate::dataset::track_key;
 use crate::metrics::{evaluate, summarize, CvSummary, Evaluation, WindowPrediction, LOSS_EPS};
 use crate::provenance::command_line;
 use crate::report::write_report;
 use crate::report::{pooled_evaluation, print_cv};
-use crate::split::stratified_k_fold;
 
 /// Options of `trainer fuse`.
 #[derive(Debug, Args)]
@@ -139,27 +139,26 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         members.push(LoadedMember { name, bytes, predictions, source });
     }
     let k = args.folds;
-    let folds = stratified_k_fold(&truths, k, args.seed).map_err(|e| anyhow::anyhow!("{e}"))?;
     let steps = (1.0 / args.weight_step).round() as usize;
     let all: Vec<usize> = (0..names.len()).collect();
 
-    let mut fused_folds = Vec::new();
+    // Each fold: weights fitted on the other folds, then the fusion and each member alone on
+    // this fold's tracks.
     let mut member_folds: Vec<Vec<Evaluation>> = vec![Vec::new(); members.len()];
     let mut fold_weights = Vec::new();
-    for fold in &folds {
+    let fused_cv = cross_validate(&truths, k, args.seed, |_, fold| {
         let fit_on: Vec<usize> = all.iter().copied().filter(|t| !fold.test.contains(t)).collect();
         let weights = fit_weights(&members, &truths, &fit_on, steps);
-        fused_folds.push(evaluation(&dataset.labels, &fold.test, &truths, |t| {
-            fuse(&members, &weights, t)
-        }));
         for (m, member) in members.iter().enumerate() {
             member_folds[m].push(evaluation(&dataset.labels, &fold.test, &truths, |t| {
                 member.predictions[t].clone()
             }));
         }
+        let fused =
+            evaluation(&dataset.labels, &fold.test, &truths, |t| fuse(&members, &weights, t));
         fold_weights.push(weights);
-    }
-    let fused_cv = summarize(fused_folds);
+        Ok(fused)
+    })?;
     let member_cv: Vec<CvSummary> = member_folds.into_iter().map(summarize).collect();
     let weights = fit_weights(&members, &truths, &all, steps);
 

@@ -20,11 +20,12 @@ use serde_json::json;
 use super::backend::Backend;
 use crate::augment::AugmentConfig;
 use crate::cache::{default_dir, FeatureCache};
+use crate::cv;
 use crate::dataset::{track_key, Dataset, Track};
 use crate::metrics::{summarize, CvSummary, Evaluation};
 use crate::provenance::command_line;
 use crate::report::{pooled_evaluation, print_cv, print_summary, write_report};
-use crate::split::{stratified_k_fold, stratified_split, Split};
+use crate::split::{stratified_split, Split};
 use crate::train::fit::{evaluate_set, fit, window_set, FitOutcome, Tracks};
 use crate::train::fold_store::{run_key, FoldStore};
 use crate::train::transfer::{
@@ -497,8 +498,7 @@ impl<'a> CrossValidation<'a> {
     /// the evaluations to `sink` in fold order.
     fn each_fold(&self, folds: &[usize], mut sink: impl FnMut(Evaluation)) -> anyhow::Result<()> {
         let (cfg, k) = (self.cfg, self.k);
-        let splits = stratified_k_fold(self.tracks.labels, k, self.settings.seed)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let splits = cv::folds(self.tracks.labels, k, self.settings.seed)?;
         let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
         for (i, fold) in splits.iter().enumerate().filter(|(i, _)| folds.contains(&(i + 1))) {
             let name = format!("fold {}/{k}", i + 1);

@@ -19,11 +19,12 @@ use genrescope::model::table::{TableArchitecture, TableNet, MLP_HIDDEN};
 use serde_json::json;
 
 use super::train::{TableArch, TrainArgs};
-use crate::metrics::{summarize, Evaluation};
+use crate::cv::cross_validate;
+use crate::metrics::Evaluation;
 use crate::provenance::command_line;
 use crate::report::{pooled_evaluation, print_cv};
 use crate::report::{print_summary, write_report};
-use crate::split::{stratified_k_fold, stratified_split};
+use crate::split::stratified_split;
 use crate::table::{FeatureTable, TablePreprocessing};
 use crate::train::rows::{Rows, Stage};
 use crate::train::schedule::{Schedule, ScheduleConfig};
@@ -99,26 +100,20 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
 
     let cv = match args.folds {
-        Some(k) => {
-            let folds = stratified_k_fold(&track_labels, k, args.seed)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut evaluations = Vec::new();
-            for (i, fold) in folds.iter().enumerate() {
-                let name = format!("fold {}/{k}", i + 1);
-                let fit = trainer.fit(&fold.train, &fold.val, &name)?;
-                let mut evaluation = trainer.evaluate(&fit, &fold.test, &device)?;
-                evaluation.name_tracks(|t| table.names[tracks[t][0]].clone());
-                eprintln!(
-                    "{name}: test accuracy {:.1}% (best epoch {}, {} of {} descriptors kept)",
-                    100.0 * evaluation.track_accuracy,
-                    fit.mean_epoch(),
-                    fit.prep.columns.len(),
-                    table.columns.len()
-                );
-                evaluations.push(evaluation);
-            }
-            Some(summarize(evaluations))
-        }
+        Some(k) => Some(cross_validate(&track_labels, k, args.seed, |i, fold| {
+            let name = format!("fold {}/{k}", i + 1);
+            let fit = trainer.fit(&fold.train, &fold.val, &name)?;
+            let mut evaluation = trainer.evaluate(&fit, &fold.test, &device)?;
+            evaluation.name_tracks(|t| table.names[tracks[t][0]].clone());
+            eprintln!(
+                "{name}: test accuracy {:.1}% (best epoch {}, {} of {} descriptors kept)",
+                100.0 * evaluation.track_accuracy,
+                fit.mean_epoch(),
+                fit.prep.columns.len(),
+                table.columns.len()
+            );
+            Ok(evaluation)
+        })?),
         None => None,
     };
     std::fs::create_dir_all(&args.out)
