@@ -4,6 +4,8 @@
 //! native trainer and in the browser (through the thin [`wasm`] layer), driven by the
 //! [`FeatureConfig`] stored in each model bundle.
 
+#![warn(unreachable_pub)]
+
 pub mod audio;
 pub mod bundle;
 pub mod classify;

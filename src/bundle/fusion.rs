@@ -17,7 +17,7 @@ use super::table::TableHeader;
 use super::{format, Bundle};
 
 /// Most members a fusion may have.
-pub const MAX_MEMBERS: usize = 16;
+pub(crate) const MAX_MEMBERS: usize = 16;
 
 /// One member of a fusion bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

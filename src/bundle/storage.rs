@@ -70,11 +70,11 @@ impl FromStr for WeightStorage {
 }
 
 /// Suffix of the tensor holding an int8 weight's scales.
-pub const SCALE_SUFFIX: &str = ":scale";
+pub(crate) const SCALE_SUFFIX: &str = ":scale";
 
 /// Rounds f32 values to f16; fails with the first value f16 cannot hold (NaN or beyond
 /// ±65504), giving its index.
-pub fn to_f16(values: &[f32]) -> Result<Vec<f16>, usize> {
+pub(crate) fn to_f16(values: &[f32]) -> Result<Vec<f16>, usize> {
     values
         .iter()
         .enumerate()
@@ -91,7 +91,7 @@ pub fn to_f16(values: &[f32]) -> Result<Vec<f16>, usize> {
 
 /// An int8-quantised tensor: values, and one scale per output channel.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Quantised {
+pub(crate) struct Quantised {
     /// `round(w / scale)` for every weight, in the tensor's order.
     pub values: Vec<i8>,
     /// The scales' shape: the tensor's, with every axis but the channel axis set to 1.
@@ -110,7 +110,7 @@ fn channel_axis(rank: usize) -> usize {
 }
 
 /// Quantises a finite f32 tensor of `shape` (rank 2 or more) to int8 per output channel.
-pub fn quantise_int8(values: &[f32], shape: &[usize]) -> Quantised {
+pub(crate) fn quantise_int8(values: &[f32], shape: &[usize]) -> Quantised {
     let axis = channel_axis(shape.len());
     let channels = shape[axis];
     let inner: usize = shape[axis + 1..].iter().product();
@@ -142,7 +142,7 @@ pub fn quantise_int8(values: &[f32], shape: &[usize]) -> Quantised {
 ///
 /// The scales' shape must be the tensor's with every axis but at most one set to 1, and the
 /// scales finite and non-negative; otherwise the message says what is wrong.
-pub fn dequantise_int8(
+pub(crate) fn dequantise_int8(
     values: &[i8],
     shape: &[usize],
     scales: &[f32],

@@ -20,7 +20,7 @@ use crate::descriptors::{column_names, DescriptorWindowing, SAMPLE_RATE};
 use crate::model::table::{TableArchitecture, TableNet};
 
 /// Longest descriptor window a header may ask for, in seconds (an hour).
-pub const MAX_WINDOW_SECONDS: f64 = 3600.0;
+pub(crate) const MAX_WINDOW_SECONDS: f64 = 3600.0;
 
 /// What a table model reads: descriptors of windows of the track, selected and standardised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use super::storage::{self, WeightStorage, SCALE_SUFFIX};
 /// Serialises the model's parameters (and batch-norm running statistics) as burnpack bytes,
 /// with the weight matrices in `storage`. Fails if a weight is NaN or infinite, or (f16) beyond
 /// f16's range.
-pub fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec<u8>, BundleError> {
+pub(crate) fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec<u8>, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();
@@ -95,7 +95,11 @@ pub fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec<u8>, B
 /// parameter paths, same shapes, a data type the storage allows (f32 always; f16 for `f16`;
 /// int8 with valid scales for `int8`), finite values. So a mismatch gets a named error rather
 /// than a panic, and no tensor is allocated from a shape the architecture did not ask for.
-pub fn decode<M: Module>(model: M, bytes: &[u8], storage: WeightStorage) -> Result<M, BundleError> {
+pub(crate) fn decode<M: Module>(
+    model: M,
+    bytes: &[u8],
+    storage: WeightStorage,
+) -> Result<M, BundleError> {
     let mut expected = ExpectedParams::default();
     model.visit(&mut expected);
     let mut expected = expected.params;
@@ -197,7 +201,7 @@ pub fn decode<M: Module>(model: M, bytes: &[u8], storage: WeightStorage) -> Resu
 /// The model with its weights rounded the way `storage` stores them, i.e. the model a bundle
 /// written with `storage` loads as. Computed in memory (without the compact tensors or their
 /// encoding), so comparing it with a reloaded bundle checks the encoding.
-pub fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, BundleError> {
+pub(crate) fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();

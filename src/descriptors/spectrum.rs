@@ -27,7 +27,7 @@ pub fn bin_frequencies(sample_rate: f64) -> Vec<f64> {
 }
 
 /// Periodic Hann window of `len` samples in f64 (`scipy.signal.get_window("hann", len)`).
-pub fn periodic_hann_f64(len: usize) -> Vec<f64> {
+pub(crate) fn periodic_hann_f64(len: usize) -> Vec<f64> {
     (0..len)
         .map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / len as f64).cos())
         .collect()

@@ -11,13 +11,13 @@ use super::musicnn::{MusicnnEmbedding, MUSICNN_MELS};
 ///
 /// Far above anything sensible for this task; it only stops a hostile or corrupt bundle header
 /// from asking for absurd allocations before its weights are checked.
-pub const MAX_WIDTH: usize = 8192;
+pub(crate) const MAX_WIDTH: usize = 8192;
 
 /// Upper bound on the number of conv blocks (each halves both input axes).
-pub const MAX_CONV_BLOCKS: usize = 12;
+pub(crate) const MAX_CONV_BLOCKS: usize = 12;
 
 /// Upper bound on the number of hidden dense layers of the CNN head.
-pub const MAX_DENSE_LAYERS: usize = 16;
+pub(crate) const MAX_DENSE_LAYERS: usize = 16;
 
 /// Which network to build, with its layer sizes.
 ///

@@ -69,7 +69,7 @@ impl DenseBlock {
 
 /// Dense blocks from `d_in` inputs through each of `widths`, chained (none for empty
 /// `widths`).
-pub fn dense_stack(
+pub(crate) fn dense_stack(
     d_in: usize,
     widths: &[usize],
     dropout: f64,
@@ -83,7 +83,7 @@ pub fn dense_stack(
 }
 
 /// Runs `blocks` in order.
-pub fn forward_dense_stack(blocks: &[DenseBlock], mut x: Tensor<2>) -> Tensor<2> {
+pub(crate) fn forward_dense_stack(blocks: &[DenseBlock], mut x: Tensor<2>) -> Tensor<2> {
     for block in blocks {
         x = block.forward(x);
     }
@@ -92,7 +92,7 @@ pub fn forward_dense_stack(blocks: &[DenseBlock], mut x: Tensor<2>) -> Tensor<2>
 
 /// The conv blocks, chained: `[batch, 1, n_mels, n_frames]` to
 /// `[batch, filters.last(), n_mels >> k, n_frames >> k]` for `k` blocks.
-pub fn conv_stack(filters: &[usize], device: &Device) -> Vec<ConvBlock> {
+pub(crate) fn conv_stack(filters: &[usize], device: &Device) -> Vec<ConvBlock> {
     let inputs = std::iter::once(1).chain(filters.iter().copied());
     inputs
         .zip(filters.iter().copied())
@@ -101,7 +101,7 @@ pub fn conv_stack(filters: &[usize], device: &Device) -> Vec<ConvBlock> {
 }
 
 /// Runs `blocks` in order.
-pub fn forward_conv_stack(blocks: &[ConvBlock], mut x: Tensor<4>) -> Tensor<4> {
+pub(crate) fn forward_conv_stack(blocks: &[ConvBlock], mut x: Tensor<4>) -> Tensor<4> {
     for block in blocks {
         x = block.forward(x);
     }

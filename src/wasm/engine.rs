@@ -33,7 +33,7 @@ const DEFAULT_MEL_COLUMNS: usize = 2048;
 const MAX_MEL_COLUMNS: usize = 16_384;
 
 /// Default largest probability difference between WebGPU and the CPU on the start-up check.
-pub const DEFAULT_GPU_TOLERANCE: f32 = 1e-3;
+pub(crate) const DEFAULT_GPU_TOLERANCE: f32 = 1e-3;
 
 /// Which backend the caller asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,10 @@ use crate::audio::DecodeLimits;
 
 /// Longest audio accepted in the page: the whole track, its features and the decoder's
 /// buffers must fit in wasm32's memory next to each other.
-pub const MAX_MINUTES: f64 = 20.0;
+pub(crate) const MAX_MINUTES: f64 = 20.0;
 
 /// Largest file accepted in the page, in bytes.
-pub const MAX_FILE_BYTES: usize = 400 << 20;
+pub(crate) const MAX_FILE_BYTES: usize = 400 << 20;
 
 /// [`DecodeLimits`] with the page's file size and duration limits.
 pub(crate) fn page_limits() -> DecodeLimits {

@@ -1,6 +1,8 @@
 //! The Genrescope trainer as a library (data discovery, feature caching, splits,
 //! augmentation, metrics, reports), used by the `trainer` binary and its tests.
 
+#![warn(unreachable_pub)]
+
 pub mod allocator;
 pub mod augment;
 pub mod cache;

@@ -114,7 +114,7 @@ mod gpu {
     }
 
     /// "name (API, kind)", e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, software)".
-    pub fn describe(info: &AdapterInfo) -> String {
+    pub(crate) fn describe(info: &AdapterInfo) -> String {
         let kind = match info.device_type {
             DeviceType::DiscreteGpu => "discrete GPU",
             DeviceType::IntegratedGpu => "integrated GPU",
@@ -127,7 +127,7 @@ mod gpu {
 
     /// The wgpu device on the adapter wgpu prefers (high performance first), started once per
     /// process: Burn's wgpu runtime can be initialised only once.
-    pub fn device() -> anyhow::Result<(Device, String)> {
+    pub(crate) fn device() -> anyhow::Result<(Device, String)> {
         static DEVICE: OnceLock<Result<(Device, String), String>> = OnceLock::new();
         let chosen = DEVICE.get_or_init(|| match Device::wgpu_options().init_with_setup() {
             Ok((device, setup)) => Ok((device, format!("wgpu on {}", describe(&setup.adapter.get_info())))),

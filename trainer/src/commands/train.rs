@@ -181,12 +181,12 @@ pub(crate) struct LoadedData {
 
 impl LoadedData {
     /// The label index of every track.
-    pub fn track_labels(&self) -> Vec<usize> {
+    pub(crate) fn track_labels(&self) -> Vec<usize> {
         self.tracks.iter().map(|t| t.label).collect()
     }
 
     /// Track `t`'s name as reports keep it: `<label>/<file name>`.
-    pub fn track_name(&self, t: usize) -> String {
+    pub(crate) fn track_name(&self, t: usize) -> String {
         track_key(&self.labels[self.tracks[t].label], &self.tracks[t].path)
     }
 }
