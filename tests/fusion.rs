@@ -3,8 +3,8 @@
 
 use burn::tensor::Device;
 use genrescope::bundle::{
-    Bundle, BundleError, BundleHeader, DescriptorInput, FusionBundle, MemberBundle, ModelKind,
-    Normalisation, Provenance, TableBundle, TableHeader, WeightStorage,
+    BundleError, DescriptorInput, FusionBundle, Header, MemberBundle, ModelKind, Normalisation,
+    Provenance, SpectrogramBundle, SpectrogramHeader, TableBundle, TableHeader, WeightStorage,
 };
 use genrescope::classify::{ClassifyError, Ensemble, RunContext, TableModel};
 use genrescope::descriptors::{column_names, describe, DescriptorWindowing, SAMPLE_RATE};
@@ -55,7 +55,7 @@ fn cnn_bundle() -> Vec<u8> {
 /// A tiny spectrogram CNN bundle with `labels` (3 of them).
 fn cnn_bundle_with(labels: Vec<String>) -> Vec<u8> {
     let feature_config = FeatureConfig::gtzan_default();
-    let header = BundleHeader {
+    let header = SpectrogramHeader {
         labels,
         normalisation: Normalisation::identity(feature_config.n_mels),
         architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
@@ -66,7 +66,7 @@ fn cnn_bundle_with(labels: Vec<String>) -> Vec<u8> {
     let net =
         GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())
             .unwrap();
-    Bundle::to_bytes(&header, &net).unwrap()
+    SpectrogramBundle::to_bytes(&header, &net).unwrap()
 }
 
 fn fusion(members: Vec<(&str, f64, Vec<u8>)>) -> Result<Vec<u8>, BundleError> {
@@ -99,7 +99,7 @@ fn music(seconds: f64) -> Vec<f32> {
 fn table_bundle_round_trips_and_standardises_named_columns() {
     for storage in [WeightStorage::F32, WeightStorage::Int8] {
         let bytes = table_bundle(storage);
-        assert_eq!(Bundle::kind(&bytes).unwrap(), ModelKind::Table);
+        assert_eq!(Header::read(&bytes).unwrap().kind(), ModelKind::Table);
         let classifier = TableModel::from_bundle(&bytes).unwrap();
         // 12 s is within half a hop of one 10 s window: described whole.
         assert_eq!(classifier.features(&music(12.0)).unwrap().spans, vec![0..264_600]);
@@ -254,7 +254,7 @@ fn every_fusion_error_is_named() {
     // The single-model loader says what the bundle is.
     let device = Device::flex();
     assert_eq!(
-        Bundle::from_bytes(&good, &device).err().unwrap(),
+        SpectrogramBundle::from_bytes(&good, &device).err().unwrap(),
         BundleError::WrongKind { expected: ModelKind::Spectrogram, found: ModelKind::Fusion }
     );
     assert!(TableBundle::from_bytes(&cnn, &device)

@@ -5,7 +5,7 @@
 //! 0           8     magic  89 47 53 43 4F 50 45 0A  ("\x89GSCOPE\n")
 //! 8           4     format version, u32 little-endian (1 to 3; this build writes 3)
 //! 12          4     H = header length in bytes, u32 little-endian
-//! 16          H     header, UTF-8 JSON (BundleHeader)
+//! 16          H     header, UTF-8 JSON (SpectrogramHeader)
 //! 16+H        8     W = weights length in bytes, u64 little-endian
 //! 24+H        W     weights: a Burn 0.22 burnpack record (see `weights`)
 //! 24+H+W      4     CRC-32 (IEEE, as zlib) of bytes 0 .. 24+H+W, u32 little-endian

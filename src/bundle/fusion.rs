@@ -11,10 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::BundleError;
-use super::header::{decode_field, validate_labels, BundleHeader, Provenance};
-use super::kind::{expect_kind, header_object, json_with_kind, take_kind, ModelKind};
-use super::table::TableHeader;
-use super::{format, Bundle};
+use super::format;
+use super::header::{decode_field, validate_labels, Provenance};
+use super::kind::{expect_kind, header_object, json_with_kind, take_kind, Header, ModelKind};
 
 /// Most members a fusion may have.
 pub(crate) const MAX_MEMBERS: usize = 16;
@@ -178,15 +177,9 @@ impl FusionBundle {
 
 /// The kind and labels of a member bundle (spectrogram or table), from its header.
 fn member_header(bytes: &[u8]) -> Result<(ModelKind, Vec<String>), BundleError> {
-    let (version, json) = format::read_header_section(bytes)?;
-    match Bundle::kind(bytes)? {
-        ModelKind::Spectrogram => {
-            Ok((ModelKind::Spectrogram, BundleHeader::from_json_version(json, version)?.labels))
-        }
-        ModelKind::Table => {
-            Ok((ModelKind::Table, TableHeader::from_json_version(json, version)?.labels))
-        }
-        ModelKind::Fusion => Err(BundleError::nested_fusion()),
+    match Header::read(bytes)? {
+        Header::Fusion(_) => Err(BundleError::nested_fusion()),
+        header => Ok((header.kind(), header.labels().to_vec())),
     }
 }
 

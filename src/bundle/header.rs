@@ -1,4 +1,4 @@
-//! [`BundleHeader`]: the JSON half of a model bundle, and its validation.
+//! [`SpectrogramHeader`]: the JSON half of a model bundle, and its validation.
 
 use std::collections::HashSet;
 
@@ -12,7 +12,7 @@ use crate::model::ArchitectureConfig;
 
 /// Everything about a trained model except its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BundleHeader {
+pub struct SpectrogramHeader {
     /// Class names, in the order of the model's outputs.
     pub labels: Vec<String>,
     /// The audio front end the model was trained on; it also fixes the input size
@@ -115,7 +115,7 @@ pub struct Evaluation {
 pub(crate) const REQUIRED_FIELDS: [&str; 5] =
     ["labels", "feature_config", "normalisation", "architecture", "provenance"];
 
-impl BundleHeader {
+impl SpectrogramHeader {
     /// Mel bands of one model input.
     pub fn n_mels(&self) -> usize {
         self.feature_config.n_mels
@@ -159,7 +159,7 @@ impl BundleHeader {
                 ),
             });
         }
-        let header = BundleHeader {
+        let header = SpectrogramHeader {
             labels: decode_field("labels", labels)?,
             feature_config: decode_field("feature_config", feature_config)?,
             normalisation: decode_field("normalisation", normalisation)?,

@@ -10,7 +10,7 @@ use super::error::BundleError;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
-    /// A network on log-Mel windows ([`BundleHeader`](super::BundleHeader)); every v1 and v2
+    /// A network on log-Mel windows ([`SpectrogramHeader`](super::SpectrogramHeader)); every v1 and v2
     /// bundle is one, and a v3 header without `kind` too.
     #[default]
     Spectrogram,
@@ -119,7 +119,7 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Header {
     /// A network on log-Mel windows.
-    Spectrogram(super::BundleHeader),
+    Spectrogram(super::SpectrogramHeader),
     /// A network on clip descriptors.
     Table(super::TableHeader),
     /// Member bundles whose probabilities are fused.
@@ -138,7 +138,7 @@ impl Header {
     pub fn from_json_version(json: &[u8], version: u32) -> Result<Header, BundleError> {
         Ok(match take_kind(&mut header_object(json)?, version)? {
             ModelKind::Spectrogram => {
-                Header::Spectrogram(super::BundleHeader::from_json_version(json, version)?)
+                Header::Spectrogram(super::SpectrogramHeader::from_json_version(json, version)?)
             }
             ModelKind::Table => {
                 Header::Table(super::TableHeader::from_json_version(json, version)?)

@@ -1,7 +1,7 @@
 //! The model bundle: one self-describing, versioned file per trained model, read the same way
 //! natively and in wasm.
 //!
-//! A bundle holds a JSON [`BundleHeader`] (labels in output order, feature config,
+//! A bundle holds a JSON [`SpectrogramHeader`] (labels in output order, feature config,
 //! normalisation statistics, architecture, provenance) and the Burn weights, framed as
 //! described in [`format`]. Reading validates everything and fails with a named
 //! [`BundleError`]; no byte input makes it panic.
@@ -10,7 +10,7 @@
 //! - `error`: the [`BundleError`] type.
 //! - [`format`]: the byte layout (magic, version, lengths, checksum).
 //! - `fusion`: [`FusionHeader`], bundles of several member models fused into one verdict.
-//! - `header`: [`BundleHeader`] (spectrogram models) and its validation.
+//! - `header`: [`SpectrogramHeader`] (spectrogram models) and its validation.
 //! - `kind`: [`ModelKind`], what a bundle holds.
 //! - `storage`: [`WeightStorage`] (f32, f16 or int8 weight matrices) and its conversions.
 //! - `table`: [`TableHeader`], models on clip descriptors (the feature-table model).
@@ -32,28 +32,29 @@ mod tests;
 pub use error::BundleError;
 pub use format::{FORMAT_VERSION, MAGIC};
 pub use fusion::{FusionBundle, FusionHeader, FusionMember, MemberBundle};
-pub use header::{BundleHeader, Dataset, Evaluation, Normalisation, Provenance};
+pub use header::{Dataset, Evaluation, Normalisation, Provenance, SpectrogramHeader};
 pub use kind::{Header, ModelKind};
 pub use storage::WeightStorage;
 pub use table::{DescriptorInput, TableBundle, TableHeader};
+pub use weights::rounded;
 
 use burn::tensor::Device;
 
 use crate::model::GenreNet;
 
 /// Reading and writing model bundles.
-pub struct Bundle;
+pub struct SpectrogramBundle;
 
-impl Bundle {
+impl SpectrogramBundle {
     /// Encodes `header` and `model`'s weights as a bundle, the weight matrices stored as
     /// `header.weight_storage` says (rounded to f16 or quantised to int8 if it says so).
     ///
     /// Refuses to write a bundle that would not load: the header must pass
-    /// [`BundleHeader::validate`], the model must have been built from its architecture,
+    /// [`SpectrogramHeader::validate`], the model must have been built from its architecture,
     /// input size and number of labels, and every weight must be finite (and, for f16,
     /// within its range). Reads the weights back to the host, so call it on a model on a CPU
     /// device (not a WebGPU-resident one in wasm).
-    pub fn to_bytes(header: &BundleHeader, model: &GenreNet) -> Result<Vec<u8>, BundleError> {
+    pub fn to_bytes(header: &SpectrogramHeader, model: &GenreNet) -> Result<Vec<u8>, BundleError> {
         header.validate()?;
         let mismatch = |what: &str, model_value: String, header_value: String| {
             Err(BundleError::ModelMismatch(format!(
@@ -94,9 +95,9 @@ impl Bundle {
     pub fn from_bytes(
         bytes: &[u8],
         device: &Device,
-    ) -> Result<(BundleHeader, GenreNet), BundleError> {
+    ) -> Result<(SpectrogramHeader, GenreNet), BundleError> {
         let sections = format::read(bytes)?;
-        let header = BundleHeader::from_json_version(sections.header, sections.version)?;
+        let header = SpectrogramHeader::from_json_version(sections.header, sections.version)?;
         let model = GenreNet::new(
             &header.architecture,
             header.n_mels(),
@@ -111,24 +112,8 @@ impl Bundle {
 
     /// Decodes and validates only the header, without touching the weights or checksum: the
     /// bytes up to the end of the header are enough (e.g. to list models cheaply).
-    pub fn read_header(bytes: &[u8]) -> Result<BundleHeader, BundleError> {
+    pub fn read_header(bytes: &[u8]) -> Result<SpectrogramHeader, BundleError> {
         let (version, json) = format::read_header_section(bytes)?;
-        BundleHeader::from_json_version(json, version)
-    }
-
-    /// The kind of model a bundle holds, from its header's `kind` field (spectrogram when
-    /// absent); needs only the bytes up to the end of the header.
-    pub fn kind(bytes: &[u8]) -> Result<ModelKind, BundleError> {
-        let (version, json) = format::read_header_section(bytes)?;
-        kind::take_kind(&mut kind::header_object(json)?, version)
-    }
-
-    /// `model` with its weights rounded as `storage` stores them: the model a bundle written
-    /// with that storage loads as (see [`weights::rounded`]).
-    pub fn rounded<M: burn::module::Module>(
-        model: &M,
-        storage: WeightStorage,
-    ) -> Result<M, BundleError> {
-        weights::rounded(model, storage)
+        SpectrogramHeader::from_json_version(json, version)
     }
 }

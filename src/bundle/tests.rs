@@ -12,10 +12,10 @@ use crate::FeatureConfig;
 const GENRES: [&str; 10] =
     ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
 
-fn header_for(arch: ArchitectureConfig) -> BundleHeader {
+fn header_for(arch: ArchitectureConfig) -> SpectrogramHeader {
     let feature_config = FeatureConfig::gtzan_default();
     let n_mels = feature_config.n_mels;
-    BundleHeader {
+    SpectrogramHeader {
         labels: GENRES.iter().map(|s| s.to_string()).collect(),
         feature_config,
         normalisation: Normalisation {
@@ -40,7 +40,7 @@ fn small_arch() -> ArchitectureConfig {
     ArchitectureConfig::Cnn { filters: vec![4, 8], dense: vec![16], dropout: 0.5 }
 }
 
-fn model_for(header: &BundleHeader, device: &Device) -> GenreNet {
+fn model_for(header: &SpectrogramHeader, device: &Device) -> GenreNet {
     GenreNet::new(
         &header.architecture,
         header.n_mels(),
@@ -52,19 +52,19 @@ fn model_for(header: &BundleHeader, device: &Device) -> GenreNet {
 }
 
 /// A bundle of the small CNN (f32 weights) and its header.
-fn small_bundle() -> (Vec<u8>, BundleHeader) {
+fn small_bundle() -> (Vec<u8>, SpectrogramHeader) {
     small_bundle_as(WeightStorage::F32)
 }
 
 /// A bundle of the small CNN with its weights in `storage`, and its header.
-fn small_bundle_as(storage: WeightStorage) -> (Vec<u8>, BundleHeader) {
+fn small_bundle_as(storage: WeightStorage) -> (Vec<u8>, SpectrogramHeader) {
     let (header, model) = small_bundle_model();
-    let header = BundleHeader { weight_storage: storage, ..header };
-    (Bundle::to_bytes(&header, &model).unwrap(), header)
+    let header = SpectrogramHeader { weight_storage: storage, ..header };
+    (SpectrogramBundle::to_bytes(&header, &model).unwrap(), header)
 }
 
 /// The small CNN's header and a freshly initialised model of it.
-fn small_bundle_model() -> (BundleHeader, GenreNet) {
+fn small_bundle_model() -> (SpectrogramHeader, GenreNet) {
     let header = header_for(small_arch());
     let model = model_for(&header, &Device::flex());
     (header, model)
@@ -138,8 +138,8 @@ fn reseal(bundle: &mut [u8]) {
     bundle[n..].copy_from_slice(&crc.to_le_bytes());
 }
 
-fn load(bytes: &[u8]) -> Result<(BundleHeader, GenreNet), BundleError> {
-    Bundle::from_bytes(bytes, &Device::flex())
+fn load(bytes: &[u8]) -> Result<(SpectrogramHeader, GenreNet), BundleError> {
+    SpectrogramBundle::from_bytes(bytes, &Device::flex())
 }
 
 fn load_err(bytes: &[u8]) -> BundleError {
@@ -166,7 +166,7 @@ fn bundle_round_trip_default_cnn_gives_identical_logits() {
     let device = Device::flex();
     let header = header_for(ArchitectureConfig::cnn_default());
     let model = model_for(&header, &device);
-    let bytes = Bundle::to_bytes(&header, &model).unwrap();
+    let bytes = SpectrogramBundle::to_bytes(&header, &model).unwrap();
     let (h, w) = split(&bytes);
     eprintln!(
         "default 3-block CNN, 10 labels: bundle is {} bytes (header {} B, weights {} B, {} parameters)",
@@ -185,7 +185,7 @@ fn bundle_round_trip_default_cnn_gives_identical_logits() {
     assert_eq!(floats(loaded.embed(x.clone())), floats(model.embed(x)));
     // The loaded model saves again to a bundle of the same size (batch-norm running statistics
     // get fresh parameter ids on load, so the bytes themselves may differ).
-    assert_eq!(Bundle::to_bytes(&loaded_header, &loaded).unwrap().len(), bytes.len());
+    assert_eq!(SpectrogramBundle::to_bytes(&loaded_header, &loaded).unwrap().len(), bytes.len());
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn bundle_round_trip_crnn_gives_identical_logits() {
         };
         let header = header_for(arch);
         let model = model_for(&header, &device);
-        let bytes = Bundle::to_bytes(&header, &model).unwrap();
+        let bytes = SpectrogramBundle::to_bytes(&header, &model).unwrap();
         let (_, loaded) = load(&bytes).unwrap();
         let x = fixed_input(1, &device);
         assert_eq!(floats(loaded.forward(x.clone())), floats(model.forward(x)));
@@ -211,10 +211,10 @@ fn bundle_round_trip_crnn_gives_identical_logits() {
 fn bundle_read_header_needs_only_the_header() {
     let (bytes, header) = small_bundle();
     let header_end = PREAMBLE_LEN + split(&bytes).0.len();
-    assert_eq!(Bundle::read_header(&bytes).unwrap(), header);
-    assert_eq!(Bundle::read_header(&bytes[..header_end]).unwrap(), header);
+    assert_eq!(SpectrogramBundle::read_header(&bytes).unwrap(), header);
+    assert_eq!(SpectrogramBundle::read_header(&bytes[..header_end]).unwrap(), header);
     assert!(matches!(
-        Bundle::read_header(&bytes[..header_end - 1]),
+        SpectrogramBundle::read_header(&bytes[..header_end - 1]),
         Err(BundleError::Truncated { part: "the JSON header", .. })
     ));
 }
@@ -222,7 +222,7 @@ fn bundle_read_header_needs_only_the_header() {
 #[test]
 fn bundle_error_empty_input() {
     assert_eq!(load_err(&[]), BundleError::Empty);
-    assert_eq!(Bundle::read_header(&[]).unwrap_err(), BundleError::Empty);
+    assert_eq!(SpectrogramBundle::read_header(&[]).unwrap_err(), BundleError::Empty);
 }
 
 #[test]
@@ -241,7 +241,7 @@ fn bundle_error_wrong_magic() {
         if let Some(hint) = hint {
             assert!(msg.contains(hint), "{msg}");
         }
-        assert_eq!(Bundle::read_header(input).unwrap_err(), err);
+        assert_eq!(SpectrogramBundle::read_header(input).unwrap_err(), err);
     }
 }
 
@@ -255,7 +255,7 @@ fn bundle_error_newer_or_invalid_version() {
         err.to_string(),
         "bundle format v4 is newer than this build supports (v3); update Genrescope"
     );
-    assert_eq!(Bundle::read_header(&bytes).unwrap_err(), err);
+    assert_eq!(SpectrogramBundle::read_header(&bytes).unwrap_err(), err);
     bytes[8..12].copy_from_slice(&0u32.to_le_bytes());
     assert!(matches!(load_err(&bytes), BundleError::InvalidVersion { found: 0, .. }));
 }
@@ -347,7 +347,7 @@ fn bundle_error_missing_header_field_is_named() {
         let err = load_err(&bundle);
         assert_eq!(err, BundleError::MissingHeaderField { field });
         assert_eq!(err.to_string(), format!("bundle header has no `{field}` field"));
-        assert_eq!(Bundle::read_header(&bundle).unwrap_err(), err);
+        assert_eq!(SpectrogramBundle::read_header(&bundle).unwrap_err(), err);
     }
     // A nested missing field is named through its parent.
     let bundle = with_header(&bytes, |v| {
@@ -381,7 +381,7 @@ fn bundle_error_inconsistent_header() {
         let bundle = with_header(&bytes, edit);
         let err = load_err(&bundle);
         assert!(expect(&err), "{err:?}");
-        assert_eq!(Bundle::read_header(&bundle).unwrap_err(), err);
+        assert_eq!(SpectrogramBundle::read_header(&bundle).unwrap_err(), err);
     };
     check(&|v| v["labels"] = json!([]), &|e| *e == BundleError::NoLabels);
     check(&|v| v["labels"][3] = json!(""), &|e| *e == BundleError::EmptyLabel { index: 3 });
@@ -561,8 +561,8 @@ fn bundle_error_non_finite_weight() {
     let record = burn::store::ModuleRecord::from_bytes(weights).unwrap();
     let broken = model.try_load_record(record).unwrap();
     for storage in WeightStorage::ALL {
-        let header = BundleHeader { weight_storage: storage, ..header.clone() };
-        assert_eq!(Bundle::to_bytes(&header, &broken).unwrap_err(), nan, "{storage}");
+        let header = SpectrogramHeader { weight_storage: storage, ..header.clone() };
+        assert_eq!(SpectrogramBundle::to_bytes(&header, &broken).unwrap_err(), nan, "{storage}");
     }
 }
 
@@ -580,7 +580,7 @@ fn bundle_random_bytes_after_a_valid_preamble_never_panic() {
             bytes[12..16].copy_from_slice(&h.to_le_bytes());
         }
         assert!(load(&bytes).is_err());
-        let _ = Bundle::read_header(&bytes);
+        let _ = SpectrogramBundle::read_header(&bytes);
     }
 }
 
@@ -612,7 +612,7 @@ fn bundle_random_corruption_never_panics() {
             Ok(_) => "loaded".to_string(),
             Err(e) => format!("{e:?}").split(['(', ' ', '{']).next().unwrap().to_string(),
         };
-        let _ = Bundle::read_header(&corrupt);
+        let _ = SpectrogramBundle::read_header(&corrupt);
         *outcomes.entry(outcome).or_default() += 1;
     }
     eprintln!("corruption outcomes: {outcomes:?}");
@@ -624,13 +624,19 @@ fn bundle_to_bytes_refuses_mismatched_model() {
     let device = Device::flex();
     let header = header_for(small_arch());
     let other = GenreNet::new(&ArchitectureConfig::cnn_default(), 128, 130, 10, &device).unwrap();
-    assert!(matches!(Bundle::to_bytes(&header, &other), Err(BundleError::ModelMismatch(_))));
+    assert!(matches!(
+        SpectrogramBundle::to_bytes(&header, &other),
+        Err(BundleError::ModelMismatch(_))
+    ));
     let fewer_labels = GenreNet::new(&small_arch(), 128, 130, 9, &device).unwrap();
-    assert!(matches!(Bundle::to_bytes(&header, &fewer_labels), Err(BundleError::ModelMismatch(_))));
+    assert!(matches!(
+        SpectrogramBundle::to_bytes(&header, &fewer_labels),
+        Err(BundleError::ModelMismatch(_))
+    ));
     let mut bad = header.clone();
     bad.labels.clear();
     let model = model_for(&header, &device);
-    assert_eq!(Bundle::to_bytes(&bad, &model).unwrap_err(), BundleError::NoLabels);
+    assert_eq!(SpectrogramBundle::to_bytes(&bad, &model).unwrap_err(), BundleError::NoLabels);
 }
 
 #[test]
@@ -665,14 +671,14 @@ fn bundle_round_trip_each_storage_loads_the_rounded_model() {
         let x = fixed_input(2, &device);
         let exact = floats(model.forward(x.clone()));
         for storage in WeightStorage::ALL {
-            let header = BundleHeader { weight_storage: storage, ..base.clone() };
-            let bytes = Bundle::to_bytes(&header, &model).unwrap();
+            let header = SpectrogramHeader { weight_storage: storage, ..base.clone() };
+            let bytes = SpectrogramBundle::to_bytes(&header, &model).unwrap();
             assert_eq!(&bytes[8..12], &FORMAT_VERSION.to_le_bytes());
             let (loaded_header, loaded) = load(&bytes).unwrap();
             assert_eq!(loaded_header, header);
-            assert_eq!(Bundle::read_header(&bytes).unwrap().weight_storage, storage);
+            assert_eq!(SpectrogramBundle::read_header(&bytes).unwrap().weight_storage, storage);
             // The bundle loads exactly as the in-memory rounding of the same weights.
-            let rounded = Bundle::rounded(&model, storage).unwrap();
+            let rounded = rounded(&model, storage).unwrap();
             let got = floats(loaded.forward(x.clone()));
             assert_eq!(got, floats(rounded.forward(x.clone())), "{storage}");
             if storage == WeightStorage::F32 {
@@ -682,7 +688,7 @@ fn bundle_round_trip_each_storage_loads_the_rounded_model() {
             eprintln!("{kind} {storage}: {} bytes, max logit change {diff:.2e}", bytes.len());
             sizes.push((storage, bytes.len()));
             // Saving the loaded model again in the same storage changes nothing.
-            let again = Bundle::to_bytes(&loaded_header, &loaded).unwrap();
+            let again = SpectrogramBundle::to_bytes(&loaded_header, &loaded).unwrap();
             let (_, reloaded) = load(&again).unwrap();
             assert_eq!(floats(reloaded.forward(x.clone())), got, "{storage} is stable");
         }
@@ -700,8 +706,8 @@ fn bundle_stored_weights_stay_within_the_storage_error_bound() {
     let model = model_for(&header, &device);
     let original = params_of(&model);
     for storage in [WeightStorage::F16, WeightStorage::Int8] {
-        let header = BundleHeader { weight_storage: storage, ..header.clone() };
-        let (_, loaded) = load(&Bundle::to_bytes(&header, &model).unwrap()).unwrap();
+        let header = SpectrogramHeader { weight_storage: storage, ..header.clone() };
+        let (_, loaded) = load(&SpectrogramBundle::to_bytes(&header, &model).unwrap()).unwrap();
         let loaded = params_of(&loaded);
         assert_eq!(loaded.len(), original.len());
         let mut compacted = 0;
@@ -768,12 +774,12 @@ fn bundle_format_v1_still_loads() {
     let (header, model) = load(&bytes).unwrap();
     assert_eq!(header.weight_storage, WeightStorage::F32);
     assert_eq!(header.architecture, small_arch());
-    assert_eq!(Bundle::read_header(&bytes).unwrap(), header);
+    assert_eq!(SpectrogramBundle::read_header(&bytes).unwrap(), header);
     let device = Device::flex();
     assert_eq!(floats(model.forward(fixed_input(1, &device))), logits);
 
     // Re-saved, it is a current (v3) bundle with the same weights.
-    let v2 = Bundle::to_bytes(&header, &model).unwrap();
+    let v2 = SpectrogramBundle::to_bytes(&header, &model).unwrap();
     assert_eq!(&v2[8..12], &FORMAT_VERSION.to_le_bytes());
     assert_eq!(floats(load(&v2).unwrap().1.forward(fixed_input(1, &device))), logits);
 
@@ -786,7 +792,7 @@ fn bundle_format_v1_still_loads() {
         matches!(&err, BundleError::InvalidHeaderField { field: "weight_storage", message } if message.contains("v1")),
         "{err:?}"
     );
-    assert_eq!(Bundle::read_header(&v1_int8).unwrap_err(), err);
+    assert_eq!(SpectrogramBundle::read_header(&v1_int8).unwrap_err(), err);
 }
 
 #[test]
@@ -796,7 +802,7 @@ fn bundle_v2_and_v3_kinds() {
     let mut v2 = bytes.clone();
     v2[8..12].copy_from_slice(&2u32.to_le_bytes());
     reseal(&mut v2);
-    assert_eq!(Bundle::kind(&v2).unwrap(), ModelKind::Spectrogram);
+    assert_eq!(Header::read(&v2).unwrap().kind(), ModelKind::Spectrogram);
     assert_eq!(load(&v2).unwrap().0, header);
     let explicit = with_header(&bytes, |v| v["kind"] = json!("spectrogram"));
     assert_eq!(load(&explicit).unwrap().0, header);
@@ -955,7 +961,7 @@ fn bundle_error_non_finite_f16_weight() {
 #[test]
 fn bundle_f16_refuses_weights_beyond_its_range() {
     let (header, model) = small_bundle_model();
-    let bytes = Bundle::to_bytes(&header, &model).unwrap();
+    let bytes = SpectrogramBundle::to_bytes(&header, &model).unwrap();
     let big = map_tensors(&bytes, |t| {
         if t.name != "network.Cnn.head.weight" {
             return vec![t];
@@ -966,16 +972,16 @@ fn bundle_f16_refuses_weights_beyond_its_range() {
         vec![burn_pack::Tensor::new(name, dtype, shape, id, Bytes::from_bytes_vec(data))]
     });
     let (_, huge) = load(&big).unwrap();
-    let header = BundleHeader { weight_storage: WeightStorage::F16, ..header };
-    match Bundle::to_bytes(&header, &huge).unwrap_err() {
+    let header = SpectrogramHeader { weight_storage: WeightStorage::F16, ..header };
+    match SpectrogramBundle::to_bytes(&header, &huge).unwrap_err() {
         BundleError::Serialise(m) => {
             assert!(m.contains("network.Cnn.head.weight") && m.contains("f16"), "{m}")
         }
         other => panic!("{other:?}"),
     }
     // int8 takes it (its scale follows the channel's largest weight).
-    let header = BundleHeader { weight_storage: WeightStorage::Int8, ..header };
-    assert!(load(&Bundle::to_bytes(&header, &huge).unwrap()).is_ok());
+    let header = SpectrogramHeader { weight_storage: WeightStorage::Int8, ..header };
+    assert!(load(&SpectrogramBundle::to_bytes(&header, &huge).unwrap()).is_ok());
 }
 
 #[test]

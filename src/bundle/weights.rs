@@ -201,7 +201,7 @@ pub(crate) fn decode<M: Module>(
 /// The model with its weights rounded the way `storage` stores them, i.e. the model a bundle
 /// written with `storage` loads as. Computed in memory (without the compact tensors or their
 /// encoding), so comparing it with a reloaded bundle checks the encoding.
-pub(crate) fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, BundleError> {
+pub fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();

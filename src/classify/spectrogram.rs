@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::model::{Model, RunContext, RunFuture};
 use super::{softmax, Classification, ClassifyError, WindowResult};
-use crate::bundle::{Bundle, BundleError, BundleHeader, ModelKind};
+use crate::bundle::{BundleError, ModelKind, SpectrogramBundle, SpectrogramHeader};
 use crate::mel::MelExtractor;
 use crate::model::GenreNet;
 use crate::segment::{window_features, WindowFeatures};
@@ -20,23 +20,23 @@ const BATCH: usize = 16;
 /// A spectrogram model ready to classify: header, network on a device, and the matching
 /// front end.
 pub struct SpectrogramModel {
-    header: BundleHeader,
+    header: SpectrogramHeader,
     model: GenreNet,
     device: Device,
     extractor: MelExtractor,
 }
 
 impl SpectrogramModel {
-    /// Loads a bundle onto `device`, checking it completely (see [`Bundle::from_bytes`]).
+    /// Loads a bundle onto `device`, checking it completely (see [`SpectrogramBundle::from_bytes`]).
     pub fn from_bundle(bytes: &[u8], device: &Device) -> Result<Self, ClassifyError> {
-        let (header, model) = Bundle::from_bytes(bytes, device)?;
+        let (header, model) = SpectrogramBundle::from_bytes(bytes, device)?;
         let extractor =
             MelExtractor::new(&header.feature_config).map_err(BundleError::InvalidFeatureConfig)?;
         Ok(SpectrogramModel { header, model, device: device.clone(), extractor })
     }
 
     /// The bundle header (labels, feature config, provenance).
-    pub fn header(&self) -> &BundleHeader {
+    pub fn header(&self) -> &SpectrogramHeader {
         &self.header
     }
 

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use burn::tensor::Device;
-use genrescope::bundle::{Bundle, BundleHeader, Normalisation, Provenance, WeightStorage};
+use genrescope::bundle::{
+    Normalisation, Provenance, SpectrogramBundle, SpectrogramHeader, WeightStorage,
+};
 use genrescope::model::{ArchitectureConfig, GenreNet};
 use genrescope::FeatureConfig;
 use serde_json::Value;
@@ -21,7 +23,7 @@ fn fixture(name: &str) -> PathBuf {
 fn write_bundle(dir: &Path) -> PathBuf {
     let feature_config = FeatureConfig::gtzan_default();
     let n_mels = feature_config.n_mels;
-    let header = BundleHeader {
+    let header = SpectrogramHeader {
         labels: LABELS.iter().map(|s| s.to_string()).collect(),
         feature_config,
         normalisation: Normalisation::identity(n_mels),
@@ -46,7 +48,7 @@ fn write_bundle(dir: &Path) -> PathBuf {
     )
     .unwrap();
     let path = dir.join("tiny.gscope");
-    fs::write(&path, Bundle::to_bytes(&header, &model).unwrap()).unwrap();
+    fs::write(&path, SpectrogramBundle::to_bytes(&header, &model).unwrap()).unwrap();
     path
 }
 

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use genrescope::bundle::{Bundle, BundleHeader, Normalisation, Provenance, WeightStorage};
+use genrescope::bundle::{
+    Normalisation, Provenance, SpectrogramBundle, SpectrogramHeader, WeightStorage,
+};
 use genrescope::model::{ArchitectureConfig, GenreNet};
 use genrescope::FeatureConfig;
 
@@ -22,7 +24,7 @@ fn text(out: &Output) -> String {
 fn write_bundle(dir: &Path) -> PathBuf {
     let feature_config = FeatureConfig::gtzan_default();
     let n_mels = feature_config.n_mels;
-    let header = BundleHeader {
+    let header = SpectrogramHeader {
         labels: ["blues", "jazz", "rock"].iter().map(|s| s.to_string()).collect(),
         feature_config,
         normalisation: Normalisation::identity(n_mels),
@@ -42,7 +44,7 @@ fn write_bundle(dir: &Path) -> PathBuf {
         GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())
             .unwrap();
     let path = dir.join("tiny.gscope");
-    fs::write(&path, Bundle::to_bytes(&header, &model).unwrap()).unwrap();
+    fs::write(&path, SpectrogramBundle::to_bytes(&header, &model).unwrap()).unwrap();
     path
 }
 
@@ -56,8 +58,8 @@ fn convert(model: &Path, out: &Path, weights: &str) -> Output {
         .unwrap()
 }
 
-fn load(path: &Path) -> (BundleHeader, GenreNet) {
-    Bundle::from_bytes(&fs::read(path).unwrap(), &Device::flex()).unwrap()
+fn load(path: &Path) -> (SpectrogramHeader, GenreNet) {
+    SpectrogramBundle::from_bytes(&fs::read(path).unwrap(), &Device::flex()).unwrap()
 }
 
 fn logits(model: &GenreNet) -> Vec<f32> {
@@ -78,11 +80,14 @@ fn convert_changes_only_the_weight_storage() {
         assert!(run.status.success(), "{}", text(&run));
         assert!(text(&run).contains(&format!("weights {storage}")), "{}", text(&run));
         let (converted_header, converted) = load(&out);
-        assert_eq!(converted_header, BundleHeader { weight_storage: storage, ..header.clone() });
+        assert_eq!(
+            converted_header,
+            SpectrogramHeader { weight_storage: storage, ..header.clone() }
+        );
         // The converted bundle is the original model with its weights rounded in `storage`.
         assert_eq!(
             logits(&converted),
-            logits(&Bundle::rounded(&model, storage).unwrap()),
+            logits(&genrescope::bundle::rounded(&model, storage).unwrap()),
             "{storage}"
         );
         assert_eq!(

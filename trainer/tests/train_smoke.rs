@@ -237,7 +237,7 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
         text(&out)
     );
     let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
-    let header = genrescope::bundle::Bundle::read_header(&bundle).unwrap();
+    let header = genrescope::bundle::SpectrogramBundle::read_header(&bundle).unwrap();
     assert_eq!(header.architecture.kind(), "musicnn");
     assert_eq!(header.feature_config.sample_rate, 16_000);
     assert_eq!(header.n_mels(), 96);
@@ -323,7 +323,8 @@ fn fine_tuning_the_backbone_top_runs_after_the_head_and_keeps_only_a_better_resu
     // The bundle holds the fine-tuned mid end exactly when the second stage won.
     let device = burn::tensor::Device::flex();
     let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
-    let (header, model) = genrescope::bundle::Bundle::from_bytes(&bundle, &device).unwrap();
+    let (header, model) =
+        genrescope::bundle::SpectrogramBundle::from_bytes(&bundle, &device).unwrap();
     assert!(header.provenance.command.contains("--fine-tune 2"), "{}", header.provenance.command);
     let Network::Musicnn(network) = &model.network else { panic!("not a transfer network") };
     let pretrained = genrescope_trainer::train::transfer::load_backbone(

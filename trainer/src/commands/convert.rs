@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
-use genrescope::bundle::{Bundle, WeightStorage};
+use genrescope::bundle::{SpectrogramBundle, WeightStorage};
 use genrescope::classify::{max_abs_diff, softmax};
 use genrescope::model::GenreNet;
 
@@ -37,15 +37,16 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     let input = std::fs::read(&args.model)
         .with_context(|| format!("cannot read the model bundle {}", args.model.display()))?;
     let device = Device::flex();
-    let (mut header, model) = Bundle::from_bytes(&input, &device)
+    let (mut header, model) = SpectrogramBundle::from_bytes(&input, &device)
         .with_context(|| format!("{} is not a usable model bundle", args.model.display()))?;
     let from = header.weight_storage;
     header.weight_storage = args.weights;
-    let output = Bundle::to_bytes(&header, &model).context("cannot encode the converted bundle")?;
+    let output = SpectrogramBundle::to_bytes(&header, &model)
+        .context("cannot encode the converted bundle")?;
 
-    let (_, reloaded) =
-        Bundle::from_bytes(&output, &device).context("the converted bundle does not load")?;
-    let rounded = Bundle::rounded(&model, args.weights)?;
+    let (_, reloaded) = SpectrogramBundle::from_bytes(&output, &device)
+        .context("the converted bundle does not load")?;
+    let rounded = genrescope::bundle::rounded(&model, args.weights)?;
     let input_x = probe_input(model.n_mels, model.n_frames, &device);
     let [before, expected, got] = [&model, &rounded, &reloaded].map(|m| probabilities(m, &input_x));
     let check = max_abs_diff(&expected, &got);

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use burn::tensor::Device;
 use clap::ValueEnum;
 use genrescope::audio::DecodeLimits;
-use genrescope::bundle::{Bundle, BundleHeader, Provenance, WeightStorage};
+use genrescope::bundle::{Provenance, SpectrogramBundle, SpectrogramHeader, WeightStorage};
 use genrescope::classify::{max_abs_diff, SpectrogramModel};
 use genrescope::feature_config::Windowing;
 use genrescope::mel::MelExtractor;
@@ -341,7 +341,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "epochs_run": outcome.history.len(),
         "training_seconds": outcome.seconds,
     });
-    let header = BundleHeader {
+    let header = SpectrogramHeader {
         labels: data.labels.clone(),
         feature_config: cfg.clone(),
         normalisation: outcome.normalisation.clone(),
@@ -358,7 +358,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             evaluation: Some(crate::provenance::headline(cv.as_ref(), &test)),
         },
     };
-    let bytes = Bundle::to_bytes(&header, &outcome.model)?;
+    let bytes = SpectrogramBundle::to_bytes(&header, &outcome.model)?;
     let bundle_path = args.out.join("model.gscope");
     std::fs::write(&bundle_path, &bytes)
         .with_context(|| format!("writing {}", bundle_path.display()))?;
@@ -547,7 +547,7 @@ impl<'a> CrossValidation<'a> {
 /// the weights, the normalisation and the front end stored in the header).
 ///
 /// With f16 or int8 storage the reference is the trained model with its weights rounded the
-/// same way in memory ([`Bundle::rounded`]), so the 1e-5 bound still checks the encoding; how
+/// same way in memory ([`bundle::rounded`](genrescope::bundle::rounded)), so the 1e-5 bound still checks the encoding; how
 /// far the rounding itself moves the probabilities is reported.
 fn check_bundle(
     bytes: &[u8],
@@ -564,7 +564,7 @@ fn check_bundle(
     let got = classifier.infer(&classifier.features(&tracks.pcm[track]))?;
     let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
     let set = window_set(cfg, &extractor, tracks, &[track], &outcome.normalisation);
-    let rounded = Bundle::rounded(&outcome.model, storage)?;
+    let rounded = genrescope::bundle::rounded(&outcome.model, storage)?;
     let expected = predict(&rounded, &set, device, 32)?;
     let diff = max_diff(&expected, &got.windows);
     if expected.len() != got.windows.len() || diff > 1e-5 {

@@ -423,7 +423,7 @@ fn check_bundle(
     let Some(&track) = test.first() else { return Ok(()) };
     let rows = trainer.rows(vectors, dim, &[track]);
     let storage = classifier.header().weight_storage;
-    let rounded = genrescope::bundle::Bundle::rounded(net, storage)?;
+    let rounded = genrescope::bundle::rounded(net, storage)?;
     let expected =
         rows.evaluate(|x| rounded.forward(x), 16, trainer.table.labels.as_slice(), device)?;
     // The classifier selects and standardises raw descriptor rows itself (by column name):
