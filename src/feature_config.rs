@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::trust::SilenceGate;
+
 /// How mel band centres are placed on the frequency axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -117,6 +119,10 @@ pub struct FeatureConfig {
     pub compression: Compression,
     /// How a track is cut into model inputs.
     pub windowing: Windowing,
+    /// When input counts as silent (see [`crate::trust::signal`]); absent in bundles written
+    /// before it: the default gate.
+    #[serde(default)]
+    pub silence: SilenceGate,
 }
 
 /// Number of STFT frames librosa produces for `n_samples` samples: with `center`, the signal
@@ -153,6 +159,7 @@ impl FeatureConfig {
                 window_samples: 3 * sample_rate as usize,
                 hop_samples: 3 * sample_rate as usize / 2,
             },
+            silence: SilenceGate::default(),
         }
     }
 
@@ -178,6 +185,7 @@ impl FeatureConfig {
                 hop_frames: 187,
                 max_patches: None,
             },
+            silence: SilenceGate::default(),
         }
     }
 
@@ -234,6 +242,7 @@ impl FeatureConfig {
     /// Checks that the numbers are usable together, naming the first one that is not.
     pub fn validate(&self) -> Result<(), String> {
         let fail = |msg: String| Err(msg);
+        self.silence.validate()?;
         if self.sample_rate == 0 {
             return fail("sample_rate must be positive".into());
         }

@@ -15,6 +15,7 @@ pub mod mel;
 pub mod mel_image;
 pub mod model;
 pub mod segment;
+pub mod trust;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -43,6 +43,7 @@ fn table_bundle(storage: WeightStorage) -> Vec<u8> {
         architecture: TableArchitecture::Mlp { hidden: vec![8], dropout: 0.0 },
         weight_storage: storage,
         provenance: provenance(),
+        calibration: None,
     };
     let net = TableNet::new(&header.architecture, 5, 3, &Device::flex()).unwrap();
     TableBundle::to_bytes(&header, &net).unwrap()
@@ -62,6 +63,9 @@ fn cnn_bundle_with(labels: Vec<String>) -> Vec<u8> {
         weight_storage: WeightStorage::F32,
         provenance: provenance(),
         feature_config,
+        calibration: None,
+        music_detector: None,
+        tags: Vec::new(),
     };
     let net =
         GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())
@@ -74,7 +78,7 @@ fn fusion(members: Vec<(&str, f64, Vec<u8>)>) -> Result<Vec<u8>, BundleError> {
         .into_iter()
         .map(|(name, weight, bytes)| MemberBundle { name: name.into(), weight, bytes })
         .collect();
-    FusionBundle::to_bytes(&labels(), provenance(), &members)
+    FusionBundle::to_bytes(&labels(), provenance(), None, &members)
 }
 
 /// `seconds` of a tone with harmonics, a pulse and some noise at 22050 Hz.

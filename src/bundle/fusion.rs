@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use super::error::BundleError;
 use super::format;
-use super::header::{decode_field, validate_labels, Provenance};
+use super::header::{
+    decode_field, optional_field, validate_calibration, validate_labels, Provenance,
+};
 use super::kind::{expect_kind, header_object, json_with_kind, take_kind, Header, ModelKind};
+use crate::trust::Calibration;
 
 /// Most members a fusion may have.
 pub(crate) const MAX_MEMBERS: usize = 16;
@@ -40,6 +43,10 @@ pub struct FusionHeader {
     pub members: Vec<FusionMember>,
     /// How the fusion was made (data, evaluation of each member and of the fusion).
     pub provenance: Provenance,
+    /// The fused probabilities' temperature and `uncertain` threshold, fitted on the fused
+    /// out-of-fold predictions (each member's own calibration applies first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 impl FusionHeader {
@@ -54,6 +61,7 @@ impl FusionHeader {
             labels: decode_field("labels", take("labels")?)?,
             members: decode_field("members", take("members")?)?,
             provenance: decode_field("provenance", take("provenance")?)?,
+            calibration: optional_field(&mut object, "calibration")?,
         };
         header.validate()?;
         Ok(header)
@@ -98,7 +106,7 @@ impl FusionHeader {
         if self.members.iter().all(|m| m.weight == 0.0) {
             return fail("every fusion weight is 0".into());
         }
-        Ok(())
+        validate_calibration(self.calibration.as_ref())
     }
 }
 
@@ -121,6 +129,7 @@ impl FusionBundle {
     pub fn to_bytes(
         labels: &[String],
         provenance: Provenance,
+        calibration: Option<Calibration>,
         members: &[MemberBundle],
     ) -> Result<Vec<u8>, BundleError> {
         let mut entries = Vec::with_capacity(members.len());
@@ -135,7 +144,8 @@ impl FusionBundle {
                 weight: m.weight,
             });
         }
-        let header = FusionHeader { labels: labels.to_vec(), members: entries, provenance };
+        let header =
+            FusionHeader { labels: labels.to_vec(), members: entries, provenance, calibration };
         header.validate()?;
         let section: Vec<u8> = members.iter().flat_map(|m| m.bytes.iter().copied()).collect();
         format::write(&header.to_json()?, &section)

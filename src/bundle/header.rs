@@ -9,6 +9,7 @@ use super::kind::{expect_kind, header_object, take_kind, ModelKind};
 use super::storage::WeightStorage;
 use crate::feature_config::{FeatureConfig, Windowing};
 use crate::model::ArchitectureConfig;
+use crate::trust::{Calibration, MusicDetector};
 
 /// Everything about a trained model except its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +28,18 @@ pub struct SpectrogramHeader {
     pub weight_storage: WeightStorage,
     /// Where the model came from.
     pub provenance: Provenance,
+    /// The temperature and `uncertain` threshold fitted on out-of-fold predictions (absent:
+    /// raw probabilities, never uncertain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+    /// The music / not-music detector on the backbone's outputs (absent: every input is
+    /// taken for music).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub music_detector: Option<MusicDetector>,
+    /// The names of the backbone's tag outputs (MusiCNN's 50 Million Song Dataset tags), in
+    /// output order, when the network keeps its tag layer; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// Per-mel-band statistics of the training set: the model sees `(x - mean[band]) / std[band]`.
@@ -166,6 +179,9 @@ impl SpectrogramHeader {
             architecture: decode_field("architecture", architecture)?,
             weight_storage,
             provenance: decode_field("provenance", provenance)?,
+            calibration: optional_field(&mut object, "calibration")?,
+            music_detector: optional_field(&mut object, "music_detector")?,
+            tags: optional_field(&mut object, "tags")?.unwrap_or_default(),
         };
         header.validate()?;
         Ok(header)
@@ -217,7 +233,51 @@ impl SpectrogramHeader {
 
         self.architecture
             .validate(n_mels, self.n_frames(), self.labels.len())
-            .map_err(BundleError::InvalidArchitecture)
+            .map_err(BundleError::InvalidArchitecture)?;
+        validate_calibration(self.calibration.as_ref())?;
+        let tag_outputs = self.architecture.tag_outputs();
+        if self.tags.len() != tag_outputs {
+            return Err(BundleError::InvalidHeaderField {
+                field: "tags",
+                message: format!(
+                    "the network has {tag_outputs} tag outputs but the header names {}",
+                    self.tags.len()
+                ),
+            });
+        }
+        validate_labels(&self.tags).or_else(|e| if self.tags.is_empty() { Ok(()) } else { Err(e) })?;
+        if let Some(detector) = &self.music_detector {
+            let input_len = self.architecture.detector_input_len(detector.input).ok_or_else(|| {
+                BundleError::InvalidHeaderField {
+                    field: "music_detector",
+                    message: format!("the network has no {:?} output to read", detector.input),
+                }
+            })?;
+            detector.validate(input_len).map_err(|message| BundleError::InvalidHeaderField {
+                field: "music_detector",
+                message,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks an optional calibration, naming the field.
+pub(crate) fn validate_calibration(calibration: Option<&Calibration>) -> Result<(), BundleError> {
+    match calibration.map(Calibration::validate) {
+        Some(Err(message)) => Err(BundleError::InvalidHeaderField { field: "calibration", message }),
+        _ => Ok(()),
+    }
+}
+
+/// An optional header field: `None` when absent or null, its error when it does not decode.
+pub(crate) fn optional_field<T: DeserializeOwned>(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    field: &'static str,
+) -> Result<Option<T>, BundleError> {
+    match object.remove(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => decode_field(field, value).map(Some),
     }
 }
 

@@ -12,12 +12,15 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::error::BundleError;
-use super::header::{decode_field, validate_labels, Provenance};
+use super::header::{
+    decode_field, optional_field, validate_calibration, validate_labels, Provenance,
+};
 use super::kind::{expect_kind, header_object, json_with_kind, take_kind, ModelKind};
 use super::storage::WeightStorage;
 use super::{format, weights};
 use crate::descriptors::{column_names, DescriptorWindowing, SAMPLE_RATE};
 use crate::model::table::{TableArchitecture, TableNet};
+use crate::trust::Calibration;
 
 /// Longest descriptor window a header may ask for, in seconds (an hour).
 pub(crate) const MAX_WINDOW_SECONDS: f64 = 3600.0;
@@ -135,6 +138,9 @@ pub struct TableHeader {
     pub weight_storage: WeightStorage,
     /// Where the model came from.
     pub provenance: Provenance,
+    /// The temperature and `uncertain` threshold fitted on out-of-fold predictions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 impl TableHeader {
@@ -154,6 +160,7 @@ impl TableHeader {
                 Some(value) => decode_field("weight_storage", value)?,
                 None => WeightStorage::F32,
             },
+            calibration: optional_field(&mut object, "calibration")?,
         };
         header.validate()?;
         Ok(header)
@@ -170,7 +177,8 @@ impl TableHeader {
         self.descriptors.validate()?;
         self.architecture
             .validate(self.descriptors.columns.len(), self.labels.len())
-            .map_err(BundleError::InvalidArchitecture)
+            .map_err(BundleError::InvalidArchitecture)?;
+        validate_calibration(self.calibration.as_ref())
     }
 }
 

@@ -33,6 +33,9 @@ fn header_for(arch: ArchitectureConfig) -> SpectrogramHeader {
             created: "2025-01-01T00:00:00Z".into(),
             ..Provenance::default()
         },
+        calibration: None,
+        music_detector: None,
+        tags: Vec::new(),
     }
 }
 

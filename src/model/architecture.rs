@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::musicnn::{MusicnnEmbedding, MUSICNN_MELS};
+use super::musicnn::{MusicnnEmbedding, MSD_TAGS, MSD_TAG_NAMES, MUSICNN_MELS, PENULTIMATE_DIM, POOL_DIM};
+use crate::trust::DetectorInput;
 
 /// Upper bound on any layer width (conv filters, dense units, GRU hidden size).
 ///
@@ -62,6 +63,10 @@ pub enum ArchitectureConfig {
         hidden: Vec<usize>,
         /// Dropout probability in the head (training only), in `[0, 1)`.
         dropout: f64,
+        /// The bundle keeps the backbone's penultimate and tag layers, so every result also
+        /// carries MusiCNN's 50 Million Song Dataset tag probabilities (absent: false).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        msd_tags: bool,
     },
 }
 
@@ -113,6 +118,7 @@ impl ArchitectureConfig {
             embedding: MusicnnEmbedding::Pools,
             hidden: Vec::new(),
             dropout: 0.5,
+            msd_tags: false,
         }
     }
 
@@ -150,6 +156,44 @@ impl ArchitectureConfig {
     /// trainer) rather than from random weights.
     pub fn is_transfer(&self) -> bool {
         matches!(self, ArchitectureConfig::Musicnn { .. })
+    }
+
+    /// Whether the network keeps the backbone's penultimate and tag layers.
+    pub fn keeps_backbone_top(&self) -> bool {
+        matches!(
+            self,
+            ArchitectureConfig::Musicnn { msd_tags: true, .. }
+                | ArchitectureConfig::Musicnn { embedding: MusicnnEmbedding::Penultimate, .. }
+        )
+    }
+
+    /// Number of tag outputs each result carries ([`MSD_TAGS`] with `msd_tags`, else 0).
+    pub fn tag_outputs(&self) -> usize {
+        match self {
+            ArchitectureConfig::Musicnn { msd_tags: true, .. } => MSD_TAGS,
+            _ => 0,
+        }
+    }
+
+    /// The names of the [`tag_outputs`](Self::tag_outputs), in output order.
+    pub fn tag_names(&self) -> Vec<String> {
+        match self.tag_outputs() {
+            0 => Vec::new(),
+            _ => MSD_TAG_NAMES.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    /// Length of the backbone output a music detector reading `input` gets, or `None` when
+    /// the network does not have it.
+    pub fn detector_input_len(&self, input: DetectorInput) -> Option<usize> {
+        if !self.is_transfer() {
+            return None;
+        }
+        match input {
+            DetectorInput::Pools => Some(POOL_DIM),
+            DetectorInput::Penultimate => self.keeps_backbone_top().then_some(PENULTIMATE_DIM),
+            DetectorInput::TagLogits => self.keeps_backbone_top().then_some(MSD_TAGS),
+        }
     }
 
     /// Length of the vector [`GenreNet::embed`](super::GenreNet::embed) returns: the last dense

@@ -45,6 +45,61 @@ pub const POOL_DIM: usize = 2 * POOLED_CHANNELS;
 pub const PENULTIMATE_DIM: usize = 200;
 /// Number of MSD tags the pretrained output layer predicts.
 pub const MSD_TAGS: usize = 50;
+/// The names of the [`MSD_TAGS`] tag outputs, in output order (musicnn's `MSD_musicnn`
+/// labels; `backbone.json` beside the converted weights lists the same).
+pub const MSD_TAG_NAMES: [&str; MSD_TAGS] = [
+    "rock",
+    "pop",
+    "alternative",
+    "indie",
+    "electronic",
+    "female vocalists",
+    "dance",
+    "00s",
+    "alternative rock",
+    "jazz",
+    "beautiful",
+    "metal",
+    "chillout",
+    "male vocalists",
+    "classic rock",
+    "soul",
+    "indie rock",
+    "Mellow",
+    "electronica",
+    "80s",
+    "folk",
+    "90s",
+    "chill",
+    "instrumental",
+    "punk",
+    "oldies",
+    "blues",
+    "hard rock",
+    "ambient",
+    "acoustic",
+    "experimental",
+    "female vocalist",
+    "guitar",
+    "Hip-Hop",
+    "70s",
+    "party",
+    "country",
+    "easy listening",
+    "sexy",
+    "catchy",
+    "funk",
+    "electro",
+    "heavy metal",
+    "Progressive rock",
+    "60s",
+    "rnb",
+    "indie pop",
+    "sad",
+    "House",
+    "happy",
+];
+
 /// Batch-norm epsilon of TensorFlow's `tf.compat.v1.layers.batch_normalization`.
 pub const BATCH_NORM_EPSILON: f64 = 1e-3;
 
@@ -171,14 +226,15 @@ impl Musicnn {
     }
 
     /// The network needed for `embedding`: without the penultimate and tag layers for
-    /// [`MusicnnEmbedding::Pools`].
-    pub fn for_embedding(embedding: MusicnnEmbedding, device: &Device) -> Self {
-        Self::with_top(embedding == MusicnnEmbedding::Penultimate, device)
+    /// [`MusicnnEmbedding::Pools`] unless `keep_tags`.
+    pub fn for_embedding(embedding: MusicnnEmbedding, keep_tags: bool, device: &Device) -> Self {
+        Self::with_top(keep_tags || embedding == MusicnnEmbedding::Penultimate, device)
     }
 
-    /// This network without the layers `embedding` does not use.
-    pub fn trimmed_for(mut self, embedding: MusicnnEmbedding) -> Self {
-        if embedding == MusicnnEmbedding::Pools {
+    /// This network without the layers `embedding` does not use (the top stays with
+    /// `keep_tags`).
+    pub fn trimmed_for(mut self, embedding: MusicnnEmbedding, keep_tags: bool) -> Self {
+        if embedding == MusicnnEmbedding::Pools && !keep_tags {
             self.penultimate = None;
             self.penultimate_bn = None;
             self.tags = None;
@@ -258,6 +314,16 @@ impl Musicnn {
             panic!("this MusiCNN network was built without its penultimate layer");
         };
         bn.forward(relu(dense.forward(normalised)))
+    }
+
+    /// The penultimate layer and the tag logits from the normalised pools, when the network
+    /// has its top.
+    pub fn top_from(&self, normalised: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+        let tags = self.tags.as_ref()?;
+        self.penultimate.as_ref()?;
+        let penultimate = self.penultimate_from(normalised);
+        let tag_logits = tags.forward(penultimate.clone());
+        Some((penultimate, tag_logits))
     }
 
     /// Every output of one pass, for inputs `[batch, 1, 96, frames]`.
@@ -371,16 +437,18 @@ pub struct MusicnnTransfer {
 }
 
 impl MusicnnTransfer {
-    /// A transfer network with fresh weights.
+    /// A transfer network with fresh weights (keeping the backbone's tag layer with
+    /// `keep_tags`).
     pub fn new(
         embedding: MusicnnEmbedding,
         hidden: &[usize],
         dropout: f64,
         n_labels: usize,
+        keep_tags: bool,
         device: &Device,
     ) -> Self {
         MusicnnTransfer {
-            backbone: Musicnn::for_embedding(embedding, device),
+            backbone: Musicnn::for_embedding(embedding, keep_tags, device),
             head: TransferHead::new(embedding.dim(), hidden, dropout, n_labels, device),
             embedding,
         }
@@ -401,6 +469,30 @@ impl MusicnnTransfer {
     pub fn embed(&self, x: Tensor<4>) -> Tensor<2> {
         self.head.hidden_features(self.backbone.embed(x, self.embedding))
     }
+
+    /// Logits and the backbone's outputs from one pass.
+    pub fn forward_all(&self, x: Tensor<4>) -> (Tensor<2>, BackboneOutputs) {
+        let pools = self.backbone.pool_bn.forward(self.backbone.pools(x));
+        let top = self.backbone.top_from(pools.clone());
+        let embedding = match (self.embedding, &top) {
+            (MusicnnEmbedding::Penultimate, Some((penultimate, _))) => penultimate.clone(),
+            _ => pools.clone(),
+        };
+        let logits = self.head.forward(embedding);
+        let (penultimate, tag_logits) = top.unzip();
+        (logits, BackboneOutputs { pools, penultimate, tag_logits })
+    }
+}
+
+/// The backbone's outputs of one pass, `[batch, n]` each, for the tags and the music
+/// detector.
+pub struct BackboneOutputs {
+    /// The normalised temporal max and mean pools.
+    pub pools: Tensor<2>,
+    /// The penultimate layer, when the network has its top.
+    pub penultimate: Option<Tensor<2>>,
+    /// The tag logits, when the network has its top.
+    pub tag_logits: Option<Tensor<2>>,
 }
 
 #[cfg(test)]
@@ -427,11 +519,11 @@ mod tests {
         let device = Device::flex();
         assert_eq!(Musicnn::new(&device).num_params(), BACKBONE_PARAMS);
         assert_eq!(
-            Musicnn::for_embedding(MusicnnEmbedding::Pools, &device).num_params(),
+            Musicnn::for_embedding(MusicnnEmbedding::Pools, false, &device).num_params(),
             BACKBONE_PARAMS - TOP_PARAMS
         );
         assert_eq!(
-            Musicnn::new(&device).trimmed_for(MusicnnEmbedding::Pools).num_params(),
+            Musicnn::new(&device).trimmed_for(MusicnnEmbedding::Pools, false).num_params(),
             BACKBONE_PARAMS - TOP_PARAMS
         );
     }
@@ -444,7 +536,8 @@ mod tests {
             (MusicnnEmbedding::Pools, vec![], 1506),
             (MusicnnEmbedding::Pools, vec![32], 32),
         ] {
-            let arch = ArchitectureConfig::Musicnn { embedding, hidden, dropout: 0.5 };
+            let arch =
+                ArchitectureConfig::Musicnn { embedding, hidden, dropout: 0.5, msd_tags: false };
             let model = GenreNet::new(&arch, 96, 187, 10, &device).unwrap();
             assert_eq!(model.embedding_dim(), dim);
             // Any frame count works: the back end pools over time.
@@ -511,7 +604,7 @@ mod tests {
     fn fine_tuning_the_top_trains_the_mid_end_and_keeps_batch_norm_statistics() {
         use burn::optim::{AdamConfig, GradientsParams};
         let device = Device::flex();
-        let before = MusicnnTransfer::new(MusicnnEmbedding::Pools, &[], 0.0, 3, &device);
+        let before = MusicnnTransfer::new(MusicnnEmbedding::Pools, &[], 0.0, 3, false, &device);
         let mut model = MusicnnTransfer {
             backbone: before.backbone.clone().with_trainable_top(),
             head: before.head.clone(),
@@ -567,6 +660,7 @@ mod tests {
             embedding: MusicnnEmbedding::Pools,
             hidden: vec![0],
             dropout: 0.5,
+            msd_tags: false,
         };
         assert!(bad.validate(96, 187, 10).unwrap_err().contains("hidden"));
         let json = serde_json::to_string(&ArchitectureConfig::musicnn_default()).unwrap();

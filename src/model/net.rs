@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 use super::architecture::ArchitectureConfig;
 use super::cnn::Cnn;
 use super::crnn::Crnn;
-use super::musicnn::MusicnnTransfer;
+use super::musicnn::{BackboneOutputs, MusicnnTransfer};
 
 /// The layers of one of the supported architectures.
 // One instance per model: boxing the large variant buys nothing, and Burn's derive wants
@@ -75,9 +75,11 @@ impl GenreNet {
                     device,
                 ))
             }
-            ArchitectureConfig::Musicnn { embedding, hidden, dropout } => Network::Musicnn(
-                MusicnnTransfer::new(*embedding, hidden, *dropout, n_labels, device),
-            ),
+            ArchitectureConfig::Musicnn { embedding, hidden, dropout, msd_tags } => {
+                Network::Musicnn(MusicnnTransfer::new(
+                    *embedding, hidden, *dropout, n_labels, *msd_tags, device,
+                ))
+            }
         };
         Ok(GenreNet { network, architecture: arch.clone(), n_mels, n_frames, n_labels })
     }
@@ -91,6 +93,18 @@ impl GenreNet {
             Network::Cnn(net) => net.forward(x),
             Network::Crnn(net) => net.forward(x),
             Network::Musicnn(net) => net.forward(x),
+        }
+    }
+
+    /// Logits and, for a transfer network, the backbone's outputs (tags, penultimate layer,
+    /// pools) from one pass.
+    pub fn forward_all(&self, x: Tensor<4>) -> (Tensor<2>, Option<BackboneOutputs>) {
+        match &self.network {
+            Network::Musicnn(net) => {
+                let (logits, outputs) = net.forward_all(x);
+                (logits, Some(outputs))
+            }
+            _ => (self.forward(x), None),
         }
     }
 

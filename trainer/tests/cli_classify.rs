@@ -38,6 +38,9 @@ fn write_bundle(dir: &Path) -> PathBuf {
             seed: 7,
             ..Provenance::default()
         },
+        calibration: None,
+        music_detector: None,
+        tags: Vec::new(),
     };
     let model = GenreNet::new(
         &header.architecture,

@@ -39,6 +39,9 @@ fn write_bundle(dir: &Path) -> PathBuf {
             seed: 3,
             ..Provenance::default()
         },
+        calibration: None,
+        music_detector: None,
+        tags: Vec::new(),
     };
     let model =
         GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())

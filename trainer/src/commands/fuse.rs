@@ -217,7 +217,7 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         .zip(&weights)
         .map(|(m, &w)| MemberBundle { name: m.name.clone(), weight: w, bytes: m.bytes.clone() })
         .collect();
-    let bytes = FusionBundle::to_bytes(&dataset.labels, provenance, &parts)?;
+    let bytes = FusionBundle::to_bytes(&dataset.labels, provenance, None, &parts)?;
     let bundle_path = args.out.join("model.gscope");
     std::fs::write(&bundle_path, &bytes)
         .with_context(|| format!("writing {}", bundle_path.display()))?;
@@ -270,7 +270,7 @@ fn fuse_as_given(args: &FuseArgs) -> anyhow::Result<ExitCode> {
         dataset: None,
         evaluation: None,
     };
-    let bytes = FusionBundle::to_bytes(&labels.unwrap_or_default(), provenance, &parts)?;
+    let bytes = FusionBundle::to_bytes(&labels.unwrap_or_default(), provenance, None, &parts)?;
     let bundle_path = args.out.join("model.gscope");
     std::fs::write(&bundle_path, &bytes)
         .with_context(|| format!("writing {}", bundle_path.display()))?;

@@ -127,6 +127,8 @@ pub struct TrainArgs {
     pub head_dropout: f64,
     /// Transfer models: patches per track at inference.
     pub max_patches: Option<usize>,
+    /// Transfer models: keep the backbone's tag layer (MSD tags in every result).
+    pub msd_tags: bool,
     /// Transfer models: the pretrained backbone (default: the shipped one).
     pub backbone: Option<PathBuf>,
     /// Transfer models: fine-tuning epochs of the backbone's top.
@@ -227,6 +229,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             embedding: args.embedding.into(),
             hidden: args.head_hidden.clone(),
             dropout: args.head_dropout,
+            msd_tags: args.msd_tags,
         },
         other => other.config(),
     };
@@ -357,6 +360,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             dataset: Some(crate::provenance::dataset(&data_dir, data.tracks.len())),
             evaluation: Some(crate::provenance::headline(cv.as_ref(), &test)),
         },
+        calibration: None,
+        music_detector: None,
+        tags: settings.architecture.tag_names(),
     };
     let bytes = SpectrogramBundle::to_bytes(&header, &outcome.model)?;
     let bundle_path = args.out.join("model.gscope");

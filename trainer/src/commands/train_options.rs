@@ -149,6 +149,10 @@ pub struct TransferArgs {
     /// bundle's front end; training still uses every patch).
     #[arg(long, value_name = "N")]
     pub max_patches: Option<usize>,
+    /// Keep the backbone's penultimate and tag layers in the bundle, so every result also
+    /// names MusiCNN's 50 Million Song Dataset tags (about 310 k more parameters).
+    #[arg(long)]
+    pub msd_tags: bool,
     /// The pretrained backbone (safetensors written by trainer/scripts/import_musicnn.py);
     /// default: the copy in web/models/backbones/.
     #[arg(long)]
@@ -233,6 +237,7 @@ impl From<TrainCommand> for TrainArgs {
                 head_hidden: t.head_hidden,
                 head_dropout: t.head_dropout,
                 max_patches: t.max_patches,
+                msd_tags: t.msd_tags,
                 backbone: t.backbone,
                 fine_tune: t.fine_tune,
                 fine_tune_lr: t.fine_tune_lr,
@@ -281,6 +286,7 @@ fn defaults(
         head_hidden: Vec::new(),
         head_dropout: 0.5,
         max_patches: None,
+        msd_tags: false,
         backbone: None,
         fine_tune: None,
         fine_tune_lr: 1e-4,

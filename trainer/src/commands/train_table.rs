@@ -215,6 +215,7 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
             dataset: Some(crate::provenance::dataset(path, table.rows.len())),
             evaluation: Some(crate::provenance::headline(cv.as_ref(), &test)),
         },
+        calibration: None,
     };
     let bytes = TableBundle::to_bytes(&header, &net).context(
         "cannot write the table bundle (its columns must be descriptors the engine computes from audio: the names of `trainer describe`)",

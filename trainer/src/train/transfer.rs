@@ -183,7 +183,8 @@ pub fn fit_head(
     name: &str,
 ) -> anyhow::Result<FitOutcome> {
     let started = Instant::now();
-    let ArchitectureConfig::Musicnn { embedding, hidden, dropout } = &settings.architecture else {
+    let ArchitectureConfig::Musicnn { embedding, hidden, dropout, msd_tags } = &settings.architecture
+    else {
         bail!("fit_head needs a transfer architecture, got {}", settings.architecture.kind());
     };
     if *embedding != frozen.embedding {
@@ -219,7 +220,7 @@ pub fn fit_head(
     let kept = stage
         .run(head, |head, x| head.forward(x), schedule, labels, device, &mut history)?
         .with_context(|| format!("{name}: no epoch reached a finite loss (--epochs 0?)"))?;
-    let backbone = frozen.backbone.clone().trimmed_for(*embedding);
+    let backbone = frozen.backbone.clone().trimmed_for(*embedding, *msd_tags);
     let mut kept = Kept {
         model: MusicnnTransfer { backbone, head: kept.model, embedding: *embedding },
         epoch: kept.epoch,
