@@ -245,14 +245,16 @@ impl SpectrogramHeader {
                 ),
             });
         }
-        validate_labels(&self.tags).or_else(|e| if self.tags.is_empty() { Ok(()) } else { Err(e) })?;
+        validate_labels(&self.tags)
+            .or_else(|e| if self.tags.is_empty() { Ok(()) } else { Err(e) })?;
         if let Some(detector) = &self.music_detector {
-            let input_len = self.architecture.detector_input_len(detector.input).ok_or_else(|| {
-                BundleError::InvalidHeaderField {
-                    field: "music_detector",
-                    message: format!("the network has no {:?} output to read", detector.input),
-                }
-            })?;
+            let input_len =
+                self.architecture.detector_input_len(detector.input).ok_or_else(|| {
+                    BundleError::InvalidHeaderField {
+                        field: "music_detector",
+                        message: format!("the network has no {:?} output to read", detector.input),
+                    }
+                })?;
             detector.validate(input_len).map_err(|message| BundleError::InvalidHeaderField {
                 field: "music_detector",
                 message,
@@ -265,7 +267,9 @@ impl SpectrogramHeader {
 /// Checks an optional calibration, naming the field.
 pub(crate) fn validate_calibration(calibration: Option<&Calibration>) -> Result<(), BundleError> {
     match calibration.map(Calibration::validate) {
-        Some(Err(message)) => Err(BundleError::InvalidHeaderField { field: "calibration", message }),
+        Some(Err(message)) => {
+            Err(BundleError::InvalidHeaderField { field: "calibration", message })
+        }
         _ => Ok(()),
     }
 }

@@ -149,6 +149,15 @@ impl Header {
         })
     }
 
+    /// The calibration the header stores (a fusion's: of the fused probabilities).
+    pub fn calibration(&self) -> Option<crate::trust::Calibration> {
+        match self {
+            Header::Spectrogram(h) => h.calibration,
+            Header::Table(h) => h.calibration,
+            Header::Fusion(h) => h.calibration,
+        }
+    }
+
     /// What the bundle holds.
     pub fn kind(&self) -> ModelKind {
         match self {

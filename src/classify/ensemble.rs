@@ -16,9 +16,11 @@
 use burn::tensor::Device;
 
 use super::model::{load_model, Model, RunContext};
-use super::{rank, Classification, ClassifyError, MemberResult, ModelInfo};
+use super::{Classification, ClassifyError, MemberResult, ModelInfo};
 use crate::audio;
 use crate::bundle::{BundleError, FusionBundle, Header, ModelKind};
+use crate::trust::verdict::Evidence;
+use crate::trust::{conform_range, Calibration, SignalLevel, SilenceGate, Verdict};
 
 /// A loaded member with its name and fusion weight.
 pub struct Member {
@@ -26,13 +28,24 @@ pub struct Member {
     pub name: String,
     /// Its fusion weight, as stored (1 for a bundle of one model).
     pub weight: f64,
+    /// Its calibration (applied to its track and window probabilities).
+    pub calibration: Option<Calibration>,
     /// The model.
     pub model: Box<dyn Model>,
 }
 
-/// Mono PCM resampled to every rate an ensemble's members read (see [`Ensemble::prepare`]).
+/// Mono PCM resampled to every rate an ensemble's members read (see [`Ensemble::prepare`]),
+/// and its level.
 pub struct Prepared {
     signals: Vec<(u32, Vec<f32>)>,
+    level: SignalLevel,
+}
+
+impl Prepared {
+    /// The input's level, measured before resampling.
+    pub fn level(&self) -> &SignalLevel {
+        &self.level
+    }
 }
 
 impl Prepared {
@@ -46,6 +59,10 @@ impl Prepared {
 pub struct Ensemble {
     info: ModelInfo,
     members: Vec<Member>,
+    /// A fusion's calibration of the fused probabilities.
+    fused_calibration: Option<Calibration>,
+    /// When input is silent: the primary spectrogram member's gate, else the default.
+    silence: SilenceGate,
 }
 
 impl Ensemble {
@@ -67,6 +84,7 @@ impl Ensemble {
         };
         let mut members = Vec::with_capacity(parts.len());
         let mut headers = Vec::with_capacity(parts.len());
+        let mut silence = None;
         for (name, weight, part) in parts {
             let in_member = |e: ClassifyError| match (e, &header) {
                 (ClassifyError::Bundle(e), Header::Fusion(_)) => {
@@ -76,10 +94,31 @@ impl Ensemble {
             };
             let member_header = Header::read(part).map_err(|e| in_member(e.into()))?;
             let model = load_model(member_header.kind(), part, device).map_err(in_member)?;
+            let calibration = member_header.calibration();
+            if let (Header::Spectrogram(h), None) = (&member_header, silence) {
+                silence = Some(h.feature_config.silence);
+            }
             headers.push((name.clone(), weight, member_header));
-            members.push(Member { name, weight, model });
+            members.push(Member { name, weight, calibration, model });
         }
-        Ok(Ensemble { info: ModelInfo::new(&header, &headers), members })
+        let fused_calibration = match &header {
+            Header::Fusion(h) => h.calibration,
+            _ => None,
+        };
+        Ok(Ensemble {
+            info: ModelInfo::new(&header, &headers),
+            members,
+            fused_calibration,
+            silence: silence.unwrap_or_default(),
+        })
+    }
+
+    /// Classifies with at most `max` patches per track (`None`: every patch) instead of
+    /// what the bundle says, for models that cut whole-track spectrograms into patches.
+    pub fn set_max_patches(&mut self, max: Option<usize>) {
+        for m in &mut self.members {
+            m.model.set_max_patches(max);
+        }
     }
 
     /// What the model is: kind, labels, rates, windows, members, provenance.
@@ -110,16 +149,27 @@ impl Ensemble {
         })
     }
 
-    /// Mono PCM at `sample_rate` resampled to every rate the members read, once per rate.
+    /// Mono PCM at `sample_rate` brought within full scale ([`conform_range`]), measured
+    /// against the silence gate, and resampled to every rate the members read, once per rate.
     pub fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Prepared, ClassifyError> {
+        let mut conformed;
+        let mut scaled_by = 1.0;
+        let mut input = samples;
+        if samples.iter().any(|x| !x.is_finite() || x.abs() > 1.0) {
+            conformed = samples.to_vec();
+            scaled_by = conform_range(&mut conformed);
+            input = &conformed;
+        }
+        let level =
+            SignalLevel { scaled_by, ..SignalLevel::measure(input, sample_rate, &self.silence) };
         let mut signals: Vec<(u32, Vec<f32>)> = Vec::new();
         for m in &self.members {
             let rate = m.model.sample_rate();
             if !signals.iter().any(|(r, _)| *r == rate) {
-                signals.push((rate, audio::resample(samples, sample_rate, rate)?));
+                signals.push((rate, audio::resample(input, sample_rate, rate)?));
             }
         }
-        Ok(Prepared { signals })
+        Ok(Prepared { signals, level })
     }
 
     /// Runs every member that applies and fuses them; synchronous reads (CPU backends).
@@ -131,11 +181,11 @@ impl Ensemble {
         let mut results = Vec::with_capacity(self.members.len());
         for (m, input) in self.inputs(prepared) {
             results.push(match input {
-                Ok(samples) => Ok(m.model.run(samples, ctx)?),
+                Ok(samples) => Ok(calibrate(m.model.run(samples, ctx)?, m.calibration.as_ref())),
                 Err(reason) => Err(reason),
             });
         }
-        self.fuse(results)
+        self.finish(results, prepared)
     }
 
     /// [`run`](Self::run) with asynchronous reads, usable on every backend (WebGPU).
@@ -147,11 +197,39 @@ impl Ensemble {
         let mut results = Vec::with_capacity(self.members.len());
         for (m, input) in self.inputs(prepared) {
             results.push(match input {
-                Ok(samples) => Ok(m.model.run_async(samples, ctx).await?),
+                Ok(samples) => {
+                    Ok(calibrate(m.model.run_async(samples, ctx).await?, m.calibration.as_ref()))
+                }
                 Err(reason) => Err(reason),
             });
         }
-        self.fuse(results)
+        self.finish(results, prepared)
+    }
+
+    /// The fused result with its tags, music score, level and verdict; refuses a result that
+    /// is not finite.
+    fn finish(
+        &self,
+        results: Vec<Result<Classification, String>>,
+        prepared: &Prepared,
+    ) -> Result<Classification, ClassifyError> {
+        let uncertain_below = match self.kind() {
+            ModelKind::Fusion => self.fused_calibration.map(|c| c.uncertain_below),
+            _ => self.members.first().and_then(|m| m.calibration).map(|c| c.uncertain_below),
+        };
+        let mut result = self.fuse(results)?;
+        if let Some(calibration) = self.fused_calibration {
+            result.set_probabilities(calibration.apply(&result.probabilities));
+        }
+        result.signal = Some(prepared.level);
+        result.verdict = Verdict::decide(Evidence {
+            ranking: &result.ranking,
+            level: result.signal.as_ref(),
+            music: result.music.as_ref(),
+            uncertain_below: uncertain_below.unwrap_or(0.0),
+        });
+        result.check_finite()?;
+        Ok(result)
     }
 
     /// Each member with its input from `prepared`, or why it does not apply to it.
@@ -207,6 +285,7 @@ impl Ensemble {
             return Err(ClassifyError::NoMemberApplies(reasons.join("; ")));
         }
         let mut fused = vec![0.0f64; self.labels().len()];
+        let (mut tags, mut music) = (None, None);
         let mut timeline: Option<(ModelKind, Classification)> = None;
         let mut members = Vec::with_capacity(results.len());
         for (m, r) in self.members.iter().zip(results) {
@@ -218,6 +297,10 @@ impl Ensemble {
                 for (f, &p) in fused.iter_mut().zip(&c.probabilities) {
                     *f += weight * p as f64;
                 }
+                if tags.is_none() && !c.tags.is_empty() {
+                    tags = Some(c.tags.clone());
+                }
+                music = music.or(c.music);
             }
             members.push(MemberResult {
                 name: m.name.clone(),
@@ -235,13 +318,25 @@ impl Ensemble {
         }
         let probabilities: Vec<f32> = fused.iter().map(|&p| p as f32).collect();
         let (votes, windows) = timeline.map(|(_, t)| (t.votes, t.windows)).unwrap_or_default();
-        Ok(Classification {
-            ranking: rank(self.labels(), &probabilities),
-            labels: self.labels().to_vec(),
+        let mut result = Classification::from_probabilities(
+            self.labels().to_vec(),
             probabilities,
             votes,
             windows,
-            members,
-        })
+        );
+        result.members = members;
+        result.tags = tags.unwrap_or_default();
+        result.music = music;
+        Ok(result)
     }
+}
+
+/// `result` with `calibration`'s temperature applied to its track and window probabilities.
+fn calibrate(mut result: Classification, calibration: Option<&Calibration>) -> Classification {
+    let Some(calibration) = calibration else { return result };
+    for w in &mut result.windows {
+        w.probabilities = calibration.apply(&w.probabilities);
+    }
+    result.set_probabilities(calibration.apply(&result.probabilities));
+    result
 }

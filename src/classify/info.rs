@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{format, BundleError, Evaluation, FusionBundle, Header, ModelKind, Provenance};
+use crate::trust::SilenceGate;
 
 /// What a model is and where it came from (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,10 +34,35 @@ pub struct ModelInfo {
     /// How often live mode and the widget classify, in seconds: every half window, so each
     /// moment of the stream is heard by two windows.
     pub live_hop_seconds: f64,
+    /// A result whose top calibrated probability is below this is `uncertain` (0: never).
+    pub uncertain_below: f32,
+    /// Whether the model has a music / not-music detector (else no input is `not_music`).
+    pub music_detector: bool,
+    /// The names of the tags every result carries (MusiCNN's Million Song Dataset tags);
+    /// empty when the model has none.
+    pub tags: Vec<String>,
+    /// When input is `silent`.
+    pub silence: SilenceInfo,
     /// Each member (a bundle of one model has one, named `model`).
     pub members: Vec<MemberInfo>,
     /// How and on what the model was made.
     pub provenance: ProvenanceInfo,
+}
+
+/// [`SilenceGate`] with camelCase names.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SilenceInfo {
+    /// A 50 ms frame (mean removed) is signal above this RMS, in dBFS.
+    pub threshold_dbfs: f32,
+    /// Input with less signal than this, in seconds, is silent.
+    pub min_signal_seconds: f64,
+}
+
+impl From<SilenceGate> for SilenceInfo {
+    fn from(g: SilenceGate) -> Self {
+        SilenceInfo { threshold_dbfs: g.threshold_dbfs, min_signal_seconds: g.min_signal_seconds }
+    }
 }
 
 /// One member of a model.
@@ -123,6 +149,20 @@ impl ModelInfo {
 
     /// The info of a model with `header` whose members are `(name, weight, header)`.
     pub fn new(header: &Header, members: &[(String, f64, Header)]) -> ModelInfo {
+        let spectrogram_headers = || {
+            members.iter().filter_map(|(_, _, h)| match h {
+                Header::Spectrogram(s) => Some(s),
+                _ => None,
+            })
+        };
+        let uncertain_below = match header {
+            Header::Fusion(f) => f.calibration,
+            _ => members.first().and_then(|(_, _, h)| h.calibration()),
+        }
+        .map_or(0.0, |c| c.uncertain_below);
+        let music_detector = spectrogram_headers().any(|h| h.music_detector.is_some());
+        let tags = spectrogram_headers().find(|h| !h.tags.is_empty()).map(|h| h.tags.clone());
+        let silence = spectrogram_headers().next().map(|h| h.feature_config.silence);
         let members: Vec<MemberInfo> =
             members.iter().map(|(name, weight, h)| MemberInfo::new(name, *weight, h)).collect();
         let primary = members
@@ -148,6 +188,10 @@ impl ModelInfo {
             min_seconds: members.iter().map(|m| m.min_seconds).fold(f64::INFINITY, f64::min),
             live_seconds: primary.window_seconds,
             live_hop_seconds: primary.window_seconds / 2.0,
+            uncertain_below,
+            music_detector,
+            tags: tags.unwrap_or_default(),
+            silence: silence.unwrap_or_default().into(),
             members,
             provenance: ProvenanceInfo::from(header.provenance()),
         }

@@ -17,7 +17,7 @@ mod spectrogram;
 mod table;
 
 pub use ensemble::{Ensemble, Member, Prepared};
-pub use info::{EvaluationInfo, MemberInfo, ModelInfo, ProvenanceInfo};
+pub use info::{EvaluationInfo, MemberInfo, ModelInfo, ProvenanceInfo, SilenceInfo};
 pub use model::{load_model, Model, RunContext, RunFuture};
 pub use result::{
     argmax, max_abs_diff, mean_probabilities, rank, softmax, Classification, LabelScore,

@@ -42,6 +42,10 @@ pub trait Model: Send + Sync {
 
     /// [`run`](Self::run) with asynchronous reads, as WebGPU in the browser requires.
     fn run_async<'a>(&'a self, samples: &'a [f32], ctx: &'a mut RunContext) -> RunFuture<'a>;
+
+    /// Uses at most `max` patches per track (`None`: all) where the model cuts a whole-track
+    /// spectrogram into patches; other models ignore it.
+    fn set_max_patches(&mut self, _max: Option<usize>) {}
 }
 
 /// Loads a member bundle of `kind`: spectrogram networks on `device`, table networks on the

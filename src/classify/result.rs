@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 use crate::bundle::ModelKind;
+use crate::trust::verdict::Evidence;
+use crate::trust::{MusicScore, SignalLevel, Verdict};
 
 /// A label with its probability.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,6 +44,16 @@ pub struct Classification {
     pub windows: Vec<WindowResult>,
     /// For a fusion: each member's own result and how much it counted (empty otherwise).
     pub members: Vec<MemberResult>,
+    /// What the answer is: a genre, unsure between two, not music, or silence
+    /// ([`Verdict`]).
+    pub verdict: Verdict,
+    /// The backbone's Million Song Dataset tags with their probabilities (the mean over
+    /// patches of each tag's sigmoid), most likely first; empty when the model has none.
+    pub tags: Vec<LabelScore>,
+    /// The music detector's score; `None` when the model has no detector.
+    pub music: Option<MusicScore>,
+    /// The input's level (silence, DC offset, scaling); `None` for a member's own result.
+    pub signal: Option<SignalLevel>,
 }
 
 /// One member's opinion within a fused [`Classification`].
@@ -63,7 +75,7 @@ pub struct MemberResult {
 
 impl Classification {
     /// The track result from per-window results: mean probabilities, majority votes and the
-    /// ranking.
+    /// ranking; the verdict is the top label until [`Ensemble`](super::Ensemble) decides it.
     pub fn from_windows(labels: Vec<String>, windows: Vec<WindowResult>) -> Self {
         let per_window: Vec<Vec<f32>> = windows.iter().map(|w| w.probabilities.clone()).collect();
         let probabilities = mean_probabilities(&per_window, labels.len());
@@ -71,8 +83,59 @@ impl Classification {
         for p in &per_window {
             votes[argmax(p)] += 1;
         }
+        Self::from_probabilities(labels, probabilities, votes, windows)
+    }
+
+    /// A result from track probabilities, votes and windows, with no members, tags, music
+    /// score or signal, and the top label as its verdict.
+    pub fn from_probabilities(
+        labels: Vec<String>,
+        probabilities: Vec<f32>,
+        votes: Vec<usize>,
+        windows: Vec<WindowResult>,
+    ) -> Self {
         let ranking = rank(&labels, &probabilities);
-        Classification { labels, probabilities, votes, ranking, windows, members: Vec::new() }
+        let verdict = Verdict::decide(Evidence {
+            ranking: &ranking,
+            level: None,
+            music: None,
+            uncertain_below: 0.0,
+        });
+        Classification {
+            labels,
+            probabilities,
+            votes,
+            ranking,
+            windows,
+            members: Vec::new(),
+            verdict,
+            tags: Vec::new(),
+            music: None,
+            signal: None,
+        }
+    }
+
+    /// Replaces the track probabilities (e.g. calibrated ones) and re-ranks.
+    pub fn set_probabilities(&mut self, probabilities: Vec<f32>) {
+        self.ranking = rank(&self.labels, &probabilities);
+        self.probabilities = probabilities;
+    }
+
+    /// The first non-finite probability (track, window or member), as an error: no result
+    /// with NaN or infinity ever reaches a user.
+    pub fn check_finite(&self) -> Result<(), super::ClassifyError> {
+        let finite = |p: &[f32]| p.iter().all(|x| x.is_finite());
+        let ok = finite(&self.probabilities)
+            && self.windows.iter().all(|w| finite(&w.probabilities))
+            && self.members.iter().all(|m| finite(&m.probabilities))
+            && self.tags.iter().all(|t| t.probability.is_finite());
+        if ok {
+            Ok(())
+        } else {
+            Err(super::ClassifyError::Backend(
+                "the model gave a probability that is not a finite number".into(),
+            ))
+        }
     }
 
     /// The `k` most likely labels.

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::musicnn::{MusicnnEmbedding, MSD_TAGS, MSD_TAG_NAMES, MUSICNN_MELS, PENULTIMATE_DIM, POOL_DIM};
+use super::musicnn::{
+    MusicnnEmbedding, MSD_TAGS, MSD_TAG_NAMES, MUSICNN_MELS, PENULTIMATE_DIM, POOL_DIM,
+};
 use crate::trust::DetectorInput;
 
 /// Upper bound on any layer width (conv filters, dense units, GRU hidden size).

@@ -117,7 +117,10 @@ pub fn with_temperature(probabilities: &[f32], t: f64) -> Vec<f32> {
 pub fn calibrated(predictions: &[Prediction], t: f64) -> Vec<Prediction> {
     predictions
         .iter()
-        .map(|p| Prediction { probabilities: with_temperature(&p.probabilities, t), label: p.label })
+        .map(|p| Prediction {
+            probabilities: with_temperature(&p.probabilities, t),
+            label: p.label,
+        })
         .collect()
 }
 
@@ -223,10 +226,13 @@ pub fn selective_curve(predictions: &[Prediction]) -> Vec<SelectivePoint> {
 /// the time (0 when all of them already are; above every confidence when no threshold
 /// reaches it).
 pub fn uncertain_threshold(predictions: &[Prediction], target_accuracy: f64) -> f32 {
-    selective_curve(predictions)
-        .iter()
-        .find(|p| p.accuracy >= target_accuracy)
-        .map_or(1.0, |p| if p.coverage >= 1.0 { 0.0 } else { p.threshold })
+    selective_curve(predictions).iter().find(|p| p.accuracy >= target_accuracy).map_or(1.0, |p| {
+        if p.coverage >= 1.0 {
+            0.0
+        } else {
+            p.threshold
+        }
+    })
 }
 
 #[cfg(test)]
@@ -253,9 +259,8 @@ mod tests {
     #[test]
     fn an_over_confident_model_gets_a_temperature_above_one() {
         // Always 99 % sure, right 6 times in 10.
-        let predictions: Vec<Prediction> = (0..10)
-            .map(|i| prediction(&[0.99, 0.005, 0.005], if i < 6 { 0 } else { 1 }))
-            .collect();
+        let predictions: Vec<Prediction> =
+            (0..10).map(|i| prediction(&[0.99, 0.005, 0.005], if i < 6 { 0 } else { 1 })).collect();
         let fitted = Calibration::fit(&predictions, 0.9).unwrap();
         assert!(fitted.temperature > 1.5, "{fitted:?}");
         let before = expected_calibration_error(&predictions, 10);

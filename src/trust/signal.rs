@@ -177,8 +177,7 @@ mod tests {
     #[test]
     fn a_quiet_but_real_signal_is_not_silent() {
         // A -40 dBFS tone riding on a DC offset.
-        let tone: Vec<f32> =
-            sine(5.0, 0.01 * 2f32.sqrt()).into_iter().map(|x| x + 0.5).collect();
+        let tone: Vec<f32> = sine(5.0, 0.01 * 2f32.sqrt()).into_iter().map(|x| x + 0.5).collect();
         let l = level(&tone);
         assert!(!l.silent, "{l:?}");
         assert!((l.rms_dbfs + 40.0).abs() < 0.1, "{}", l.rms_dbfs);

@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use super::errors::js_error;
 use crate::classify::{rank, Classification, LabelScore, ModelInfo};
 use crate::mel_image::MelImage;
+use crate::trust::{MusicScore, SignalLevel, Verdict};
 
 /// Serialises `value` to a plain JS value (maps become objects).
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
@@ -84,9 +85,42 @@ struct TrackResult<'a> {
     windows: Vec<Window<'a>>,
     /// For a fusion: each member's opinion (empty otherwise).
     members: Vec<Member<'a>>,
+    /// What the answer is (genre, uncertain, not_music, silent).
+    verdict: &'a Verdict,
+    /// The Million Song Dataset tags, most likely first (empty when the model has none).
+    tags: &'a [LabelScore],
+    /// The music detector's score (null when the model has none).
+    music: Option<&'a MusicScore>,
+    /// The input's level.
+    signal: Option<Signal>,
     source: &'a Source,
     timings: &'a Timings,
     warnings: &'a [String],
+}
+
+/// [`SignalLevel`] with camelCase names.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Signal {
+    seconds: f64,
+    active_seconds: f64,
+    rms_dbfs: f32,
+    dc_offset: f32,
+    scaled_by: f32,
+    silent: bool,
+}
+
+impl From<&SignalLevel> for Signal {
+    fn from(l: &SignalLevel) -> Self {
+        Signal {
+            seconds: l.seconds,
+            active_seconds: l.active_seconds,
+            rms_dbfs: l.rms_dbfs,
+            dc_offset: l.dc_offset,
+            scaled_by: l.scaled_by,
+            silent: l.silent,
+        }
+    }
 }
 
 fn windows_of(windows: &[crate::classify::WindowResult]) -> Vec<Window<'_>> {
@@ -143,6 +177,10 @@ pub(crate) fn classification_to_js(
         top: c.top(top_k),
         votes: &c.votes,
         windows,
+        verdict: &c.verdict,
+        tags: &c.tags,
+        music: c.music.as_ref(),
+        signal: c.signal.as_ref().map(Signal::from),
         source,
         timings,
         warnings,

@@ -203,29 +203,48 @@ fn csv_matches_json() {
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 4, "{text}");
     let header = parse_csv_line(lines[0]);
-    assert_eq!(header, ["file", "genre", "confidence", "blues", "jazz", "rock", "error"]);
+    assert_eq!(
+        header,
+        [
+            "file",
+            "verdict",
+            "verdict_text",
+            "genre",
+            "confidence",
+            "music_probability",
+            "tags",
+            "blues",
+            "jazz",
+            "rock",
+            "error"
+        ]
+    );
     assert!(lines[1].starts_with('"'), "a file name with a comma is quoted: {}", lines[1]);
     for (line, entry) in lines[1..].iter().zip(doc.as_array().unwrap()) {
         let row = parse_csv_line(line);
         assert_eq!(row.len(), header.len(), "{line}");
         assert_eq!(row[0], entry["file"].as_str().unwrap());
         if entry["ok"] == true {
-            assert_eq!(row[1], entry["top"][0]["label"].as_str().unwrap());
+            assert_eq!(row[1], entry["verdict"]["kind"].as_str().unwrap());
+            assert_eq!(row[2], entry["verdict"]["text"].as_str().unwrap());
+            assert_eq!(row[3], entry["top"][0]["label"].as_str().unwrap());
             assert_eq!(
-                row[2].parse::<f32>().unwrap(),
+                row[4].parse::<f32>().unwrap(),
                 entry["top"][0]["probability"].as_f64().unwrap() as f32
             );
+            // The test model has neither a music detector nor tags.
+            assert_eq!((row[5].as_str(), row[6].as_str()), ("", ""));
             for (i, label) in LABELS.iter().enumerate() {
                 // Both carry the full f32: they read back to the same f32.
                 assert_eq!(
-                    row[3 + i].parse::<f32>().unwrap(),
+                    row[7 + i].parse::<f32>().unwrap(),
                     entry["probabilities"][label].as_f64().unwrap() as f32
                 );
             }
-            assert_eq!(row[6], "");
+            assert_eq!(row[10], "");
         } else {
-            assert!(row[1..6].iter().all(String::is_empty), "{line}");
-            assert_eq!(row[6], entry["error"].as_str().unwrap());
+            assert!(row[1..10].iter().all(String::is_empty), "{line}");
+            assert_eq!(row[10], entry["error"].as_str().unwrap());
         }
     }
 }
@@ -239,7 +258,7 @@ fn table_shows_results_and_the_error() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert!(
-        lines[0].starts_with("FILE") && lines[0].contains("GENRE") && lines[0].contains("CONF"),
+        lines[0].starts_with("FILE") && lines[0].contains("VERDICT") && lines[0].contains("CONF"),
         "{text}"
     );
     assert!(lines[1].starts_with(&s.wav.display().to_string()), "{text}");

@@ -21,6 +21,7 @@ use clap::Args;
 use genrescope::audio;
 use genrescope::audio::{fmt_duration, DecodeLimits};
 use genrescope::classify::{Classification, Ensemble, MemberResult, SpectrogramModel};
+use genrescope::trust::{MusicScore, SignalLevel, Verdict};
 
 use super::{load_classifier, progress_bar};
 use rayon::prelude::*;
@@ -59,16 +60,48 @@ pub struct ClassifyArgs {
     /// in the table: print the top genre of every window under each file.
     #[arg(long)]
     pub timeline: bool,
+    /// How many of the model's Million Song Dataset tags to show per file in the table and
+    /// the CSV (JSON lists them all); 0 hides them.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub tags: usize,
+    /// How many 3 s patches of a long track a patch model classifies: a number (evenly
+    /// spread, first and last kept) or `all`; default: what the bundle says.
+    #[arg(long, value_name = "N|all", value_parser = parse_patches)]
+    pub patches: Option<PatchChoice>,
     /// Audio files and folders (folders are searched recursively for audio files by
     /// extension; a file named explicitly is tried whatever its extension).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
+/// `--patches`: a number of patches, or every patch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PatchChoice {
+    /// At most this many, evenly spread.
+    AtMost(usize),
+    /// Every patch of the track.
+    All,
+}
+
+fn parse_patches(s: &str) -> Result<PatchChoice, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(PatchChoice::All);
+    }
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(PatchChoice::AtMost(n)),
+        _ => Err(format!("expected a number of patches (1 or more) or `all`, got `{s}`")),
+    }
+}
+
 /// Runs `trainer classify`.
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (classifier, backend_name) = load_classifier(&args.model, args.backend)?;
+    let (mut classifier, backend_name) = load_classifier(&args.model, args.backend)?;
+    match args.patches {
+        Some(PatchChoice::All) => classifier.set_max_patches(None),
+        Some(PatchChoice::AtMost(n)) => classifier.set_max_patches(Some(n)),
+        None => {}
+    }
     let files = collect_inputs(&args.paths)?;
     if files.is_empty() {
         bail!("no audio file found in {}", list_paths(&args.paths));
@@ -101,9 +134,9 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let written = if args.json {
         write_json(&mut out, &results, top, args.timeline)
     } else if args.csv {
-        write_csv(&mut out, &results, labels)
+        write_csv(&mut out, &results, labels, args.tags)
     } else {
-        out.write_all(render_table(&results, top, args.timeline).as_bytes())
+        out.write_all(render_table(&results, top, args.tags, args.timeline).as_bytes())
     };
     match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
@@ -253,11 +286,27 @@ fn width(s: &str) -> usize {
     s.chars().count()
 }
 
-/// The aligned, human-readable table (one row per file, input order).
-pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> String {
+/// The `k` most likely tags as `label 12.3%, ...`.
+fn tag_list(c: &Classification, k: usize) -> String {
+    c.tags
+        .iter()
+        .take(k)
+        .map(|t| format!("{} {}", t.label, pct(t.probability)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The aligned, human-readable table (one row per file, input order): the verdict (a genre,
+/// `Unsure: rock or pop?`, `Not music` or `Silence`), its confidence, the next genres, the
+/// top tags when the model has them.
+pub fn render_table(results: &[FileResult], top: usize, tags: usize, timeline: bool) -> String {
+    let show_tags = tags > 0
+        && results
+            .iter()
+            .any(|r| r.outcome.as_ref().is_ok_and(|t| !t.classification.tags.is_empty()));
     struct Row {
         file: String,
-        cells: Option<[String; 5]>, // genre, confidence, others, duration, windows
+        cells: Option<[String; 6]>, // verdict, confidence, others, tags, duration, windows
         error: Option<String>,
         timeline: Vec<String>,
     }
@@ -266,7 +315,6 @@ pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> Strin
         .map(|r| match &r.outcome {
             Ok(t) => {
                 let c = &t.classification;
-                let best = &c.ranking[0];
                 let others = c.top(top)[1..]
                     .iter()
                     .map(|s| format!("{} {}", s.label, pct(s.probability)))
@@ -293,9 +341,10 @@ pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> Strin
                 Row {
                     file: r.file.clone(),
                     cells: Some([
-                        best.label.clone(),
-                        pct(best.probability),
+                        c.verdict.text.clone(),
+                        pct(c.verdict.confidence),
                         others,
+                        tag_list(c, tags),
                         fmt_duration(t.duration_seconds),
                         c.windows.len().to_string(),
                     ]),
@@ -312,8 +361,15 @@ pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> Strin
         })
         .collect();
 
-    let headers =
-        ["FILE", "GENRE", "CONF", if top > 1 { "NEXT" } else { "" }, "DURATION", "WINDOWS"];
+    let headers = [
+        "FILE",
+        "VERDICT",
+        "CONF",
+        if top > 1 { "NEXT" } else { "" },
+        if show_tags { "TAGS" } else { "" },
+        "DURATION",
+        "WINDOWS",
+    ];
     let mut w = headers.map(width);
     for row in &rows {
         w[0] = w[0].max(width(&row.file));
@@ -325,12 +381,15 @@ pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> Strin
     }
     let pad = |s: &str, n: usize| format!("{s}{}", " ".repeat(n.saturating_sub(width(s))));
     let lpad = |s: &str, n: usize| format!("{}{s}", " ".repeat(n.saturating_sub(width(s))));
-    let line = |cells: [&str; 6]| {
+    let line = |cells: [&str; 7]| {
         let mut parts = vec![pad(cells[0], w[0]), pad(cells[1], w[1]), lpad(cells[2], w[2])];
         if top > 1 {
             parts.push(pad(cells[3], w[3]));
         }
-        parts.extend([lpad(cells[4], w[4]), lpad(cells[5], w[5])]);
+        if show_tags {
+            parts.push(pad(cells[4], w[4]));
+        }
+        parts.extend([lpad(cells[5], w[5]), lpad(cells[6], w[6])]);
         let mut s = parts.join("  ");
         s.truncate(s.trim_end().len());
         s
@@ -340,7 +399,8 @@ pub fn render_table(results: &[FileResult], top: usize, timeline: bool) -> Strin
     for row in &rows {
         match (&row.cells, &row.error) {
             (Some(c), _) => {
-                let _ = writeln!(out, "{}", line([&row.file, &c[0], &c[1], &c[2], &c[3], &c[4]]));
+                let cells = [&row.file, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5]];
+                let _ = writeln!(out, "{}", line(cells.map(String::as_str)));
                 for t in &row.timeline {
                     let _ = writeln!(out, "  {t}");
                 }
@@ -387,8 +447,17 @@ struct JsonEntry<'a> {
     ok: bool,
     /// The `--top` most likely labels, most likely first.
     top: &'a [genrescope::classify::LabelScore],
+    /// What the answer is: `{kind: genre|uncertain|not_music|silent, label, candidates,
+    /// confidence, text}` (`null` on failure).
+    verdict: Option<&'a Verdict>,
     /// Every label's track probability, in the model's label order (`null` on failure).
     probabilities: Option<LabelMap<'a>>,
+    /// The model's Million Song Dataset tags, most likely first (empty when it has none).
+    tags: &'a [genrescope::classify::LabelScore],
+    /// The music detector's score (`null` when the model has none).
+    music: Option<&'a MusicScore>,
+    /// The input's level: seconds, active seconds, RMS in dBFS, DC offset, scaling.
+    signal: Option<&'a SignalLevel>,
     duration_seconds: Option<f64>,
     windows: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -455,7 +524,11 @@ fn write_json(
                     file: &r.file,
                     ok: true,
                     top: c.top(top),
+                    verdict: Some(&c.verdict),
                     probabilities: Some(LabelMap { labels: &c.labels, values: &c.probabilities }),
+                    tags: &c.tags,
+                    music: c.music.as_ref(),
+                    signal: c.signal.as_ref(),
                     duration_seconds: Some(t.duration_seconds),
                     windows: Some(c.windows.len()),
                     timeline: timeline.then(|| {
@@ -481,7 +554,11 @@ fn write_json(
                 file: &r.file,
                 ok: false,
                 top: &[],
+                verdict: None,
                 probabilities: None,
+                tags: &[],
+                music: None,
+                signal: None,
                 duration_seconds: None,
                 windows: None,
                 timeline: None,
@@ -509,9 +586,17 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// `file,genre,confidence,<label>...,error`; probabilities with full f32 precision.
-fn write_csv(out: &mut impl Write, results: &[FileResult], labels: &[String]) -> io::Result<()> {
-    let mut header = vec!["file".to_string(), "genre".into(), "confidence".into()];
+/// `file,verdict,verdict_text,genre,confidence,music_probability,tags,<label>...,error`:
+/// `genre` is the top label whatever the verdict; `tags` the `--tags` most likely as
+/// `label:probability` joined by `;`; probabilities with full f32 precision.
+fn write_csv(
+    out: &mut impl Write,
+    results: &[FileResult],
+    labels: &[String],
+    tags: usize,
+) -> io::Result<()> {
+    let mut header = vec!["file".to_string(), "verdict".into(), "verdict_text".into()];
+    header.extend(["genre".into(), "confidence".into(), "music_probability".into(), "tags".into()]);
     header.extend(labels.iter().cloned());
     header.push("error".into());
     let join =
@@ -522,13 +607,23 @@ fn write_csv(out: &mut impl Write, results: &[FileResult], labels: &[String]) ->
         match &r.outcome {
             Ok(t) => {
                 let c = &t.classification;
+                row.push(c.verdict.kind.name().to_string());
+                row.push(c.verdict.text.clone());
                 row.push(c.ranking[0].label.clone());
                 row.push(c.ranking[0].probability.to_string());
+                row.push(c.music.map_or(String::new(), |m| m.probability.to_string()));
+                let top_tags: Vec<String> = c
+                    .tags
+                    .iter()
+                    .take(tags)
+                    .map(|t| format!("{}:{}", t.label, t.probability))
+                    .collect();
+                row.push(top_tags.join(";"));
                 row.extend(c.probabilities.iter().map(f32::to_string));
                 row.push(String::new());
             }
             Err(e) => {
-                row.extend(std::iter::repeat_n(String::new(), 2 + labels.len()));
+                row.extend(std::iter::repeat_n(String::new(), 6 + labels.len()));
                 row.push(e.clone());
             }
         }

@@ -183,7 +183,8 @@ pub fn fit_head(
     name: &str,
 ) -> anyhow::Result<FitOutcome> {
     let started = Instant::now();
-    let ArchitectureConfig::Musicnn { embedding, hidden, dropout, msd_tags } = &settings.architecture
+    let ArchitectureConfig::Musicnn { embedding, hidden, dropout, msd_tags } =
+        &settings.architecture
     else {
         bail!("fit_head needs a transfer architecture, got {}", settings.architecture.kind());
     };
