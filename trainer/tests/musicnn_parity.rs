@@ -8,9 +8,17 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use genrescope::audio::{load_mono, DecodeLimits};
+use genrescope::bundle::{
+    Normalisation, Provenance, SpectrogramBundle, SpectrogramHeader, WeightStorage,
+};
 use genrescope::classify::max_abs_diff;
+use genrescope::classify::Ensemble;
 use genrescope::mel::MelExtractor;
-use genrescope::model::musicnn::{MusicnnEmbedding, MusicnnOutputs, POOLED_CHANNELS};
+use genrescope::model::musicnn::{
+    MusicnnEmbedding, MusicnnOutputs, MusicnnTransfer, TransferHead, MSD_TAGS, MSD_TAG_NAMES,
+    POOLED_CHANNELS, POOL_DIM,
+};
+use genrescope::model::{ArchitectureConfig, GenreNet, Network};
 use genrescope::segment::window_features;
 use genrescope::FeatureConfig;
 use genrescope_trainer::commands::train::default_backbone;
@@ -113,6 +121,69 @@ fn backbone_on_our_front_end_agrees_with_tensorflow() {
     let x = Tensor::from_data(TensorData::new(feats.data, [2, 1, 96, 187]), &device);
     let backbone = load_backbone(&default_backbone(), &device).unwrap();
     assert_eq!(backbone.embed(x, MusicnnEmbedding::Penultimate).dims(), [2, 200]);
+}
+
+/// The tags a user sees: a transfer bundle that keeps the backbone's tag layer, loaded and run
+/// as the CLI and the page run it (decode, resample, front end, every patch, mean of the
+/// patches' tag probabilities), against the mean of TensorFlow's taggram on the same patches.
+#[test]
+fn bundle_tags_agree_with_tensorflow() {
+    let device = Device::flex();
+    let architecture = ArchitectureConfig::Musicnn {
+        embedding: MusicnnEmbedding::Pools,
+        hidden: Vec::new(),
+        dropout: 0.0,
+        msd_tags: true,
+    };
+    let cfg = FeatureConfig::musicnn();
+    let labels: Vec<String> = ["blues", "jazz"].iter().map(|s| s.to_string()).collect();
+    let header = SpectrogramHeader {
+        labels: labels.clone(),
+        normalisation: Normalisation::identity(cfg.n_mels),
+        tags: architecture.tag_names(),
+        architecture: architecture.clone(),
+        weight_storage: WeightStorage::F32,
+        provenance: Provenance { data: "tag parity test".into(), ..Provenance::default() },
+        feature_config: cfg.clone(),
+        calibration: None,
+        music_detector: None,
+    };
+    let backbone = load_backbone(&default_backbone(), &device).unwrap();
+    let net = GenreNet {
+        network: Network::Musicnn(MusicnnTransfer {
+            backbone,
+            head: TransferHead::new(POOL_DIM, &[], 0.0, labels.len(), &device),
+            embedding: MusicnnEmbedding::Pools,
+        }),
+        architecture,
+        n_mels: cfg.n_mels,
+        n_frames: cfg.frames_per_window(),
+        n_labels: labels.len(),
+    };
+    let bundle = SpectrogramBundle::to_bytes(&header, &net).unwrap();
+    let model = Ensemble::from_bundle(&bundle, &device).unwrap();
+    let bytes = std::fs::read(fixtures().join("audio/gtzan_jazz_6s.wav")).unwrap();
+    let audio = load_mono(bytes, Some("wav"), cfg.sample_rate, &DecodeLimits::default()).unwrap();
+    let result = model.classify_mono(&audio.samples, audio.sample_rate).unwrap();
+    assert_eq!(result.tags.len(), MSD_TAGS);
+
+    let reference = reference();
+    let windows = reference["windows"].as_array().unwrap();
+    let taggrams: Vec<Vec<f32>> = windows.iter().map(|w| numbers(&w["taggram"])).collect();
+    let mut worst = 0.0f32;
+    for tag in &result.tags {
+        let index = MSD_TAG_NAMES.iter().position(|n| *n == tag.label).unwrap();
+        let tf = taggrams.iter().map(|t| t[index]).sum::<f32>() / taggrams.len() as f32;
+        worst = worst.max((tag.probability - tf).abs());
+    }
+    eprintln!("bundle tags against TensorFlow's mean taggram: max abs diff {worst:.2e}");
+    assert!(worst <= 0.01, "tag probabilities differ by {worst}");
+    // The top tag is TensorFlow's top tag for this jazz clip.
+    let tf_mean: Vec<f32> = (0..MSD_TAGS)
+        .map(|i| taggrams.iter().map(|t| t[i]).sum::<f32>() / taggrams.len() as f32)
+        .collect();
+    let tf_top = tf_mean.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    assert_eq!(result.tags[0].label, MSD_TAG_NAMES[tf_top]);
 }
 
 #[test]
