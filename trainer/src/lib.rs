@@ -5,7 +5,9 @@
 
 pub mod allocator;
 pub mod augment;
+pub mod bundle_edit;
 pub mod cache;
+pub mod calibrate;
 pub mod commands;
 pub mod cv;
 pub mod dataset;

@@ -5,6 +5,7 @@
 //! Text in the PNGs is rendered from DejaVu Sans embedded in the binary (see
 //! [`canvas`]), so rendering never depends on the fonts installed on the machine.
 
+mod calibration_plot;
 pub mod canvas;
 mod plot;
 
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::calibrate::CalibrationReport;
 use crate::metrics::{ClassMetrics, CvSummary, EpochRecord, Evaluation};
 
 /// Everything a report contains; this is the schema of `<stem>.json`.
@@ -30,6 +32,9 @@ pub struct ReportData {
     pub history: Option<Vec<EpochRecord>>,
     /// Cross-validation summary, when available.
     pub cv: Option<CvSummary>,
+    /// The calibration fitted on out-of-fold predictions, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationReport>,
     /// Names (relative to the report directory) of the other files written.
     pub files: Vec<String>,
 }
@@ -55,6 +60,26 @@ pub fn write_report(
     eval: &Evaluation,
     history: Option<&[EpochRecord]>,
     cv: Option<&CvSummary>,
+    meta: &serde_json::Value,
+) -> Result<Vec<PathBuf>> {
+    write_report_calibrated(dir, stem, title, eval, history, cv, None, meta)
+}
+
+/// [`write_report`] with a calibration section when `calibration` is given: its numbers
+/// in the Markdown (temperature, ECE before and after, coverage and accuracy at the
+/// `uncertain` threshold) and two more figures, `<stem>-reliability.png` (reliability
+/// diagram before and after) and `<stem>-selective.png` (selective accuracy against
+/// coverage).
+// The parts of one report; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
+pub fn write_report_calibrated(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    eval: &Evaluation,
+    history: Option<&[EpochRecord]>,
+    cv: Option<&CvSummary>,
+    calibration: Option<&CalibrationReport>,
     meta: &serde_json::Value,
 ) -> Result<Vec<PathBuf>> {
     ensure!(
@@ -96,7 +121,22 @@ pub fn write_report(
         pngs.push(curves_path);
     }
 
-    let md = render_markdown(
+    let calibration_pngs = match calibration {
+        Some(report) => {
+            let reliability = format!("{stem}-reliability.png");
+            let selective = format!("{stem}-selective.png");
+            let (r, s) = (dir.join(&reliability), dir.join(&selective));
+            calibration_plot::draw_reliability(&r, &format!("{title} — reliability"), report)
+                .with_context(|| format!("drawing {}", r.display()))?;
+            calibration_plot::draw_selective(&s, &format!("{title} — selective accuracy"), report)
+                .with_context(|| format!("drawing {}", s.display()))?;
+            pngs.extend([r, s]);
+            Some((report, reliability, selective))
+        }
+        None => None,
+    };
+
+    let mut md = render_markdown(
         title,
         eval,
         history,
@@ -106,6 +146,12 @@ pub fn write_report(
         history.map(|_| curves_name.as_str()),
         &json_name,
     );
+    if let Some((report, reliability, selective)) = &calibration_pngs {
+        let mut section = String::new();
+        calibration_section(&mut section, report, reliability, selective);
+        let at = md.find("## Files").unwrap_or(md.len());
+        md.insert_str(at, &section);
+    }
     let md_path = dir.join(&md_name);
     fs::write(&md_path, md).with_context(|| format!("writing {}", md_path.display()))?;
 
@@ -119,6 +165,7 @@ pub fn write_report(
         evaluation: eval.clone(),
         history: history.map(<[EpochRecord]>::to_vec),
         cv: cv.cloned(),
+        calibration: calibration.cloned(),
         files,
     };
     let json_path = dir.join(&json_name);
@@ -422,6 +469,41 @@ fn render_markdown(
     }
     let _ = writeln!(md, "- [{json_name}]({json_name}) — all numbers (machine readable)");
     md
+}
+
+/// The calibration section of the Markdown report.
+fn calibration_section(md: &mut String, r: &CalibrationReport, reliability: &str, selective: &str) {
+    md.push_str("## Calibration\n\n");
+    let _ = writeln!(
+        md,
+        "Fitted on the {} out-of-fold track predictions of the cross-validation (accuracy {}): \
+         a temperature on the track probabilities (softmax of log p / T, the ranking never \
+         changes) minimising their negative log-likelihood, then the `uncertain` threshold: \
+         the lowest top probability above which answers are right at least {} of the time.\n",
+        r.tracks,
+        pct(r.accuracy),
+        pct(r.target_accuracy)
+    );
+    md.push_str("| | Before | After |\n|---|---:|---:|\n");
+    let _ = writeln!(md, "| Temperature | 1 | {:.4} |", r.calibration.temperature);
+    let _ = writeln!(
+        md,
+        "| Expected calibration error ({} bins) | {:.4} | {:.4} |\n",
+        r.reliability_before.len(),
+        r.ece_before,
+        r.ece_after
+    );
+    let _ = writeln!(md, "![Reliability diagram]({reliability})\n");
+    md.push_str("| Answers | Uncertain below | Coverage | Accuracy |\n|---|---:|---:|---:|\n");
+    let _ = writeln!(md, "| all | — | 100.0% | {} |", pct(r.accuracy));
+    let _ = writeln!(
+        md,
+        "| not `uncertain` | {:.4} | {} | {} |\n",
+        r.calibration.uncertain_below,
+        pct(r.coverage_at_threshold),
+        pct(r.accuracy_at_threshold)
+    );
+    let _ = writeln!(md, "![Selective accuracy against coverage]({selective})\n");
 }
 
 /// The epoch with the lowest finite validation loss (first on ties): the one whose weights

@@ -14,12 +14,12 @@ use super::{best_epoch, duration, epochs};
 use crate::metrics::EpochRecord;
 
 /// Converts any plotters error (their error types are not always `Send + Sync`).
-fn pe<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(super) fn pe<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("plotting failed: {e:?}")
 }
 
-const TEXT: RGBColor = RGBColor(30, 30, 30);
-const MUTED: RGBColor = RGBColor(110, 110, 110);
+pub(super) const TEXT: RGBColor = RGBColor(30, 30, 30);
+pub(super) const MUTED: RGBColor = RGBColor(110, 110, 110);
 
 /// Sequential white-to-blue colour map (matplotlib "Blues" stops), `v` in [0, 1].
 fn blues(v: f64) -> RGBColor {
@@ -43,7 +43,7 @@ fn blues(v: f64) -> RGBColor {
     RGBColor(lerp(a.0, b.0), lerp(a.1, b.1), lerp(a.2, b.2))
 }
 
-fn text_style(size: f64, color: &RGBColor) -> TextStyle<'static> {
+pub(super) fn text_style(size: f64, color: &RGBColor) -> TextStyle<'static> {
     (FONT, size).into_font().color(color)
 }
 
@@ -290,12 +290,12 @@ fn epoch_label(x: &f64) -> String {
     }
 }
 
-const TRAIN: RGBColor = RGBColor(31, 119, 180); // tab:blue
-const VAL: RGBColor = RGBColor(255, 127, 14); // tab:orange
+pub(super) const TRAIN: RGBColor = RGBColor(31, 119, 180); // tab:blue
+pub(super) const VAL: RGBColor = RGBColor(255, 127, 14); // tab:orange
 const LR: RGBColor = RGBColor(44, 160, 44); // tab:green
-const BEST: RGBColor = RGBColor(150, 150, 150);
-const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
-const GRID_BOLD: RGBColor = RGBColor(215, 215, 215);
+pub(super) const BEST: RGBColor = RGBColor(150, 150, 150);
+pub(super) const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
+pub(super) const GRID_BOLD: RGBColor = RGBColor(215, 215, 215);
 
 /// One line-with-markers series plus its legend entry.
 fn series<DB: DrawingBackend>(
