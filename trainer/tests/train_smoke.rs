@@ -615,3 +615,44 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
     assert_eq!(report["evaluation"]["n_tracks"], 6);
     assert_eq!(report["evaluation"]["n_windows"], 6, "one window per track for a fusion");
 }
+
+#[test]
+fn no_holdout_trains_on_every_track_and_stores_the_calibration_of_its_cross_validation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    let out_dir = tmp.path().join("all");
+    let out = train_with(
+        "audio",
+        &data,
+        &out_dir,
+        &tmp.path().join("cache"),
+        &["--epochs", "2", "--batch", "8", "--seed", "7", "--folds", "3", "--no-holdout"],
+    );
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("calibration on 6 out-of-fold tracks"), "{log}");
+    let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
+    let header = genrescope::bundle::SpectrogramBundle::read_header(&bundle).unwrap();
+    let calibration = header.calibration.expect("the bundle stores its calibration");
+    assert!(calibration.temperature > 0.0 && calibration.temperature.is_finite());
+    let split = &header.provenance.split;
+    assert!(split.starts_with("no hold-out: trained on all 6 tracks for"), "{split}");
+    for file in ["report-reliability.png", "report-selective.png"] {
+        assert!(out_dir.join(file).is_file(), "{file} missing: {log}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["calibration"]["tracks"], 6);
+    assert_eq!(report["calibration"]["calibration"]["temperature"], calibration.temperature);
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.contains("## Calibration") && md.contains("(report-reliability.png)"), "{md}");
+
+    let refused = train_with(
+        "audio",
+        &data,
+        &tmp.path().join("x"),
+        &tmp.path().join("cache"),
+        &["--epochs", "1", "--target-accuracy", "1.5"],
+    );
+    assert!(!refused.status.success() && text(&refused).contains("--target-accuracy"));
+}

@@ -23,30 +23,40 @@ use clap::{Args, Parser};
 use genrescope::audio::{decode_path, DecodeLimits};
 use genrescope::bundle::{FusionBundle, Header, MemberBundle, Provenance};
 use genrescope::classify::Ensemble;
+use genrescope::trust::calibration::Prediction;
+use genrescope::trust::Calibration;
 use rayon::prelude::*;
 use serde_json::json;
 
 use super::train::TrainArgs;
 use super::train_options::TrainCli;
+use crate::bundle_edit::with_calibration;
 use crate::cv::cross_validate;
 use crate::dataset::track_key;
 use crate::metrics::{evaluate, summarize, CvSummary, Evaluation, WindowPrediction, LOSS_EPS};
 use crate::provenance::command_line;
-use crate::report::write_report;
+use crate::report::write_report_calibrated;
 use crate::report::{pooled_evaluation, print_cv};
 
 /// Options of `trainer fuse`.
 #[derive(Debug, Args)]
 pub struct FuseArgs {
     /// Labelled folder of audio (one sub-folder per label) on which the fusion weights are
-    /// fitted and the fusion is evaluated.
+    /// fitted (unless --weights), the members without a calibration and the fusion's own
+    /// calibration are fitted, and the fusion is evaluated.
     #[arg(long, required_unless_present = "weights")]
     pub data: Option<PathBuf>,
-    /// Instead of fitting them on --data: these fusion weights, one per member in order
-    /// (comma-separated, >= 0, not all 0; used as given, renormalised when the bundle runs).
-    /// Nothing is evaluated.
-    #[arg(long, value_delimiter = ',', value_name = "W1,W2,..", conflicts_with = "data")]
-    pub weights: Vec<f64>,
+    /// `equal`: every member weighs the same (after its calibration); with --data the
+    /// fusion's calibration is still fitted and the fusion evaluated. Or W1,W2,..: these
+    /// weights, one per member in order (>= 0, not all 0; renormalised when the bundle
+    /// runs), without --data: nothing is fitted or evaluated.
+    #[arg(long, value_name = "equal|W1,W2,..", value_parser = parse_weights)]
+    pub weights: Option<WeightChoice>,
+    /// Answers whose calibrated fused top probability is below the threshold fitted on the
+    /// fused out-of-fold predictions are `uncertain`; the threshold is the lowest at which
+    /// the others are right at least this often (0..1).
+    #[arg(long, default_value_t = crate::calibrate::DEFAULT_TARGET_ACCURACY)]
+    pub target_accuracy: f64,
     /// A member, in fusion order (the first spectrogram member's timeline is the fused
     /// result's): NAME=BUNDLE for an existing bundle, or NAME=train:OPTIONS to train it first
     /// with `trainer train OPTIONS`, OPTIONS starting with the sub-command (e.g.
@@ -68,14 +78,43 @@ pub struct FuseArgs {
     pub out: PathBuf,
 }
 
+/// How `fuse` weighs its members.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightChoice {
+    /// The same weight for every member.
+    Equal,
+    /// These weights, one per member.
+    Given(Vec<f64>),
+}
+
+/// Parses `--weights`: `equal` or a comma-separated list of numbers.
+fn parse_weights(text: &str) -> Result<WeightChoice, String> {
+    if text.trim().eq_ignore_ascii_case("equal") {
+        return Ok(WeightChoice::Equal);
+    }
+    let weights = text
+        .split(',')
+        .map(|w| {
+            w.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{w}` is not a number (expected `equal` or W1,W2,..)"))
+        })
+        .collect::<Result<Vec<f64>, String>>()?;
+    Ok(WeightChoice::Given(weights))
+}
+
 /// A member's bundle and its held-out predictions on the fusion data.
 struct LoadedMember {
     name: String,
+    /// Its bundle (with the calibration fitted here when it had none).
     bytes: Vec<u8>,
-    /// Per track (in dataset order): mean probabilities.
+    /// Per track (in dataset order): mean probabilities, calibrated by the member's
+    /// calibration.
     predictions: Vec<Vec<f32>>,
     /// Where the predictions come from.
     source: String,
+    /// Its calibration and whether it was fitted here.
+    calibration: Option<(Calibration, bool)>,
 }
 
 /// Runs `trainer fuse`.
@@ -85,9 +124,19 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     {
         bail!("--weight-step must divide 1 (e.g. 0.05, 0.1), got {}", args.weight_step);
     }
-    if !args.weights.is_empty() {
-        return fuse_as_given(&args);
+    crate::calibrate::check_target(args.target_accuracy)?;
+    match (&args.weights, &args.data) {
+        (Some(WeightChoice::Given(weights)), None) => return fuse_as_given(&args, weights),
+        (Some(WeightChoice::Given(_)), Some(_)) => {
+            bail!("--weights W1,W2,.. are used as given: leave out --data (or use --weights equal)")
+        }
+        (Some(WeightChoice::Equal), None) => {
+            let equal = vec![1.0 / args.members.len() as f64; args.members.len()];
+            return fuse_as_given(&args, &equal);
+        }
+        _ => {}
     }
+    let equal_weights = args.weights == Some(WeightChoice::Equal);
     let data_dir = args.data.clone().context("--data DIR (or --weights) is required")?;
     let dataset = super::discover_labelled(&data_dir)?;
     let names: Vec<String> =
@@ -136,7 +185,14 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
             }
         };
         eprintln!("member `{name}`: held-out predictions are the {source}");
-        members.push(LoadedMember { name, bytes, predictions, source });
+        members.push(calibrated_member(
+            name,
+            bytes,
+            predictions,
+            source,
+            &truths,
+            args.target_accuracy,
+        )?);
     }
     let k = args.folds;
     let steps = (1.0 / args.weight_step).round() as usize;
@@ -146,9 +202,16 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     // this fold's tracks.
     let mut member_folds: Vec<Vec<Evaluation>> = vec![Vec::new(); members.len()];
     let mut fold_weights = Vec::new();
+    let choose_weights = |on: &[usize]| {
+        if equal_weights {
+            vec![1.0 / members.len() as f64; members.len()]
+        } else {
+            fit_weights(&members, &truths, on, steps)
+        }
+    };
     let fused_cv = cross_validate(&truths, k, args.seed, |_, fold| {
         let fit_on: Vec<usize> = all.iter().copied().filter(|t| !fold.test.contains(t)).collect();
-        let weights = fit_weights(&members, &truths, &fit_on, steps);
+        let weights = choose_weights(&fit_on);
         for (m, member) in members.iter().enumerate() {
             member_folds[m].push(evaluation(&dataset.labels, &fold.test, &truths, |t| {
                 member.predictions[t].clone()
@@ -160,7 +223,9 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         Ok(fused)
     })?;
     let member_cv: Vec<CvSummary> = member_folds.into_iter().map(summarize).collect();
-    let weights = fit_weights(&members, &truths, &all, steps);
+    let weights = choose_weights(&all);
+    let calibration =
+        crate::calibrate::fit(&crate::calibrate::out_of_fold(&fused_cv), args.target_accuracy);
 
     println!(
         "{k}-fold nested cross-validation on {} tracks (track accuracy, mean ± std):",
@@ -182,8 +247,18 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     );
     let described: Vec<String> =
         members.iter().zip(&weights).map(|(m, w)| format!("{} {w:.2}", m.name)).collect();
-    println!("fusion weights (fitted on all {} tracks): {}", names.len(), described.join(", "));
+    if equal_weights {
+        println!(
+            "fusion weights (equal, after each member's calibration): {}",
+            described.join(", ")
+        );
+    } else {
+        println!("fusion weights (fitted on all {} tracks): {}", names.len(), described.join(", "));
+    }
     print_cv(&fused_cv);
+    if let Some(c) = &calibration {
+        println!("fusion {}", c.summary());
+    }
 
     let member_metrics: serde_json::Map<String, serde_json::Value> = members
         .iter()
@@ -192,6 +267,11 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         .map(|((m, cv), w)| {
             (m.name.clone(), json!({
                 "weight": w,
+                "calibration": m.calibration.map(|(c, fitted_here)| json!({
+                    "temperature": c.temperature,
+                    "uncertain_below": c.uncertain_below,
+                    "fitted": if fitted_here { "by fuse, on its held-out predictions" } else { "stored in its bundle" },
+                })),
                 "held_out_predictions": m.source,
                 "cross_validation": {"folds": k, "track_accuracy": cv.track_accuracy, "macro_f1": cv.macro_f1},
             }))
@@ -200,10 +280,18 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     let metrics = json!({
         "cross_validation": {"folds": k, "track_accuracy": fused_cv.track_accuracy, "macro_f1": fused_cv.macro_f1, "nested": true},
         "members": member_metrics,
+        "weights": if equal_weights { "equal after each member's calibration" } else { "fitted: the grid point of least cross-entropy" },
         "fold_weights": fold_weights,
+        "calibration": calibration.as_ref().map(crate::calibrate::CalibrationReport::metrics),
     });
     let provenance = Provenance {
-        data: format!("fusion weights fitted on {}: {} tracks, {} labels", data_dir.display(), names.len(), dataset.labels.len()),
+        data: format!(
+            "fusion {} on {}: {} tracks, {} labels",
+            if equal_weights { "weights equal, calibration fitted" } else { "weights and calibration fitted" },
+            data_dir.display(),
+            names.len(),
+            dataset.labels.len()
+        ),
         split: format!("held-out predictions of each member; nested {k}-fold cross-validation stratified by label, seed {}", args.seed),
         seed: args.seed,
         command: command_line(),
@@ -217,11 +305,12 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         .zip(&weights)
         .map(|(m, &w)| MemberBundle { name: m.name.clone(), weight: w, bytes: m.bytes.clone() })
         .collect();
-    let bytes = FusionBundle::to_bytes(&dataset.labels, provenance, None, &parts)?;
+    let fused_calibration = calibration.as_ref().map(|c| c.calibration);
+    let bytes = FusionBundle::to_bytes(&dataset.labels, provenance, fused_calibration, &parts)?;
     let bundle_path = args.out.join("model.gscope");
     std::fs::write(&bundle_path, &bytes)
         .with_context(|| format!("writing {}", bundle_path.display()))?;
-    check_bundle(&bytes, &members, &weights, &dataset.tracks[0].path)?;
+    check_bundle(&bytes, &members, &weights, fused_calibration, &dataset.tracks[0].path)?;
     let meta = json!({
         "data": data_dir.display().to_string(),
         "seed": args.seed,
@@ -229,13 +318,14 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
         "weights": member_metrics,
         "fold_weights": fold_weights,
     });
-    let files = write_report(
+    let files = write_report_calibrated(
         &args.out,
         "report",
         "Fusion: nested cross-validation",
         &pooled_evaluation(&fused_cv),
         None,
         Some(&fused_cv),
+        calibration.as_ref(),
         &meta,
     )?;
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
@@ -245,17 +335,17 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `fuse --weights`: the members' bundles with the given weights, nothing fitted or
-/// evaluated.
-fn fuse_as_given(args: &FuseArgs) -> anyhow::Result<ExitCode> {
-    if args.weights.len() != args.members.len() {
-        bail!("--weights lists {} weights for {} members", args.weights.len(), args.members.len());
+/// `fuse --weights` without `--data`: the members' bundles with these weights, nothing
+/// fitted or evaluated.
+fn fuse_as_given(args: &FuseArgs, weights: &[f64]) -> anyhow::Result<ExitCode> {
+    if weights.len() != args.members.len() {
+        bail!("--weights lists {} weights for {} members", weights.len(), args.members.len());
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut parts = Vec::new();
     let mut labels: Option<Vec<String>> = None;
-    for (spec, &weight) in args.members.iter().zip(&args.weights) {
+    for (spec, &weight) in args.members.iter().zip(weights) {
         let (name, _, bytes, ensemble) = open_member(spec, &args.out)?;
         labels.get_or_insert_with(|| ensemble.labels().to_vec());
         parts.push(MemberBundle { name, weight, bytes });
@@ -265,7 +355,7 @@ fn fuse_as_given(args: &FuseArgs) -> anyhow::Result<ExitCode> {
         split: String::new(),
         seed: 0,
         command: command_line(),
-        metrics: json!({"weights": args.weights}),
+        metrics: json!({"weights": weights}),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         dataset: None,
         evaluation: None,
@@ -388,6 +478,50 @@ fn classify_all(ensemble: &Ensemble, paths: &[PathBuf]) -> anyhow::Result<Vec<Ve
         .collect()
 }
 
+/// The member with its predictions calibrated: by the calibration its bundle stores, or
+/// else by one fitted here on its held-out predictions (and written into its bundle, so the
+/// fusion applies it too).
+fn calibrated_member(
+    name: String,
+    bytes: Vec<u8>,
+    predictions: Vec<Vec<f32>>,
+    source: String,
+    truths: &[usize],
+    target_accuracy: f64,
+) -> anyhow::Result<LoadedMember> {
+    let header = Header::read(&bytes).with_context(|| format!("member `{name}`"))?;
+    let (calibration, bytes) = match header.calibration() {
+        Some(c) => (Some((c, false)), bytes),
+        None => {
+            let held_out: Vec<Prediction> = predictions
+                .iter()
+                .zip(truths)
+                .map(|(p, &label)| Prediction { probabilities: p.clone(), label })
+                .collect();
+            match crate::calibrate::fit(&held_out, target_accuracy) {
+                Some(report) => {
+                    eprintln!("member `{name}` has no calibration: {}", report.summary());
+                    let bytes = with_calibration(&bytes, report.calibration)
+                        .with_context(|| format!("member `{name}`: storing its calibration"))?;
+                    (Some((report.calibration, true)), bytes)
+                }
+                None => (None, bytes),
+            }
+        }
+    };
+    if let Some((c, _)) = calibration {
+        eprintln!(
+            "member `{name}`: calibration temperature {:.3}, uncertain below {:.3}",
+            c.temperature, c.uncertain_below
+        );
+    }
+    let predictions = match calibration {
+        Some((c, _)) => predictions.iter().map(|p| c.apply(p)).collect(),
+        None => predictions,
+    };
+    Ok(LoadedMember { name, bytes, predictions, source, calibration })
+}
+
 /// Track `t`'s fused probabilities.
 fn fuse(members: &[LoadedMember], weights: &[f64], t: usize) -> Vec<f32> {
     let n = members[0].predictions[t].len();
@@ -447,11 +581,13 @@ fn evaluation(
 }
 
 /// Loads the written bundle and checks, on one track, that its fused probabilities are the
-/// weighted mean of its members' (each member run on its own bundle).
+/// weighted mean of its members' (each member run on its own bundle, so with its own
+/// calibration), with the fusion's `calibration` applied.
 fn check_bundle(
     bytes: &[u8],
     members: &[LoadedMember],
     weights: &[f64],
+    calibration: Option<Calibration>,
     track: &Path,
 ) -> anyhow::Result<()> {
     let fused = Ensemble::from_bundle(bytes, &Device::flex())
@@ -470,10 +606,12 @@ fn check_bundle(
             }
         }
     }
+    let mean: Vec<f32> = expected.iter().map(|e| (e / total) as f32).collect();
+    let expected = calibration.map_or_else(|| mean.clone(), |c| c.apply(&mean));
     let diff = expected
         .iter()
         .zip(&got.probabilities)
-        .map(|(e, g)| (e / total - *g as f64).abs())
+        .map(|(e, g)| (e - g).abs() as f64)
         .fold(0.0, f64::max);
     if diff > 1e-5 {
         bail!("the fusion bundle's result on {} is not the weighted mean of its members' (max difference {diff:.1e})", track.display());
@@ -487,7 +625,13 @@ mod tests {
     use super::*;
 
     fn member(predictions: Vec<Vec<f32>>) -> LoadedMember {
-        LoadedMember { name: "m".into(), bytes: Vec::new(), predictions, source: String::new() }
+        LoadedMember {
+            name: "m".into(),
+            bytes: Vec::new(),
+            predictions,
+            source: String::new(),
+            calibration: None,
+        }
     }
 
     #[test]

@@ -20,11 +20,12 @@ use serde_json::json;
 use super::backend::Backend;
 use crate::augment::AugmentConfig;
 use crate::cache::{default_dir, FeatureCache};
+use crate::calibrate;
 use crate::cv;
 use crate::dataset::{track_key, Dataset, Track};
 use crate::metrics::{summarize, CvSummary, Evaluation};
 use crate::provenance::command_line;
-use crate::report::{pooled_evaluation, print_cv, print_summary, write_report};
+use crate::report::{pooled_evaluation, print_cv, print_summary, write_report_calibrated};
 use crate::split::{stratified_split, Split};
 use crate::train::fit::{evaluate_set, fit, window_set, FitOutcome, Tracks};
 use crate::train::fold_store::{run_key, FoldStore};
@@ -155,6 +156,10 @@ pub struct TrainArgs {
     pub cv_only: bool,
     /// Only these folds (1-based).
     pub only_folds: Vec<usize>,
+    /// Train the bundle's network on every track, for the median of the folds' best epochs.
+    pub no_holdout: bool,
+    /// The accuracy the calibration's `uncertain` threshold aims at.
+    pub target_accuracy: f64,
     /// No training augmentation.
     pub no_augment: bool,
     /// At most this many tracks per label.
@@ -208,6 +213,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         return super::train_table::run(&args, table);
     }
     let data_dir = args.data.clone().context("a labelled audio folder (--data DIR) is required")?;
+    calibrate::check_target(args.target_accuracy)?;
+    if args.no_holdout && (args.folds.is_none() || args.cv_only) {
+        bail!(
+            "--no-holdout trains the bundle on every track and needs --folds K (without --cv-only)"
+        );
+    }
     if args.fine_tune == Some(0) {
         bail!("--fine-tune needs at least 1 epoch");
     }
@@ -295,16 +306,23 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    let calibration = cv
+        .as_ref()
+        .and_then(|(cv, _)| calibrate::fit(&calibrate::out_of_fold(cv), args.target_accuracy));
+    if let Some(c) = &calibration {
+        println!("{}", c.summary());
+    }
     if args.cv_only {
-        let cv = cv.context("--cv-only needs --folds K")?;
+        let (cv, _) = cv.context("--cv-only needs --folds K")?;
         let meta = run_meta(&args, &data, &settings, &backend_name, &command, None);
-        let files = write_report(
+        let files = write_report_calibrated(
             &args.out,
             "cv-report",
             "Cross-validation",
             &pooled_evaluation(&cv),
             None,
             Some(&cv),
+            calibration.as_ref(),
             &meta,
         )?;
         print_cv(&cv);
@@ -315,35 +333,38 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         return Ok(exit_code(&data));
     }
 
-    let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    eprintln!(
-        "split by track: {} train, {} validation, {} test",
-        split.train.len(),
-        split.val.len(),
-        split.test.len()
-    );
-    let outcome =
-        fit(&cfg, &data.labels, &tracks, &split.train, &split.val, &settings, &device, "hold-out")?;
-    let extractor = MelExtractor::new(&cfg).map_err(anyhow::Error::msg)?;
-    let test_set = window_set(&cfg, &extractor, &tracks, &split.test, &outcome.normalisation);
-    let test = evaluate_set(&outcome.model, &test_set, &data.labels, &device)?;
-    println!("{}", print_summary(&test));
+    let bundled = match &cv {
+        Some((cv, best_epochs)) if args.no_holdout => {
+            fit_all(&cfg, &data, &tracks, &settings, &device, cv, best_epochs)?
+        }
+        _ => fit_holdout(&cfg, &data, &tracks, &settings, &device, args.seed)?,
+    };
+    let cv = cv.map(|(cv, _)| cv);
+    let outcome = &bundled.outcome;
+    if let Some(test) = &bundled.test {
+        println!("{}", print_summary(test));
+    }
     if let Some(cv) = &cv {
         print_cv(cv);
     }
 
     let metrics = json!({
-        "test": headline(&test),
+        "test": bundled.test.as_ref().map(headline),
         "validation": outcome.validation.as_ref().map(headline),
         "cross_validation": cv.as_ref().map(|c| json!({
             "folds": c.folds.len(),
             "track_accuracy": c.track_accuracy, "window_accuracy": c.window_accuracy, "macro_f1": c.macro_f1,
         })),
+        "calibration": calibration.as_ref().map(calibrate::CalibrationReport::metrics),
         "best_epoch": outcome.best_epoch,
         "epochs_run": outcome.history.len(),
         "training_seconds": outcome.seconds,
     });
+    let evaluation = match (&cv, &bundled.test) {
+        (Some(cv), _) => crate::provenance::cross_validated(cv, false),
+        (None, Some(test)) => crate::provenance::headline(None, test),
+        (None, None) => bail!("a bundle trained without a test set needs --folds K"),
+    };
     let header = SpectrogramHeader {
         labels: data.labels.clone(),
         feature_config: cfg.clone(),
@@ -352,15 +373,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         weight_storage: args.weights,
         provenance: Provenance {
             data: describe_data(&data_dir, &data),
-            split: describe_split(&split, args.seed),
+            split: bundled.split.clone(),
             seed: args.seed,
             command: command.clone(),
             metrics,
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             dataset: Some(crate::provenance::dataset(&data_dir, data.tracks.len())),
-            evaluation: Some(crate::provenance::headline(cv.as_ref(), &test)),
+            evaluation: Some(evaluation),
         },
-        calibration: None,
+        calibration: calibration.as_ref().map(|c| c.calibration),
         music_detector: None,
         tags: settings.architecture.tag_names(),
     };
@@ -368,23 +389,32 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let bundle_path = args.out.join("model.gscope");
     std::fs::write(&bundle_path, &bytes)
         .with_context(|| format!("writing {}", bundle_path.display()))?;
-    check_bundle(&bytes, &device, &tracks, &split, &outcome, &cfg, args.weights)?;
+    check_bundle(&bytes, &device, &tracks, bundled.check_track, outcome, &cfg, args.weights)?;
 
-    let meta = run_meta(
+    let mut meta = run_meta(
         &args,
         &data,
         &settings,
         &backend_name,
         &command,
-        Some((&split, outcome.best_epoch, outcome.seconds)),
+        Some((&bundled.split, outcome.best_epoch, outcome.seconds)),
     );
-    let files = write_report(
+    meta["calibration"] = json!(header.calibration);
+    let (title, evaluation) = match (&bundled.test, &cv) {
+        (Some(test), _) => ("Hold-out test set", test.clone()),
+        (None, Some(cv)) => {
+            ("Cross-validation (the bundle is trained on every track)", pooled_evaluation(cv))
+        }
+        (None, None) => unreachable!("checked above"),
+    };
+    let files = write_report_calibrated(
         &args.out,
         "report",
-        "Hold-out test set",
-        &test,
+        title,
+        &evaluation,
         Some(&outcome.history),
         cv.as_ref(),
+        calibration.as_ref(),
         &meta,
     )?;
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
@@ -392,6 +422,99 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         eprintln!("wrote {}", f.display());
     }
     Ok(exit_code(&data))
+}
+
+/// The bundle's network and how it was trained: on a hold-out split (with its test
+/// evaluation) or on every track.
+struct Bundled {
+    outcome: FitOutcome,
+    /// The test tracks' evaluation (hold-out only).
+    test: Option<Evaluation>,
+    /// How the tracks were used, for the provenance's `split`.
+    split: String,
+    /// A track to check the written bundle on.
+    check_track: Option<usize>,
+}
+
+/// Trains on 80 % of the tracks, early-stopped on 10 %, and evaluates on the last 10 %.
+fn fit_holdout(
+    cfg: &FeatureConfig,
+    data: &LoadedData,
+    tracks: &Tracks,
+    settings: &TrainSettings,
+    device: &Device,
+    seed: u64,
+) -> anyhow::Result<Bundled> {
+    let split = stratified_split(tracks.labels, (0.8, 0.1, 0.1), seed)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!(
+        "split by track: {} train, {} validation, {} test",
+        split.train.len(),
+        split.val.len(),
+        split.test.len()
+    );
+    let outcome =
+        fit(cfg, &data.labels, tracks, &split.train, &split.val, settings, device, "hold-out")?;
+    let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
+    let test_set = window_set(cfg, &extractor, tracks, &split.test, &outcome.normalisation);
+    let test = evaluate_set(&outcome.model, &test_set, &data.labels, device)?;
+    Ok(Bundled {
+        outcome,
+        test: Some(test),
+        split: describe_split(&split, seed),
+        check_track: split.test.first().copied(),
+    })
+}
+
+/// Trains on every track for the median of the cross-validation folds' best epochs (see
+/// [`no_holdout_rule`]).
+fn fit_all(
+    cfg: &FeatureConfig,
+    data: &LoadedData,
+    tracks: &Tracks,
+    settings: &TrainSettings,
+    device: &Device,
+    cv: &CvSummary,
+    best_epochs: &[usize],
+) -> anyhow::Result<Bundled> {
+    let epochs = median_epoch(best_epochs).context("no fold reported a best epoch")?;
+    let all: Vec<usize> = (0..tracks.labels.len()).collect();
+    let mut fixed = settings.clone();
+    fixed.epochs = epochs;
+    // No validation set: nothing to stop early on.
+    fixed.schedule.early_stop_patience = epochs + 1;
+    let split = no_holdout_rule(all.len(), cv.folds.len(), epochs, best_epochs, settings.seed);
+    eprintln!("{split}");
+    let outcome = fit(cfg, &data.labels, tracks, &all, &[], &fixed, device, "all tracks")?;
+    Ok(Bundled { outcome, test: None, split, check_track: all.first().copied() })
+}
+
+/// The median of the folds' best epochs (the lower middle value of an even count); `None`
+/// without folds.
+pub(crate) fn median_epoch(best_epochs: &[usize]) -> Option<usize> {
+    let mut sorted = best_epochs.to_vec();
+    sorted.sort_unstable();
+    sorted.get((sorted.len().max(1) - 1) / 2).copied()
+}
+
+/// The provenance's `split` of a network trained on every track.
+fn no_holdout_rule(
+    tracks: usize,
+    folds: usize,
+    epochs: usize,
+    best_epochs: &[usize],
+    seed: u64,
+) -> String {
+    let list: Vec<String> = best_epochs.iter().map(usize::to_string).collect();
+    format!(
+        "no hold-out: trained on all {tracks} tracks for {epochs} epochs, the median of the best \
+         epochs of the {folds} cross-validation folds ({}); without a validation set the \
+         learning-rate plateaus follow the training loss and the weights of the epoch with the \
+         lowest training loss are kept; the accuracy is the {folds}-fold cross-validation's \
+         (stratified by label, by track, seed {seed}) and the calibration is fitted on its \
+         out-of-fold predictions",
+        list.join(", ")
+    )
 }
 
 /// Discovers the folder `dir` and decodes every track (at most `limit` per label) through the
@@ -486,23 +609,30 @@ impl<'a> CrossValidation<'a> {
         CrossValidation { cfg, data, labels: &data.labels, tracks, settings, device, k, store }
     }
 
-    /// Every fold, summarised.
-    fn run(&self) -> anyhow::Result<CvSummary> {
+    /// Every fold, summarised, with each fold's best epoch.
+    fn run(&self) -> anyhow::Result<(CvSummary, Vec<usize>)> {
         let all: Vec<usize> = (1..=self.k).collect();
-        let mut evaluations = Vec::new();
-        self.each_fold(&all, |e| evaluations.push(e))?;
-        Ok(summarize(evaluations))
+        let (mut evaluations, mut best_epochs) = (Vec::new(), Vec::new());
+        self.each_fold(&all, |e, best| {
+            evaluations.push(e);
+            best_epochs.push(best);
+        })?;
+        Ok((summarize(evaluations), best_epochs))
     }
 
     /// Only the folds `only` (1-based); returns how many of the K folds are now stored.
     fn run_only(&self, only: &[usize]) -> anyhow::Result<usize> {
-        self.each_fold(only, |_| ())?;
+        self.each_fold(only, |_, _| ())?;
         Ok((0..self.k).filter(|&i| self.store.load(i, self.k).is_some()).count())
     }
 
     /// Evaluates each fold in `folds` (1-based), training it unless it is stored, and hands
-    /// the evaluations to `sink` in fold order.
-    fn each_fold(&self, folds: &[usize], mut sink: impl FnMut(Evaluation)) -> anyhow::Result<()> {
+    /// the evaluations and best epochs to `sink` in fold order.
+    fn each_fold(
+        &self,
+        folds: &[usize],
+        mut sink: impl FnMut(Evaluation, usize),
+    ) -> anyhow::Result<()> {
         let (cfg, k) = (self.cfg, self.k);
         let splits = cv::folds(self.tracks.labels, k, self.settings.seed)?;
         let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
@@ -542,14 +672,14 @@ impl<'a> CrossValidation<'a> {
                 100.0 * evaluation.track_accuracy,
                 100.0 * evaluation.window_accuracy,
             );
-            sink(evaluation);
+            sink(evaluation, best_epoch);
         }
         Ok(())
     }
 }
 
 /// Loads the written bundle back through the product's own [`SpectrogramModel`] and checks that it
-/// reproduces the trained model's window probabilities on the first test track (this covers
+/// reproduces the trained model's window probabilities on `track` (this covers
 /// the weights, the normalisation and the front end stored in the header).
 ///
 /// With f16 or int8 storage the reference is the trained model with its weights rounded the
@@ -559,14 +689,14 @@ fn check_bundle(
     bytes: &[u8],
     device: &Device,
     tracks: &Tracks,
-    split: &Split,
+    track: Option<usize>,
     outcome: &FitOutcome,
     cfg: &FeatureConfig,
     storage: WeightStorage,
 ) -> anyhow::Result<()> {
     let classifier =
         SpectrogramModel::from_bundle(bytes, device).context("the written bundle does not load")?;
-    let Some(&track) = split.test.first() else { return Ok(()) };
+    let Some(track) = track else { return Ok(()) };
     let got = classifier.infer(&classifier.features(&tracks.pcm[track]))?;
     let extractor = MelExtractor::new(cfg).map_err(anyhow::Error::msg)?;
     let set = window_set(cfg, &extractor, tracks, &[track], &outcome.normalisation);
@@ -631,11 +761,11 @@ fn run_meta(
     settings: &TrainSettings,
     backend: &str,
     command: &str,
-    holdout: Option<(&Split, usize, f64)>,
+    holdout: Option<(&str, usize, f64)>,
 ) -> serde_json::Value {
     json!({
         "data": args.data.as_deref().map(|dir| describe_data(dir, data)),
-        "split": holdout.map(|(s, _, _)| describe_split(s, args.seed)),
+        "split": holdout.map(|(s, _, _)| s),
         "seed": args.seed,
         "command": command,
         "backend": backend,
@@ -652,5 +782,21 @@ fn exit_code(data: &LoadedData) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundle_trains_for_the_median_best_epoch_of_the_folds() {
+        assert_eq!(median_epoch(&[7, 3, 12]), Some(7));
+        assert_eq!(median_epoch(&[9, 4, 6, 20]), Some(6));
+        assert_eq!(median_epoch(&[5]), Some(5));
+        assert_eq!(median_epoch(&[]), None);
+        let rule = no_holdout_rule(80, 5, 6, &[4, 6, 9, 6, 3], 42);
+        assert!(rule.contains("all 80 tracks for 6 epochs"), "{rule}");
+        assert!(rule.contains("(4, 6, 9, 6, 3)"), "{rule}");
     }
 }

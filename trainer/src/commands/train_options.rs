@@ -51,6 +51,16 @@ pub struct RunOptions {
     /// without this option then reports all folds.
     #[arg(long, value_delimiter = ',', value_name = "I,J,..")]
     pub only_folds: Vec<usize>,
+    /// With --folds: the bundle's network is trained on every labelled track (no hold-out
+    /// split, no test set) for the median of the folds' best epochs; the cross-validation
+    /// estimates its accuracy and gives the calibration.
+    #[arg(long, requires = "folds")]
+    pub no_holdout: bool,
+    /// With --folds: answers whose calibrated top probability is below the threshold fitted
+    /// on the out-of-fold predictions are `uncertain`; the threshold is the lowest at which
+    /// the others are right at least this often (0..1).
+    #[arg(long, default_value_t = crate::calibrate::DEFAULT_TARGET_ACCURACY)]
+    pub target_accuracy: f64,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
@@ -300,6 +310,8 @@ fn defaults(
         folds: run.folds,
         cv_only: run.cv_only,
         only_folds: run.only_folds,
+        no_holdout: run.no_holdout,
+        target_accuracy: run.target_accuracy,
         no_augment: false,
         limit_per_label,
         backend: run.backend,

@@ -23,7 +23,7 @@ use crate::cv::cross_validate;
 use crate::metrics::Evaluation;
 use crate::provenance::command_line;
 use crate::report::{pooled_evaluation, print_cv};
-use crate::report::{print_summary, write_report};
+use crate::report::{print_summary, write_report_calibrated};
 use crate::split::stratified_split;
 use crate::table::{FeatureTable, TablePreprocessing};
 use crate::train::rows::{Rows, Stage};
@@ -36,6 +36,10 @@ const CNN1D_HALVE_EVERY: usize = 10;
 pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     if args.cv_only && args.folds.is_none() {
         bail!("--cv-only needs --folds K");
+    }
+    crate::calibrate::check_target(args.target_accuracy)?;
+    if args.no_holdout {
+        bail!("--no-holdout is not available for table models yet: they train on a hold-out split");
     }
     if !args.cv_only && args.ensemble > 1 {
         bail!("a table bundle holds one network: use --ensemble N with --folds K --cv-only");
@@ -116,6 +120,12 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
+    let calibration = cv.as_ref().and_then(|cv| {
+        crate::calibrate::fit(&crate::calibrate::out_of_fold(cv), args.target_accuracy)
+    });
+    if let Some(c) = &calibration {
+        println!("{}", c.summary());
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let data = format!(
@@ -146,13 +156,14 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     });
     if args.cv_only {
         let cv = cv.expect("--cv-only has --folds");
-        let files = write_report(
+        let files = write_report_calibrated(
             &args.out,
             "cv-report",
             "Cross-validation (descriptor table)",
             &pooled_evaluation(&cv),
             None,
             Some(&cv),
+            calibration.as_ref(),
             &meta,
         )?;
         print_cv(&cv);
@@ -210,12 +221,13 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
                     "folds": c.folds.len(), "track_accuracy": c.track_accuracy, "macro_f1": c.macro_f1,
                 })),
                 "best_epoch": best_epoch,
+                "calibration": calibration.as_ref().map(|c| c.metrics()),
             }),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             dataset: Some(crate::provenance::dataset(path, table.rows.len())),
             evaluation: Some(crate::provenance::headline(cv.as_ref(), &test)),
         },
-        calibration: None,
+        calibration: calibration.as_ref().map(|c| c.calibration),
     };
     let bytes = TableBundle::to_bytes(&header, &net).context(
         "cannot write the table bundle (its columns must be descriptors the engine computes from audio: the names of `trainer describe`)",
@@ -234,13 +246,14 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     )?;
     meta["split"] = json!(split_text);
     meta["best_epoch"] = json!(best_epoch);
-    let files = write_report(
+    let files = write_report_calibrated(
         &args.out,
         "report",
         "Hold-out test set (descriptor table)",
         &test,
         Some(&fit.history),
         cv.as_ref(),
+        calibration.as_ref(),
         &meta,
     )?;
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), bytes.len());
