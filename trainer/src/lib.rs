@@ -5,15 +5,19 @@
 
 pub mod allocator;
 pub mod augment;
+pub mod backbone_rows;
 pub mod bundle_edit;
 pub mod cache;
 pub mod calibrate;
 pub mod commands;
 pub mod cv;
 pub mod dataset;
+pub mod detection;
+pub mod logistic;
 pub mod metrics;
 pub mod provenance;
 pub mod report;
 pub mod split;
+pub mod synth;
 pub mod table;
 pub mod train;

@@ -34,6 +34,9 @@ enum Command {
     /// Fuse model bundles into one (fusion weights fitted on held-out predictions, with a
     /// nested cross-validation against each member alone).
     Fuse(commands::fuse::FuseArgs),
+    /// Fit the music / not-music detector of a MusiCNN transfer bundle (cross-validated by
+    /// file) and write the bundle with it.
+    Detect(commands::detect::DetectArgs),
     /// Re-encode a model bundle's weights (f32, f16 or int8) without retraining.
     Convert(commands::convert::ConvertArgs),
     /// Time training epochs (forward, backward, Adam) over a labelled folder.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Info(args) => commands::info::run(args),
         Command::Describe(args) => commands::describe::run(args),
         Command::Fuse(args) => commands::fuse::run(args),
+        Command::Detect(args) => commands::detect::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::BenchEpoch(args) => commands::bench_epoch::run(args),
     };

@@ -8,6 +8,7 @@ pub mod bench_epoch;
 pub mod classify;
 pub mod convert;
 pub mod describe;
+pub mod detect;
 pub mod eval;
 pub mod fuse;
 pub mod info;
