@@ -560,15 +560,64 @@ fn a_table_model_and_a_cnn_fuse_into_one_bundle_that_classify_loads() {
         (members[0]["name"].as_str(), members[1]["name"].as_str()),
         (Some("cnn"), Some("table"))
     );
-    for label in ["classical", "metal"] {
+    // The fused probabilities are the fusion's calibration applied to the weighted mean of
+    // the (calibrated) members'.
+    let fusion_bundle = std::fs::read(fused_dir.join("model.gscope")).unwrap();
+    let genrescope::bundle::Header::Fusion(fusion) =
+        genrescope::bundle::Header::read(&fusion_bundle).unwrap()
+    else {
+        panic!("not a fusion bundle")
+    };
+    let calibration = fusion.calibration.expect("the fusion stores its calibration");
+    assert_eq!(report["calibration"]["calibration"]["temperature"], calibration.temperature);
+    let labels = ["classical", "metal"];
+    let mean: Vec<f32> = labels
+        .iter()
+        .map(|label| {
+            members
+                .iter()
+                .map(|m| {
+                    m["weight"].as_f64().unwrap() * m["probabilities"][label].as_f64().unwrap()
+                })
+                .sum::<f64>() as f32
+        })
+        .collect();
+    let expected = calibration.apply(&mean);
+    for (label, want) in labels.iter().zip(expected) {
         let fused = entry["probabilities"][label].as_f64().unwrap();
-        let mean: f64 = members
-            .iter()
-            .map(|m| m["weight"].as_f64().unwrap() * m["probabilities"][label].as_f64().unwrap())
-            .sum();
-        assert!((fused - mean).abs() < 1e-6, "{label}: fused {fused} vs weighted mean {mean}");
+        assert!((fused - want as f64).abs() < 1e-5, "{label}: fused {fused} vs {want}");
     }
     assert_eq!(members[1]["windows"], 1, "a 30 s clip is one descriptor window");
+
+    // Equal weights after each member's calibration: the fusion's calibration is still
+    // fitted on the fused out-of-fold predictions.
+    let equal_dir = tmp.path().join("fused-equal");
+    let equal = trainer()
+        .args(["fuse", "--folds", "3", "--weights", "equal", "--data"])
+        .arg(&data)
+        .arg("--member")
+        .arg(format!("cnn={}", cnn_dir.join("model.gscope").display()))
+        .arg("--member")
+        .arg(format!("table={}", fused_dir.join("members/table/model.gscope").display()))
+        .arg("--out")
+        .arg(&equal_dir)
+        .output()
+        .unwrap();
+    let log = text(&equal);
+    assert!(equal.status.success(), "{log}");
+    assert!(log.contains("fusion weights (equal, after each member's calibration)"), "{log}");
+    let bundle = std::fs::read(equal_dir.join("model.gscope")).unwrap();
+    let genrescope::bundle::Header::Fusion(header) =
+        genrescope::bundle::Header::read(&bundle).unwrap()
+    else {
+        panic!("not a fusion bundle")
+    };
+    assert!(header.calibration.is_some(), "{log}");
+    assert!(header.members.iter().all(|m| m.weight == 0.5), "{:?}", header.members);
+    assert!(equal_dir.join("report-reliability.png").is_file(), "{log}");
+    let given =
+        trainer().args(["fuse", "--weights", "1,x", "--member", "a=b.gscope"]).output().unwrap();
+    assert!(!given.status.success() && text(&given).contains("`x` is not a number"));
 
     // A member trained on --data without out-of-fold predictions would not be held out.
     let no_cv = tmp.path().join("cnn-no-cv");
@@ -655,4 +704,84 @@ fn no_holdout_trains_on_every_track_and_stores_the_calibration_of_its_cross_vali
         &["--epochs", "1", "--target-accuracy", "1.5"],
     );
     assert!(!refused.status.success() && text(&refused).contains("--target-accuracy"));
+}
+
+#[test]
+fn detect_fits_a_music_detector_that_the_written_bundle_applies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_collection(tmp.path());
+    let model_dir = tmp.path().join("transfer");
+    let cache = tmp.path().join("cache");
+    let options = ["--msd-tags", "--max-patches", "2", "--epochs", "2", "--batch", "8"];
+    let trained = train_with("transfer", &data, &model_dir, &cache, &options);
+    assert!(trained.status.success(), "{}", text(&trained));
+    let not_music = tmp.path().join("not-music");
+    std::fs::create_dir_all(&not_music).unwrap();
+    let ood = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ood-dev/not-music");
+    for name in [
+        "count.wav",
+        "3WORDS.wav",
+        "room-tone-n_IJI9R1NTO9_57.0_58.0.wav",
+        "room-tone-n_J950HTM138_56.0_57.0.wav",
+    ] {
+        std::fs::copy(ood.join(name), not_music.join(name))
+            .unwrap_or_else(|e| panic!("{}: {e}", ood.join(name).display()));
+    }
+    let detect = |model: &Path, out: &Path| {
+        trainer()
+            .args(["detect", "--folds", "2", "--synth-seconds", "3,3", "--model"])
+            .arg(model)
+            .arg("--music")
+            .arg(&data)
+            .arg("--not-music")
+            .arg(&not_music)
+            .arg("--check")
+            .arg(data.join("metal"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let out_dir = tmp.path().join("detector");
+    let out = detect(&model_dir.join("model.gscope"), &out_dir);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
+    let header = genrescope::bundle::SpectrogramBundle::read_header(&bundle).unwrap();
+    let detector = header.music_detector.expect("the bundle stores its detector");
+    assert_eq!(detector.input, genrescope::trust::DetectorInput::Penultimate);
+    assert_eq!(detector.weights.len(), 200);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("detect-report.json")).unwrap())
+            .unwrap();
+    let sources: Vec<&str> =
+        report["rates"].as_array().unwrap().iter().map(|r| r["source"].as_str().unwrap()).collect();
+    for source in ["music", "not-music", "synth:noise", "synth:tone", "synth:hum"] {
+        assert!(sources.contains(&source), "{source} missing from {sources:?}");
+    }
+    assert_eq!(
+        report["files"].as_array().unwrap().len(),
+        report["rates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["files"].as_u64().unwrap() as usize)
+            .sum::<usize>()
+    );
+    // The check folder is scored by the written bundle, through the engine.
+    let checks = report["check"].as_array().unwrap();
+    assert_eq!(checks.len(), 3, "{log}");
+    assert!(checks.iter().all(|c| c["music_probability"].as_f64().is_some()), "{log}");
+    assert!(out_dir.join("detect-report.md").is_file());
+
+    // A network without the MusiCNN top is refused by name.
+    let cnn_dir = tmp.path().join("cnn");
+    let cnn = train_with("audio", &data, &cnn_dir, &cache, &["--epochs", "1", "--batch", "8"]);
+    assert!(cnn.status.success(), "{}", text(&cnn));
+    let refused = detect(&cnn_dir.join("model.gscope"), &tmp.path().join("refused"));
+    assert!(
+        !refused.status.success() && text(&refused).contains("--msd-tags"),
+        "{}",
+        text(&refused)
+    );
 }
