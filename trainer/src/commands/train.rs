@@ -498,7 +498,7 @@ pub(crate) fn median_epoch(best_epochs: &[usize]) -> Option<usize> {
 }
 
 /// The provenance's `split` of a network trained on every track.
-fn no_holdout_rule(
+pub(crate) fn no_holdout_rule(
     tracks: usize,
     folds: usize,
     epochs: usize,

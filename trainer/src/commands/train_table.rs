@@ -18,7 +18,7 @@ use genrescope::descriptors::{column_names, DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet, MLP_HIDDEN};
 use serde_json::json;
 
-use super::train::{TableArch, TrainArgs};
+use super::train::{median_epoch, no_holdout_rule, TableArch, TrainArgs};
 use crate::cv::cross_validate;
 use crate::metrics::Evaluation;
 use crate::provenance::command_line;
@@ -38,8 +38,8 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         bail!("--cv-only needs --folds K");
     }
     crate::calibrate::check_target(args.target_accuracy)?;
-    if args.no_holdout {
-        bail!("--no-holdout is not available for table models yet: they train on a hold-out split");
+    if args.no_holdout && (args.folds.is_none() || args.cv_only) {
+        bail!("--no-holdout trains the bundle on every recording and needs --folds K (without --cv-only)");
     }
     if !args.cv_only && args.ensemble > 1 {
         bail!("a table bundle holds one network: use --ensemble N with --folds K --cv-only");
@@ -103,10 +103,12 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     };
     let started = Instant::now();
 
+    let mut best_epochs = Vec::new();
     let cv = match args.folds {
         Some(k) => Some(cross_validate(&track_labels, k, args.seed, |i, fold| {
             let name = format!("fold {}/{k}", i + 1);
             let fit = trainer.fit(&fold.train, &fold.val, &name)?;
+            best_epochs.push(fit.mean_epoch());
             let mut evaluation = trainer.evaluate(&fit, &fold.test, &device)?;
             evaluation.name_tracks(|t| table.names[tracks[t][0]].clone());
             eprintln!(
@@ -174,25 +176,40 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    // The hold-out model: the bundle.
-    let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let split_text = format!(
-        "stratified by label, by recording: {} train / {} validation / {} test, seed {}",
-        split.train.len(),
-        split.val.len(),
-        split.test.len(),
-        args.seed
-    );
-    eprintln!(
-        "split by recording: {} train, {} validation, {} test",
-        split.train.len(),
-        split.val.len(),
-        split.test.len()
-    );
-    let fit = trainer.fit(&split.train, &split.val, "hold-out")?;
-    let test = trainer.evaluate(&fit, &split.test, &device)?;
-    println!("{}", print_summary(&test));
+    // The bundle's network: on a hold-out split, or on every recording (--no-holdout).
+    let (fit, test, split_text, check_on) = if args.no_holdout {
+        let epochs = median_epoch(&best_epochs).context("no fold reported a best epoch")?;
+        let fixed_args = TrainArgs { epochs, ..args.clone() };
+        let fixed_schedule = ScheduleConfig { early_stop_patience: epochs + 1, ..schedule.clone() };
+        let all_recordings =
+            TableTrainer { args: &fixed_args, schedule: &fixed_schedule, ..trainer };
+        let rule =
+            no_holdout_rule(tracks.len(), best_epochs.len(), epochs, &best_epochs, args.seed);
+        eprintln!("{rule}");
+        let all: Vec<usize> = (0..tracks.len()).collect();
+        let fit = all_recordings.fit(&all, &[], "all recordings")?;
+        (fit, None, rule, vec![0])
+    } else {
+        let split = stratified_split(&track_labels, (0.8, 0.1, 0.1), args.seed)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let split_text = format!(
+            "stratified by label, by recording: {} train / {} validation / {} test, seed {}",
+            split.train.len(),
+            split.val.len(),
+            split.test.len(),
+            args.seed
+        );
+        eprintln!(
+            "split by recording: {} train, {} validation, {} test",
+            split.train.len(),
+            split.val.len(),
+            split.test.len()
+        );
+        let fit = trainer.fit(&split.train, &split.val, "hold-out")?;
+        let test = trainer.evaluate(&fit, &split.test, &device)?;
+        println!("{}", print_summary(&test));
+        (fit, Some(test), split_text, split.test)
+    };
     if let Some(cv) = &cv {
         print_cv(cv);
     }
@@ -216,7 +233,7 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
             seed: args.seed,
             command: command_line(),
             metrics: json!({
-                "test": {"tracks": test.n_tracks, "track_accuracy": test.track_accuracy, "macro_f1": test.macro_f1, "mean_loss": test.mean_loss},
+                "test": test.as_ref().map(|test| json!({"tracks": test.n_tracks, "track_accuracy": test.track_accuracy, "macro_f1": test.macro_f1, "mean_loss": test.mean_loss})),
                 "cross_validation": cv.as_ref().map(|c| json!({
                     "folds": c.folds.len(), "track_accuracy": c.track_accuracy, "macro_f1": c.macro_f1,
                 })),
@@ -225,7 +242,11 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
             }),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             dataset: Some(crate::provenance::dataset(path, table.rows.len())),
-            evaluation: Some(crate::provenance::headline(cv.as_ref(), &test)),
+            evaluation: Some(match (&cv, &test) {
+                (Some(cv), _) => crate::provenance::cross_validated(cv, false),
+                (None, Some(test)) => crate::provenance::headline(None, test),
+                (None, None) => bail!("a bundle trained without a test set needs --folds K"),
+            }),
         },
         calibration: calibration.as_ref().map(|c| c.calibration),
     };
@@ -235,22 +256,22 @@ pub fn run(args: &TrainArgs, path: &Path) -> anyhow::Result<ExitCode> {
     let bundle_path = args.out.join("model.gscope");
     std::fs::write(&bundle_path, &bytes)
         .with_context(|| format!("writing {}", bundle_path.display()))?;
-    check_bundle(
-        &bytes,
-        &trainer,
-        &fit.vectors,
-        fit.prep.columns.len(),
-        &net,
-        &split.test,
-        &device,
-    )?;
+    check_bundle(&bytes, &trainer, &fit.vectors, fit.prep.columns.len(), &net, &check_on, &device)?;
     meta["split"] = json!(split_text);
     meta["best_epoch"] = json!(best_epoch);
+    let (title, evaluation) = match (test, &cv) {
+        (Some(test), _) => ("Hold-out test set (descriptor table)", test),
+        (None, Some(cv)) => (
+            "Cross-validation (descriptor table; the bundle is trained on every recording)",
+            pooled_evaluation(cv),
+        ),
+        (None, None) => bail!("a bundle trained without a test set needs --folds K"),
+    };
     let files = write_report_calibrated(
         &args.out,
         "report",
-        "Hold-out test set (descriptor table)",
-        &test,
+        title,
+        &evaluation,
         Some(&fit.history),
         cv.as_ref(),
         calibration.as_ref(),
