@@ -25,10 +25,17 @@ pub struct BackboneRows {
 }
 
 impl BackboneRows {
-    /// Loads the bundle `bytes` on `device` to read `input` from every patch; fails, naming
-    /// what to do, when its network has no such output (a transfer model trained without
-    /// `--msd-tags` has no penultimate layer or tag logits; other networks have none).
-    pub fn new(bytes: &[u8], input: DetectorInput, device: &Device) -> anyhow::Result<Self> {
+    /// Loads the bundle `bytes` on `device` to read `input` from every patch (with
+    /// `every_patch`; else from the patches the bundle's front end keeps, as the engine
+    /// does); fails, naming what to do, when its network has no such output (a transfer
+    /// model trained without `--msd-tags` has no penultimate layer or tag logits; other
+    /// networks have none).
+    pub fn new(
+        bytes: &[u8],
+        input: DetectorInput,
+        every_patch: bool,
+        device: &Device,
+    ) -> anyhow::Result<Self> {
         let (mut header, net) = SpectrogramBundle::from_bytes(bytes, device)
             .context("the model must be a spectrogram bundle")?;
         if header.architecture.detector_input_len(input).is_none() {
@@ -38,8 +45,8 @@ impl BackboneRows {
                 header.architecture.description()
             );
         }
-        if let Windowing::SpectrogramPatches { max_patches, .. } =
-            &mut header.feature_config.windowing
+        if let (true, Windowing::SpectrogramPatches { max_patches, .. }) =
+            (every_patch, &mut header.feature_config.windowing)
         {
             *max_patches = None;
         }
@@ -52,8 +59,8 @@ impl BackboneRows {
         self.header.feature_config.sample_rate
     }
 
-    /// One row of the chosen output per patch of mono `samples` at `rate` (every patch; a
-    /// signal shorter than one patch gives one padded patch).
+    /// One row of the chosen output per patch of mono `samples` at `rate` (a signal shorter
+    /// than one patch gives one padded patch).
     pub fn rows(&self, samples: &[f32], rate: u32) -> anyhow::Result<Vec<Vec<f32>>> {
         let mut conformed = samples.to_vec();
         conform_range(&mut conformed);

@@ -746,6 +746,7 @@ fn detect_fits_a_music_detector_that_the_written_bundle_applies() {
     let out = detect(&model_dir.join("model.gscope"), &out_dir);
     let log = text(&out);
     assert!(out.status.success(), "{log}");
+    assert!(log.contains("bundle check: the engine's music score of"), "{log}");
     let bundle = std::fs::read(out_dir.join("model.gscope")).unwrap();
     let header = genrescope::bundle::SpectrogramBundle::read_header(&bundle).unwrap();
     let detector = header.music_detector.expect("the bundle stores its detector");

@@ -131,7 +131,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read the model bundle {}", args.model.display()))?;
     let device = Device::flex();
     let input = DetectorInput::from(args.input);
-    let reader = BackboneRows::new(&bytes, input, &device)
+    let reader = BackboneRows::new(&bytes, input, true, &device)
         .with_context(|| format!("{}", args.model.display()))?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -184,6 +184,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing {}", bundle_path.display()))?;
     let ensemble = Ensemble::from_bundle(&written, &device)
         .context("the bundle with its music detector does not load")?;
+    check_bundle(&written, &ensemble, input, &args.music[0], &device)?;
 
     println!(
         "{}-fold cross-validation by file: AUC {auc:.3}; threshold {:.4} ({})",
@@ -237,6 +238,41 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     eprintln!("wrote {} ({} bytes)", bundle_path.display(), written.len());
     eprintln!("wrote {}, {}", md_path.display(), json_path.display());
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Checks, on the first music file, that the engine's music score of the written bundle is
+/// its detector's score of the rows read here (same front end, same patches).
+fn check_bundle(
+    written: &[u8],
+    ensemble: &Ensemble,
+    input: DetectorInput,
+    music: &Path,
+    device: &Device,
+) -> anyhow::Result<()> {
+    let Some(path) = audio_files(music)?.into_iter().next() else { return Ok(()) };
+    let header = genrescope::bundle::SpectrogramBundle::read_header(written)?;
+    let detector = header.music_detector.context("the written bundle has no music detector")?;
+    let audio = decode_path(&path, &DecodeLimits::default())?;
+    let rows = BackboneRows::new(written, input, false, device)?
+        .rows(&audio.samples, audio.sample_rate)?;
+    let expected = detector.score(rows.iter().map(Vec::as_slice)).probability;
+    let got = ensemble
+        .classify_mono(&audio.samples, audio.sample_rate)?
+        .music
+        .context("the engine gives no music score for the written bundle")?
+        .probability;
+    let diff = (expected - got).abs();
+    if diff > 1e-4 {
+        bail!(
+            "the engine's music score of {} is {got}, the detector's own {expected} (difference {diff:.1e})",
+            path.display()
+        );
+    }
+    eprintln!(
+        "bundle check: the engine's music score of {} is the detector's ({got:.4}, difference {diff:.1e})",
+        path.display()
+    );
+    Ok(())
 }
 
 /// Reads every audio file under `dir` (recursively, sorted) into `examples`; files that do
