@@ -371,7 +371,7 @@ fn check_files(ensemble: &Ensemble, dirs: &[PathBuf]) -> anyhow::Result<Vec<Chec
                 Ok(c) => CheckScore {
                     path: shown,
                     music_probability: c.music.map(|m| m.probability),
-                    verdict: format!("{:?}", c.verdict.kind),
+                    verdict: snake_case(&c.verdict.kind),
                     error: None,
                 },
                 Err(e) => CheckScore {
@@ -384,6 +384,14 @@ fn check_files(ensemble: &Ensemble, dirs: &[PathBuf]) -> anyhow::Result<Vec<Chec
         }
     }
     Ok(out)
+}
+
+/// How a serialisable enum value is written in JSON (`tag_logits`, `not_music`).
+fn snake_case(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
 }
 
 fn threshold_rule(t: &Threshold) -> &'static str {
@@ -426,7 +434,7 @@ fn markdown(
 ) -> String {
     let mut md = String::from("# Music / not-music detector\n\n");
     let _ = writeln!(md, "- Command: `{}`", command_line());
-    let _ = writeln!(md, "- Model: `{}`; input: {input:?}", args.model.display());
+    let _ = writeln!(md, "- Model: `{}`; input: {}", args.model.display(), snake_case(&input));
     let _ = writeln!(
         md,
         "- Logistic regression on per-patch rows (standardised, L2 {}, classes weighed \
