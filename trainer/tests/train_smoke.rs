@@ -704,6 +704,22 @@ fn no_holdout_trains_on_every_track_and_stores_the_calibration_of_its_cross_vali
         &["--epochs", "1", "--target-accuracy", "1.5"],
     );
     assert!(!refused.status.success() && text(&refused).contains("--target-accuracy"));
+    let refused = train_with(
+        "transfer",
+        &data,
+        &tmp.path().join("y"),
+        &tmp.path().join("cache"),
+        &["--folds", "3", "--no-holdout", "--fine-tune", "2"],
+    );
+    assert!(!refused.status.success() && text(&refused).contains("--fine-tune"));
+    let refused = train_with(
+        "audio",
+        &data,
+        &tmp.path().join("z"),
+        &tmp.path().join("cache"),
+        &["--no-holdout"],
+    );
+    assert!(!refused.status.success() && text(&refused).contains("--folds"), "{}", text(&refused));
 }
 
 #[test]

@@ -219,6 +219,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             "--no-holdout trains the bundle on every track and needs --folds K (without --cv-only)"
         );
     }
+    if args.no_holdout && args.fine_tune.is_some() {
+        // The folds' best epochs then count both stages: no one epoch count to train for.
+        bail!(
+            "--no-holdout does not combine with --fine-tune yet: train the head alone, or keep \
+             the hold-out split"
+        );
+    }
     if args.fine_tune == Some(0) {
         bail!("--fine-tune needs at least 1 epoch");
     }
