@@ -155,6 +155,7 @@ for (const webgpu of [true, false]) {
       await silent.locator('summary').click();
       const reason = await silent.locator('.verdict-reason').textContent();
       assert.match(reason, /^Silence/);
+      assert.doesNotMatch(await silent.textContent(), /\bnull\b/, 'no stray "null" in the opened row');
       assert.ok(reason.includes(`${gate.thresholdDbfs} dBFS`) && reason.includes(`${gate.minSignalSeconds} s`), reason);
       const labels = await silent.locator('.all-scores .score-label').allTextContents();
       const row = (await readRows(page)).find((r) => r.file === 'silence.wav');
@@ -243,6 +244,7 @@ for (const webgpu of [true, false]) {
             tags: [...row.el.querySelectorAll('.tags-panel .tag')].map((t) => t.dataset.label),
             tagsTitle: q('.tags-panel h3')?.textContent ?? null,
             dataTags: JSON.parse(row.el.dataset.tags).length,
+            nullShown: /\bnull\b/.test(row.el.textContent),
           };
         }
         box.remove();
@@ -270,6 +272,7 @@ for (const webgpu of [true, false]) {
       assert.deepEqual(out.tagged.tags, Array.from({ length: TAGS_SHOWN }, (_, i) => `tag${i}`));
       assert.equal(out.tagged.dataTags, TAGS_SHOWN);
       assert.match(out.tagged.tagsTitle, /Million Song Dataset/);
+      for (const [name, o] of Object.entries(out)) assert.equal(o.nullShown, false, `${name}: no stray "null" in the row`);
       assert.deepEqual(out.uncertain.tags, []);
       assert.equal(out.uncertain.tagsTitle, null);
     });

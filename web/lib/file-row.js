@@ -209,7 +209,7 @@ export class FileRow {
     for (const k of ['verdict', 'verdictText', 'tags', 'music']) delete this.el.dataset[k];
     this.status.textContent = 'could not be classified';
     this.scores.replaceChildren(h('span', { class: 'error-text', role: 'alert' }, error.message));
-    this.detail.replaceChildren(h('p', { class: 'error-text' }, error.message), error.code ? h('p', { class: 'muted' }, `Error code: ${error.code}`) : null);
+    this.detail.replaceChildren(...[h('p', { class: 'error-text' }, error.message), error.code ? h('p', { class: 'muted' }, `Error code: ${error.code}`) : null].filter(Boolean));
     this.rendered = true;
   }
 
@@ -229,7 +229,8 @@ export class FileRow {
     const decodedBy = src.decoder === 'genrescope' ? 'Genrescope (Rust, in the engine)' : src.decoder === 'webaudio' ? 'the browser (WebAudio)' : src.decoder;
     const format = [src.container, src.codec].filter(Boolean).join(' / ');
     const tags = topTags(r, TAGS_SHOWN);
-    this.detail.replaceChildren(
+    // replaceChildren would show a null as the text "null": absent panels are filtered out.
+    const panels = [
       verdictPanel(r, this.model),
       tags.length ? tagsPanel(tags) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
@@ -253,7 +254,8 @@ export class FileRow {
         h('table', { class: 'timings' }, h('caption', {}, 'Time per stage'), h('tbody', {}, timingRows, h('tr', { class: 'total' }, h('th', { scope: 'row' }, 'total work'), h('td', {}, ms(t.total + (t.read ?? 0) + (t.webaudio ?? 0)))))),
         r.warnings.length ? h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', {}, w))) : null,
       ),
-    );
+    ];
+    this.detail.replaceChildren(...panels.filter(Boolean));
     // Draw once laid out, so the canvas knows its CSS size.
     requestAnimationFrame(() => {
       drawTimeline(timelineCanvas, r.windows, r.labels, end);
