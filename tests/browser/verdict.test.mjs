@@ -1,7 +1,7 @@
 // The verdict on every result (src/trust: genre, uncertain, not_music, silent) and the Million
 // Song Dataset tags, in the page, once on WebGPU (--enable-unsafe-webgpu: SwiftShader) and once
-// on the CPU fallback: for a GTZAN clip, ten seconds of digital silence and ten seconds of a DC
-// offset (written into a temporary directory), each row's verdict kind and text, its shown tags
+// on the CPU fallback: for a GTZAN clip, ten seconds of digital silence, ten seconds of a DC
+// offset and ten seconds of white noise (written into temporary directories), each row's verdict kind and text, its shown tags
 // (labels and probabilities within 1e-4) and its music score are the native CLI's
 // (`trainer classify --json`); silence and DC are 'silent' whatever the model; the row, the
 // batch table and both exports say the same; a silent row shows no genre bar and says why in
@@ -42,7 +42,10 @@ const RATE = 22050;
 /** Ten seconds of exact zeros, and ten seconds of a constant offset (no signal once the DC is removed). */
 const SILENCE = writeTempWav('silence.wav', new Float32Array(10 * RATE), RATE);
 const DC = writeTempWav('dc.wav', new Float32Array(10 * RATE).fill(0.25), RATE);
-const FILES = [CLIP, SILENCE, DC];
+/** Ten seconds of white noise at about -20 dBFS: loud, and no music (a model with a detector may say so). */
+let seed = 7;
+const NOISE = writeTempWav('noise.wav', Float32Array.from({ length: 10 * RATE }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.35), RATE);
+const FILES = [CLIP, SILENCE, DC, NOISE];
 /** Largest accepted |p_page - p_cli|, as in app.test.mjs. */
 const TOLERANCE = 1e-4;
 
@@ -78,7 +81,7 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
-  for (const file of [SILENCE, DC]) rmSync(path.dirname(file), { recursive: true, force: true });
+  for (const file of [SILENCE, DC, NOISE]) rmSync(path.dirname(file), { recursive: true, force: true });
 });
 
 for (const webgpu of [true, false]) {
@@ -103,8 +106,10 @@ for (const webgpu of [true, false]) {
 
     test('the page’s ModelInfo has the CLI’s verdict fields', async () => {
       const model = await session.page.evaluate(() => globalThis.genrescope.pool.status.model);
+      // The numbers are f32 in the bundle: the CLI prints their shortest decimal, the page has them exactly.
+      const f32 = (v) => JSON.parse(JSON.stringify(v), (_, x) => (typeof x === 'number' ? Math.fround(x) : x));
       for (const key of ['uncertainBelow', 'musicDetector', 'tags', 'silence']) {
-        assert.deepEqual(model[key], info[key], key);
+        assert.deepEqual(f32(model[key]), f32(info[key]), key);
       }
       console.log(`# ${expected}: model uncertainBelow ${model.uncertainBelow}, musicDetector ${model.musicDetector}, ${model.tags.length} tags, silence gate ${JSON.stringify(model.silence)}`);
     });
@@ -145,7 +150,7 @@ for (const webgpu of [true, false]) {
         assert.equal(native.get(name).verdict.kind, 'silent', `the CLI: ${name} is silent`);
         assert.equal(rows.find((r) => r.file === name).verdict, 'silent', `the page: ${name} is silent`);
       }
-      assert.equal(native.get(path.basename(CLIP)).verdict.kind !== 'silent', true, 'the music clip is not silent');
+      for (const file of [CLIP, NOISE]) assert.notEqual(native.get(path.basename(file)).verdict.kind, 'silent', `${path.basename(file)} is not silent`);
     });
 
     test('a silent row says why from the model’s gate and keeps the probabilities; tags are listed when the model has them', { timeout: 60_000 }, async () => {
@@ -164,6 +169,7 @@ for (const webgpu of [true, false]) {
 
       const clip = page.locator(`#files > li[data-file="${path.basename(CLIP)}"]`);
       await clip.locator('summary').click();
+      await clip.locator('.verdict-panel').waitFor(); // the details render on the toggle event
       const tagRows = await clip.locator('.tags-panel .tag').evaluateAll((els) => els.map((e) => ({ label: e.dataset.label, probability: Number(e.dataset.probability) })));
       const cliTags = native.get(path.basename(CLIP)).tags;
       compareTags(tagRows, cliTags, TAGS_SHOWN, assert, 'tags panel');

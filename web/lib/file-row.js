@@ -98,12 +98,13 @@ function headline(result) {
 }
 
 /** The top Million Song Dataset tags with their probabilities (neutral bars). */
-function tagsPanel(tags) {
+function tagsPanel(tags, verdict) {
+  const moot = verdict.kind === 'silent' || verdict.kind === 'not_music';
   return h(
     'section',
     { class: 'panel tags-panel' },
     h('h3', {}, 'Million Song Dataset tags'),
-    h('p', { class: 'muted small' }, `The ${tags.length} most likely of the model’s Million Song Dataset (MSD) tags; each is a separate yes/no probability, so they need not add up to 100 %.`),
+    h('p', { class: 'muted small' }, `The ${tags.length} most likely of the model’s Million Song Dataset (MSD) tags; each is a separate yes/no probability, so they need not add up to 100 %.${moot ? ' Computed anyway: this input is not music, so they describe no music.' : ''}`),
     h(
       'ol',
       { class: 'tags' },
@@ -232,7 +233,7 @@ export class FileRow {
     // replaceChildren would show a null as the text "null": absent panels are filtered out.
     const panels = [
       verdictPanel(r, this.model),
-      tags.length ? tagsPanel(tags) : null,
+      tags.length ? tagsPanel(tags, r.verdict) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
       r.members?.length ? membersPanel(r) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Log-Mel spectrogram'), h('p', { class: 'muted small' }, `${r.mel?.bands ?? 0} Mel bands, low frequencies at the bottom; what the model sees (before standardisation).`), melCanvas, axis),
