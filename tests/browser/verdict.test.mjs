@@ -8,7 +8,9 @@
 // its details, from the model's own silence gate. The page's ModelInfo carries the CLI's
 // verdict fields. Whatever the served model has (tags, a music detector, an uncertainty
 // threshold or none), page and CLI are compared; GENRESCOPE_VERDICT_MODEL=path serves another
-// bundle (e.g. a MusiCNN transfer trained with --msd-tags) instead of the test model.
+// bundle (e.g. a MusiCNN transfer trained with --msd-tags) instead of the test model. Live mode
+// hears the noise through Chromium's fake microphone: with a music detector that calls the file
+// not music, every window is not music and no genre is shown.
 //
 //   node --test tests/browser/verdict.test.mjs      (after ./build.sh build)
 
@@ -212,6 +214,37 @@ for (const webgpu of [true, false]) {
     });
 
     if (webgpu) return;
+
+    test('live mode: white noise from the microphone gets the verdict the CLI gives the noise file, never a genre when that is not music', { timeout: 120_000 }, async () => {
+      // Chromium's fake microphone plays the noise file; every window goes to the engine.
+      const mic = await launchBrowser({ extraArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${NOISE}%noloop`] });
+      try {
+        const { page, errors } = await openPage(mic);
+        await page.goto(server.url, { waitUntil: 'load' });
+        await waitForEngine(page);
+        await page.click('#live-toggle');
+        await page.waitForFunction(() => Number(document.querySelector('#live').dataset.classified) >= 2, null, { timeout: 90_000, polling: 100 });
+        const live = await page.$eval('#live', (el) => ({ ...el.dataset }));
+        const kinds = await page.evaluate(() => globalThis.genrescope.live.history.filter((w) => w.status === 'done').map((w) => w.verdict.kind));
+        await page.click('#live-toggle');
+        const cli = native.get(path.basename(NOISE)).verdict;
+        console.log(`# live noise: windows ${kinds.join(' ')}; CLI on the file: ${cli.kind} (${cli.text})`);
+        if (cli.kind === 'not_music') {
+          assert.ok(kinds.every((k) => k === 'not_music'), kinds.join(' '));
+          assert.equal(live.now, 'not_music');
+          assert.equal(live.genre, undefined, 'not music moves no genre');
+          assert.equal(Number(live.notMusic), Number(live.classified));
+          assert.equal(await page.locator('#live .live-genre').textContent(), cli.text);
+        } else {
+          // Without a music detector the model names a genre (or is unsure) for noise too.
+          assert.ok(kinds.every((k) => k === 'genre' || k === 'uncertain'), kinds.join(' '));
+          assert.ok(['genre', 'uncertain'].includes(live.now));
+        }
+        assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), []);
+      } finally {
+        await mic.close();
+      }
+    });
 
     // No shipped model can say 'uncertain' or 'not_music' or has tags yet; how a row shows them
     // is checked on a real result of the music clip with its verdict (or tags) replaced.

@@ -19,6 +19,9 @@ const SILENT_COLOUR = 'rgba(128,128,128,0.35)';
 const NOT_MUSIC_COLOUR = 'rgba(128,128,128,0.6)';
 const FAILED_COLOUR = 'rgba(180,35,24,0.5)';
 
+/** "the music so far" -> "The music so far". */
+const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
 /** Seconds as m:ss. */
 const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
@@ -185,13 +188,13 @@ export class LiveView {
       this.fill.style.width = '0';
       this.bar.setAttribute('aria-valuenow', '0');
       const before = current.genre ? `the music so far: ${current.genre} ${percent(current.confidence)}` : '';
-      const music = current.music ? `music detector ${percent(current.music.probability)} (threshold ${percent(current.music.threshold)})` : '';
+      const music = current.music ? `Music detector ${percent(current.music.probability)} (threshold ${percent(current.music.threshold)})` : '';
       this.runnersUp.textContent =
         kind === 'silent'
           ? before ? `Nothing to classify; ${before}.` : 'Nothing to classify yet.'
           : kind === 'not_music'
-            ? `${[music, before].filter(Boolean).join('; ') || 'No music heard'}.`
-            : `Neither genre is likely enough in this window${before ? `; ${before}` : ''}.`;
+            ? capitalise(`${[music, before].filter(Boolean).join('; ') || 'no music heard'}.`)
+            : `No genre is likely enough in this window${before ? `; ${before}` : ''}.`;
     }
     const music = history.filter((w) => w.status === 'done' && (w.verdict.kind === 'genre' || w.verdict.kind === 'uncertain'));
     if (current?.labels && music.length) this.legend.replaceChildren(legend(music, current.labels));
