@@ -70,7 +70,10 @@ async function classify(file, row, record) {
 function updateProgress() {
   const done = records.list.filter((r) => r.state === 'done' || r.state === 'error').length;
   const total = records.list.length;
-  $('#batch-progress').textContent = total ? `${done} of ${total} file${total === 1 ? '' : 's'} done` : '';
+  const kinds = records.verdictCounts();
+  const words = { genre: 'with a genre', uncertain: 'unsure', not_music: 'not music', silent: 'silent' };
+  const split = Object.keys(words).filter((k) => kinds[k]).map((k) => `${kinds[k]} ${words[k]}`);
+  $('#batch-progress').textContent = total ? `${done} of ${total} file${total === 1 ? '' : 's'} done${split.length ? ` (${split.join(', ')})` : ''}` : '';
   $('#results').hidden = total === 0;
   $('#batch').hidden = total === 0;
   for (const b of document.querySelectorAll('.export')) b.disabled = done === 0;
@@ -84,7 +87,7 @@ function addFiles(files) {
     list.append(row.el);
     classify(file, row, record)
       .then((result) => {
-        row.showResult(result);
+        row.showResult(result, pool.status.model);
         records.update(record, { state: 'done', result });
       })
       .catch((err) => {

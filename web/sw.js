@@ -23,7 +23,7 @@
 // cache; bump it when SHELL or these rules change, and the old cache is deleted when the new
 // worker activates.
 
-const CACHE = 'genrescope-v1';
+const CACHE = 'genrescope-v2';
 
 /** The app shell, relative to this file. A failed fetch of one of these fails the install. */
 const SHELL = [
@@ -46,6 +46,7 @@ const SHELL = [
   './lib/status.js',
   './lib/table.js',
   './lib/timeline.js',
+  './lib/verdict.js',
   './lib/webaudio.js',
   './pkg/cpu/genrescope.js',
   './pkg/cpu/genrescope_bg.wasm',

@@ -165,7 +165,10 @@ impl ArchitectureConfig {
         matches!(
             self,
             ArchitectureConfig::Musicnn { msd_tags: true, .. }
-                | ArchitectureConfig::Musicnn { embedding: MusicnnEmbedding::Penultimate, .. }
+                | ArchitectureConfig::Musicnn {
+                    embedding: MusicnnEmbedding::Penultimate | MusicnnEmbedding::Tags,
+                    ..
+                }
         )
     }
 

@@ -12,7 +12,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig1d,
     PaddingConfig2d,
 };
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
 use super::blocks::{dense_stack, forward_dense_stack, DenseBlock};
@@ -112,6 +112,9 @@ pub enum MusicnnEmbedding {
     /// The temporal max and mean of every front- and mid-end channel (after the back end's
     /// batch norm), [`POOL_DIM`] values.
     Pools,
+    /// The [`MSD_TAGS`] tag probabilities (the sigmoid of the tag layer): a genre head on
+    /// what the backbone says about the music in words.
+    Tags,
 }
 
 impl MusicnnEmbedding {
@@ -120,6 +123,7 @@ impl MusicnnEmbedding {
         match self {
             MusicnnEmbedding::Penultimate => PENULTIMATE_DIM,
             MusicnnEmbedding::Pools => POOL_DIM,
+            MusicnnEmbedding::Tags => MSD_TAGS,
         }
     }
 }
@@ -228,7 +232,7 @@ impl Musicnn {
     /// The network needed for `embedding`: without the penultimate and tag layers for
     /// [`MusicnnEmbedding::Pools`] unless `keep_tags`.
     pub fn for_embedding(embedding: MusicnnEmbedding, keep_tags: bool, device: &Device) -> Self {
-        Self::with_top(keep_tags || embedding == MusicnnEmbedding::Penultimate, device)
+        Self::with_top(keep_tags || embedding != MusicnnEmbedding::Pools, device)
     }
 
     /// This network without the layers `embedding` does not use (the top stays with
@@ -351,6 +355,11 @@ impl Musicnn {
         match kind {
             MusicnnEmbedding::Penultimate => self.penultimate_from(normalised),
             MusicnnEmbedding::Pools => normalised,
+            MusicnnEmbedding::Tags => {
+                let (_, tag_logits) =
+                    self.top_from(normalised).expect("a network built for Tags has its top");
+                sigmoid(tag_logits)
+            }
         }
     }
 }
@@ -476,6 +485,7 @@ impl MusicnnTransfer {
         let top = self.backbone.top_from(pools.clone());
         let embedding = match (self.embedding, &top) {
             (MusicnnEmbedding::Penultimate, Some((penultimate, _))) => penultimate.clone(),
+            (MusicnnEmbedding::Tags, Some((_, tag_logits))) => sigmoid(tag_logits.clone()),
             _ => pools.clone(),
         };
         let logits = self.head.forward(embedding);

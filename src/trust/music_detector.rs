@@ -139,8 +139,9 @@ mod tests {
         // z = 3 * (3 - 1) / 2 - 1 * 0 + 0.5 = 3.5
         let p = d.patch_probability(&[3.0, 0.0]);
         assert!((p as f64 - sigmoid(3.5)).abs() < 1e-6);
-        let score = d.score([[3.0f32, 0.0].as_slice(), [-5.0, 4.0].as_slice()]);
-        let expected = (sigmoid(3.5) + sigmoid(3.0 * -3.0 - 4.0 + 0.5)) / 2.0;
+        // z = 3 * (-1 - 1) / 2 - 1 * 0 + 0.5 = -2.5
+        let score = d.score([[3.0f32, 0.0].as_slice(), [-1.0, 0.0].as_slice()]);
+        let expected = (sigmoid(3.5) + sigmoid(-2.5)) / 2.0;
         assert!((score.probability as f64 - expected).abs() < 1e-6);
         assert!(score.is_music());
         assert_eq!(d.score(std::iter::empty()).probability, 0.0);

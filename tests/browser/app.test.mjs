@@ -148,10 +148,15 @@ for (const webgpu of [true, false]) {
           // A near tie within the tolerance may break either way; either label is right.
           assert.ok([first.label, second.label].includes(row.genre), `${name}: genre ${row.genre}`);
         }
-        // The row shows the top 3 with bars.
-        const shown = await page.locator(`#files > li[data-file="${name}"] .score .score-label`).allTextContents();
-        assert.deepEqual(shown, cli.top.slice(0, 3).map((s) => s.label).slice(0, shown.length));
-        assert.equal(shown.length, 3);
+        // The row's verdict is the CLI's; a genre shows the top 3 with bars.
+        assert.equal(row.verdict, cli.verdict.kind, `${name}: verdict`);
+        const shown = await page.locator(`#files > li[data-file="${name}"] summary .score .score-label`).allTextContents();
+        if (row.verdict === 'genre') {
+          assert.deepEqual(shown, cli.top.slice(0, 3).map((s) => s.label).slice(0, shown.length));
+          assert.equal(shown.length, 3);
+        } else {
+          assert.equal(shown.length, 0, `${name}: ${row.verdict} shows no genre bars`);
+        }
       }
       console.log(`# ${expected}: max |p_page - p_cli| over ${CLIPS.length} clips = ${maxDiff.toExponential(2)}`);
 
@@ -169,7 +174,8 @@ for (const webgpu of [true, false]) {
       const table = await page.$$eval('#batch-table tbody tr', (trs) =>
         trs.map((tr) => ({
           file: tr.querySelector('.c-file').textContent,
-          genre: tr.querySelector('.c-genre').textContent,
+          verdict: tr.querySelector('.c-verdict').textContent,
+          genre: tr.dataset.genre,
           confidence: tr.querySelector('.c-confidence').textContent,
           status: tr.querySelector('.c-status').textContent,
         })),
@@ -180,12 +186,15 @@ for (const webgpu of [true, false]) {
       assert.equal(csv.length, table.length);
       csv.forEach((line, i) => {
         assert.equal(line.file, table[i].file);
+        assert.equal(line.verdict_text, table[i].verdict);
         assert.equal(line.genre, table[i].genre);
         assert.equal(line.confidence, table[i].confidence);
         assert.equal(line.status, table[i].status.startsWith('error') ? 'error' : 'done');
-        if (line.status === 'done') {
+        if (line.status === 'done' && (line.verdict === 'genre' || line.verdict === 'uncertain')) {
           assert.equal(`${(Number(line.top_probability) * 100).toFixed(1)} %`, line.confidence);
           assert.equal(Number(line[`p_${line.genre}`]), Number(line.top_probability));
+        } else if (line.status === 'done') {
+          assert.equal(line.confidence, '–', `${line.file}: ${line.verdict} names no confidence`);
         } else {
           assert.equal(`error: ${line.error}`, table[i].status);
         }

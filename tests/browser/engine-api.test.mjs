@@ -40,7 +40,7 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
       const outcome = async (f) => {
         try {
           const v = await f();
-          return { ok: true, value: v?.top?.[0]?.label ?? typeof v };
+          return { ok: true, value: v?.top?.[0]?.label ?? typeof v, verdict: v?.verdict?.kind ?? null };
         } catch (e) {
           return { ok: false, name: e?.name, code: e?.code, message: e?.message ?? String(e) };
         }
@@ -79,6 +79,10 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
         timings: Object.keys(full.timings).sort(),
         stagesVsTotal: ['decode', 'resample', 'features', 'inference', 'melImage'].reduce((s, k) => s + full.timings[k], 0) - full.timings.total,
         source: full.source,
+        verdict: Object.keys(full.verdict).sort(),
+        verdictKind: full.verdict.kind,
+        tags: Array.isArray(full.tags),
+        signal: Object.keys(full.signal).sort(),
       };
       r.panic = wasm.lastPanic() ?? null;
       return r;
@@ -116,7 +120,14 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
   assert.equal(out.pcmOneSample.ok, true, JSON.stringify(out.pcmOneSample));
   assert.equal(out.pcmSilence.ok, true, JSON.stringify(out.pcmSilence));
   assert.deepEqual(out.last, out.first, 'the engine gives the same answer after all the failures');
-  assert.deepEqual(out.shape.keys, ['backend', 'labels', 'mel', 'members', 'probabilities', 'source', 'timings', 'top', 'votes', 'warnings', 'windows']);
+  assert.deepEqual(out.shape.keys, ['backend', 'labels', 'mel', 'members', 'music', 'probabilities', 'signal', 'source', 'tags', 'timings', 'top', 'verdict', 'votes', 'warnings', 'windows']);
+  // The verdict (label absent when it is not a genre), the tags and the signal level.
+  assert.ok(['candidates', 'confidence', 'kind', 'text'].every((k) => out.shape.verdict.includes(k)), out.shape.verdict.join());
+  assert.equal(out.shape.verdictKind, 'genre', 'a GTZAN pop clip is music');
+  assert.ok(out.shape.tags);
+  assert.deepEqual(out.shape.signal, ['activeSeconds', 'dcOffset', 'rmsDbfs', 'scaledBy', 'seconds', 'silent']);
+  assert.equal(out.pcmSilence.verdict, 'silent', 'a second of zeros as PCM is silent');
+  assert.equal(out.pcmOneSample.verdict, 'silent', 'one sample holds no signal');
   assert.equal(out.shape.top, 2);
   assert.equal(out.shape.windows, 19);
   assert.ok(out.shape.melIsF32);

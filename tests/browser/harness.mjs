@@ -3,7 +3,8 @@
 // on the page through a real DataTransfer, and the native CLI's results for comparison.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -164,15 +165,22 @@ export async function waitForRows(page, count, timeout = 300_000) {
   );
 }
 
-/** The file rows' data attributes: [{file, state, genre, confidence, probabilities, backend, decoder, error}]. */
+/**
+ * The file rows' data attributes: [{file, state, verdict, verdictText, genre, confidence,
+ * probabilities, tags, music, backend, decoder, error, members}].
+ */
 export function readRows(page) {
   return page.$$eval('#files > li', (rows) =>
     rows.map((r) => ({
       file: r.dataset.file,
       state: r.dataset.state,
+      verdict: r.dataset.verdict,
+      verdictText: r.dataset.verdictText,
       genre: r.dataset.genre,
       confidence: r.dataset.confidence ? Number(r.dataset.confidence) : null,
       probabilities: r.dataset.probabilities ? JSON.parse(r.dataset.probabilities) : null,
+      tags: r.dataset.tags ? JSON.parse(r.dataset.tags) : null,
+      music: r.dataset.music ? Number(r.dataset.music) : null,
       backend: r.dataset.backend,
       decoder: r.dataset.decoder,
       error: r.dataset.error,
@@ -212,4 +220,82 @@ export function nativeClassify(files, model = TEST_MODEL) {
   const value = new Map(JSON.parse(out).map((e) => [path.basename(e.file), e]));
   nativeCache = { key, value };
   return value;
+}
+
+/**
+ * A 16-bit PCM mono WAV of `samples` (numbers in [-1, 1], clipped) at `rate`, as a Buffer.
+ */
+export function wavBytes(samples, rate) {
+  const n = samples.length;
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0, 'latin1');
+  buf.writeUInt32LE(36 + 2 * n, 4);
+  buf.write('WAVEfmt ', 8, 'latin1');
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36, 'latin1');
+  buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(Math.max(-1, Math.min(1, samples[i])) * 32767), 44 + 2 * i);
+  return buf;
+}
+
+/** Writes `wavBytes(samples, rate)` as `name` into a fresh temporary directory; returns its path (remove its directory when done). */
+export function writeTempWav(name, samples, rate) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'genrescope-test-'));
+  const file = path.join(dir, name);
+  writeFileSync(file, wavBytes(samples, rate));
+  return file;
+}
+
+/** The model's ModelInfo as the native CLI reports it (`trainer info MODEL --json`). */
+export function nativeInfo(model = TEST_MODEL) {
+  return JSON.parse(runTrainer(['info', model, '--json']));
+}
+
+/** Largest accepted |p_page - p_cli| for tags, as for genre probabilities. */
+export const TAG_TOLERANCE = 1e-4;
+
+/**
+ * Checks a result's shown tags (`page`: [{label, probability}], most likely first) against the
+ * CLI's (`cli`, every tag, most likely first): `shown` of them (fewer if the CLI has fewer), the same probability at each rank, and each shown label's probability is the CLI's
+ * for that label (so a near tie may swap two neighbours, nothing else). Returns the largest
+ * difference.
+ */
+export function compareTags(page, cli, shown, assert, what) {
+  assert.equal(page.length, Math.min(cli.length, shown), `${what}: the page shows the ${shown} most likely tags (the CLI has ${cli.length})`);
+  let max = 0;
+  page.forEach((t, i) => {
+    const same = cli.find((c) => c.label === t.label);
+    assert.ok(same, `${what}: tag ${t.label} is one of the CLI's`);
+    const d = Math.max(Math.abs(t.probability - same.probability), Math.abs(t.probability - cli[i].probability));
+    max = Math.max(max, d);
+    assert.ok(d <= TAG_TOLERANCE, `${what}: tag ${t.label} (rank ${i + 1}) page ${t.probability} vs CLI ${same.probability} / rank value ${cli[i].probability}`);
+  });
+  return max;
+}
+
+/**
+ * Checks a page verdict ({kind, text}) against the CLI's entry for the same file: the same kind
+ * and text, unless the CLI's result sits within `tolerance` of a boundary the page's own
+ * numbers may fall the other side of (the top two genres tied, the confidence at the model's
+ * `uncertainBelow`, the music score at its threshold); then the page's may be either side.
+ */
+export function compareVerdict(page, cli, uncertainBelow, tolerance, assert, what) {
+  const v = cli.verdict;
+  const [first, second] = cli.top;
+  const near =
+    (second && first.probability - second.probability <= 2 * tolerance) ||
+    (uncertainBelow > 0 && Math.abs(v.confidence - uncertainBelow) <= tolerance) ||
+    (cli.music && Math.abs(cli.music.probability - cli.music.threshold) <= tolerance);
+  if (!near || v.kind === 'silent') {
+    assert.equal(page.kind, v.kind, `${what}: verdict kind`);
+    assert.equal(page.text, v.text, `${what}: verdict text`);
+  } else {
+    assert.ok(['genre', 'uncertain', 'not_music'].includes(page.kind), `${what}: near a boundary, verdict ${page.kind} (CLI ${v.kind})`);
+  }
 }

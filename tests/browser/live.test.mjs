@@ -2,7 +2,9 @@
 // (--use-file-for-fake-audio-capture), the page classifies a rolling window (the model's live
 // window: 3 s every 1.5 s for the default model) and shows a genre; Stop releases the
 // microphone and drops the job in flight; Start works again. A slow engine makes windows
-// skip, not queue. Silent input shows "silence", not a genre. A denied permission, a missing
+// skip, not queue. Every window goes to the engine and its verdict decides what is shown:
+// silent input is the engine's "Silence" (its silence gate, not a level check in JS), not a
+// genre. A denied permission, a missing
 // device, an insecure page (no getUserMedia) and a browser without AudioWorklet are explained
 // on the page; these are simulated with an init script, since headless Chromium cannot be
 // made to lack them for real.
@@ -49,7 +51,7 @@ function installFaults() {
 function liveState(page) {
   return page.$eval('#live', (el) => {
     const d = { ...el.dataset };
-    for (const k of ['windows', 'classified', 'silent', 'skipped', 'confidence']) if (k in d) d[k] = Number(d[k]);
+    for (const k of ['windows', 'classified', 'genreWindows', 'uncertain', 'notMusic', 'silent', 'skipped', 'confidence']) if (k in d) d[k] = Number(d[k]);
     return d;
   });
 }
@@ -86,7 +88,7 @@ for (const webgpu of [false, true]) {
       const { page } = session;
       const labels = await page.evaluate(() => globalThis.genrescope.pool.status.model.labels);
       await page.click('#live-toggle');
-      await page.waitForFunction(() => Number(document.querySelector('#live').dataset.classified) >= 2, null, { timeout: 60_000, polling: 100 });
+      await page.waitForFunction(() => Number(document.querySelector('#live').dataset.genreWindows) >= 2, null, { timeout: 60_000, polling: 100 });
       const s = await liveState(page);
       const rate = await page.evaluate(() => globalThis.genrescope.live.rate);
       console.log(`# ${expected}: AudioContext at ${rate} Hz; after ${s.classified} windows: ${s.genre} ${s.confidence.toFixed(3)} (CLI on the whole clip: ${native.top[0].label} ${native.top[0].probability.toFixed(3)}); ${s.skipped} skipped`);
@@ -94,6 +96,11 @@ for (const webgpu of [false, true]) {
       assert.ok(labels.includes(s.genre), `${s.genre} is one of the model's labels`);
       assert.ok(s.confidence > 0 && s.confidence <= 1);
       assert.equal(s.now, 'genre');
+      assert.ok(labels.includes(s.verdictText), `a genre verdict's text is a label (${s.verdictText})`);
+      // Every classified window carries the engine's verdict, and the counts add up.
+      const kinds = await page.evaluate(() => globalThis.genrescope.live.history.filter((w) => w.status === 'done').map((w) => w.verdict.kind));
+      assert.ok(kinds.every((k) => ['genre', 'uncertain', 'not_music', 'silent'].includes(k)), kinds.join(' '));
+      assert.equal(s.genreWindows + s.uncertain + s.notMusic + s.silent, s.classified, 'each classified window has one verdict');
       // The CLI finds the clip clearly classical; what the fake microphone plays of it must be too.
       assert.equal(native.top[0].label, 'classical', 'the CLI’s genre of the clip');
       assert.equal(s.genre, native.top[0].label);
@@ -146,7 +153,7 @@ for (const webgpu of [false, true]) {
 
       // Start again: a fresh run with a fresh microphone stream.
       await page.click('#live-toggle');
-      await page.waitForFunction(() => Number(document.querySelector('#live').dataset.classified) >= 1, null, { timeout: 60_000, polling: 100 });
+      await page.waitForFunction(() => Number(document.querySelector('#live').dataset.genreWindows) >= 1, null, { timeout: 60_000, polling: 100 });
       const again = await liveState(page);
       assert.equal(again.state, 'running');
       assert.ok(labels.includes(again.genre));
@@ -193,7 +200,7 @@ for (const webgpu of [false, true]) {
       }
     });
 
-    test('silent input shows silence, not a genre', { timeout: 60_000 }, async () => {
+    test('silent input: the engine’s verdict is silence, shown instead of a genre', { timeout: 60_000 }, async () => {
       const context = await browser.newContext();
       try {
         await context.addInitScript(installFaults);
@@ -205,10 +212,17 @@ for (const webgpu of [false, true]) {
         await page.waitForFunction(() => Number(document.querySelector('#live').dataset.silent) >= 2, null, { timeout: 30_000, polling: 100 });
         const s = await liveState(page);
         assert.equal(s.state, 'running');
-        assert.equal(s.now, 'silence');
-        assert.equal(s.classified, 0, 'silence is not sent to the model');
-        assert.equal(s.genre, undefined);
-        assert.equal(await page.locator('#live .live-genre').textContent(), 'silence');
+        assert.equal(s.now, 'silent');
+        // Every window went to the engine, and the engine called each one silent.
+        assert.ok(s.classified >= 2);
+        assert.equal(s.silent, s.classified, 'every classified window is silent');
+        assert.equal(s.genreWindows, 0);
+        const verdicts = await page.evaluate(() => globalThis.genrescope.live.history.filter((w) => w.status === 'done').map((w) => w.verdict));
+        assert.ok(verdicts.length >= 2 && verdicts.every((v) => v.kind === 'silent'), JSON.stringify(verdicts));
+        assert.equal(s.genre, undefined, 'no genre from silence');
+        assert.equal(await page.locator('#live .live-genre').textContent(), verdicts.at(-1).text, 'the engine’s text');
+        assert.equal(s.verdictText, verdicts.at(-1).text);
+        assert.ok(await page.locator('#live').evaluate((el) => el.classList.contains('silent')), 'styled as silence');
         await page.click('#live-toggle');
       } finally {
         await context.close();

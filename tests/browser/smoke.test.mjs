@@ -1,7 +1,8 @@
 // First load of the page with the shipped model (the MusiCNN transfer network) in headless
 // Chromium, with WebGPU exposed (--enable-unsafe-webgpu, SwiftShader adapter) and without (CPU
 // fallback): it loads only its own files, settles on the right backend, and classifies a 30 s
-// clip with the native CLI's probabilities. Prints the measurements the README quotes: the
+// clip with the native CLI's probabilities, verdict and Million Song Dataset tags (if the
+// shipped model has them). Prints the measurements the README quotes: the
 // initial download (gzip), and the end-to-end and per-stage time for one clip.
 //
 //   node --test tests/browser/smoke.test.mjs      (after ./build.sh build)
@@ -11,7 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { REPO, SHIPPED_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, readRows, startWebServer, waitForEngine } from './harness.mjs';
+import { TAGS_SHOWN } from '../../web/lib/verdict.js';
+import { REPO, SHIPPED_MODEL, compareTags, compareVerdict, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, readRows, startWebServer, waitForEngine } from './harness.mjs';
 
 const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 'jazz', 'jazz.00004.wav');
 
@@ -120,6 +122,10 @@ for (const webgpu of [true, false]) {
         }
         console.log(`# ${expected}: shipped model, max |p_page - p_cli| = ${maxDiff.toExponential(2)}; ${row.genre}`);
         assert.ok(maxDiff <= TOLERANCE, `page and CLI differ by ${maxDiff}`);
+        const uncertainBelow = await page.evaluate(() => globalThis.genrescope.pool.status.model.uncertainBelow);
+        compareVerdict({ kind: row.verdict, text: row.verdictText }, native, uncertainBelow, TOLERANCE, assert, 'shipped model');
+        const tagDiff = compareTags(row.tags, native.tags, TAGS_SHOWN, assert, 'shipped model');
+        console.log(`# ${expected}: verdict ${row.verdict} "${row.verdictText}" (CLI "${native.verdict.text}"); ${row.tags.length} tags, max |tag_page - tag_cli| = ${tagDiff.toExponential(2)}`);
 
         // A fused model: each member's opinion matches the CLI's too, and the page shows them
         // on demand.

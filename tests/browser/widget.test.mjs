@@ -6,15 +6,17 @@
 // are the same before and after the widget loads, and the host's styles do not reach inside
 // the widget. Pause stops classifying, seeking restarts the rolling window, a new track
 // clears the widget; a muted player, a cross-origin track without CORS and an audio context
-// held by the autoplay policy are explained.
+// held by the autoplay policy are explained. Every result event carries the engine's verdict
+// on its window and the window's tags; a near-silent track (20 dB under the model's silence
+// gate) is the engine's "Silence", shown as such, never a genre.
 //
 //   node --test tests/browser/widget.test.mjs      (after ./build.sh build)
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO, launchBrowser, nativeClassify, offsiteRequests, openPage, startWebServer } from './harness.mjs';
+import { REPO, launchBrowser, nativeClassify, nativeInfo, offsiteRequests, openPage, startWebServer, writeTempWav } from './harness.mjs';
 
 const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
 /** Clips the native CLI classifies confidently, with windows that agree. */
@@ -149,6 +151,18 @@ describe('the <genre-scope> widget on the example player page (CPU)', () => {
       assert.equal(current.genre, cli.label, `${player}: the smoothed genre is the CLI's`);
       assert.ok(results.every((r) => r.paused === false), `${player}: results only while playing`);
       assert.ok(current.top.length >= 1 && current.top[0].label === cli.label);
+      // Each event carries the engine's verdict on its window and the window's tags.
+      const kinds = ['genre', 'uncertain', 'not_music', 'silent'];
+      for (const r of results) {
+        assert.ok(kinds.includes(r.verdict?.kind) && typeof r.verdict.text === 'string' && Array.isArray(r.tags), `${player}: ${JSON.stringify(r.verdict)}`);
+      }
+      const cliVerdict = native.get(path.basename(clip)).verdict;
+      assert.equal(cliVerdict.kind, 'genre', `${player}: the CLI gives the clip a genre`);
+      const last = results.at(-1);
+      assert.equal(last.verdict.kind, 'genre', `${player}: the newest window is music with a genre`);
+      assert.equal(current.verdict.kind, last.verdict.kind);
+      assert.deepEqual(current.tags, last.tags);
+      assert.equal(await page.evaluate((id) => document.querySelector(`#${id}`).nextElementSibling.dataset.verdict, player), last.verdict.kind);
     }
     // At the same time: each widget announced results while the other was also producing them.
     const all = await page.evaluate(() => globalThis.widgetEvents.filter((e) => e.type === 'result'));
@@ -329,6 +343,46 @@ describe('the widget explains what it cannot hear', () => {
       assert.equal(await page.locator('genre-scope').getAttribute('data-state'), 'listening');
       assert.deepEqual(errors, []);
     } finally {
+      await context.close();
+    }
+  });
+
+  test('a near-silent track: the result events carry the engine’s silent verdict, and the widget shows it, not a genre', { timeout: 90_000 }, async () => {
+    const { page, errors, context } = await openPage(browser);
+    let quiet = null;
+    try {
+      // Noise 20 dB under the model's own silence gate (its RMS), never exact zeros.
+      const gate = nativeInfo().silence.thresholdDbfs;
+      const amplitude = 10 ** ((gate - 20) / 20) * Math.sqrt(3);
+      const rate = 22050;
+      let x = 1;
+      const noise = Float32Array.from({ length: 12 * rate }, () => {
+        x = (x * 1103515245 + 12345) >>> 0;
+        return (x / 2 ** 32 - 0.5) * 2 * amplitude;
+      });
+      quiet = writeTempWav('quiet.wav', noise, rate);
+      await page.goto(`${server.url}player.html`, { waitUntil: 'load' });
+      await page.evaluate(recordEvents);
+      await page.locator('genre-scope[data-state="ready"]').waitFor({ timeout: 120_000 });
+      await page.setInputFiles('#file', quiet);
+      await waitForResults(page, 'player', 2, 60_000);
+      await page.evaluate(() => document.querySelector('#player').pause());
+      const results = await eventsOf(page, 'result', 'player');
+      assert.ok(results.every((r) => r.verdict.kind === 'silent'), results.map((r) => r.verdict.kind).join(' '));
+      assert.ok(results.every((r) => r.genre === null && r.top.length === 0), 'no genre from silence');
+      assert.deepEqual(await eventsOf(page, 'genrechange', 'player'), []);
+      assert.deepEqual(await eventsOf(page, 'error', 'player'), [], 'not digital silence: no no_signal warning');
+      const shown = await page.evaluate(() => {
+        const w = document.querySelector('genre-scope');
+        return { genre: w.shadowRoot.querySelector('.genre').textContent, kind: w.shadowRoot.querySelector('.panel').dataset.kind, verdict: w.dataset.verdict, current: w.current };
+      });
+      assert.equal(shown.genre, results.at(-1).verdict.text, 'the engine’s text');
+      assert.equal(shown.kind, 'silent', 'styled as silence');
+      assert.equal(shown.verdict, 'silent');
+      assert.equal(shown.current.verdict.kind, 'silent');
+      assert.deepEqual(errors, []);
+    } finally {
+      if (quiet) rmSync(path.dirname(quiet), { recursive: true, force: true });
       await context.close();
     }
   });

@@ -454,3 +454,63 @@ fn info_describes_a_fusion_with_its_members_data_set_and_accuracy() {
     assert_eq!(broken.status.code(), Some(2));
     assert!(stderr(&broken).contains("is not a valid model bundle"), "{}", stderr(&broken));
 }
+
+/// A mono 32-bit IEEE-float WAV file of `samples` at `rate`.
+fn write_float_wav(path: &Path, samples: &[f32], rate: u32) {
+    let data_len = (samples.len() * 4) as u32;
+    let mut bytes = Vec::with_capacity(44 + data_len as usize);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&rate.to_le_bytes());
+    bytes.extend_from_slice(&(rate * 4).to_le_bytes());
+    bytes.extend_from_slice(&4u16.to_le_bytes());
+    bytes.extend_from_slice(&32u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        bytes.extend_from_slice(&s.to_le_bytes());
+    }
+    fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn silence_is_silent_and_huge_floats_stay_finite() {
+    let s = setup();
+    let rate = 22_050u32;
+    let silence = s.dir.path().join("ten minutes of silence.wav");
+    write_float_wav(&silence, &vec![0.0; rate as usize * 600], rate);
+    let dc = s.dir.path().join("dc.wav");
+    write_float_wav(&dc, &vec![1.0; rate as usize * 5], rate);
+    let huge = s.dir.path().join("huge.wav");
+    let tone: Vec<f32> = (0..rate as usize * 5)
+        .map(|i| 1e30 * (i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin())
+        .collect();
+    write_float_wav(&huge, &tone, rate);
+
+    let out = classify(&s, &["--json"], &[&silence, &dc, &huge]);
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let entries = doc.as_array().unwrap();
+    for entry in &entries[..2] {
+        assert_eq!(entry["verdict"]["kind"], "silent", "{entry}");
+        assert_eq!(entry["verdict"]["text"], "Silence");
+        assert_eq!(entry["signal"]["silent"], true);
+    }
+    let loud = &entries[2];
+    assert_ne!(loud["verdict"]["kind"], "silent", "{loud}");
+    assert!(loud["signal"]["scaled_by"].as_f64().unwrap() < 1e-29, "{loud}");
+    // Every probability is a finite number (JSON has no NaN: serde writes null for it).
+    for (_, p) in probabilities(loud) {
+        assert!(p.is_finite() && (0.0..=1.0).contains(&p), "{loud}");
+    }
+    assert!(loud["tags"].as_array().unwrap().is_empty(), "the test model has no tag layer");
+    assert!(loud["music"].is_null());
+
+    let table = stdout(&classify(&s, &[], &[&silence]));
+    assert!(table.contains("Silence"), "{table}");
+    assert!(!table.contains("NaN"), "{table}");
+}

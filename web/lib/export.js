@@ -1,8 +1,10 @@
-// Exports of the batch as CSV (what the table shows, plus every label's probability at full
-// precision) and JSON (everything, including the per-window timeline), downloaded locally
-// from a Blob: nothing is uploaded.
+// Exports of the batch as CSV (what the table shows, plus the verdict, the top Million Song
+// Dataset tags, the music score and every label's probability at full precision) and JSON
+// (everything, including the verdict, every tag, the signal level and the per-window
+// timeline), downloaded locally from a Blob: nothing is uploaded.
 
 import { tableValues } from './table.js';
+import { TAGS_SHOWN, plainVerdict, topTags } from './verdict.js';
 
 /** RFC 4180 quoting (also quotes leading/trailing spaces, which some readers trim). */
 export function csvField(value) {
@@ -10,9 +12,14 @@ export function csvField(value) {
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The CSV text: file, genre, confidence (as shown), status, then full-precision numbers. */
+/**
+ * The CSV text: file, verdict (kind) and verdict_text, genre (the top label, whatever the
+ * verdict), confidence (as shown), status, then full-precision numbers: the music detector's
+ * probability (empty when the model has none), the top tags as `label:probability` joined by
+ * `;` (as the CLI's CSV), each label's probability.
+ */
 export function toCsv(records, labels) {
-  const header = ['file', 'genre', 'confidence', 'status', 'backend', 'decoder', 'duration_seconds', 'top_probability', ...labels.map((l) => `p_${l}`), 'error'];
+  const header = ['file', 'verdict', 'verdict_text', 'genre', 'confidence', 'status', 'backend', 'decoder', 'duration_seconds', 'top_probability', 'music_probability', 'tags', ...labels.map((l) => `p_${l}`), 'error'];
   const lines = [header.map(csvField).join(',')];
   for (const r of records) {
     const v = tableValues(r);
@@ -22,7 +29,22 @@ export function toCsv(records, labels) {
       return i >= 0 ? String(res.probabilities[i]) : '';
     });
     lines.push(
-      [v.file, v.genre, v.confidence, r.state, res?.backend ?? '', res?.source.decoder ?? '', res ? String(res.source.durationSeconds) : '', res ? String(res.top[0].probability) : '', ...probs, r.error?.message ?? '']
+      [
+        v.file,
+        v.verdict,
+        v.verdictText,
+        v.genre,
+        v.confidence,
+        r.state,
+        res?.backend ?? '',
+        res?.source.decoder ?? '',
+        res ? String(res.source.durationSeconds) : '',
+        res ? String(res.top[0].probability) : '',
+        res?.music ? String(res.music.probability) : '',
+        topTags(res, TAGS_SHOWN).map((t) => `${t.label}:${t.probability}`).join(';'),
+        ...probs,
+        r.error?.message ?? '',
+      ]
         .map(csvField)
         .join(','),
     );
@@ -38,9 +60,13 @@ export function toJson(records) {
     return {
       file: r.file,
       ok: true,
+      verdict: plainVerdict(res.verdict),
       genre: res.top[0].label,
       confidence: res.top[0].probability,
       top: res.top,
+      tags: res.tags,
+      music: res.music ?? null,
+      signal: res.signal ?? null,
       probabilities: Object.fromEntries(res.labels.map((l, i) => [l, res.probabilities[i]])),
       duration_seconds: res.source.durationSeconds,
       backend: res.backend,

@@ -1,16 +1,23 @@
-// One dropped file in the list: its progress, then its top-3 genres with confidence bars;
-// opening it shows the per-window timeline, the Mel image, how it was decoded, which backend
-// ran and how long each stage took.
+// One dropped file in the list: its progress, then its verdict (the engine's: a genre with its
+// top-3 confidence bars; "Unsure: rock or pop?" with both candidates; "Not music"; "Silence",
+// the last three in a neutral style without a genre bar); opening it says why, lists the genre
+// probabilities (always available), the Million Song Dataset tags when the model has them, the
+// per-window timeline, the Mel image, how it was decoded, which backend ran and how long each
+// stage took.
 //
 // The row's <li> carries data attributes the tests read: data-state (queued, running, done,
-// error), data-genre, data-confidence and data-probabilities (JSON, full precision),
-// data-backend, data-decoder, data-error, and for a fused model data-members (JSON: each
-// member's name, weight, top label and probabilities, or why it was left out).
+// error), data-verdict (genre, uncertain, not_music, silent), data-verdict-text, data-genre
+// (the top label, whatever the verdict), data-confidence and data-probabilities (JSON, full
+// precision), data-tags (JSON: the shown tags, [{label, probability}], full precision),
+// data-music (the music detector's probability, when the model has one), data-backend,
+// data-decoder, data-error, and for a fused model data-members (JSON: each member's name,
+// weight, top label and probabilities, or why it was left out).
 
 import { bytes, duration, h, ms, percent, seconds } from './format.js';
 import { genreColour } from './palette.js';
 import { drawMel } from './mel-canvas.js';
 import { drawTimeline, legend, timelineList } from './timeline.js';
+import { TAGS_SHOWN, VERDICT_ICON, scoresOf, topTags, verdictReason } from './verdict.js';
 
 const STAGES = [
   ['queue', 'waiting for a worker'],
@@ -29,13 +36,13 @@ function memberKind(m) {
 }
 
 /** One row per label of `top` (the first highlighted): name, confidence bar, percentage. */
-function scoreBars(top, labels, ariaPrefix = '') {
+function scoreBars(top, labels, ariaPrefix = '', { neutral = false } = {}) {
   return top.map((s, rank) =>
     h(
       'span',
-      { class: `score${rank === 0 ? ' best' : ''}`, dataset: { label: s.label } },
+      { class: `score${rank === 0 && !neutral ? ' best' : ''}${neutral ? ' neutral' : ''}`, dataset: { label: s.label } },
       h('span', { class: 'score-label' }, s.label),
-      h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': (s.probability * 100).toFixed(1), 'aria-label': `${ariaPrefix}${s.label} confidence` }, h('span', { class: 'bar-fill', style: { width: `${(s.probability * 100).toFixed(2)}%`, background: genreColour(labels.indexOf(s.label)) } })),
+      h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': (s.probability * 100).toFixed(1), 'aria-label': `${ariaPrefix}${s.label} confidence` }, h('span', { class: 'bar-fill', style: { width: `${(s.probability * 100).toFixed(2)}%`, background: neutral ? null : genreColour(labels.indexOf(s.label)) } })),
       h('span', { class: 'score-value' }, percent(s.probability)),
     ),
   );
@@ -66,6 +73,65 @@ function membersPanel(r) {
       h('p', { class: 'muted small' }, 'The genre above is the weighted mean of these models’ probabilities (weights fitted on held-out tracks, renormalised over the models that ran).'),
       h('ul', { class: 'member-list' }, rows),
     ),
+  );
+}
+
+/** The verdict's icon and text (the headline of a row). */
+function verdictLine(verdict) {
+  return h('p', { class: 'verdict', dataset: { kind: verdict.kind } }, h('span', { class: 'verdict-icon', 'aria-hidden': 'true' }, VERDICT_ICON[verdict.kind] ?? ''), h('span', { class: 'verdict-text' }, verdict.text));
+}
+
+/**
+ * What the summary shows: a confident genre with its top-3 bars; an unsure verdict with both
+ * candidates (outlined, neutral, each with its probability); not music and silence as a muted
+ * line saying so. No coloured genre bar unless the verdict is a genre.
+ */
+function headline(result) {
+  const { verdict } = result;
+  if (verdict.kind === 'genre') return [verdictLine(verdict), ...scoreBars(result.top, result.labels)];
+  if (verdict.kind === 'uncertain') {
+    const chips = scoresOf(result, verdict.candidates).map((c) => h('span', { class: 'candidate', dataset: { label: c.label } }, h('span', { class: 'candidate-label' }, c.label), ' ', h('span', { class: 'candidate-value' }, percent(c.probability))));
+    return [verdictLine(verdict), h('p', { class: 'candidates' }, chips)];
+  }
+  const why = verdict.kind === 'silent' ? 'No music to classify: open for the level and the probabilities.' : 'Open for the music score and the probabilities.';
+  return [verdictLine(verdict), h('p', { class: 'verdict-note muted small' }, why)];
+}
+
+/** The top Million Song Dataset tags with their probabilities (neutral bars). */
+function tagsPanel(tags, verdict) {
+  const moot = verdict.kind === 'silent' || verdict.kind === 'not_music';
+  return h(
+    'section',
+    { class: 'panel tags-panel' },
+    h('h3', {}, 'Million Song Dataset tags'),
+    h('p', { class: 'muted small' }, `The ${tags.length} most likely of the model’s Million Song Dataset (MSD) tags; each is a separate yes/no probability, so they need not add up to 100 %.${moot ? ' Computed anyway: this input is not music, so they describe no music.' : ''}`),
+    h(
+      'ol',
+      { class: 'tags' },
+      tags.map((t) =>
+        h(
+          'li',
+          { class: 'tag', dataset: { label: t.label, probability: String(t.probability) } },
+          h('span', { class: 'tag-label' }, t.label),
+          h('span', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': (t.probability * 100).toFixed(1), 'aria-label': `${t.label} tag probability` }, h('span', { class: 'bar-fill', style: { width: `${(t.probability * 100).toFixed(2)}%` } })),
+          h('span', { class: 'tag-value' }, percent(t.probability)),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Why the verdict is what it is, the music score, and (unless it is a genre, whose bars are in the summary) the genre probabilities. */
+function verdictPanel(r, model) {
+  const { verdict } = r;
+  const ranked = r.labels.map((label, i) => ({ label, probability: r.probabilities[i] })).sort((a, b) => b.probability - a.probability);
+  return h(
+    'section',
+    { class: 'panel verdict-panel' },
+    h('h3', {}, 'Verdict'),
+    h('p', { class: 'verdict-reason small' }, verdictReason(r, model)),
+    r.music ? h('p', { class: 'music-score small', dataset: { probability: String(r.music.probability) } }, `Music detector: ${percent(r.music.probability)} music (threshold ${percent(r.music.threshold)}).`) : null,
+    verdict.kind === 'genre' ? null : h('div', { class: 'scores all-scores', 'aria-label': 'Genre probabilities' }, scoreBars(ranked.slice(0, 5), r.labels, '', { neutral: true })),
   );
 }
 
@@ -108,15 +174,21 @@ export class FileRow {
     if (state === 'queued') this.progress.value = 0;
   }
 
-  showResult(result) {
+  /** Shows a result; `model` (the ModelInfo, optional) lets the details name the model's thresholds. */
+  showResult(result, model = null) {
     this.result = result;
-    const { labels, probabilities, top } = result;
+    this.model = model;
+    const { labels, probabilities, top, verdict } = result;
     this.progress.value = 1;
     this.progress.hidden = true;
     Object.assign(this.el.dataset, {
       state: 'done',
+      verdict: verdict.kind,
+      verdictText: verdict.text,
       genre: top[0].label,
       confidence: String(top[0].probability),
+      tags: JSON.stringify(topTags(result, TAGS_SHOWN)),
+      music: result.music ? String(result.music.probability) : '',
       probabilities: JSON.stringify(Object.fromEntries(labels.map((l, i) => [l, probabilities[i]]))),
       backend: result.backend,
       decoder: result.source.decoder,
@@ -127,7 +199,7 @@ export class FileRow {
       );
     }
     this.status.textContent = `${duration(result.source.durationSeconds)} · ${result.backend === 'webgpu' ? 'WebGPU' : 'CPU'} · ${ms(result.timings.total + (result.timings.webaudio ?? 0))}`;
-    this.scores.replaceChildren(...scoreBars(top, labels));
+    this.scores.replaceChildren(...headline(result));
     this.rendered = false;
     if (this.details.open) this.renderDetail();
   }
@@ -135,9 +207,10 @@ export class FileRow {
   showError(error, decoder) {
     this.progress.hidden = true;
     Object.assign(this.el.dataset, { state: 'error', error: error.message, decoder: decoder ?? '' });
+    for (const k of ['verdict', 'verdictText', 'tags', 'music']) delete this.el.dataset[k];
     this.status.textContent = 'could not be classified';
     this.scores.replaceChildren(h('span', { class: 'error-text', role: 'alert' }, error.message));
-    this.detail.replaceChildren(h('p', { class: 'error-text' }, error.message), error.code ? h('p', { class: 'muted' }, `Error code: ${error.code}`) : null);
+    this.detail.replaceChildren(...[h('p', { class: 'error-text' }, error.message), error.code ? h('p', { class: 'muted' }, `Error code: ${error.code}`) : null].filter(Boolean));
     this.rendered = true;
   }
 
@@ -156,7 +229,11 @@ export class FileRow {
     const src = r.source;
     const decodedBy = src.decoder === 'genrescope' ? 'Genrescope (Rust, in the engine)' : src.decoder === 'webaudio' ? 'the browser (WebAudio)' : src.decoder;
     const format = [src.container, src.codec].filter(Boolean).join(' / ');
-    this.detail.replaceChildren(
+    const tags = topTags(r, TAGS_SHOWN);
+    // replaceChildren would show a null as the text "null": absent panels are filtered out.
+    const panels = [
+      verdictPanel(r, this.model),
+      tags.length ? tagsPanel(tags, r.verdict) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
       r.members?.length ? membersPanel(r) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Log-Mel spectrogram'), h('p', { class: 'muted small' }, `${r.mel?.bands ?? 0} Mel bands, low frequencies at the bottom; what the model sees (before standardisation).`), melCanvas, axis),
@@ -178,7 +255,8 @@ export class FileRow {
         h('table', { class: 'timings' }, h('caption', {}, 'Time per stage'), h('tbody', {}, timingRows, h('tr', { class: 'total' }, h('th', { scope: 'row' }, 'total work'), h('td', {}, ms(t.total + (t.read ?? 0) + (t.webaudio ?? 0)))))),
         r.warnings.length ? h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', {}, w))) : null,
       ),
-    );
+    ];
+    this.detail.replaceChildren(...panels.filter(Boolean));
     // Draw once laid out, so the canvas knows its CSS size.
     requestAnimationFrame(() => {
       drawTimeline(timelineCanvas, r.windows, r.labels, end);

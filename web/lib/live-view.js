@@ -1,10 +1,14 @@
-// Live mode's panel: the Start/Stop button, what is happening (or why it cannot), the current
-// genre with its smoothed confidence, and a scrolling timeline of the recent windows.
+// Live mode's panel: the Start/Stop button, what is happening (or why it cannot), what is heard
+// now (the newest window's verdict: the smoothed genre with its confidence, "Unsure: rock or
+// pop?", "Not music" or "Silence", the last three in a muted style), and a scrolling timeline
+// of the recent windows.
 //
 // The section carries data attributes the tests read: data-state (idle, starting, running,
-// error), data-error (the LiveError code), data-genre and data-confidence (smoothed),
-// data-now ('genre' or 'silence': what the newest window was), and data-windows,
-// data-classified, data-silent, data-skipped (counts of the current run).
+// error), data-error (the LiveError code), data-genre and data-confidence (smoothed over the
+// music windows), data-now (the newest window's verdict kind: genre, uncertain, not_music,
+// silent), data-verdict-text (its text), and the counts of the current run: data-windows
+// (sent), data-classified (answered), data-genre-windows, data-uncertain, data-not-music,
+// data-silent, data-skipped.
 
 import { h, percent, seconds } from './format.js';
 import { genreColour } from './palette.js';
@@ -12,7 +16,11 @@ import { clearedCanvas, legend } from './timeline.js';
 import { HISTORY } from './live.js';
 
 const SILENT_COLOUR = 'rgba(128,128,128,0.35)';
+const NOT_MUSIC_COLOUR = 'rgba(128,128,128,0.6)';
 const FAILED_COLOUR = 'rgba(180,35,24,0.5)';
+
+/** "the music so far" -> "The music so far". */
+const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** Seconds as m:ss. */
 const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
@@ -26,12 +34,15 @@ function drawHistory(canvas, history) {
     const left = width - (history.length - i) * column;
     const x0 = Math.round(left);
     const x1 = Math.round(left + column) - gap;
-    if (w.status !== 'done') {
-      ctx.fillStyle = w.status === 'silent' ? SILENT_COLOUR : FAILED_COLOUR;
-      const hgt = w.status === 'silent' ? Math.max(2, height * 0.08) : height;
+    const kind = w.verdict?.kind;
+    if (w.status !== 'done' || kind === 'silent' || kind === 'not_music') {
+      ctx.fillStyle = w.status !== 'done' ? FAILED_COLOUR : kind === 'silent' ? SILENT_COLOUR : NOT_MUSIC_COLOUR;
+      const hgt = w.status !== 'done' ? height : kind === 'silent' ? Math.max(2, height * 0.08) : Math.max(3, height * 0.3);
       ctx.fillRect(x0, height - hgt, x1 - x0, hgt);
       return;
     }
+    // Music: the genre probabilities stacked; an unsure window paler.
+    ctx.globalAlpha = kind === 'uncertain' ? 0.45 : 1;
     let y = height;
     w.probabilities.forEach((p, k) => {
       const hgt = p * height;
@@ -39,14 +50,15 @@ function drawHistory(canvas, history) {
       ctx.fillRect(x0, y - hgt, x1 - x0, hgt + 0.5);
       y -= hgt;
     });
+    ctx.globalAlpha = 1;
   });
 }
 
 /** What a window's list item says. */
 function windowText(w, labels) {
   const when = `${clock(w.start)}–${clock(w.end)}`;
-  if (w.status === 'silent') return `${when}: silence`;
   if (w.status === 'error') return `${when}: could not be classified (${w.error})`;
+  if (w.verdict.kind !== 'genre') return `${when}: ${w.verdict.text}`;
   const best = w.probabilities.reduce((b, p, i, all) => (p > all[b] ? i : b), 0);
   return `${when}: ${labels[best]} ${percent(w.probabilities[best])}`;
 }
@@ -128,7 +140,8 @@ export class LiveView {
 
   /** Empties the result area for a new run. */
   clear() {
-    for (const k of ['genre', 'confidence', 'now']) delete this.root.dataset[k];
+    for (const k of ['genre', 'confidence', 'now', 'verdictText']) delete this.root.dataset[k];
+    this.root.classList.remove('silent', 'not-music', 'uncertain');
     this.genre.textContent = '–';
     this.confidence.textContent = '';
     this.fill.style.width = '0';
@@ -138,14 +151,24 @@ export class LiveView {
     this.now.hidden = true;
   }
 
-  /** Shows the newest result: the smoothed genre (or silence), the timeline, the list. */
+  /** Shows the newest result: the smoothed genre, or what the newest window's verdict says instead; the timeline, the list. */
   renderWindows() {
     const { current, history } = this.session;
     if (this.session.state === 'running') this.message.textContent = 'Listening.';
+    const d = this.root.dataset;
     if (current?.genre) {
+      d.genre = current.genre;
+      d.confidence = String(current.confidence);
+    }
+    const kind = current?.kind ?? '';
+    d.now = kind;
+    d.verdictText = current?.verdict?.text ?? '';
+    this.root.classList.toggle('silent', kind === 'silent');
+    this.root.classList.toggle('not-music', kind === 'not_music');
+    this.root.classList.toggle('uncertain', kind === 'uncertain');
+    if (kind === 'genre' && current.genre) {
+      // A music window: the smoothed genre and its confidence.
       const best = current.labels.indexOf(current.genre);
-      this.root.dataset.genre = current.genre;
-      this.root.dataset.confidence = String(current.confidence);
       this.genre.textContent = current.genre;
       this.fill.style.width = `${(current.confidence * 100).toFixed(2)}%`;
       this.fill.style.background = genreColour(best);
@@ -157,21 +180,25 @@ export class LiveView {
         .sort((a, b) => b.p - a.p)
         .slice(0, 2);
       this.runnersUp.textContent = `then ${others.map((x) => `${x.label} ${percent(x.p)}`).join(', ')}`;
-    }
-    // Silence shows as such, not as a genre; the smoothed genre is kept for when sound returns.
-    const silent = Boolean(current?.silent);
-    this.root.dataset.now = silent ? 'silence' : current?.genre ? 'genre' : '';
-    this.root.classList.toggle('silent', silent);
-    if (silent) {
-      this.genre.textContent = 'silence';
+    } else if (current) {
+      // Unsure, not music or silence: the verdict's text, no genre bar; the smoothed genre is
+      // kept for when music returns.
+      this.genre.textContent = current.verdict.text;
       this.confidence.textContent = '';
       this.fill.style.width = '0';
       this.bar.setAttribute('aria-valuenow', '0');
-      this.runnersUp.textContent = current.genre ? `Nothing to classify; before the silence: ${current.genre}.` : 'Nothing to classify yet.';
+      const before = current.genre ? `the music so far: ${current.genre} ${percent(current.confidence)}` : '';
+      const music = current.music ? `Music detector ${percent(current.music.probability)} (threshold ${percent(current.music.threshold)})` : '';
+      this.runnersUp.textContent =
+        kind === 'silent'
+          ? before ? `Nothing to classify; ${before}.` : 'Nothing to classify yet.'
+          : kind === 'not_music'
+            ? capitalise(`${[music, before].filter(Boolean).join('; ') || 'no music heard'}.`)
+            : `No genre is likely enough in this window${before ? `; ${before}` : ''}.`;
     }
-    const done = history.filter((w) => w.status === 'done');
-    if (current?.labels && done.length) this.legend.replaceChildren(legend(done, current.labels));
-    this.list.replaceChildren(...history.slice(-8).map((w) => h('li', { dataset: { status: w.status } }, windowText(w, current?.labels ?? []))));
+    const music = history.filter((w) => w.status === 'done' && (w.verdict.kind === 'genre' || w.verdict.kind === 'uncertain'));
+    if (current?.labels && music.length) this.legend.replaceChildren(legend(music, current.labels));
+    this.list.replaceChildren(...history.slice(-8).map((w) => h('li', { dataset: { status: w.status, verdict: w.verdict?.kind ?? '' } }, windowText(w, this.session.labels ?? []))));
     drawHistory(this.canvas, history);
     this.renderCounts();
   }
@@ -179,8 +206,11 @@ export class LiveView {
   /** Shows how many windows were classified, silent, failed or skipped. */
   renderCounts() {
     const c = this.session.counts;
-    Object.assign(this.root.dataset, { windows: c.windows, classified: c.classified, silent: c.silent, skipped: c.skipped });
+    Object.assign(this.root.dataset, { windows: c.windows, classified: c.classified, genreWindows: c.genre, uncertain: c.uncertain, notMusic: c.notMusic, silent: c.silent, skipped: c.skipped });
     const parts = [`${c.classified} window${c.classified === 1 ? '' : 's'} classified`];
+    if (c.classified) parts.push(`${c.genre} with a genre`);
+    if (c.uncertain) parts.push(`${c.uncertain} unsure`);
+    if (c.notMusic) parts.push(`${c.notMusic} not music`);
     if (c.silent) parts.push(`${c.silent} silent`);
     if (c.failed) parts.push(`${c.failed} failed`);
     if (c.skipped) parts.push(`${c.skipped} skipped while the engine was busy`);

@@ -14,10 +14,15 @@
 //
 // Scheduling follows the audio clock: a window is due each time `hopSeconds` more samples have
 // arrived (the first once a whole window has). When one is due while the previous window is
-// still being classified, it is skipped, so a slow engine never builds up a queue; when the
-// window is silent (RMS below SILENCE_RMS) it is not classified at all, because the model
-// would still name a genre for silence. Stopping bumps a run counter: results of jobs that
-// were in flight belong to an old run and are dropped.
+// still being classified, it is skipped, so a slow engine never builds up a queue. Every other
+// window goes to the engine, whose result carries a verdict (src/trust/verdict.rs: 'genre',
+// 'uncertain', 'not_music' or 'silent', decided from the model's own silence gate, music
+// detector and uncertainty threshold): the verdict of the newest window says what is heard
+// now, and only music windows ('genre', 'uncertain') move the smoothed genre probabilities.
+// Nothing here judges the level or the probabilities itself. Stopping bumps a run counter:
+// results of jobs that were in flight belong to an old run and are dropped.
+
+import { plainVerdict } from './verdict.js';
 
 const WORKLET_URL = new URL('./live-capture-worklet.js', import.meta.url);
 
@@ -28,8 +33,6 @@ const WORKLET_URL = new URL('./live-capture-worklet.js', import.meta.url);
  * while one odd window moves it less than halfway.
  */
 export const SMOOTHING = 0.4;
-/** A window quieter than this RMS (-70 dBFS) counts as silence and is not classified. */
-export const SILENCE_RMS = 10 ** (-70 / 20);
 /** How many recent windows the session keeps for the timeline (a minute at a 1.5 s hop). */
 export const HISTORY = 40;
 
@@ -92,11 +95,16 @@ export function micError(err) {
   }
 }
 
-/** Root mean square of `x`. */
-export function rms(x) {
-  let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
-  return x.length ? Math.sqrt(sum / x.length) : 0;
+/** Largest magnitude in `x` (0 means exact digital zeros, e.g. a muted or blocked source). */
+export function peak(x) {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+}
+
+/** Whether a verdict is about music (its probabilities then count towards the smoothed genre). */
+export function isMusic(verdict) {
+  return verdict?.kind === 'genre' || verdict?.kind === 'uncertain';
 }
 
 /** Index of the largest value. */
@@ -172,11 +180,15 @@ function loadWorklet(context) {
  * window, no smoothing, no history).
  *
  * Events: 'state' (detail: {state: 'idle'|'starting'|'running'|'error', error}) and 'window'
- * (detail: {entry, current}) after each window that was classified, silent or failed.
+ * (detail: {entry, current, counts}) after each window that was classified or failed.
  * `entry` = {index, start, end (seconds since Start), position (the input's, e.g. the media
- * time, or null), rms, status: 'done'|'silent'|'error', probabilities, error}; `current` = the
- * smoothed view ({probabilities, genre, confidence, labels} or null before the first
- * classified window) plus `silent` (the newest window was).
+ * time, or null), peak, status: 'done'|'error', verdict, probabilities, tags, music, error}
+ * (`verdict`, `tags`, `music`: the engine's result for the window); `current` = the newest
+ * window's `verdict` and `kind` (its verdict's kind), `tags` and `music`, plus the smoothed
+ * genre view ({probabilities, genre, confidence, labels}, null until the first music window)
+ * and `silent` (kind === 'silent'); null before the first classified window.
+ * `counts` = {windows (sent), classified (answered), genre, uncertain, notMusic, silent,
+ * skipped, failed}.
  */
 export class LiveSession extends EventTarget {
   /**
@@ -184,14 +196,13 @@ export class LiveSession extends EventTarget {
    * file. `windowSeconds` and `hopSeconds` default to the model's (its info's `liveSeconds`
    * and `liveHopSeconds`), known once the pool has loaded it.
    */
-  constructor(pool, { input = microphoneInput(), windowSeconds = null, hopSeconds = null, smoothing = SMOOTHING, silenceRms = SILENCE_RMS } = {}) {
+  constructor(pool, { input = microphoneInput(), windowSeconds = null, hopSeconds = null, smoothing = SMOOTHING } = {}) {
     super();
     this.pool = pool;
     this.input = input;
     this.windowOverride = windowSeconds;
     this.hopOverride = hopSeconds;
     this.smoothing = smoothing;
-    this.silenceRms = silenceRms;
     this.state = 'idle';
     this.error = null;
     this.run = 0;
@@ -217,7 +228,7 @@ export class LiveSession extends EventTarget {
     this.smoothed = null;
     this.labels = null;
     this.current = null;
-    this.counts = { windows: 0, classified: 0, silent: 0, skipped: 0, failed: 0 };
+    this.counts = { windows: 0, classified: 0, genre: 0, uncertain: 0, notMusic: 0, silent: 0, skipped: 0, failed: 0 };
     this.inFlight = false;
     this.received = 0;
   }
@@ -326,23 +337,18 @@ export class LiveSession extends EventTarget {
     return out;
   }
 
-  /** A window is due: silence is recorded, a busy engine skips it, otherwise it is classified. */
+  /** A window is due: a busy engine skips it, otherwise the engine classifies it and its verdict says what it is. */
   due(run) {
     const samples = this.snapshot();
     const gain = this.input.gain?.() ?? 1;
     if (gain !== 1) for (let i = 0; i < samples.length; i++) samples[i] *= gain;
     const end = this.received / this.rate;
     const position = this.input.position?.() ?? null;
-    const entry = { index: this.counts.windows, start: end - this.windowSeconds, end, position, rms: rms(samples), status: 'pending', probabilities: null, error: null };
-    if (entry.rms < this.silenceRms) {
-      this.counts.windows++;
-      this.counts.silent++;
-      return this.record(Object.assign(entry, { status: 'silent' }), true);
-    }
     if (this.inFlight) {
       this.counts.skipped++;
       return this.dispatchEvent(new CustomEvent('skip', { detail: { end, counts: { ...this.counts } } }));
     }
+    const entry = { index: this.counts.windows, start: end - this.windowSeconds, end, position, peak: peak(samples), status: 'pending', verdict: null, probabilities: null, tags: [], music: null, error: null };
     this.counts.windows++;
     this.inFlight = true;
     this.pool.classifyPcm(samples, this.rate, { decoder: this.input.decoder, mel: false, topK: 3 }).then(
@@ -350,11 +356,16 @@ export class LiveSession extends EventTarget {
         if (run !== this.run) return;
         this.inFlight = false;
         this.counts.classified++;
+        const verdict = plainVerdict(result.verdict);
+        const key = { genre: 'genre', uncertain: 'uncertain', not_music: 'notMusic', silent: 'silent' }[verdict.kind];
+        if (key) this.counts[key]++;
         this.labels = result.labels;
         const p = result.probabilities;
-        const a = this.smoothing;
-        this.smoothed = this.smoothed ? this.smoothed.map((s, i) => a * p[i] + (1 - a) * s) : Array.from(p);
-        this.record(Object.assign(entry, { status: 'done', probabilities: Array.from(p) }), false);
+        if (isMusic(verdict)) {
+          const a = this.smoothing;
+          this.smoothed = this.smoothed ? this.smoothed.map((s, i) => a * p[i] + (1 - a) * s) : Array.from(p);
+        }
+        this.record(Object.assign(entry, { status: 'done', verdict, probabilities: Array.from(p), tags: result.tags ?? [], music: result.music ?? null }));
       },
       (err) => {
         if (run !== this.run) return;
@@ -364,20 +375,29 @@ export class LiveSession extends EventTarget {
           this.halt();
           return this.setState('error', new LiveError('engine', `${this.input.name === 'microphone' ? 'Live mode' : 'Listening'} stopped: ${err.message}.`));
         }
-        this.record(Object.assign(entry, { status: 'error', error: err?.message ?? String(err) }), false);
+        this.record(Object.assign(entry, { status: 'error', error: err?.message ?? String(err) }));
       },
     );
   }
 
-  /** Adds a finished window to the history and announces it. */
-  record(entry, silent) {
+  /** Adds a finished window to the history and announces it; a failed window leaves the shown verdict as it was. */
+  record(entry) {
     this.history.push(entry);
     if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
-    if (this.smoothed) {
-      const best = argmax(this.smoothed);
-      this.current = { probabilities: this.smoothed, labels: this.labels, genre: this.labels[best], confidence: this.smoothed[best], silent };
-    } else {
-      this.current = silent ? { probabilities: null, labels: null, genre: null, confidence: null, silent } : null;
+    const newest = entry.status === 'done' ? entry : this.current;
+    if (newest?.verdict) {
+      const best = this.smoothed ? argmax(this.smoothed) : -1;
+      this.current = {
+        verdict: newest.verdict,
+        kind: newest.verdict.kind,
+        silent: newest.verdict.kind === 'silent',
+        tags: newest.tags ?? [],
+        music: newest.music ?? null,
+        probabilities: this.smoothed,
+        labels: this.smoothed ? this.labels : null,
+        genre: this.smoothed ? this.labels[best] : null,
+        confidence: this.smoothed ? this.smoothed[best] : null,
+      };
     }
     this.dispatchEvent(new CustomEvent('window', { detail: { entry, current: this.current, counts: { ...this.counts } } }));
   }

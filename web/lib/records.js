@@ -3,7 +3,8 @@
 
 /**
  * A record: {id, file, size, state: 'queued'|'running'|'done'|'error', result, error}.
- * `result` is the engine's result (labels, probabilities, top, windows, source, timings...).
+ * `result` is the engine's result (labels, probabilities, top, verdict, tags, music, signal,
+ * windows, source, timings...).
  */
 export class Records extends EventTarget {
   constructor() {
@@ -30,6 +31,16 @@ export class Records extends EventTarget {
 
   changed(record) {
     this.dispatchEvent(new CustomEvent('change', { detail: record }));
+  }
+
+  /** How many done files got each verdict kind: {genre, uncertain, not_music, silent} (kinds seen only). */
+  verdictCounts() {
+    const counts = {};
+    for (const r of this.list) {
+      const kind = r.result?.verdict?.kind;
+      if (kind) counts[kind] = (counts[kind] ?? 0) + 1;
+    }
+    return counts;
   }
 
   /** The labels of the model that produced the results (from the first result). */

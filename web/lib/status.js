@@ -49,8 +49,16 @@ export function renderModel(el, model, info, modelCardUrl) {
   const windows = model.members.map((m) => seconds(m.windowSeconds)).join(' and ');
   const e = p.evaluation;
   const spread = Number.isFinite(e?.accuracyStd) ? ` ± ${(e.accuracyStd * 100).toFixed(0)}` : '';
+  // What besides a genre this model can answer (its ModelInfo's verdict fields).
+  const answers = [
+    model.uncertainBelow > 0 ? `“unsure” under ${(model.uncertainBelow * 100).toFixed(0)} % confidence` : null,
+    model.musicDetector ? '“not music” (music detector)' : null,
+    model.silence ? `“silence” when less than ${seconds(model.silence.minSignalSeconds)} is above ${model.silence.thresholdDbfs} dBFS` : null,
+    model.tags?.length ? `${model.tags.length} Million Song Dataset tags` : null,
+  ].filter(Boolean);
   el.replaceChildren(
     h('p', { class: 'model-line' }, h('strong', {}, `${model.labels.length} genres: `), model.labels.join(', ')),
+    answers.length ? h('p', { class: 'muted small model-verdicts' }, `Besides a genre: ${answers.join(' · ')}.`) : null,
     h(
       'p',
       { class: 'muted small' },

@@ -1,20 +1,32 @@
-// The batch-tagging table: every file with its genre and confidence, kept in sync with the
-// records. Each row carries data-file / data-genre / data-confidence (full precision).
+// The batch-tagging table: every file with its verdict (the engine's: a genre, "Unsure: rock or
+// pop?", "Not music" or "Silence"), its confidence and the next genre, kept in sync with the
+// records. Each row carries data-file / data-verdict / data-genre (the top label) /
+// data-confidence (full precision).
 
 import { h, percent } from './format.js';
+import { namesGenres } from './verdict.js';
 
 const STATE_TEXT = { queued: 'queued', running: 'working…', done: 'done', error: 'error' };
 
-/** The values shown in the table for one record (also used by the CSV export). */
+/**
+ * The values shown in the table for one record (also used by the CSV export). Silence and not
+ * music name no genre: no confidence, no runner-up (as the CLI's table); an unsure verdict
+ * names its two candidates itself.
+ */
 export function tableValues(record) {
-  const top = record.result?.top ?? [];
+  const res = record.result;
+  const top = res?.top ?? [];
+  const verdict = res?.verdict ?? null;
+  const genres = namesGenres(verdict);
   return {
     file: record.file,
+    verdict: verdict?.kind ?? '',
+    verdictText: verdict?.text ?? '',
     genre: top[0]?.label ?? '',
-    confidence: top[0] ? percent(top[0].probability) : '',
-    second: top[1] ? `${top[1].label} (${percent(top[1].probability)})` : '',
-    backend: record.result ? (record.result.backend === 'webgpu' ? 'WebGPU' : 'CPU') : '',
-    decoder: record.result ? (record.result.source.decoder === 'genrescope' ? 'engine' : record.result.source.decoder) : '',
+    confidence: verdict && genres ? percent(verdict.confidence) : verdict ? '–' : '',
+    second: verdict?.kind === 'genre' && top[1] ? `${top[1].label} (${percent(top[1].probability)})` : '',
+    backend: res ? (res.backend === 'webgpu' ? 'WebGPU' : 'CPU') : '',
+    decoder: res ? (res.source.decoder === 'genrescope' ? 'engine' : res.source.decoder) : '',
     status: record.state === 'error' ? `error: ${record.error?.message ?? ''}` : STATE_TEXT[record.state],
   };
 }
@@ -37,9 +49,9 @@ export class BatchTable {
     const top = record.result?.top?.[0];
     const tr = h(
       'tr',
-      { dataset: { id: record.id, file: record.file, state: record.state, genre: v.genre, confidence: top ? String(top.probability) : '' } },
+      { dataset: { id: record.id, file: record.file, state: record.state, verdict: v.verdict, genre: v.genre, confidence: top ? String(top.probability) : '' } },
       h('td', { class: 'c-file', title: v.file }, v.file),
-      h('td', { class: 'c-genre' }, v.genre),
+      h('td', { class: `c-verdict${v.verdict && v.verdict !== 'genre' ? ' muted' : ''}` }, v.verdictText),
       h('td', { class: 'c-confidence num' }, v.confidence),
       h('td', { class: 'c-second' }, v.second),
       h('td', { class: 'c-backend' }, v.backend),

@@ -7,17 +7,20 @@
 // It listens to the player through a MediaElementAudioSourceNode (the player still plays to
 // the speakers), classifies the model's live window (its info's liveSeconds, every
 // liveHopSeconds) with the live mode's LiveSession (lib/live.js) and the engine pool
-// (lib/engine.js), smoothed like live mode, and shows the genre, its confidence and a
-// timeline of the track. Widgets of one page share one audio context and, per model and
+// (lib/engine.js), smoothed like live mode, and shows the engine's verdict on the newest window
+// (the smoothed genre and its confidence, or "Unsure: rock or pop?", "Not music", "Silence" in
+// a muted style) and a timeline of the track. Widgets of one page share one audio context and, per model and
 // backend, one engine pool (one model download).
 //
 // Attributes: for (id of the player), model (bundle URL, relative to the page; default the
 // shipped model next to this module), backend (auto|cpu|webgpu), labels (how many labels to
 // show), look (compact|expanded). Events (bubbling, composed CustomEvents): 'result' after
-// each classified window, 'genrechange' when the smoothed genre changes, 'error' when the
-// widget cannot listen (detail.code, detail.message). Data attributes for styling and tests:
-// data-state (idle|loading|ready|listening|paused|blocked|error), data-genre,
-// data-confidence, data-error.
+// each classified window (with the window's `verdict`, `tags` and `music` score), 'genrechange'
+// when the smoothed genre changes, 'error' when the widget cannot listen (detail.code,
+// detail.message). Data attributes for styling and tests: data-state
+// (idle|loading|ready|listening|paused|blocked|error), data-verdict (the newest window's verdict
+// kind: genre|uncertain|not_music|silent), data-verdict-text, data-genre, data-confidence,
+// data-error.
 //
 // Resets: pausing, buffering and ending stop classifying; seeking restarts the rolling window
 // and the smoothing (the track's timeline stays); a new track (src change: 'emptied',
@@ -78,7 +81,11 @@ export class GenreScope extends HTMLElement {
     if (this.isConnected) this.reattach();
   }
 
-  /** The smoothed result now shown: {genre, confidence, probabilities: {label: p}, top} or null. */
+  /**
+   * The result now shown, or null: {verdict, tags, music} of the newest window (the engine's)
+   * and {genre, confidence, probabilities: {label: p}, top} smoothed over the track's music
+   * windows (null and [] until the first one).
+   */
   get current() {
     return this.latest;
   }
@@ -279,57 +286,61 @@ export class GenreScope extends HTMLElement {
     this.latestView = null;
     this.genreBefore = null;
     this.zeros = 0;
-    for (const k of ['genre', 'confidence', 'error']) delete this.dataset[k];
+    for (const k of ['genre', 'confidence', 'error', 'verdict', 'verdictText']) delete this.dataset[k];
     this.view.clear();
   }
 
-  /** A window of the session: classified, silent or failed. */
+  /** A window of the session: classified (whatever its verdict) or failed. */
   onWindow({ entry, current }) {
     const a = this.attached;
     if (!a) return;
-    if (entry.status === 'silent') {
-      this.zeros = entry.rms === 0 ? this.zeros + 1 : 0;
-      if (a.media.muted || a.media.volume === 0) return this.showListening();
-      this.view.showState('silence');
-      if (this.zeros === ZERO_WINDOWS) {
-        const message = 'Only digital silence reaches the widget. If you hear the player, its track probably comes from another site (perhaps through a redirect) that does not allow pages to read its audio (CORS).';
-        this.view.message(message, 'warn');
-        this.emit('error', { code: 'no_signal', message });
-      }
-      return;
+    // Muted players give silence: nothing is said about it but "muted".
+    if (a.media.muted || a.media.volume === 0) return this.showListening();
+    this.zeros = entry.peak === 0 ? this.zeros + 1 : 0;
+    if (this.zeros === ZERO_WINDOWS) {
+      const message = 'Only digital silence reaches the widget. If you hear the player, its track probably comes from another site (perhaps through a redirect) that does not allow pages to read its audio (CORS).';
+      this.view.message(message, 'warn');
+      this.emit('error', { code: 'no_signal', message });
     }
-    this.zeros = 0;
     if (entry.status === 'error') {
       this.view.message(`A window could not be classified: ${entry.error}`, 'warn');
       return;
     }
-    this.track.push({ position: entry.position, probabilities: entry.probabilities });
+    this.track.push({ position: entry.position, probabilities: entry.probabilities, kind: entry.verdict.kind });
     const labels = current.labels;
     const top = current.probabilities
-      .map((p, i) => ({ label: labels[i], probability: p }))
-      .sort((x, y) => y.probability - x.probability)
-      .slice(0, this.labelCount);
+      ? current.probabilities
+          .map((p, i) => ({ label: labels[i], probability: p }))
+          .sort((x, y) => y.probability - x.probability)
+          .slice(0, this.labelCount)
+      : [];
     this.latest = {
+      verdict: entry.verdict,
+      tags: entry.tags,
+      music: entry.music,
       genre: current.genre,
       confidence: current.confidence,
-      probabilities: Object.fromEntries(labels.map((l, i) => [l, current.probabilities[i]])),
+      probabilities: current.probabilities ? Object.fromEntries(labels.map((l, i) => [l, current.probabilities[i]])) : null,
       top,
     };
     this.latestView = current;
-    this.dataset.genre = current.genre;
-    this.dataset.confidence = String(current.confidence);
-    if (!a.media.muted && a.media.volume > 0) {
-      this.view.showCurrent(current);
-      this.view.message('');
+    this.dataset.verdict = entry.verdict.kind;
+    this.dataset.verdictText = entry.verdict.text;
+    if (current.genre) {
+      this.dataset.genre = current.genre;
+      this.dataset.confidence = String(current.confidence);
     }
+    this.view.showCurrent(current);
+    if (this.zeros < ZERO_WINDOWS) this.view.message('');
     this.redraw();
+    const windowLabels = this.attached.session.labels ?? labels ?? [];
     const detail = {
       ...this.latest,
-      window: { probabilities: Object.fromEntries(labels.map((l, i) => [l, entry.probabilities[i]])), position: entry.position, index: entry.index },
+      window: { probabilities: Object.fromEntries(windowLabels.map((l, i) => [l, entry.probabilities[i]])), position: entry.position, index: entry.index },
       backend: a.pool.status.backend,
     };
     this.emit('result', detail);
-    if (current.genre !== this.genreBefore) {
+    if (current.genre && current.genre !== this.genreBefore) {
       const previous = this.genreBefore ?? null;
       this.genreBefore = current.genre;
       this.emit('genrechange', { ...detail, previous });

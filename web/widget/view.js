@@ -1,6 +1,7 @@
-// What a <genre-scope> widget shows, inside its shadow root: the current (smoothed) genre with
-// its confidence, the next most likely labels, a compact timeline of the track and a status
-// line. All styles live in the shadow root; `:host { all: initial }` keeps the host page's
+// What a <genre-scope> widget shows, inside its shadow root: the engine's verdict on the newest
+// window (a genre: the smoothed genre with its confidence and the next most likely labels;
+// "Unsure: rock or pop?", "Not music" or "Silence": the verdict's text in a muted, outlined
+// style, with no genre colour), a compact timeline of the track and a status line. All styles live in the shadow root; `:host { all: initial }` keeps the host page's
 // inherited styles (font, colour, spacing) out, and nothing is added to the page's own styles.
 
 import { genreColour } from '../lib/palette.js';
@@ -28,6 +29,12 @@ const STYLE = `
 .msg[data-kind="warn"] { color: #8a5a00; }
 .compact { padding: 4px 8px; }
 .compact .genre { font-size: 13px; }
+.panel:not([data-kind="genre"]) .dot { background: transparent !important; border: 1.5px solid #8a93a5; box-sizing: border-box; }
+.panel[data-kind="uncertain"] .dot { border-style: dashed; border-color: #8a5a00; }
+.panel[data-kind="not_music"] .genre, .panel[data-kind="silent"] .genre { font-weight: 400; color: #5a6478; }
+.panel[data-kind="uncertain"] .genre { font-style: italic; }
+.panel:not([data-kind="genre"]) .labels { opacity: 0.45; }
+.panel:not([data-kind="genre"]) .fill { background: #8a93a5 !important; }
 .compact .strip { height: 6px; margin-top: 4px; }
 .compact .labels { display: none; }
 .expanded .others { display: none; }
@@ -38,6 +45,7 @@ const STYLE = `
   .conf, .others, .labels .p, .msg { color: #a9b1c1; }
   .msg[data-kind="error"] { color: #ff8a80; }
   .msg[data-kind="warn"] { color: #ffcc66; }
+  .panel[data-kind="not_music"] .genre, .panel[data-kind="silent"] .genre { color: #a9b1c1; }
 }
 `;
 
@@ -97,16 +105,30 @@ export class WidgetView {
     this.msg.dataset.kind = kind;
   }
 
-  /** Shows the smoothed result {genre, confidence, probabilities, labels}. */
+  /**
+   * Shows a result of the live session: `current` = {kind, verdict (the newest window's), genre,
+   * confidence, probabilities, labels (smoothed over the music windows; null before the first)}.
+   * A genre shows the smoothed genre; any other verdict its text, muted, with the smoothed
+   * labels (if any) dimmed below.
+   */
   showCurrent(current) {
     this.last = current;
-    const ranked = current.probabilities.map((p, i) => ({ p, i, label: current.labels[i] })).sort((a, b) => b.p - a.p);
-    const best = ranked[0];
-    this.genre.textContent = best.label;
-    this.dot.style.background = genreColour(best.i);
-    this.conf.textContent = pct(best.p);
+    const kind = current.kind ?? 'genre';
+    this.panel.dataset.kind = kind;
+    const ranked = current.probabilities ? current.probabilities.map((p, i) => ({ p, i, label: current.labels[i] })).sort((a, b) => b.p - a.p) : [];
     const shown = ranked.slice(0, Math.max(1, this.count));
-    this.others.textContent = shown.slice(1).map((x) => `${x.label} ${pct(x.p)}`).join(' · ');
+    if (kind === 'genre' && ranked.length) {
+      const best = ranked[0];
+      this.genre.textContent = best.label;
+      this.dot.style.background = genreColour(best.i);
+      this.conf.textContent = pct(best.p);
+      this.others.textContent = shown.slice(1).map((x) => `${x.label} ${pct(x.p)}`).join(' · ');
+    } else {
+      this.genre.textContent = current.verdict?.text ?? '–';
+      this.dot.style.background = '';
+      this.conf.textContent = '';
+      this.others.textContent = kind === 'uncertain' ? '' : current.genre ? `so far: ${current.genre}` : '';
+    }
     this.labels.replaceChildren(
       ...(this.count > 1 || this.look === 'expanded' ? shown : []).map((x) => {
         const fill = el('span', 'fill');
@@ -123,6 +145,7 @@ export class WidgetView {
 
   /** Shows a state instead of a genre (e.g. 'silence', 'muted'), keeping the bars dimmed. */
   showState(text) {
+    this.panel.dataset.kind = 'state';
     this.genre.textContent = text;
     this.dot.style.background = '';
     this.conf.textContent = '';
@@ -132,6 +155,7 @@ export class WidgetView {
   /** Forgets the shown result (a new track). */
   clear() {
     this.last = null;
+    delete this.panel.dataset.kind;
     this.genre.textContent = '–';
     this.dot.style.background = '';
     this.conf.textContent = '';
@@ -141,9 +165,10 @@ export class WidgetView {
   }
 
   /**
-   * Draws the track's windows, [{position (media seconds at the window's end), probabilities}],
-   * each as the `hop` (seconds between windows: the model's live hop) before its end in its
-   * top genre's colour (brighter = more confident), with a playhead; a stream (no finite
+   * Draws the track's windows, [{position (media seconds at the window's end), probabilities,
+   * kind (the verdict's)}], each as the `hop` (seconds between windows: the model's live hop)
+   * before its end in its top genre's colour (brighter = more confident; unsure paler), silence
+   * and not-music in grey, with a playhead; a stream (no finite
    * duration) shows its last minute, newest at the right.
    */
   drawTimeline(windows, duration, playhead, hop) {
@@ -154,16 +179,22 @@ export class WidgetView {
       ? (t) => (Math.max(0, Math.min(duration, t)) / duration) * width
       : (t) => width - ((windows.at(-1)?.position ?? 0) - t) * (width / STREAM_SECONDS);
     for (const w of windows) {
+      const x0 = x(w.position - hop);
+      const x1 = x(w.position);
+      if (x1 <= 0) continue;
+      const left = Math.round(x0);
+      if (w.kind === 'silent' || w.kind === 'not_music') {
+        ctx.globalAlpha = 1;
+        ctx.fillStyle = w.kind === 'silent' ? 'rgba(128,128,128,0.25)' : 'rgba(128,128,128,0.55)';
+        ctx.fillRect(left, 0, Math.max(1, Math.round(x1) - left), height);
+        continue;
+      }
       let best = 0;
       w.probabilities.forEach((p, i) => {
         if (p > w.probabilities[best]) best = i;
       });
-      const x0 = x(w.position - hop);
-      const x1 = x(w.position);
-      if (x1 <= 0) continue;
-      ctx.globalAlpha = 0.35 + 0.65 * w.probabilities[best];
+      ctx.globalAlpha = (0.35 + 0.65 * w.probabilities[best]) * (w.kind === 'uncertain' ? 0.5 : 1);
       ctx.fillStyle = genreColour(best);
-      const left = Math.round(x0);
       ctx.fillRect(left, 0, Math.max(1, Math.round(x1) - left), height);
     }
     ctx.globalAlpha = 1;

@@ -21,7 +21,7 @@ use clap::Args;
 use genrescope::audio;
 use genrescope::audio::{fmt_duration, DecodeLimits};
 use genrescope::classify::{Classification, Ensemble, MemberResult, SpectrogramModel};
-use genrescope::trust::{MusicScore, SignalLevel, Verdict};
+use genrescope::trust::{MusicScore, SignalLevel, Verdict, VerdictKind};
 
 use super::{load_classifier, progress_bar};
 use rayon::prelude::*;
@@ -315,7 +315,10 @@ pub fn render_table(results: &[FileResult], top: usize, tags: usize, timeline: b
         .map(|r| match &r.outcome {
             Ok(t) => {
                 let c = &t.classification;
-                let others = c.top(top)[1..]
+                // Silence and not-music name no genre: no confidence, no runners-up.
+                let names_genres =
+                    !matches!(c.verdict.kind, VerdictKind::Silent | VerdictKind::NotMusic);
+                let others = c.top(if names_genres { top } else { 1 })[1..]
                     .iter()
                     .map(|s| format!("{} {}", s.label, pct(s.probability)))
                     .collect::<Vec<_>>()
@@ -342,7 +345,7 @@ pub fn render_table(results: &[FileResult], top: usize, tags: usize, timeline: b
                     file: r.file.clone(),
                     cells: Some([
                         c.verdict.text.clone(),
-                        pct(c.verdict.confidence),
+                        if names_genres { pct(c.verdict.confidence) } else { "-".into() },
                         others,
                         tag_list(c, tags),
                         fmt_duration(t.duration_seconds),

@@ -82,6 +82,8 @@ pub enum EmbeddingChoice {
     Penultimate,
     /// MusiCNN's pooled front- and mid-end features (1506 values).
     Pools,
+    /// MusiCNN's 50 Million Song Dataset tag probabilities.
+    Tags,
 }
 
 impl From<EmbeddingChoice> for MusicnnEmbedding {
@@ -89,6 +91,7 @@ impl From<EmbeddingChoice> for MusicnnEmbedding {
         match choice {
             EmbeddingChoice::Penultimate => MusicnnEmbedding::Penultimate,
             EmbeddingChoice::Pools => MusicnnEmbedding::Pools,
+            EmbeddingChoice::Tags => MusicnnEmbedding::Tags,
         }
     }
 }

@@ -146,7 +146,7 @@ pub struct TransferArgs {
     pub data: AudioData,
     /// The backbone output the head reads (pools: temporal max and mean of every front- and
     /// mid-end channel, 1506 values; penultimate: the 200-unit layer after them, which adds
-    /// 312 k parameters to the bundle).
+    /// 312 k parameters to the bundle; tags: the 50 MSD tag probabilities after that).
     #[arg(long, value_enum, default_value_t = EmbeddingChoice::Pools)]
     pub embedding: EmbeddingChoice,
     /// Units of the head's hidden layers (comma-separated; none: a linear head).
