@@ -13,6 +13,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::{Hint, Probe};
 
 use super::error::AudioError;
+use super::header_guard::{check_header, check_stream, StreamParams};
 use super::mono::MonoMixer;
 use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodeWarnings, DecodedAudio};
 
@@ -42,12 +43,15 @@ fn probe() -> &'static Probe {
 }
 
 /// Decodes the first audio track of `bytes` to mono. `extension` (e.g. "mp3") helps the
-/// probe pick a reader; the content decides.
+/// probe pick a reader; the content decides. The header guard checks WAV and AIFF headers
+/// before symphonia reads them, and every stream's parameters before its decoder is made.
 pub fn decode_with_symphonia(
     bytes: Vec<u8>,
     extension: Option<&str>,
     limits: &DecodeLimits,
 ) -> Result<DecodedAudio, AudioError> {
+    let facts = check_header(&bytes, limits)?;
+    let input_len = bytes.len();
     let head = bytes[..bytes.len().min(16)].to_vec();
     let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
@@ -79,6 +83,13 @@ pub fn decode_with_symphonia(
         .ok_or(AudioError::NoAudioTrack)?;
     let track_id = track.id;
     let params = track.codec_params.clone();
+    let container = sniff_container(&head).unwrap_or("audio").to_string();
+    let stream_params = StreamParams {
+        sample_rate: params.sample_rate,
+        channels: params.channels.map(|c| c.count() as u64),
+        bits_per_sample: params.bits_per_sample.or(params.bits_per_coded_sample),
+    };
+    check_stream(&container.to_uppercase(), &stream_params, limits)?;
     let codec_name = symphonia::default::get_codecs()
         .get_codec(params.codec)
         .map_or_else(|| format!("{:?}", params.codec), |d| d.short_name.to_string());
@@ -86,11 +97,12 @@ pub fn decode_with_symphonia(
         .make(&params, &DecoderOptions::default())
         .map_err(|_| AudioError::UnsupportedCodec { codec: codec_name.clone() })?;
 
-    let container = sniff_container(&head).unwrap_or("audio").to_string();
     let mut sample_rate = params.sample_rate;
     if let Some(rate) = sample_rate {
         limits.check_sample_rate(rate)?;
-        if let Some(frames) = params.n_frames {
+        // A length the header announces beyond the end of the file is truncation, not
+        // duration: the mixer enforces the limit on what is really there.
+        if let Some(frames) = params.n_frames.filter(|_| !facts.data_beyond_end) {
             let seconds = frames as f64 / rate as f64;
             if seconds > limits.max_duration_seconds {
                 return Err(AudioError::TooLong {
@@ -162,8 +174,10 @@ pub fn decode_with_symphonia(
                 sample_rate = Some(spec.rate);
                 channels = n_channels;
                 let mut m = MonoMixer::new(spec.rate, limits.max_duration_seconds);
+                // A hint only, never more frames than the input has bytes: a hostile header
+                // must not make us allocate for the length it claims.
                 if let Some(frames) = params.n_frames {
-                    m.reserve(frames as usize);
+                    m.reserve(frames.min(input_len as u64) as usize);
                 }
                 mixer.insert(m)
             }
@@ -194,6 +208,7 @@ pub fn decode_with_symphonia(
     };
     let decoded_frames = mixer.len() as u64;
     let truncated = ended_early
+        || facts.data_beyond_end
         || params.n_frames.is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
     Ok(DecodedAudio {
         samples: mixer.finish()?,
