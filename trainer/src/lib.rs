@@ -10,6 +10,7 @@ pub mod commands;
 pub mod cv;
 pub mod dataset;
 pub mod metrics;
+pub mod panic_hook;
 pub mod provenance;
 pub mod report;
 pub mod split;
