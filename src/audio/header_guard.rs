@@ -23,6 +23,10 @@ pub(crate) struct HeaderFacts {
     /// The header announces more data than the file holds: a truncated file, whose declared
     /// length must not be trusted (for the duration limit) or allocated for.
     pub(crate) data_beyond_end: bool,
+    /// The frame count the header gives, when it gives one (AIFF's `COMM`, a WAV's data
+    /// length over its block align): truer than symphonia's for AIFF, which counts the
+    /// `SSND` chunk's 8-byte offset and block-size fields as audio.
+    pub(crate) declared_frames: Option<u64>,
 }
 
 /// The parameters of a stream as a decoder reports them; `None` where it does not say.
@@ -243,7 +247,24 @@ fn check_wav(format: &str, bytes: &[u8], limits: &DecodeLimits) -> Result<Header
     }
     let next = fmt.body + fmt.len as usize + (fmt.len as usize & 1);
     let data = find_chunk(format, bytes, next, false, &[b"data"], &length_of)?;
-    Ok(HeaderFacts { data_beyond_end: data.len > (bytes.len() - data.body) as u64 })
+    // The RIFF size bounds every chunk (RF64 keeps its real size in `ds64`).
+    let riff_end = u64::from(le_u32(bytes, 4)) + 8;
+    let data_end = data.body as u64 + data.len;
+    if format == "WAV" && data_end > riff_end {
+        return Err(invalid(
+            format,
+            format!(
+                "gives a data chunk of {} bytes, which runs past the end of the RIFF size it \
+                 also gives ({} bytes)",
+                data.len,
+                riff_end - 8
+            ),
+        ));
+    }
+    Ok(HeaderFacts {
+        data_beyond_end: data.len > (bytes.len() - data.body) as u64,
+        declared_frames: Some(data.len / u64::from(block_align)),
+    })
 }
 
 /// An 80-bit IEEE 754 extended float (AIFF's sample rate), as f64.
@@ -313,7 +334,10 @@ fn check_aiff(bytes: &[u8], limits: &DecodeLimits) -> Result<HeaderFacts, AudioE
     let frame_bytes = (bits as u64).div_ceil(8) * channels as u64;
     let present = (bytes.len() - ssnd.body) as u64;
     let claimed = u64::from(frames) * frame_bytes;
-    Ok(HeaderFacts { data_beyond_end: ssnd.len > present || claimed > present })
+    Ok(HeaderFacts {
+        data_beyond_end: ssnd.len > present || claimed > present,
+        declared_frames: Some(u64::from(frames)),
+    })
 }
 
 /// Sun AU: a 24-byte big-endian header (offset, size, encoding, rate, channels).
@@ -336,7 +360,10 @@ fn check_au(bytes: &[u8], limits: &DecodeLimits) -> Result<HeaderFacts, AudioErr
     )?;
     let (offset, size) = (be_u32(bytes, 4) as u64, be_u32(bytes, 8));
     let present = (bytes.len() as u64).saturating_sub(offset);
-    Ok(HeaderFacts { data_beyond_end: size != u32::MAX && u64::from(size) > present })
+    Ok(HeaderFacts {
+        data_beyond_end: size != u32::MAX && u64::from(size) > present,
+        declared_frames: None,
+    })
 }
 
 #[cfg(test)]
@@ -344,7 +371,7 @@ mod tests {
     use super::*;
 
     fn wav(tag: u16, channels: u16, rate: u32, align: u16, bits: u16, data: u32) -> Vec<u8> {
-        let mut v = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+        let mut v = b"RIFF\xff\xff\xff\xffWAVEfmt ".to_vec();
         v.extend_from_slice(&16u32.to_le_bytes());
         v.extend_from_slice(&tag.to_le_bytes());
         v.extend_from_slice(&channels.to_le_bytes());
@@ -365,12 +392,16 @@ mod tests {
     #[test]
     fn a_sane_wav_passes_and_a_long_data_chunk_is_truncation() {
         let limits = DecodeLimits::default();
+        let facts = check_header(&wav(1, 2, 44_100, 4, 16, 16), &limits).unwrap();
+        assert_eq!(facts, HeaderFacts { data_beyond_end: false, declared_frames: Some(4) });
+        let mut beyond = wav(1, 2, 44_100, 4, 16, u32::MAX - 36);
+        beyond[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(check_header(&beyond, &limits).unwrap().data_beyond_end);
         assert_eq!(
-            check_header(&wav(1, 2, 44_100, 4, 16, 16), &limits),
-            Ok(HeaderFacts::default())
+            problem(&wav(1, 2, 44_100, 4, 16, u32::MAX)),
+            "the WAV header gives a data chunk of 4294967295 bytes, which runs past the end of \
+             the RIFF size it also gives (4294967295 bytes)"
         );
-        let facts = check_header(&wav(1, 2, 44_100, 4, 16, u32::MAX), &limits).unwrap();
-        assert!(facts.data_beyond_end);
     }
 
     #[test]
@@ -453,7 +484,8 @@ mod tests {
         assert_eq!(extended_to_f64(&[0; 10]), 0.0);
         assert!(extended_to_f64(&[0x7f, 0xff, 0xc0, 0, 0, 0, 0, 0, 0, 0]).is_nan());
         let limits = DecodeLimits::default();
-        assert_eq!(check_header(&aiff(1, 16, RATE_44100, 8), &limits), Ok(HeaderFacts::default()));
+        let facts = check_header(&aiff(1, 16, RATE_44100, 8), &limits).unwrap();
+        assert_eq!(facts, HeaderFacts { data_beyond_end: false, declared_frames: Some(8) });
         assert!(check_header(&aiff(1, 16, RATE_44100, 1000), &limits).unwrap().data_beyond_end);
         assert_eq!(
             problem(&aiff(1, 16, [0; 10], 8)),

@@ -21,6 +21,12 @@ use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodeWarning
 /// is corrupt rather than damaged in a few places.
 const MAX_BAD_PACKET_SHARE: f64 = 0.5;
 
+/// The most audio frames one byte of input can hold, in any codec: FLAC's densest frame
+/// (65535 samples in a constant subframe of about a dozen bytes) holds about 5500. A header
+/// that claims more frames than this per byte of input is not trusted for the duration
+/// limit (the mixer still enforces it on what is decoded).
+const MAX_FRAMES_PER_BYTE: u64 = 8192;
+
 /// The format readers of this build. With `compressed-formats` it is symphonia's default
 /// probe for the enabled formats; without, only the PCM containers, and not the ID3v2 reader
 /// the default probe always adds (for the tags in front of MP3 and AAC streams): it pulls in
@@ -62,6 +68,11 @@ pub fn decode_with_symphonia(
     let probed = probe()
         .format(&hint, stream, &format_opts, &MetadataOptions::default())
         .map_err(|e| match e {
+            _ if head.starts_with(b"RF64") => AudioError::UnrecognisedFormat {
+                detail: "the file is an RF64 WAV (the WAV for files over 4 GB), which this \
+                         build does not read"
+                    .into(),
+            },
             SymphoniaError::Unsupported(what) => match sniff_container(&head) {
                 // A known container refusing its content means the codec inside is unsupported.
                 Some(container) => AudioError::UnsupportedCodec { codec: format!("{what} (in a {container} file)") },
@@ -102,7 +113,8 @@ pub fn decode_with_symphonia(
         limits.check_sample_rate(rate)?;
         // A length the header announces beyond the end of the file is truncation, not
         // duration: the mixer enforces the limit on what is really there.
-        if let Some(frames) = params.n_frames.filter(|_| !facts.data_beyond_end) {
+        let plausible = |frames: &u64| *frames <= input_len as u64 * MAX_FRAMES_PER_BYTE;
+        if let Some(frames) = params.n_frames.filter(plausible).filter(|_| !facts.data_beyond_end) {
             let seconds = frames as f64 / rate as f64;
             if seconds > limits.max_duration_seconds {
                 return Err(AudioError::TooLong {
@@ -209,7 +221,10 @@ pub fn decode_with_symphonia(
     let decoded_frames = mixer.len() as u64;
     let truncated = ended_early
         || facts.data_beyond_end
-        || params.n_frames.is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
+        || facts
+            .declared_frames
+            .or(params.n_frames)
+            .is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
     Ok(DecodedAudio {
         samples: mixer.finish()?,
         sample_rate: sample_rate.unwrap_or(0),
