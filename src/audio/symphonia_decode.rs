@@ -100,7 +100,9 @@ pub fn decode_with_symphonia(
         channels: params.channels.map(|c| c.count() as u64),
         bits_per_sample: params.bits_per_sample.or(params.bits_per_coded_sample),
     };
-    check_stream(&container.to_uppercase(), &stream_params, limits)?;
+    // "the FLAC header gives ..."; a container not sniffed is "the audio header".
+    let named = if container == "audio" { container.clone() } else { container.to_uppercase() };
+    check_stream(&named, &stream_params, limits)?;
     let codec_name = symphonia::default::get_codecs()
         .get_codec(params.codec)
         .map_or_else(|| format!("{:?}", params.codec), |d| d.short_name.to_string());
