@@ -15,8 +15,10 @@
 //   in  {type: 'pcm', id, samples: Float32Array, sampleRate, options}
 //   out {type: 'result', id, result}  (result.mel.data's buffer is transferred)
 //   out {type: 'error', id, error: {message, code, crashed}}
-// After a crash (a wasm trap: a bug or out of memory) the worker reports it and closes; the
-// pool starts a fresh one, so a bad input never poisons later jobs.
+// After a crash (a wasm trap: a bug or out of memory) the worker reports it with the panic
+// message the module recorded (never the bare "unreachable" of the trap), also when the trap
+// escapes the job's promise (an async wasm task), and closes; the pool starts a fresh one
+// and tries the file once more, so a bad input never poisons later jobs.
 
 let wasm = null;
 let engine = null;
@@ -32,15 +34,35 @@ const UNSUPPORTED = new Set(['unrecognised_format', 'unsupported_codec', 'no_aud
 
 const now = () => performance.now();
 
+/** The id of the job being classified (one at a time), for a crash outside its promise. */
+let currentJob = null;
+
 function describe(err) {
   const crashed = err instanceof WebAssembly.RuntimeError;
   let message = err?.message ?? String(err);
   if (crashed) {
     const panic = safe(() => wasm?.lastPanic()) || safe(() => decoders?.lastPanic());
-    message = `the engine crashed (${panic || message})`;
+    // A trap without a recorded panic is "unreachable" (an abort) or a memory fault.
+    const cause = panic || (/unreachable/.test(message) ? 'out of memory or an internal error' : message);
+    message = `the engine stopped on this file: ${cause}`;
   }
   return { message, code: err?.code ?? (crashed ? 'crashed' : 'internal'), crashed };
 }
+
+/** A trap that escaped the job's promise: report it as the current job's error, then close. */
+function crashedOutside(err) {
+  if (!(err instanceof WebAssembly.RuntimeError)) return false;
+  self.postMessage({ type: 'error', id: currentJob, error: describe(err) });
+  self.close();
+  return true;
+}
+
+self.addEventListener('error', (event) => {
+  if (crashedOutside(event.error)) event.preventDefault();
+});
+self.addEventListener('unhandledrejection', (event) => {
+  if (crashedOutside(event.reason)) event.preventDefault();
+});
 
 function safe(f) {
   try {
@@ -142,6 +164,7 @@ self.onmessage = async ({ data: msg }) => {
     return;
   }
   if (msg.type === 'file' || msg.type === 'pcm') {
+    currentJob = msg.id;
     try {
       const result = await classify(msg);
       const transfer = result.mel?.data ? [result.mel.data.buffer] : [];

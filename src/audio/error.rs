@@ -82,6 +82,23 @@ pub enum AudioError {
         /// What is wrong with the channels.
         detail: String,
     },
+    /// A header field makes no sense (0 Hz, 0 channels, 0 or 65 bits per sample, a header cut
+    /// short): found by the header guard before any decoder reads the stream.
+    #[error("the {format} header {problem}")]
+    InvalidHeader {
+        /// The format whose header it is ("WAV", "AIFF", "AU", "FLAC", ...).
+        format: String,
+        /// What the header says that cannot be right, e.g. "gives a sample rate of 0 Hz".
+        problem: String,
+    },
+    /// A decoder panicked on malformed data (a bug in the decoder, caught as this file's error).
+    #[error("decoder failure: {message} (in the {container} decoder, on malformed data)")]
+    DecoderFailure {
+        /// The container being decoded ("wav", "mkv", ...).
+        container: String,
+        /// The first line of the panic message.
+        message: String,
+    },
     /// The resampler refused the conversion.
     #[error("resampling failed: {detail}")]
     Resample {

@@ -1,6 +1,7 @@
 //! Audio in: bytes of any supported file to mono PCM at the model's sample rate.
 //!
-//! `bytes -> decode (symphonia, or the AU reader) -> mean of channels -> resample (rubato)`.
+//! `bytes -> header guard -> decode (symphonia, or the AU reader) -> mean of channels ->
+//! resample (rubato)`.
 //! The browser has bytes, not paths, so everything starts from bytes ([`decode`]); natively,
 //! [`decode_path`] reads a file and decodes it. Every failure is an [`AudioError`] that names
 //! the problem; no input panics. A damaged but usable file decodes with [`DecodeWarnings`].
@@ -11,7 +12,9 @@
 mod error;
 #[cfg(not(target_arch = "wasm32"))]
 mod file;
+mod header_guard;
 mod mono;
+mod panic_guard;
 mod resample;
 mod sun_au;
 mod symphonia_decode;
@@ -19,6 +22,7 @@ mod symphonia_decode;
 pub use error::{fmt_duration, AudioError};
 #[cfg(not(target_arch = "wasm32"))]
 pub use file::{decode_path, AudioFile};
+pub use panic_guard::{decoding_under_guard, panic_message};
 pub use resample::resample;
 pub use sun_au::{decode_au, AU_MAGIC};
 pub use symphonia_decode::decode_with_symphonia;
@@ -194,20 +198,16 @@ pub fn decode(
     if bytes.len() > limits.max_input_bytes {
         return Err(AudioError::TooLarge { bytes: bytes.len(), limit: limits.max_input_bytes });
     }
-    if bytes.starts_with(AU_MAGIC) {
-        return decode_au(&bytes, limits);
-    }
-    // symphonia can still panic on some hostile files (e.g. an `unwrap` on a Matroska
-    // timestamp scale). Natively that becomes an error; in wasm, panics abort, so the page
-    // runs decoding in a worker it can replace.
     let container = sniff_container(&bytes[..bytes.len().min(16)]).unwrap_or("audio");
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decode_with_symphonia(bytes, extension, limits)
-    }))
-    .unwrap_or_else(|_| {
-        Err(AudioError::Corrupt {
-            detail: format!("the {container} decoder failed on malformed data"),
-        })
+    // The header guards (in both branches) run before a decoder sees the bytes; what they do
+    // not foresee still cannot panic across this function (natively).
+    panic_guard::catch_decoder_panic(container, || {
+        if bytes.starts_with(AU_MAGIC) {
+            header_guard::check_header(&bytes, limits)?;
+            decode_au(&bytes, limits)
+        } else {
+            decode_with_symphonia(bytes, extension, limits)
+        }
     })
 }
 

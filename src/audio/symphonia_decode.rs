@@ -13,12 +13,19 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::{Hint, Probe};
 
 use super::error::AudioError;
+use super::header_guard::{check_header, check_stream, StreamParams};
 use super::mono::MonoMixer;
 use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodeWarnings, DecodedAudio};
 
 /// Packets that fail to decode are skipped; more than this share of them means the stream
 /// is corrupt rather than damaged in a few places.
 const MAX_BAD_PACKET_SHARE: f64 = 0.5;
+
+/// The most audio frames one byte of input can hold, in any codec: FLAC's densest frame
+/// (65535 samples in a constant subframe of about a dozen bytes) holds about 5500. A header
+/// that claims more frames than this per byte of input is not trusted for the duration
+/// limit (the mixer still enforces it on what is decoded).
+const MAX_FRAMES_PER_BYTE: u64 = 8192;
 
 /// The format readers of this build. With `compressed-formats` it is symphonia's default
 /// probe for the enabled formats; without, only the PCM containers, and not the ID3v2 reader
@@ -42,12 +49,15 @@ fn probe() -> &'static Probe {
 }
 
 /// Decodes the first audio track of `bytes` to mono. `extension` (e.g. "mp3") helps the
-/// probe pick a reader; the content decides.
+/// probe pick a reader; the content decides. The header guard checks WAV and AIFF headers
+/// before symphonia reads them, and every stream's parameters before its decoder is made.
 pub fn decode_with_symphonia(
     bytes: Vec<u8>,
     extension: Option<&str>,
     limits: &DecodeLimits,
 ) -> Result<DecodedAudio, AudioError> {
+    let facts = check_header(&bytes, limits)?;
+    let input_len = bytes.len();
     let head = bytes[..bytes.len().min(16)].to_vec();
     let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
@@ -58,6 +68,11 @@ pub fn decode_with_symphonia(
     let probed = probe()
         .format(&hint, stream, &format_opts, &MetadataOptions::default())
         .map_err(|e| match e {
+            _ if head.starts_with(b"RF64") => AudioError::UnrecognisedFormat {
+                detail: "the file is an RF64 WAV (the WAV for files over 4 GB), which this \
+                         build does not read"
+                    .into(),
+            },
             SymphoniaError::Unsupported(what) => match sniff_container(&head) {
                 // A known container refusing its content means the codec inside is unsupported.
                 Some(container) => AudioError::UnsupportedCodec { codec: format!("{what} (in a {container} file)") },
@@ -79,6 +94,15 @@ pub fn decode_with_symphonia(
         .ok_or(AudioError::NoAudioTrack)?;
     let track_id = track.id;
     let params = track.codec_params.clone();
+    let container = sniff_container(&head).unwrap_or("audio").to_string();
+    let stream_params = StreamParams {
+        sample_rate: params.sample_rate,
+        channels: params.channels.map(|c| c.count() as u64),
+        bits_per_sample: params.bits_per_sample.or(params.bits_per_coded_sample),
+    };
+    // "the FLAC header gives ..."; a container not sniffed is "the audio header".
+    let named = if container == "audio" { container.clone() } else { container.to_uppercase() };
+    check_stream(&named, &stream_params, limits)?;
     let codec_name = symphonia::default::get_codecs()
         .get_codec(params.codec)
         .map_or_else(|| format!("{:?}", params.codec), |d| d.short_name.to_string());
@@ -86,11 +110,13 @@ pub fn decode_with_symphonia(
         .make(&params, &DecoderOptions::default())
         .map_err(|_| AudioError::UnsupportedCodec { codec: codec_name.clone() })?;
 
-    let container = sniff_container(&head).unwrap_or("audio").to_string();
     let mut sample_rate = params.sample_rate;
     if let Some(rate) = sample_rate {
         limits.check_sample_rate(rate)?;
-        if let Some(frames) = params.n_frames {
+        // A length the header announces beyond the end of the file is truncation, not
+        // duration: the mixer enforces the limit on what is really there.
+        let plausible = |frames: &u64| *frames <= input_len as u64 * MAX_FRAMES_PER_BYTE;
+        if let Some(frames) = params.n_frames.filter(plausible).filter(|_| !facts.data_beyond_end) {
             let seconds = frames as f64 / rate as f64;
             if seconds > limits.max_duration_seconds {
                 return Err(AudioError::TooLong {
@@ -162,8 +188,10 @@ pub fn decode_with_symphonia(
                 sample_rate = Some(spec.rate);
                 channels = n_channels;
                 let mut m = MonoMixer::new(spec.rate, limits.max_duration_seconds);
+                // A hint only, never more frames than the input has bytes: a hostile header
+                // must not make us allocate for the length it claims.
                 if let Some(frames) = params.n_frames {
-                    m.reserve(frames as usize);
+                    m.reserve(frames.min(input_len as u64) as usize);
                 }
                 mixer.insert(m)
             }
@@ -194,7 +222,11 @@ pub fn decode_with_symphonia(
     };
     let decoded_frames = mixer.len() as u64;
     let truncated = ended_early
-        || params.n_frames.is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
+        || facts.data_beyond_end
+        || facts
+            .declared_frames
+            .or(params.n_frames)
+            .is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
     Ok(DecodedAudio {
         samples: mixer.finish()?,
         sample_rate: sample_rate.unwrap_or(0),

@@ -32,6 +32,8 @@ pub(crate) fn audio_code(e: &AudioError) -> &'static str {
         AudioError::TooLong { .. } => "too_long",
         AudioError::InvalidSampleRate { .. } => "sample_rate",
         AudioError::UnsupportedChannels { .. } => "channels",
+        AudioError::InvalidHeader { .. } => "invalid_header",
+        AudioError::DecoderFailure { .. } => "decoder_failure",
         AudioError::Resample { .. } => "resample",
     }
 }

@@ -62,14 +62,16 @@ extern "C" {
 #[wasm_bindgen(start)]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
-        let message = info.to_string();
-        console_error(&format!("genrescope panicked: {message}"));
+        console_error(&format!("genrescope panicked: {info}"));
+        // One line for the file's row: the message, without the source location.
+        let message = crate::audio::panic_message(info.payload());
         LAST_PANIC.with(|p| *p.borrow_mut() = Some(message));
     }));
 }
 
-/// The message of the last panic in this module instance, if any (`undefined` otherwise).
-/// After a panic the instance must be discarded; the page reads this first to report why.
+/// The first line of the last panic's message in this module instance (e.g. `TimeBase
+/// cannot have 0 numerator or denominator`), if any (`undefined` otherwise). After a panic
+/// the instance must be discarded; the worker reads this first to say why on the file's row.
 #[wasm_bindgen(js_name = lastPanic)]
 pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())

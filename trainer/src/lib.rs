@@ -15,6 +15,7 @@ pub mod dataset;
 pub mod detection;
 pub mod logistic;
 pub mod metrics;
+pub mod panic_hook;
 pub mod provenance;
 pub mod report;
 pub mod split;

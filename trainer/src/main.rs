@@ -45,6 +45,7 @@ enum Command {
 
 fn main() -> ExitCode {
     genrescope_trainer::allocator::keep_freed_memory();
+    genrescope_trainer::panic_hook::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train { command } => commands::train::run(command.into()),

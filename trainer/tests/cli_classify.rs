@@ -514,3 +514,74 @@ fn silence_is_silent_and_huge_floats_stay_finite() {
     assert!(table.contains("Silence"), "{table}");
     assert!(!table.contains("NaN"), "{table}");
 }
+
+/// An EBML element: id bytes, a one-byte size, then the payload (payloads < 127 bytes).
+fn ebml(id: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut v = id.to_vec();
+    v.push(0x80 | u8::try_from(payload.len()).unwrap());
+    v.extend_from_slice(payload);
+    v
+}
+
+/// A WebM whose timestamp scale (above u32::MAX) makes symphonia 0.5.5's Matroska reader
+/// panic on an `unwrap`: a decoder panic no header guard foresees.
+fn panicking_webm() -> Vec<u8> {
+    let header = ebml(&[0x1a, 0x45, 0xdf, 0xa3], &ebml(&[0x42, 0x82], b"webm"));
+    let info = ebml(&[0x15, 0x49, 0xa9, 0x66], &ebml(&[0x2a, 0xd7, 0xb1], &[0x01, 0, 0, 0, 0]));
+    let entry = [
+        ebml(&[0xd7], &[1]),
+        ebml(&[0x73, 0xc5], &[1]),
+        ebml(&[0x83], &[2]),
+        ebml(&[0x86], b"A_VORBIS"),
+    ]
+    .concat();
+    let tracks = ebml(&[0x16, 0x54, 0xae, 0x6b], &ebml(&[0xae], &entry));
+    let segment = ebml(&[0x18, 0x53, 0x80, 0x67], &[info, tracks].concat());
+    [header, segment].concat()
+}
+
+#[test]
+fn hostile_files_in_a_batch_get_one_line_errors_and_no_panic_text() {
+    let s = setup();
+    let zero_hz = s.dir.path().join("audio/zero-hz.wav");
+    let mut bytes = fs::read(&s.wav).unwrap();
+    bytes[24..28].copy_from_slice(&0u32.to_le_bytes());
+    fs::write(&zero_hz, bytes).unwrap();
+    let webm = s.dir.path().join("audio/panics.webm");
+    fs::write(&webm, panicking_webm()).unwrap();
+    let run = |backtrace: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trainer"));
+        command.arg("classify").arg("--model").arg(&s.bundle).arg("--json");
+        command.args([&s.wav, &zero_hz, &webm, &s.flac]);
+        command.env("GENRESCOPE_CACHE", std::env::temp_dir().join("genrescope-cli-unused"));
+        match backtrace {
+            Some(v) => command.env("RUST_BACKTRACE", v),
+            None => command.env_remove("RUST_BACKTRACE"),
+        };
+        command.output().expect("the trainer binary runs")
+    };
+
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let doc: Value = serde_json::from_str(&stdout(&out)).expect("stdout is one JSON document");
+    let entries = doc.as_array().unwrap();
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[0]["ok"], true, "{}", entries[0]);
+    assert_eq!(entries[3]["ok"], true, "{}", entries[3]);
+    assert_eq!(entries[1]["ok"], false);
+    assert_eq!(entries[1]["error"], "the WAV header gives a sample rate of 0 Hz");
+    assert_eq!(entries[2]["ok"], false);
+    let webm_error = entries[2]["error"].as_str().unwrap();
+    assert!(webm_error.starts_with("decoder failure: "), "{webm_error}");
+    assert!(webm_error.contains("mkv decoder"), "{webm_error}");
+    assert!(!webm_error.contains('\n'), "{webm_error}");
+    let err = stderr(&out);
+    for text in ["panicked at", "stack backtrace", "RUST_BACKTRACE", "internal failure"] {
+        assert!(!err.contains(text), "stderr has {text:?}: {err}");
+    }
+
+    // Asked for, the details are there.
+    let verbose = run(Some("1"));
+    assert_eq!(verbose.status.code(), Some(1));
+    assert!(stderr(&verbose).contains("panicked at"), "{}", stderr(&verbose));
+}

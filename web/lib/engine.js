@@ -68,6 +68,9 @@ async function compileWasm(url) {
 
 let workerCount = 0;
 
+/** A file that kills a worker this many times fails (a first crash may be chance, e.g. memory). */
+const MAX_CRASHES_PER_JOB = 2;
+
 /** One worker and its outstanding requests. */
 class EngineWorker {
   constructor(flavour, backend, onCrash) {
@@ -106,26 +109,29 @@ class EngineWorker {
     } else if (msg.type === 'init-error') {
       this.dead = true;
       this.readyReject(new EngineError(msg.error));
+    } else if (msg.type === 'error' && msg.error.crashed) {
+      // The worker is gone: the pool decides whether its jobs are tried again.
+      this.fail(msg.error);
     } else if (msg.type === 'result' || msg.type === 'error') {
       const job = this.pending.get(msg.id);
       this.pending.delete(msg.id);
       this.busy = this.pending.size > 0;
       if (msg.type === 'result') job?.resolve(msg.result);
       else job?.reject(new EngineError(msg.error));
-      if (msg.type === 'error' && msg.error.crashed) this.fail(msg.error);
-      else this.onIdle?.();
+      this.onIdle?.();
     }
   }
 
-  /** Marks the worker dead, fails what it was doing and tells the pool. */
+  /** Marks the worker dead and hands what it was doing to the pool (to retry or fail). */
   fail(error) {
     if (this.dead && this.pending.size === 0) return;
     this.dead = true;
     this.readyReject(new EngineError(error));
-    for (const job of this.pending.values()) job.reject(new EngineError(error));
+    const jobs = [...this.pending.values()];
     this.pending.clear();
     this.worker.terminate();
-    this.onCrash?.(this, error);
+    if (this.onCrash) this.onCrash(this, error, jobs);
+    else for (const job of jobs) job.reject(new EngineError(error));
   }
 
   run(job) {
@@ -230,7 +236,7 @@ export class EnginePool extends EventTarget {
   }
 
   spawn(flavour, backend) {
-    const w = new EngineWorker(flavour, backend, (worker, error) => this.crashed(worker, error));
+    const w = new EngineWorker(flavour, backend, (worker, error, jobs) => this.crashed(worker, error, jobs));
     w.onIdle = () => this.pump();
     this.workers.push(w);
     return w;
@@ -312,9 +318,22 @@ export class EnginePool extends EventTarget {
     this.workers = this.workers.filter((w) => !w.dead);
   }
 
-  crashed(worker, error) {
+  /**
+   * A worker died (a wasm trap) while running `jobs`: a job that has now killed a worker twice,
+   * or whose PCM went to the dead worker, fails with the recorded cause; the others go back to
+   * the head of the queue for a fresh worker. The rest of the batch carries on.
+   */
+  crashed(worker, error, jobs = []) {
     this.workers = this.workers.filter((w) => w !== worker);
-    if (!worker.info || worker.retiring) return this.update({});
+    for (const job of jobs.reverse()) {
+      job.crashes = (job.crashes ?? 0) + 1;
+      if (job.crashes >= MAX_CRASHES_PER_JOB || job.transfer?.length) job.reject(new EngineError(error));
+      else this.queue.unshift(job);
+    }
+    if (!worker.info || worker.retiring) {
+      this.update({});
+      return this.pump();
+    }
     console.warn(`engine worker ${worker.id} crashed: ${error.message}; starting a new one`);
     // A crashed GPU worker is replaced by the CPU pool (the device may be lost).
     if (worker.flavour === 'gpu') {
