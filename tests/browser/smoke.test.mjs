@@ -24,10 +24,13 @@ const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 
  * in 5-fold CV was judged worth 0.26 MB (web/models/default/MODEL_CARD.md). The clip
  * descriptors of table models (src/descriptors, in the engine since fusion bundles run in the
  * page) added 131 kB gzip to the CPU engine (685 -> 816 kB). This budget guards against
- * growth beyond that. The service worker's offline cache fill afterwards is
- * not part of it (the page requests are counted, not the service worker's).
+ * growth beyond that. The default became a fusion of the MusiCNN transfer network, which now
+ * keeps MusiCNN's tag layer (the 50 MSD tags and the music detector's input, +0.3 M
+ * parameters) and the descriptor-table model (issue 17: answers that hold up on music unlike
+ * GTZAN, and "not music"): about 0.25 MB gzip more. The service worker's offline cache fill
+ * afterwards is not part of it (the page requests are counted, not the service worker's).
  */
-const INITIAL_DOWNLOAD_BUDGET = 1.35e6;
+const INITIAL_DOWNLOAD_BUDGET = 1.65e6;
 /** Largest accepted |p_page - p_cli|, as in app.test.mjs. */
 const TOLERANCE = 1e-4;
 
