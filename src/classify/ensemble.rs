@@ -20,7 +20,7 @@ use super::{Classification, ClassifyError, MemberResult, ModelInfo};
 use crate::audio;
 use crate::bundle::{BundleError, FusionBundle, Header, ModelKind};
 use crate::trust::verdict::Evidence;
-use crate::trust::{conform_range, Calibration, SignalLevel, SilenceGate, Verdict};
+use crate::trust::{conform_range, Calibration, SignalLevel, Verdict};
 
 /// A loaded member with its name and fusion weight.
 pub struct Member {
@@ -61,8 +61,6 @@ pub struct Ensemble {
     members: Vec<Member>,
     /// A fusion's calibration of the fused probabilities.
     fused_calibration: Option<Calibration>,
-    /// When input is silent: the primary spectrogram member's gate, else the default.
-    silence: SilenceGate,
 }
 
 impl Ensemble {
@@ -84,7 +82,6 @@ impl Ensemble {
         };
         let mut members = Vec::with_capacity(parts.len());
         let mut headers = Vec::with_capacity(parts.len());
-        let mut silence = None;
         for (name, weight, part) in parts {
             let in_member = |e: ClassifyError| match (e, &header) {
                 (ClassifyError::Bundle(e), Header::Fusion(_)) => {
@@ -95,9 +92,6 @@ impl Ensemble {
             let member_header = Header::read(part).map_err(|e| in_member(e.into()))?;
             let model = load_model(member_header.kind(), part, device).map_err(in_member)?;
             let calibration = member_header.calibration();
-            if let (Header::Spectrogram(h), None) = (&member_header, silence) {
-                silence = Some(h.feature_config.silence);
-            }
             headers.push((name.clone(), weight, member_header));
             members.push(Member { name, weight, calibration, model });
         }
@@ -105,12 +99,7 @@ impl Ensemble {
             Header::Fusion(h) => h.calibration,
             _ => None,
         };
-        Ok(Ensemble {
-            info: ModelInfo::new(&header, &headers),
-            members,
-            fused_calibration,
-            silence: silence.unwrap_or_default(),
-        })
+        Ok(Ensemble { info: ModelInfo::new(&header, &headers), members, fused_calibration })
     }
 
     /// Classifies with at most `max` patches per track (`None`: every patch) instead of
@@ -160,8 +149,10 @@ impl Ensemble {
             scaled_by = conform_range(&mut conformed);
             input = &conformed;
         }
-        let level =
-            SignalLevel { scaled_by, ..SignalLevel::measure(input, sample_rate, &self.silence) };
+        let level = SignalLevel {
+            scaled_by,
+            ..SignalLevel::measure(input, sample_rate, &self.info.silence.into())
+        };
         let mut signals: Vec<(u32, Vec<f32>)> = Vec::new();
         for m in &self.members {
             let rate = m.model.sample_rate();
@@ -213,10 +204,6 @@ impl Ensemble {
         results: Vec<Result<Classification, String>>,
         prepared: &Prepared,
     ) -> Result<Classification, ClassifyError> {
-        let uncertain_below = match self.kind() {
-            ModelKind::Fusion => self.fused_calibration.map(|c| c.uncertain_below),
-            _ => self.members.first().and_then(|m| m.calibration).map(|c| c.uncertain_below),
-        };
         let mut result = self.fuse(results)?;
         if let Some(calibration) = self.fused_calibration {
             result.set_probabilities(calibration.apply(&result.probabilities));
@@ -226,7 +213,7 @@ impl Ensemble {
             ranking: &result.ranking,
             level: result.signal.as_ref(),
             music: result.music.as_ref(),
-            uncertain_below: uncertain_below.unwrap_or(0.0),
+            uncertain_below: self.info.uncertain_below,
         });
         result.check_finite()?;
         Ok(result)

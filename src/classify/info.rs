@@ -65,6 +65,12 @@ impl From<SilenceGate> for SilenceInfo {
     }
 }
 
+impl From<SilenceInfo> for SilenceGate {
+    fn from(i: SilenceInfo) -> Self {
+        SilenceGate { threshold_dbfs: i.threshold_dbfs, min_signal_seconds: i.min_signal_seconds }
+    }
+}
+
 /// One member of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -101,7 +101,7 @@ impl SignalLevel {
         let threshold = 10f64.powf(gate.threshold_dbfs as f64 / 20.0);
         let mut active_samples = 0usize;
         for chunk in samples.chunks(frame) {
-            if rms_without_mean(chunk) > threshold {
+            if rms_around(chunk, mean(chunk)) > threshold {
                 active_samples += chunk.len();
             }
         }
@@ -111,7 +111,7 @@ impl SignalLevel {
         SignalLevel {
             seconds,
             active_seconds,
-            rms_dbfs: to_dbfs(rms_without_mean(samples)),
+            rms_dbfs: to_dbfs(rms_around(samples, mean)),
             dc_offset: mean as f32,
             scaled_by: 1.0,
             silent: active_seconds < gate.min_signal_seconds,
@@ -126,12 +126,11 @@ fn mean(samples: &[f32]) -> f64 {
     samples.iter().map(|&x| x as f64).sum::<f64>() / samples.len() as f64
 }
 
-/// RMS of `samples` minus their mean (0 for no samples).
-fn rms_without_mean(samples: &[f32]) -> f64 {
+/// RMS of `samples` minus `m` (their mean; 0 for no samples).
+fn rms_around(samples: &[f32], m: f64) -> f64 {
     if samples.is_empty() {
         return 0.0;
     }
-    let m = mean(samples);
     let power = samples.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / samples.len() as f64;
     power.sqrt()
 }
