@@ -52,6 +52,13 @@ Commands:
                 headless Chromium and the app's first-load sizes, as JSON on stdout
                 (progress on stderr). ARGS: --reps N, --gpu-reps N, --backends cpu,webgpu,
                 --clip PATH|none, ... (node tests/browser/bench.mjs --help).
+  fuzz [TARGET|all] [SECONDS]
+                Fuzz with libFuzzer (cargo-fuzz, tests/fuzz/): decode, bundle, classify or
+                descriptors (default: all, one after the other), SECONDS each (default
+                1800). Installs the nightly toolchain and cargo-fuzz for this command only.
+                The corpus grows in target/fuzz-corpus/TARGET (seeded from
+                tests/fuzz/seeds/TARGET); crashes, hangs and out-of-memory inputs go to
+                target/fuzz-artifacts/TARGET/. `cargo test` replays the committed seeds.
   help          Show this text.
 
 Environment:
@@ -282,6 +289,71 @@ cmd_test() {
   step "All tests passed"
 }
 
+# ---------------------------------------------------------------------------------------------
+# fuzz
+
+FUZZ_DIR="$ROOT/tests/fuzz"
+FUZZ_TARGETS=(decode bundle classify descriptors)
+
+setup_fuzz() {
+  need rustup "Install Rust with rustup (https://rustup.rs); fuzzing needs the nightly toolchain."
+  if rustup toolchain list | grep -q '^nightly'; then
+    info "nightly toolchain: present"
+  else
+    step "Installing the nightly toolchain (for fuzzing only)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if command -v cargo-fuzz >/dev/null 2>&1; then
+    info "cargo-fuzz: present"
+  else
+    step "Installing cargo-fuzz"
+    cargo install cargo-fuzz --locked --quiet
+  fi
+}
+
+# libFuzzer options of one target: its dictionary and the longest input (as make_seeds.py).
+fuzz_options() {
+  case "$1" in
+    decode | classify) echo "-dict=$FUZZ_DIR/dict/audio.dict -max_len=32768" ;;
+    bundle) echo "-dict=$FUZZ_DIR/dict/bundle.dict -max_len=70000" ;;
+    descriptors) echo "-max_len=32768" ;;
+  esac
+}
+
+cmd_fuzz() {
+  local which="${1:-all}" seconds="${2:-1800}" targets=() target
+  [[ "$seconds" =~ ^[0-9]+$ ]] || die "SECONDS must be a number, got '$seconds'"
+  if [[ "$which" == all ]]; then
+    targets=("${FUZZ_TARGETS[@]}")
+  elif [[ " ${FUZZ_TARGETS[*]} " == *" $which "* ]]; then
+    targets=("$which")
+  else
+    die "unknown fuzz target '$which' (one of: ${FUZZ_TARGETS[*]}, all)"
+  fi
+  step "Setup"
+  setup_fuzz
+  step "Building the fuzz targets (nightly, AddressSanitizer)"
+  cargo +nightly fuzz build --fuzz-dir "$FUZZ_DIR" --target-dir "$TARGET_DIR/fuzz"
+  local found=0
+  for target in "${targets[@]}"; do
+    local corpus="$TARGET_DIR/fuzz-corpus/$target" artifacts="$TARGET_DIR/fuzz-artifacts/$target"
+    mkdir -p "$corpus" "$artifacts"
+    step "Fuzzing $target for $seconds s"
+    # Fork mode keeps fuzzing after a crash, a hang or an out-of-memory input (each is saved
+    # to $artifacts), so a timed run reports all it found; it then exits non-zero, and the
+    # next target still runs.
+    # shellcheck disable=SC2046
+    cargo +nightly fuzz run --fuzz-dir "$FUZZ_DIR" --target-dir "$TARGET_DIR/fuzz" "$target" \
+      "$corpus" "$FUZZ_DIR/seeds/$target" -- $(fuzz_options "$target") \
+      -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -fork=1 -ignore_crashes=1 \
+      -ignore_timeouts=1 -ignore_ooms=1 -artifact_prefix="$artifacts/" -print_final_stats=1 ||
+      found=1
+    info "$target: corpus $(find "$corpus" -type f | wc -l) inputs;" \
+      "artifacts $(find "$artifacts" -type f | wc -l) in $artifacts"
+  done
+  ((found == 0)) || die "fuzzing found crashes, hangs or out-of-memory inputs: see target/fuzz-artifacts/"
+}
+
 cmd_bench() {
   step "cargo bench -p genrescope $*"
   cargo bench -p genrescope "$@"
@@ -311,6 +383,7 @@ main() {
     test) cmd_test "$@" ;;
     bench) cmd_bench "$@" ;;
     bench-web) cmd_bench_web "$@" ;;
+    fuzz) cmd_fuzz "$@" ;;
     help | -h | --help) usage ;;
     *)
       printf 'error: unknown command: %s\n\n' "$cmd" >&2

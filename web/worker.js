@@ -15,12 +15,18 @@
 //   in  {type: 'pcm', id, samples: Float32Array, sampleRate, options}
 //   out {type: 'result', id, result}  (result.mel.data's buffer is transferred)
 //   out {type: 'error', id, error: {message, code, crashed}}
+// Results and errors carry `memory: {engineBytes, decoderBytes}`: the size of the engine's
+// and the decoder module's wasm memories after the job (wasm memory only grows, so this is
+// the worker's peak so far; tests/browser/memory.mjs reports it).
 // After a crash (a wasm trap: a bug or out of memory) the worker reports it with the panic
 // message the module recorded (never the bare "unreachable" of the trap), also when the trap
 // escapes the job's promise (an async wasm task), and closes; the pool starts a fresh one
 // and tries the file once more, so a bad input never poisons later jobs.
 
 let wasm = null;
+/** The engine's and the decoder module's wasm exports (their `memory`). */
+let engineExports = null;
+let decoderExports = null;
 let engine = null;
 let limits = null;
 let compressedFormats = true;
@@ -46,7 +52,13 @@ function describe(err) {
     const cause = panic || (/unreachable/.test(message) ? 'out of memory or an internal error' : message);
     message = `the engine stopped on this file: ${cause}`;
   }
-  return { message, code: err?.code ?? (crashed ? 'crashed' : 'internal'), crashed };
+  return { message, code: err?.code ?? (crashed ? 'crashed' : 'internal'), crashed, memory: memory() };
+}
+
+/** The wasm memories' sizes in bytes (0 for a module not loaded). */
+function memory() {
+  const bytes = (exports) => safe(() => exports?.memory.buffer.byteLength) ?? 0;
+  return { engineBytes: bytes(engineExports), decoderBytes: bytes(decoderExports) };
 }
 
 /** A trap that escaped the job's promise: report it as the current job's error, then close. */
@@ -75,7 +87,7 @@ function safe(f) {
 async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = null }) {
   const started = now();
   wasm = await import(glueUrl);
-  await wasm.default({ module_or_path: module });
+  engineExports = await wasm.default({ module_or_path: module });
   engine = await wasm.Engine.create(new Uint8Array(bundle), { backend });
   // `info.model` is the model's ModelInfo: the same record `bundleInfo` returns.
   const info = engine.info();
@@ -109,6 +121,7 @@ async function classify(msg) {
     result = await engine.classifyPcm(msg.samples, msg.sampleRate, msg.options ?? {});
   }
   result.timings.worker = now() - t0;
+  result.memory = memory();
   return result;
 }
 
@@ -116,7 +129,7 @@ async function classify(msg) {
 function loadDecoders() {
   decodersLoading ??= (async () => {
     const glue = await import(decodersUrls.glueUrl);
-    await glue.default({ module_or_path: decodersUrls.wasmUrl });
+    decoderExports = await glue.default({ module_or_path: decodersUrls.wasmUrl });
     decoders = glue;
     return glue;
   })().catch((err) => {

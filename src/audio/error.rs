@@ -66,6 +66,22 @@ pub enum AudioError {
         /// The limit in force, in seconds.
         limit_seconds: f64,
     },
+    /// The audio is within the duration limit but holds more samples than
+    /// [`crate::audio::DecodeLimits::max_mono_samples`] at its high sample rate: decoding it
+    /// would need more memory than is allowed.
+    #[error(
+        "the audio is at least {} long at {} kHz; at that rate at most {} fit in memory \
+         (convert it to 48 kHz or cut it)",
+        fmt_duration(*seconds), *sample_rate as f64 / 1000.0, fmt_duration(*limit_seconds)
+    )]
+    TooManySamples {
+        /// Duration found (or reached while decoding), in seconds.
+        seconds: f64,
+        /// The file's sample rate in Hz.
+        sample_rate: u32,
+        /// The longest audio accepted at this rate, in seconds.
+        limit_seconds: f64,
+    },
     /// The sample rate is zero or outside what the front end accepts.
     #[error("unsupported sample rate {rate} Hz (accepted: {min} to {max} Hz)")]
     InvalidSampleRate {

@@ -12,6 +12,7 @@
 //! decoded), but it is reported in [`HeaderFacts`] so no one trusts or allocates for it.
 
 use super::error::AudioError;
+use super::matroska_guard::check_matroska;
 use super::{DecodeLimits, AU_MAGIC};
 
 /// Most bits a sample can have (64-bit float or integer).
@@ -77,7 +78,7 @@ pub(crate) fn check_stream(
     Ok(())
 }
 
-/// Checks the header of a WAV, RF64, AIFF/AIFF-C or AU file; other bytes pass unchecked
+/// Checks the header of a WAV, RF64, AIFF/AIFF-C, AU or Matroska file; other bytes pass unchecked
 /// (their decoders' parameters go through [`check_stream`]).
 pub(crate) fn check_header(bytes: &[u8], limits: &DecodeLimits) -> Result<HeaderFacts, AudioError> {
     let at = |i: usize, magic: &[u8]| bytes.get(i..i + magic.len()) == Some(magic);
@@ -89,6 +90,9 @@ pub(crate) fn check_header(bytes: &[u8], limits: &DecodeLimits) -> Result<Header
         check_aiff(bytes, limits)
     } else if at(0, AU_MAGIC) {
         check_au(bytes, limits)
+    } else if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        check_matroska(bytes)?;
+        Ok(HeaderFacts::default())
     } else {
         Ok(HeaderFacts::default())
     }

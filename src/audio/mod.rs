@@ -6,13 +6,17 @@
 //! [`decode_path`] reads a file and decodes it. Every failure is an [`AudioError`] that names
 //! the problem; no input panics. A damaged but usable file decodes with [`DecodeWarnings`].
 //!
-//! Limits ([`DecodeLimits::default`]): files up to 2 GiB, audio up to 60 minutes,
-//! 1 to 32 channels, sample rates from 1 kHz to 768 kHz.
+//! Limits ([`DecodeLimits::default`]): files up to 2 GiB, audio up to 60 minutes (and at
+//! most 345.6 million samples: 60 minutes at 96 kHz, 1.4 GB as mono f32), 1 to 32 channels,
+//! sample rates from 1 kHz to 768 kHz. Memory is bounded by the limits, never by what a
+//! header claims.
 
 mod error;
 #[cfg(not(target_arch = "wasm32"))]
 mod file;
+mod guarded_probe;
 mod header_guard;
+mod matroska_guard;
 mod mono;
 mod panic_guard;
 mod resample;
@@ -34,6 +38,10 @@ pub struct DecodeLimits {
     pub max_input_bytes: usize,
     /// Longest accepted audio, in seconds.
     pub max_duration_seconds: f64,
+    /// Most mono samples kept at the file's own rate before resampling: bounds the decoded
+    /// audio's memory (4 bytes a sample) whatever the rate, so a long high-rate file stops
+    /// with [`AudioError::TooManySamples`] before it is allocated.
+    pub max_mono_samples: usize,
     /// Most channels accepted.
     pub max_channels: usize,
     /// Lowest accepted sample rate, in Hz.
@@ -47,6 +55,7 @@ impl Default for DecodeLimits {
         DecodeLimits {
             max_input_bytes: 2 << 30,
             max_duration_seconds: 3600.0,
+            max_mono_samples: 3600 * 96_000,
             max_channels: 32,
             min_sample_rate: 1_000,
             max_sample_rate: 768_000,
@@ -55,6 +64,23 @@ impl Default for DecodeLimits {
 }
 
 impl DecodeLimits {
+    /// The longest audio accepted at `sample_rate`: the duration limit, or less where the
+    /// sample limit binds first.
+    pub fn max_seconds_at(&self, sample_rate: u32) -> f64 {
+        self.max_duration_seconds.min(self.max_mono_samples as f64 / f64::from(sample_rate.max(1)))
+    }
+
+    /// The error for `seconds` of audio at `sample_rate` beyond [`Self::max_seconds_at`]:
+    /// [`AudioError::TooLong`], or [`AudioError::TooManySamples`] where the rate is the cause.
+    pub fn too_long(&self, seconds: f64, sample_rate: u32) -> AudioError {
+        let limit_seconds = self.max_seconds_at(sample_rate);
+        if limit_seconds < self.max_duration_seconds && seconds <= self.max_duration_seconds {
+            AudioError::TooManySamples { seconds, sample_rate, limit_seconds }
+        } else {
+            AudioError::TooLong { seconds, limit_seconds: self.max_duration_seconds }
+        }
+    }
+
     /// Fails with [`AudioError::InvalidSampleRate`] when `rate` is outside the limits.
     pub fn check_sample_rate(&self, rate: u32) -> Result<(), AudioError> {
         if rate < self.min_sample_rate || rate > self.max_sample_rate {
@@ -185,11 +211,12 @@ pub(crate) fn describe_unknown_bytes(head: &[u8]) -> String {
     format!("unknown content starting with bytes {}", hex.join(" "))
 }
 
-/// Decodes any supported file to mono at its own rate. `extension` (without the dot) is a
-/// hint only; the bytes decide.
+/// Decodes any supported file to mono at its own rate. The bytes decide the format;
+/// `_extension` (the name's, without the dot) is accepted for callers that have one, but
+/// symphonia 0.5's probe takes no hint (`Probe::format` ignores it), so it is not used.
 pub fn decode(
     bytes: Vec<u8>,
-    extension: Option<&str>,
+    _extension: Option<&str>,
     limits: &DecodeLimits,
 ) -> Result<DecodedAudio, AudioError> {
     if bytes.is_empty() {
@@ -206,7 +233,7 @@ pub fn decode(
             header_guard::check_header(&bytes, limits)?;
             decode_au(&bytes, limits)
         } else {
-            decode_with_symphonia(bytes, extension, limits)
+            decode_with_symphonia(bytes, limits)
         }
     })
 }

@@ -151,10 +151,10 @@ pub fn decode_au(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedAudio, Au
     let frame_bytes = encoding.bytes() * channels;
     let frames = data_len / frame_bytes;
     let seconds = frames as f64 / sample_rate as f64;
-    if seconds > limits.max_duration_seconds {
-        return Err(AudioError::TooLong { seconds, limit_seconds: limits.max_duration_seconds });
+    if seconds > limits.max_seconds_at(sample_rate) {
+        return Err(limits.too_long(seconds, sample_rate));
     }
-    let mut mixer = MonoMixer::new(sample_rate, limits.max_duration_seconds);
+    let mut mixer = MonoMixer::new(sample_rate, limits);
     mixer.reserve(frames);
     let mut frame = vec![0.0f32; channels];
     for raw in bytes[offset..offset + frames * frame_bytes].chunks_exact(frame_bytes) {

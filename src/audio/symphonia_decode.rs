@@ -1,19 +1,18 @@
 //! Decoding through symphonia: WAV, AIFF and CAF (PCM, ADPCM) always; MP4/M4A, MKV/WebM,
 //! Ogg, FLAC, MP3, Vorbis, AAC and ALAC with the `compressed-formats` feature.
 
-use std::io::Cursor;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::{Hint, Probe};
+use symphonia::core::probe::Probe;
 
 use super::error::AudioError;
-use super::header_guard::{check_header, check_stream, StreamParams};
+use super::guarded_probe::{probe_guarded, Guarded, ProbeError};
+use super::header_guard::{check_stream, StreamParams};
 use super::mono::MonoMixer;
 use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodeWarnings, DecodedAudio};
 
@@ -48,45 +47,22 @@ fn probe() -> &'static Probe {
     })
 }
 
-/// Decodes the first audio track of `bytes` to mono. `extension` (e.g. "mp3") helps the
-/// probe pick a reader; the content decides. The header guard checks WAV and AIFF headers
-/// before symphonia reads them, and every stream's parameters before its decoder is made.
+/// Decodes the first audio track of `bytes` to mono; the content decides the format (the
+/// probe finds a container's marker, after ID3 tags or stray bytes too). The header guard
+/// checks the header where the reader starts ([`probe_guarded`]), and every stream's
+/// parameters before its decoder is made.
 pub fn decode_with_symphonia(
     bytes: Vec<u8>,
-    extension: Option<&str>,
     limits: &DecodeLimits,
 ) -> Result<DecodedAudio, AudioError> {
-    let facts = check_header(&bytes, limits)?;
     let input_len = bytes.len();
     let head = bytes[..bytes.len().min(16)].to_vec();
-    let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = extension {
-        hint.with_extension(ext);
-    }
     let format_opts = FormatOptions { enable_gapless: true, ..Default::default() };
-    let probed = probe()
-        .format(&hint, stream, &format_opts, &MetadataOptions::default())
-        .map_err(|e| match e {
-            _ if head.starts_with(b"RF64") => AudioError::UnrecognisedFormat {
-                detail: "the file is an RF64 WAV (the WAV for files over 4 GB), which this \
-                         build does not read"
-                    .into(),
-            },
-            SymphoniaError::Unsupported(what) => match sniff_container(&head) {
-                // A known container refusing its content means the codec inside is unsupported.
-                Some(container) => AudioError::UnsupportedCodec { codec: format!("{what} (in a {container} file)") },
-                None => AudioError::UnrecognisedFormat { detail: describe_unknown_bytes(&head) },
-            },
-            SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => AudioError::Corrupt {
-                detail: format!(
-                    "the {} file ends before any audio data (it is truncated, or holds no audio stream)",
-                    sniff_container(&head).unwrap_or("audio")
-                ),
-            },
-            other => AudioError::Corrupt { detail: format!("cannot read the container: {other}") },
+    let Guarded { reader: mut format, facts } =
+        probe_guarded(probe(), Arc::new(bytes), &format_opts, limits).map_err(|e| match e {
+            ProbeError::Guard(e) => e,
+            ProbeError::Symphonia(e) => symphonia_error(e, &head),
         })?;
-    let mut format = probed.format;
     let track = format
         .tracks()
         .iter()
@@ -118,11 +94,8 @@ pub fn decode_with_symphonia(
         let plausible = |frames: &u64| *frames <= input_len as u64 * MAX_FRAMES_PER_BYTE;
         if let Some(frames) = params.n_frames.filter(plausible).filter(|_| !facts.data_beyond_end) {
             let seconds = frames as f64 / rate as f64;
-            if seconds > limits.max_duration_seconds {
-                return Err(AudioError::TooLong {
-                    seconds,
-                    limit_seconds: limits.max_duration_seconds,
-                });
+            if seconds > limits.max_seconds_at(rate) {
+                return Err(limits.too_long(seconds, rate));
             }
         }
     }
@@ -187,7 +160,7 @@ pub fn decode_with_symphonia(
                 limits.check_sample_rate(spec.rate)?;
                 sample_rate = Some(spec.rate);
                 channels = n_channels;
-                let mut m = MonoMixer::new(spec.rate, limits.max_duration_seconds);
+                let mut m = MonoMixer::new(spec.rate, limits);
                 // A hint only, never more frames than the input has bytes: a hostile header
                 // must not make us allocate for the length it claims.
                 if let Some(frames) = params.n_frames {
@@ -240,4 +213,27 @@ pub fn decode_with_symphonia(
 /// Containers whose frame count is only an estimate (so a shortfall is not truncation).
 fn is_estimate(container: &str) -> bool {
     container == "mp3"
+}
+
+/// The error for a file symphonia's probe or reader refused, named from its first bytes.
+fn symphonia_error(error: SymphoniaError, head: &[u8]) -> AudioError {
+    match error {
+        _ if head.starts_with(b"RF64") => AudioError::UnrecognisedFormat {
+            detail: "the file is an RF64 WAV (the WAV for files over 4 GB), which this \
+                     build does not read"
+                .into(),
+        },
+        SymphoniaError::Unsupported(what) => match sniff_container(head) {
+            // A known container refusing its content means the codec inside is unsupported.
+            Some(container) => AudioError::UnsupportedCodec { codec: format!("{what} (in a {container} file)") },
+            None => AudioError::UnrecognisedFormat { detail: describe_unknown_bytes(head) },
+        },
+        SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => AudioError::Corrupt {
+            detail: format!(
+                "the {} file ends before any audio data (it is truncated, or holds no audio stream)",
+                sniff_container(head).unwrap_or("audio")
+            ),
+        },
+        other => AudioError::Corrupt { detail: format!("cannot read the container: {other}") },
+    }
 }

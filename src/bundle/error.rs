@@ -71,7 +71,7 @@ pub enum BundleError {
         computed: u32,
     },
     /// The header bytes are not a JSON object (syntax error, bad UTF-8, not an object).
-    #[error("bundle header is not valid JSON: {0}")]
+    #[error("bundle header is not valid JSON: {}", one_line(.0))]
     HeaderNotJson(String),
     /// A required header field is absent.
     #[error("bundle header has no `{field}` field")]
@@ -81,7 +81,7 @@ pub enum BundleError {
         field: &'static str,
     },
     /// A header field is present but does not have the expected structure or types.
-    #[error("bundle header field `{field}` is invalid: {message}")]
+    #[error("bundle header field `{field}` is invalid: {}", one_line(.message))]
     InvalidHeaderField {
         /// The top-level field.
         field: &'static str,
@@ -104,7 +104,7 @@ pub enum BundleError {
         label: String,
     },
     /// The feature config fails [`FeatureConfig::validate`](crate::FeatureConfig::validate).
-    #[error("bundle feature config is invalid: {0}")]
+    #[error("bundle feature config is invalid: {}", one_line(.0))]
     InvalidFeatureConfig(String),
     /// A normalisation vector's length differs from the number of mel bands.
     #[error(
@@ -132,27 +132,26 @@ pub enum BundleError {
         value: f32,
     },
     /// The architecture config cannot be built for the header's input size and labels.
-    #[error("bundle architecture is invalid: {0}")]
+    #[error("bundle architecture is invalid: {}", one_line(.0))]
     InvalidArchitecture(String),
     /// The weights section is not a readable burnpack record.
-    #[error("bundle weights are not a readable Burn record: {0}")]
+    #[error("bundle weights are not a readable Burn record: {}", one_line(.0))]
     UnreadableWeights(String),
     /// The architecture has a parameter the weights lack.
-    #[error("bundle weights lack the parameter `{parameter}` that the architecture needs")]
+    #[error("bundle weights lack the parameter `{}` that the architecture needs", one_line(.parameter))]
     MissingWeight {
         /// Burn module path of the parameter.
         parameter: String,
     },
     /// The weights hold a tensor the architecture has no parameter for.
-    #[error("bundle weights hold a parameter `{parameter}` that the architecture does not have")]
+    #[error("bundle weights hold a parameter `{}` that the architecture does not have", one_line(.parameter))]
     UnexpectedWeight {
         /// Burn module path of the tensor.
         parameter: String,
     },
     /// A stored tensor's shape differs from the parameter's.
     #[error(
-        "bundle weight `{parameter}` has shape {found:?} but the architecture needs {expected:?}"
-    )]
+        "bundle weight `{}` has shape {found:?} but the architecture needs {expected:?}", one_line(.parameter))]
     WeightShapeMismatch {
         /// Burn module path of the parameter.
         parameter: String,
@@ -163,9 +162,8 @@ pub enum BundleError {
     },
     /// A stored tensor has a data type the bundle's weight storage does not allow.
     #[error(
-        "bundle weight `{parameter}` is stored as {found}, which the bundle's weight storage \
-         ({storage}) does not allow"
-    )]
+        "bundle weight `{}` is stored as {found}, which the bundle's weight storage \
+         ({storage}) does not allow", one_line(.parameter))]
     WeightDType {
         /// Burn module path of the parameter.
         parameter: String,
@@ -175,7 +173,7 @@ pub enum BundleError {
         storage: WeightStorage,
     },
     /// An int8 weight's scales do not fit it or are not usable numbers.
-    #[error("bundle weight `{parameter}` has invalid int8 scales: {message}")]
+    #[error("bundle weight `{}` has invalid int8 scales: {}", one_line(.parameter), one_line(.message))]
     InvalidQuantisation {
         /// Burn module path of the parameter.
         parameter: String,
@@ -183,7 +181,7 @@ pub enum BundleError {
         message: String,
     },
     /// A stored weight is NaN or infinite (a diverged training run, or corruption).
-    #[error("bundle weight `{parameter}` holds a NaN or infinite value (element {index})")]
+    #[error("bundle weight `{}` holds a NaN or infinite value (element {index})", one_line(.parameter))]
     NonFiniteWeight {
         /// Burn module path of the parameter.
         parameter: String,
@@ -191,10 +189,10 @@ pub enum BundleError {
         index: usize,
     },
     /// Burn refused the record after the checks above passed.
-    #[error("Burn rejected the bundle weights: {0}")]
+    #[error("Burn rejected the bundle weights: {}", one_line(.0))]
     WeightsRejected(String),
     /// Saving: the model was not built from the header's architecture, labels or input size.
-    #[error("cannot save: the model does not match the header ({0})")]
+    #[error("cannot save: the model does not match the header ({})", one_line(.0))]
     ModelMismatch(String),
     /// The bundle holds another kind of model than the caller asked for.
     #[error("this bundle holds a {found} model, not a {expected} model")]
@@ -206,13 +204,13 @@ pub enum BundleError {
     },
     /// A table model's descriptor input (sample rate, windows, columns, statistics) is
     /// unusable.
-    #[error("bundle descriptor input is invalid: {0}")]
+    #[error("bundle descriptor input is invalid: {}", one_line(.0))]
     InvalidDescriptors(String),
     /// A fusion bundle's member list or fusion weights are unusable.
-    #[error("fusion bundle is invalid: {0}")]
+    #[error("fusion bundle is invalid: {}", one_line(.0))]
     InvalidFusion(String),
     /// A member of a fusion bundle failed to load.
-    #[error("fusion member `{name}`: {error}")]
+    #[error("fusion member `{}`: {error}", one_line(.name))]
     Member {
         /// The member's name.
         name: String,
@@ -220,7 +218,7 @@ pub enum BundleError {
         error: Box<BundleError>,
     },
     /// Saving: the header or weights could not be serialised.
-    #[error("cannot save the bundle: {0}")]
+    #[error("cannot save the bundle: {}", one_line(.0))]
     Serialise(String),
 }
 
@@ -238,4 +236,33 @@ impl BundleError {
 
 fn extra(actual: &u64, expected: &u64) -> u64 {
     actual.saturating_sub(*expected)
+}
+
+/// A parser's message about bytes from the file, on one line: control characters the file
+/// put in it (a newline inside a JSON string) are shown escaped (`\n`).
+pub(crate) fn one_line(message: impl std::fmt::Display) -> String {
+    message
+        .to_string()
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> =
+                if c.is_control() { c.escape_default().collect() } else { vec![c] };
+            escaped
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod one_line_tests {
+    use super::one_line;
+
+    #[test]
+    fn control_characters_from_the_file_are_escaped() {
+        // Found by fuzzing: a parameter name with a newline and a NUL made a two-line error.
+        let error = super::BundleError::HeaderNotJson("unknown variant `sl\ney`".into());
+        assert_eq!(error.to_string(), "bundle header is not valid JSON: unknown variant `sl\\ney`");
+        assert_eq!(one_line("ne\n\0ork"), "ne\\n\\u{0}ork");
+        assert_eq!(one_line("tab\there, fine"), "tab\\there, fine");
+        assert_eq!(one_line("ünïcode stays"), "ünïcode stays");
+    }
 }

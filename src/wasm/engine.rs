@@ -100,6 +100,10 @@ struct ClassifyOptions {
     /// For PCM decoded from a file: the decoding time in ms (reported as `timings.decode`
     /// and counted in `timings.total`).
     decode_ms: Option<f64>,
+    /// For tests only: panic with this message before the file is read, so the browser
+    /// suite can check the panic hook, the worker's crash report and the pool's recovery
+    /// with a real wasm trap (no input is known to panic any more).
+    simulate_panic: Option<String>,
 }
 
 /// What happened on the WebGPU path when the engine was created.
@@ -298,6 +302,9 @@ impl Inner {
         options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let options: ClassifyOptions = parse_options(options, "classify options")?;
+        if let Some(message) = &options.simulate_panic {
+            panic!("{message}");
+        }
         let extension = name.and_then(audio::extension_of);
         let mut clock = Stopwatch::start();
         let mut timings = Timings::default();

@@ -29,7 +29,7 @@ pub(crate) fn audio_code(e: &AudioError) -> &'static str {
         AudioError::NoSamples => "no_samples",
         AudioError::NonFiniteSamples { .. } => "non_finite",
         AudioError::TooLarge { .. } => "too_large",
-        AudioError::TooLong { .. } => "too_long",
+        AudioError::TooLong { .. } | AudioError::TooManySamples { .. } => "too_long",
         AudioError::InvalidSampleRate { .. } => "sample_rate",
         AudioError::UnsupportedChannels { .. } => "channels",
         AudioError::InvalidHeader { .. } => "invalid_header",

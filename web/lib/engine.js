@@ -32,11 +32,13 @@ export const DECODERS = {
 
 /** An error from the engine, with the engine's `code` (e.g. 'corrupt', 'unsupported_codec'). */
 export class EngineError extends Error {
-  constructor({ message, code = 'internal', crashed = false }) {
+  constructor({ message, code = 'internal', crashed = false, memory = null }) {
     super(message);
     this.name = 'EngineError';
     this.code = code;
     this.crashed = crashed;
+    /** The worker's wasm memory sizes after the job (see worker.js), when it reported them. */
+    this.memory = memory;
   }
 }
 
