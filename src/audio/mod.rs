@@ -31,6 +31,8 @@ pub use resample::resample;
 pub use sun_au::{decode_au, AU_MAGIC};
 pub use symphonia_decode::decode_with_symphonia;
 
+use crate::trust::conform_range;
+
 /// Explicit limits on what is accepted, so a huge or hostile file fails fast and clearly.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodeLimits {
@@ -255,12 +257,20 @@ pub struct LoadedAudio {
     pub codec: String,
     /// What was wrong with a file that still decoded.
     pub warnings: DecodeWarnings,
+    /// The factor the samples were scaled by to bring them within full scale before
+    /// resampling ([`conform_range`]); 1 for audio within [-1, 1].
+    pub scaled_by: f32,
 }
 
-/// Brings decoded (or captured) mono PCM to `target_rate`.
+/// Brings decoded (or captured) mono PCM to `target_rate`. Audio beyond full scale (a float
+/// file with samples near `f32::MAX`) is first scaled to a peak of 1, as the classifier's
+/// range rule does: resampling it as it is could overflow to infinity (found by fuzzing).
 pub fn to_target_rate(decoded: DecodedAudio, target_rate: u32) -> Result<LoadedAudio, AudioError> {
-    let samples = resample(&decoded.samples, decoded.sample_rate, target_rate)?;
+    let mut mono = decoded.samples;
+    let scaled_by = conform_range(&mut mono);
+    let samples = resample(&mono, decoded.sample_rate, target_rate)?;
     Ok(LoadedAudio {
+        scaled_by,
         samples,
         sample_rate: target_rate,
         source_sample_rate: decoded.sample_rate,
@@ -302,4 +312,28 @@ pub fn check_pcm(
         return Err(AudioError::NonFiniteSamples { count: 1 + bad.count(), first_index });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_near_f32_max_are_scaled_before_resampling_and_stay_finite() {
+        // Found by fuzzing: a float WAV with a sample of 1.7e38 resampled to infinity.
+        let mut samples = vec![-1.0e8f32; 24];
+        samples[19] = 1.711_381e38;
+        samples[8] = 7.4e28;
+        let decoded = DecodedAudio {
+            samples,
+            sample_rate: 8_000,
+            channels: 1,
+            container: "wav".into(),
+            codec: "pcm_f32le".into(),
+            warnings: DecodeWarnings::default(),
+        };
+        let loaded = to_target_rate(decoded, 22_050).unwrap();
+        assert!(loaded.samples.iter().all(|x| x.is_finite() && x.abs() <= 1.5), "{loaded:?}");
+        assert!((loaded.scaled_by - 1.0 / 1.711_381e38).abs() < 1e-42, "{}", loaded.scaled_by);
+    }
 }
