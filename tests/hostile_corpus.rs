@@ -24,8 +24,13 @@ const TRUNCATED: [&str; 5] = [
 ];
 
 /// Files that are fine apart from their samples' range (and the controls).
-const CLASSIFIED: [&str; 4] =
-    ["wav_valid_tiny.wav", "aiff_valid_tiny.aiff", "flac_valid_tiny.flac", "wav_float_1e30.wav"];
+const CLASSIFIED: [&str; 5] = [
+    "wav_valid_tiny.wav",
+    "aiff_valid_tiny.aiff",
+    "flac_valid_tiny.flac",
+    "caf_valid_tiny.caf",
+    "wav_float_1e30.wav",
+];
 
 fn corpus() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile");

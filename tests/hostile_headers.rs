@@ -1,4 +1,4 @@
-//! Structure-aware property tests: WAV (RIFF and RF64), Sun AU and AIFF/AIFF-C headers whose
+//! Structure-aware property tests: WAV (RIFF and RF64), Sun AU, AIFF/AIFF-C and CAF headers whose
 //! every field is drawn from edge values (0, 1, max - 1, max, a sane value, anything),
 //! followed by a little data, and valid files with one to three header fields set to such
 //! values. Decoding never panics (a caught decoder panic,
@@ -370,7 +370,7 @@ fn template(kind: usize, data: &[u8]) -> (Vec<u8>, &'static [Field], &'static st
             };
             (au_bytes(&h, even), AU, "au")
         }
-        _ => {
+        3 => {
             let h = AiffHeader {
                 aifc: false,
                 form_len: 46 + even.len() as u32,
@@ -386,7 +386,36 @@ fn template(kind: usize, data: &[u8]) -> (Vec<u8>, &'static [Field], &'static st
             };
             (aiff_bytes(&h, even), AIFF, "aiff")
         }
+        _ => {
+            const CAF: &[Field] = &[
+                (12, 8, true),
+                (20, 8, true),
+                (32, 4, true),
+                (36, 4, true),
+                (40, 4, true),
+                (44, 4, true),
+                (48, 4, true),
+                (56, 8, true),
+            ];
+            (caf_bytes(even), CAF, "caf")
+        }
     }
+}
+
+/// A valid CAF file: 16-bit big-endian PCM, stereo, 8000 Hz, `data` after the `desc` chunk.
+fn caf_bytes(data: &[u8]) -> Vec<u8> {
+    let mut v = b"caff\x00\x01\x00\x00desc".to_vec();
+    v.extend_from_slice(&32i64.to_be_bytes());
+    v.extend_from_slice(&8000f64.to_be_bytes());
+    v.extend_from_slice(b"lpcm");
+    for x in [2u32, 4, 1, 2, 16] {
+        v.extend_from_slice(&x.to_be_bytes());
+    }
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&(4 + data.len() as i64).to_be_bytes());
+    v.extend_from_slice(&0u32.to_be_bytes());
+    v.extend_from_slice(data);
+    v
 }
 
 /// An edge value for a field `width` bytes wide: 0, 1, max - 1, max, small, or anything.
@@ -454,12 +483,12 @@ proptest! {
 }
 
 proptest! {
-    // CASES for each of the four templates.
-    #![proptest_config(ProptestConfig { cases: 4 * CASES, ..ProptestConfig::default() })]
+    // CASES for each of the five templates.
+    #![proptest_config(ProptestConfig { cases: 5 * CASES, ..ProptestConfig::default() })]
 
     #[test]
     fn templates_with_edge_fields_never_panic(
-        kind in 0usize..4,
+        kind in 0usize..5,
         data in data(),
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), any::<u64>()), 1..4),
     ) {

@@ -3,7 +3,8 @@
 //! Matroska reader on a timestamp scale above `u32::MAX` (symphonia-mkv-timestamp-scale.md)
 //! and, with overflow checks, on an EBML integer starting with a zero byte
 //! (symphonia-mkv-vint-overflow.md), and its ADTS reader on an AAC stream that starts at half
-//! the file (symphonia-adts-frame-count.md), instead of returning an error. Genrescope's header guards refuse such files before
+//! the file (symphonia-adts-frame-count.md), and its CAF reader on a NaN, negative or sub-1 Hz
+//! rate or 0 bytes per packet (symphonia-caf-desc.md), instead of returning an error. Genrescope's header guards refuse such files before
 //! symphonia sees them; these tests call symphonia directly. When one fails, upstream returns
 //! an error now: update the bug report (and keep the guard, which also names the cause).
 
@@ -12,7 +13,7 @@ use std::io::Cursor;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::io::ReadBytes;
-use symphonia::default::formats::{AdtsReader, MkvReader, WavReader};
+use symphonia::default::formats::{AdtsReader, CafReader, MkvReader, WavReader};
 
 /// A 46-byte PCM WAV (1 channel, 16 bits, one sample) whose `fmt ` chunk says 0 Hz.
 fn zero_rate_wav() -> Vec<u8> {
@@ -116,4 +117,36 @@ fn symphonia_adts_reader_panics_on_a_stream_starting_at_half_the_file() {
         let _ = AdtsReader::try_new(stream, &FormatOptions::default());
     });
     assert_eq!(message, "assertion failed: step != 0");
+}
+
+/// A CAF file header, a PCM `desc` chunk with `rate` and `bytes_per_packet`, and a `data`
+/// chunk of 64 samples.
+fn caf(rate: f64, bytes_per_packet: u32) -> Vec<u8> {
+    let mut v = b"caff\x00\x01\x00\x00desc".to_vec();
+    v.extend_from_slice(&32i64.to_be_bytes());
+    v.extend_from_slice(&rate.to_be_bytes());
+    v.extend_from_slice(b"lpcm");
+    for x in [2u32, bytes_per_packet, 1, 1, 16] {
+        v.extend_from_slice(&x.to_be_bytes());
+    }
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&132i64.to_be_bytes());
+    v.extend_from_slice(&[0; 132]);
+    v
+}
+
+fn open_caf(bytes: Vec<u8>) {
+    let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+    let _ = CafReader::try_new(stream, &FormatOptions::default());
+}
+
+#[test]
+fn symphonia_caf_reader_panics_on_a_nan_rate_and_on_0_bytes_per_packet() {
+    // `sample_rate as u32` is 0 for NaN, negative and sub-1 Hz rates.
+    for rate in [f64::NAN, -8000.0, 0.5] {
+        let message = panic_of(move || open_caf(caf(rate, 2)));
+        assert_eq!(message, "TimeBase cannot have 0 numerator or denominator", "{rate}");
+    }
+    // `data_len / bytes_per_frame`: a division by zero, in release builds too.
+    assert_eq!(panic_of(|| open_caf(caf(8000.0, 0))), "attempt to divide by zero");
 }

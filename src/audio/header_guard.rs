@@ -11,6 +11,7 @@
 //! beyond the end of the file is not an error (the file is truncated; what is present is
 //! decoded), but it is reported in [`HeaderFacts`] so no one trusts or allocates for it.
 
+use super::caf_guard::check_caf;
 use super::error::AudioError;
 use super::matroska_guard::check_matroska;
 use super::{DecodeLimits, AU_MAGIC};
@@ -78,8 +79,8 @@ pub(crate) fn check_stream(
     Ok(())
 }
 
-/// Checks the header of a WAV, RF64, AIFF/AIFF-C, AU or Matroska file; other bytes pass unchecked
-/// (their decoders' parameters go through [`check_stream`]).
+/// Checks the header of a WAV, RF64, AIFF/AIFF-C, AU, CAF or Matroska file; other bytes pass
+/// unchecked (their decoders' parameters go through [`check_stream`]).
 pub(crate) fn check_header(bytes: &[u8], limits: &DecodeLimits) -> Result<HeaderFacts, AudioError> {
     let at = |i: usize, magic: &[u8]| bytes.get(i..i + magic.len()) == Some(magic);
     if at(0, b"RIFF") && (bytes.len() < 12 || at(8, b"WAVE")) {
@@ -90,6 +91,8 @@ pub(crate) fn check_header(bytes: &[u8], limits: &DecodeLimits) -> Result<Header
         check_aiff(bytes, limits)
     } else if at(0, AU_MAGIC) {
         check_au(bytes, limits)
+    } else if at(0, b"caff") {
+        check_caf(bytes, limits)
     } else if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
         check_matroska(bytes)?;
         Ok(HeaderFacts::default())

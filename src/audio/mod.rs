@@ -11,6 +11,7 @@
 //! sample rates from 1 kHz to 768 kHz. Memory is bounded by the limits, never by what a
 //! header claims.
 
+mod caf_guard;
 mod error;
 #[cfg(not(target_arch = "wasm32"))]
 mod file;

@@ -25,6 +25,7 @@ const CLASSIFIED = [
   'wav_valid_tiny.wav',
   'aiff_valid_tiny.aiff',
   'flac_valid_tiny.flac',
+  'caf_valid_tiny.caf',
   'wav_float_1e30.wav',
   'wav_data_beyond_file.wav',
   'wav_claims_4gb.wav',

@@ -8,7 +8,9 @@ Each seed is laid out as its target reads it (tests/fuzz/src/lib.rs): `decode` a
 16-bit integers or 32-bit floats; the rest picks the sample rate), then the PCM.
 Files are cut to MAX_LEN bytes, the length `./build.sh fuzz` passes to libFuzzer.
 Crash and regression inputs found by fuzzing are committed beside the seeds by hand
-(named `crash-*`); this script leaves them in place.
+(named `crash-*`), and so is a small part of the corpus fuzzing grew (`corpus-*`: after a
+libFuzzer merge, the smallest inputs, so `cargo test` replays them in well under a second);
+this script leaves both in place.
 """
 
 import math
@@ -55,7 +57,7 @@ def main():
         folder = os.path.join(SEEDS, target)
         if os.path.isdir(folder):
             for name in os.listdir(folder):
-                if not name.startswith("crash-"):
+                if not name.startswith(("crash-", "corpus-")):
                     os.remove(os.path.join(folder, name))
     for name, data in audio_files():
         seed = bytes([hint_byte(name)]) + data

@@ -53,16 +53,19 @@ fn check_error(error: &dyn Display) {
     }
 }
 
-/// A decode error: any but a caught decoder panic (a guard should have named the problem).
-/// One exception, in builds with overflow checks only (tests, not the shipped release
-/// builds): symphonia's Matroska reader computes `7 - leading_zeros` for an EBML integer
-/// whose first byte is 0 (docs/upstream/symphonia-mkv-vint-overflow.md); the overflow check
-/// panics, the guard catches it as this file's named error. In release builds the value
-/// wraps and the reader fails with an error of its own.
-fn check_audio_error(error: &AudioError) {
+/// A decode error of `bytes`: any but a caught decoder panic (a guard should have named the
+/// problem). One exception, in builds with overflow checks only (tests, not the shipped
+/// release builds): symphonia's Matroska reader computes `7 - leading_zeros` for an EBML
+/// integer whose first byte is 0 (docs/upstream/symphonia-mkv-vint-overflow.md); the overflow
+/// check panics and the guard catches it as this file's named error. In release builds the
+/// value wraps and the reader fails with an error of its own. The Matroska stream may start
+/// after other bytes, so the file's sniffed container is not always "mkv".
+fn check_audio_error(error: &AudioError, bytes: &[u8]) {
+    let has_matroska = bytes.windows(4).any(|w| w == [0x1A, 0x45, 0xDF, 0xA3]);
     let overflow_in_mkv = cfg!(debug_assertions)
-        && matches!(error, AudioError::DecoderFailure { container, message }
-            if container == "mkv" && message == "attempt to subtract with overflow");
+        && has_matroska
+        && matches!(error, AudioError::DecoderFailure { message, .. }
+            if message == "attempt to subtract with overflow");
     if !overflow_in_mkv {
         assert!(!matches!(error, AudioError::DecoderFailure { .. }), "a decoder panicked: {error}");
     }
@@ -102,7 +105,7 @@ pub fn decode(data: &[u8]) {
                 check_error(&warning);
             }
         }
-        Err(error) => check_audio_error(&error),
+        Err(error) => check_audio_error(&error, bytes),
     }
 }
 
@@ -165,7 +168,7 @@ pub fn classify(data: &[u8]) {
     let Some((hint, bytes)) = split_hint(data) else { return };
     let audio = match decode_bytes(bytes.to_vec(), hint, &limits()) {
         Ok(audio) => audio,
-        Err(error) => return check_audio_error(&error),
+        Err(error) => return check_audio_error(&error, bytes),
     };
     SMALL_CNN_MODEL.with(|model| match model.classify_mono(&audio.samples, audio.sample_rate) {
         Ok(result) => check_classification(&result),
@@ -187,7 +190,7 @@ pub fn descriptors(data: &[u8]) {
         rest.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
     };
     if let Err(error) = genrescope::audio::check_pcm(&samples, rate, &limits()) {
-        return check_audio_error(&error);
+        return check_audio_error(&error, rest);
     }
     TABLE.with(|model| match model.classify_mono(&samples, rate) {
         Ok(result) => check_classification(&result),
