@@ -37,13 +37,25 @@ fn header(
 
 /// A tiny CNN bundle (random weights, seeded) with an optional calibration.
 fn cnn(calibration: Option<Calibration>) -> Ensemble {
+    cnns(&[calibration]).pop().unwrap()
+}
+
+/// One small random CNN bundled once per calibration: the same weights in each (seeding the
+/// device is not enough, as tests running in parallel draw from the same generator).
+fn cnns(calibrations: &[Option<Calibration>]) -> Vec<Ensemble> {
     let architecture = ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 };
-    let h = header(FeatureConfig::gtzan_default(), architecture, calibration, None);
+    let h = header(FeatureConfig::gtzan_default(), architecture, None, None);
     let device = Device::flex();
     device.seed(7);
     let net = GenreNet::new(&h.architecture, h.n_mels(), h.n_frames(), 3, &device).unwrap();
-    let bytes = SpectrogramBundle::to_bytes(&h, &net).unwrap();
-    Ensemble::from_bundle(&bytes, &Device::flex()).unwrap()
+    calibrations
+        .iter()
+        .map(|calibration| {
+            let h = SpectrogramHeader { calibration: *calibration, ..h.clone() };
+            let bytes = SpectrogramBundle::to_bytes(&h, &net).unwrap();
+            Ensemble::from_bundle(&bytes, &Device::flex()).unwrap()
+        })
+        .collect()
 }
 
 fn tone(seconds: f64, rate: u32, amplitude: f32) -> Vec<f32> {
@@ -115,12 +127,14 @@ fn extreme_finite_floats_give_finite_probabilities() {
 fn calibration_softens_and_unsure_answers_name_two_genres() {
     let rate = 22_050;
     let samples = tone(6.0, rate, 0.3);
-    let raw = classify(&cnn(None), &samples, rate);
-    assert_eq!(raw.verdict.kind, VerdictKind::Genre);
-    assert_eq!(raw.verdict.label.as_deref(), Some(raw.ranking[0].label.as_str()));
     // Random weights on raw dB input give near one-hot answers: a strong temperature.
     let calibration = Calibration { temperature: 100.0, uncertain_below: 0.9 };
-    let c = classify(&cnn(Some(calibration)), &samples, rate);
+    let [plain, calibrated] = <[Ensemble; 2]>::try_from(cnns(&[None, Some(calibration)]))
+        .unwrap_or_else(|_| unreachable!());
+    let raw = classify(&plain, &samples, rate);
+    assert_eq!(raw.verdict.kind, VerdictKind::Genre);
+    assert_eq!(raw.verdict.label.as_deref(), Some(raw.ranking[0].label.as_str()));
+    let c = classify(&calibrated, &samples, rate);
     let expected = with_temperature(&raw.probabilities, 100.0);
     for (a, b) in c.probabilities.iter().zip(&expected) {
         assert!((a - b).abs() < 1e-6, "{:?} vs {expected:?}", c.probabilities);
