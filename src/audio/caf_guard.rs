@@ -6,7 +6,7 @@
 //! the channel count.
 
 use super::error::AudioError;
-use super::header_guard::{check_stream, HeaderFacts, StreamParams};
+use super::header_guard::{be_u32, check_stream, invalid, HeaderFacts, StreamParams};
 use super::DecodeLimits;
 
 /// Bytes of the file header (`caff`, version, flags) and of a chunk header (type, size).
@@ -15,26 +15,21 @@ const CHUNK_HEADER: usize = 12;
 /// Bytes of the `desc` chunk's body.
 const DESC_LEN: usize = 32;
 
-fn invalid(problem: impl Into<String>) -> AudioError {
-    AudioError::InvalidHeader { format: "CAF".into(), problem: problem.into() }
-}
-
-fn be_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 /// Checks a CAF file's `desc` chunk (the first chunk, as the format requires).
 pub(crate) fn check_caf(bytes: &[u8], limits: &DecodeLimits) -> Result<HeaderFacts, AudioError> {
     let needed = FILE_HEADER + CHUNK_HEADER + DESC_LEN;
     if bytes.len() < needed {
-        return Err(invalid(format!(
+        return Err(invalid(
+            "CAF",
+            format!(
             "is cut short: the file has {} of the {needed} bytes up to the end of its 'desc' chunk",
             bytes.len()
-        )));
+        ),
+        ));
     }
     let chunk = &bytes[FILE_HEADER..];
     if &chunk[..4] != b"desc" {
-        return Err(invalid("does not start with a 'desc' chunk"));
+        return Err(invalid("CAF", "does not start with a 'desc' chunk"));
     }
     let desc = &chunk[CHUNK_HEADER..CHUNK_HEADER + DESC_LEN];
     let rate = f64::from_be_bytes(desc[..8].try_into().expect("8 bytes"));
@@ -43,7 +38,7 @@ pub(crate) fn check_caf(bytes: &[u8], limits: &DecodeLimits) -> Result<HeaderFac
     let channels = be_u32(desc, 24);
     let bits = be_u32(desc, 28);
     if !rate.is_finite() || rate < 1.0 {
-        return Err(invalid(format!("gives a sample rate of {rate} Hz")));
+        return Err(invalid("CAF", format!("gives a sample rate of {rate} Hz")));
     }
     let pcm = format_id == b"lpcm";
     check_stream(
@@ -56,14 +51,17 @@ pub(crate) fn check_caf(bytes: &[u8], limits: &DecodeLimits) -> Result<HeaderFac
         limits,
     )?;
     if pcm && bytes_per_packet == 0 {
-        return Err(invalid("gives 0 bytes per packet for PCM audio"));
+        return Err(invalid("CAF", "gives 0 bytes per packet for PCM audio"));
     }
     // The reader computes the bits of a packet as `bytes_per_packet * 8` in a u32.
     if bytes_per_packet > u32::MAX / 8 {
-        return Err(invalid(format!(
-            "gives {bytes_per_packet} bytes per packet (at most {} can be read)",
-            u32::MAX / 8
-        )));
+        return Err(invalid(
+            "CAF",
+            format!(
+                "gives {bytes_per_packet} bytes per packet (at most {} can be read)",
+                u32::MAX / 8
+            ),
+        ));
     }
     Ok(HeaderFacts::default())
 }

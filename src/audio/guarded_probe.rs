@@ -16,7 +16,6 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSourceStream, ReadBytes};
 use symphonia::core::meta::MetadataOptions;
@@ -24,6 +23,7 @@ use symphonia::core::probe::{Instantiate, Probe};
 
 use super::error::AudioError;
 use super::header_guard::{check_header, HeaderFacts};
+use super::symphonia_decode::symphonia_error;
 use super::DecodeLimits;
 
 /// A file's bytes from `start` on, shared between the stream symphonia reads and the guard
@@ -51,14 +51,6 @@ fn is_adts(head: &[u8]) -> bool {
     matches!(head, [0xFF, 0xF1 | 0xF9, ..])
 }
 
-/// Why no reader was made: the guard refused the header, or symphonia failed.
-pub(crate) enum ProbeError {
-    /// The header at the container's marker is invalid (the guard's named error).
-    Guard(AudioError),
-    /// The probe or the reader failed.
-    Symphonia(SymphoniaError),
-}
-
 /// A format reader made after its header passed the guard.
 pub(crate) struct Guarded {
     /// The container's reader.
@@ -68,35 +60,33 @@ pub(crate) struct Guarded {
 }
 
 /// Finds the container as [`Probe::format`] does (skipping metadata blocks such as ID3v2),
-/// checks its header where its reader will start, and makes the reader.
+/// checks its header where its reader will start, and makes the reader. A header the guard
+/// refuses is its named error; what symphonia refuses is named from the file's first bytes.
 pub(crate) fn probe_guarded(
     probe: &Probe,
     bytes: Arc<Vec<u8>>,
     format_opts: &FormatOptions,
     limits: &DecodeLimits,
-) -> Result<Guarded, ProbeError> {
+) -> Result<Guarded, AudioError> {
+    let symphonia = |e| symphonia_error(e, &bytes[..bytes.len().min(16)]);
     // The file's own first bytes too: a header symphonia cannot read (RF64) is still named.
-    let first = check_header(&bytes, limits).map_err(ProbeError::Guard)?;
+    let first = check_header(&bytes, limits)?;
     let mut stream = stream_from(&bytes, 0);
     loop {
-        match probe.next(&mut stream).map_err(ProbeError::Symphonia)? {
+        match probe.next(&mut stream).map_err(symphonia)? {
             Instantiate::Format(make_reader) => {
                 let at = usize::try_from(stream.pos()).map_or(bytes.len(), |p| p.min(bytes.len()));
-                let facts = if at == 0 {
-                    first
-                } else {
-                    check_header(&bytes[at..], limits).map_err(ProbeError::Guard)?
-                };
+                let facts = if at == 0 { first } else { check_header(&bytes[at..], limits)? };
                 let stream =
                     if at > 0 && is_adts(&bytes[at..]) { stream_from(&bytes, at) } else { stream };
-                let reader = make_reader(stream, format_opts).map_err(ProbeError::Symphonia)?;
+                let reader = make_reader(stream, format_opts).map_err(symphonia)?;
                 return Ok(Guarded { reader, facts });
             }
             Instantiate::Metadata(make_reader) => {
                 // Read past it; the tags are not used.
                 make_reader(&MetadataOptions::default())
                     .read_all(&mut stream)
-                    .map_err(ProbeError::Symphonia)?;
+                    .map_err(symphonia)?;
             }
         }
     }
@@ -127,12 +117,9 @@ mod tests {
     fn outcome(bytes: Vec<u8>) -> Result<(), String> {
         let mut probe = Probe::default();
         probe.register_all::<symphonia::default::formats::WavReader>();
-        match probe_guarded(&probe, Arc::new(bytes), &FormatOptions::default(), &Default::default())
-        {
-            Ok(_) => Ok(()),
-            Err(ProbeError::Guard(e)) => Err(e.to_string()),
-            Err(ProbeError::Symphonia(e)) => Err(format!("symphonia: {e}")),
-        }
+        probe_guarded(&probe, Arc::new(bytes), &FormatOptions::default(), &Default::default())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -152,7 +139,7 @@ mod tests {
     /// 64 bytes of padding, then one 64-byte ADTS frame (AAC LC, 44.1 kHz, stereo): the
     /// stream starts exactly at half the file.
     #[cfg(feature = "compressed-formats")]
-    pub(crate) fn adts_at_half_the_file() -> Vec<u8> {
+    fn adts_at_half_the_file() -> Vec<u8> {
         let mut frame = vec![0xFF, 0xF1, 0x50, 0x80, 0x08, 0x1F, 0xFC];
         frame.resize(64, 0);
         [vec![0; 64], frame].concat()

@@ -42,7 +42,8 @@ pub(crate) struct StreamParams {
     pub(crate) bits_per_sample: Option<u32>,
 }
 
-fn invalid(format: &str, problem: impl Into<String>) -> AudioError {
+/// The guard's error: `format`'s header `problem` ("gives a sample rate of 0 Hz").
+pub(super) fn invalid(format: &str, problem: impl Into<String>) -> AudioError {
     AudioError::InvalidHeader { format: format.to_string(), problem: problem.into() }
 }
 
@@ -117,7 +118,8 @@ fn be_u16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
-fn be_u32(b: &[u8], at: usize) -> u32 {
+/// The big-endian u32 at `at`.
+pub(super) fn be_u32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 

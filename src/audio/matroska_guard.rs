@@ -4,6 +4,7 @@
 //! `TimeBase::new` (a panic at 0).
 
 use super::error::AudioError;
+use super::header_guard::invalid;
 
 /// EBML ids (with their marker bits, as written).
 const EBML_HEADER: u32 = 0x1A45_DFA3;
@@ -89,14 +90,12 @@ fn timestamp_scale(bytes: &[u8]) -> Option<u64> {
 /// than `u32::MAX` is an [`AudioError::InvalidHeader`]. A header this walk cannot follow
 /// passes (the demuxer judges the rest).
 pub(crate) fn check_matroska(bytes: &[u8]) -> Result<(), AudioError> {
-    let invalid =
-        |problem: String| AudioError::InvalidHeader { format: "Matroska".into(), problem };
     match timestamp_scale(bytes) {
-        Some(0) => Err(invalid("gives a timestamp scale of 0 ns".into())),
-        Some(scale) if scale > u64::from(u32::MAX) => Err(invalid(format!(
-            "gives a timestamp scale of {scale} ns (at most {} ns can be read)",
-            u32::MAX
-        ))),
+        Some(0) => Err(invalid("Matroska", "gives a timestamp scale of 0 ns")),
+        Some(scale) if scale > u64::from(u32::MAX) => Err(invalid(
+            "Matroska",
+            format!("gives a timestamp scale of {scale} ns (at most {} ns can be read)", u32::MAX),
+        )),
         _ => Ok(()),
     }
 }

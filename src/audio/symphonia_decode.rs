@@ -11,7 +11,7 @@ use symphonia::core::formats::FormatOptions;
 use symphonia::core::probe::Probe;
 
 use super::error::AudioError;
-use super::guarded_probe::{probe_guarded, Guarded, ProbeError};
+use super::guarded_probe::{probe_guarded, Guarded};
 use super::header_guard::{check_stream, StreamParams};
 use super::mono::MonoMixer;
 use super::{describe_unknown_bytes, sniff_container, DecodeLimits, DecodeWarnings, DecodedAudio};
@@ -59,10 +59,7 @@ pub fn decode_with_symphonia(
     let head = bytes[..bytes.len().min(16)].to_vec();
     let format_opts = FormatOptions { enable_gapless: true, ..Default::default() };
     let Guarded { reader: mut format, facts } =
-        probe_guarded(probe(), Arc::new(bytes), &format_opts, limits).map_err(|e| match e {
-            ProbeError::Guard(e) => e,
-            ProbeError::Symphonia(e) => symphonia_error(e, &head),
-        })?;
+        probe_guarded(probe(), Arc::new(bytes), &format_opts, limits)?;
     let track = format
         .tracks()
         .iter()
@@ -216,7 +213,7 @@ fn is_estimate(container: &str) -> bool {
 }
 
 /// The error for a file symphonia's probe or reader refused, named from its first bytes.
-fn symphonia_error(error: SymphoniaError, head: &[u8]) -> AudioError {
+pub(super) fn symphonia_error(error: SymphoniaError, head: &[u8]) -> AudioError {
     match error {
         _ if head.starts_with(b"RF64") => AudioError::UnrecognisedFormat {
             detail: "the file is an RF64 WAV (the WAV for files over 4 GB), which this \
