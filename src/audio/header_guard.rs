@@ -258,7 +258,7 @@ fn check_wav(format: &str, bytes: &[u8], limits: &DecodeLimits) -> Result<Header
     let data = find_chunk(format, bytes, next, false, &[b"data"], &length_of)?;
     // The RIFF size bounds every chunk (RF64 keeps its real size in `ds64`).
     let riff_end = u64::from(le_u32(bytes, 4)) + 8;
-    let data_end = data.body as u64 + data.len;
+    let data_end = (data.body as u64).saturating_add(data.len);
     if format == "WAV" && data_end > riff_end {
         return Err(invalid(
             format,
