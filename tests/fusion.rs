@@ -1,15 +1,16 @@
 //! Table-model and fusion bundles: round trips through the engine's loader, the fused
 //! result against its members', members left out of short input, and every load error.
 
+mod common;
+
 use burn::tensor::Device;
 use genrescope::bundle::{
-    BundleError, DescriptorInput, FusionBundle, Header, MemberBundle, ModelKind, Normalisation,
-    Provenance, SpectrogramBundle, SpectrogramHeader, TableBundle, TableHeader, WeightStorage,
+    BundleError, DescriptorInput, FusionBundle, Header, MemberBundle, ModelKind, Provenance,
+    SpectrogramBundle, TableBundle, TableHeader, WeightStorage,
 };
 use genrescope::classify::{ClassifyError, Ensemble, RunContext, TableModel};
 use genrescope::descriptors::{column_names, describe, DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet};
-use genrescope::model::{ArchitectureConfig, GenreNet};
 use genrescope::FeatureConfig;
 
 const LABELS: [&str; 3] = ["jazz", "metal", "pop"];
@@ -50,27 +51,7 @@ fn table_bundle(storage: WeightStorage) -> Vec<u8> {
 }
 
 fn cnn_bundle() -> Vec<u8> {
-    cnn_bundle_with(labels())
-}
-
-/// A tiny spectrogram CNN bundle with `labels` (3 of them).
-fn cnn_bundle_with(labels: Vec<String>) -> Vec<u8> {
-    let feature_config = FeatureConfig::gtzan_default();
-    let header = SpectrogramHeader {
-        labels,
-        normalisation: Normalisation::identity(feature_config.n_mels),
-        architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
-        weight_storage: WeightStorage::F32,
-        provenance: provenance(),
-        feature_config,
-        calibration: None,
-        music_detector: None,
-        tags: Vec::new(),
-    };
-    let net =
-        GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())
-            .unwrap();
-    SpectrogramBundle::to_bytes(&header, &net).unwrap()
+    common::tiny_cnn_bundle(labels())
 }
 
 fn fusion(members: Vec<(&str, f64, Vec<u8>)>) -> Result<Vec<u8>, BundleError> {
@@ -225,7 +206,7 @@ fn every_fusion_error_is_named() {
         .contains("fusion member `junk`: not a Genrescope model bundle"));
 
     // Members with other labels.
-    let other = cnn_bundle_with(vec!["a".into(), "b".into(), "c".into()]);
+    let other = common::tiny_cnn_bundle(vec!["a".into(), "b".into(), "c".into()]);
     assert!(msg(fusion(vec![("x", 1.0, other)]))
         .contains("member `x` has the labels [a, b, c], the fusion [jazz, metal, pop]"));
 

@@ -5,13 +5,11 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use burn::tensor::Device;
 use genrescope::audio::{decode_path, extension_of, load_mono, AudioError, DecodeLimits};
-use genrescope::bundle::WeightStorage;
-use genrescope::bundle::{Normalisation, Provenance, SpectrogramBundle, SpectrogramHeader};
 use genrescope::classify::Ensemble;
-use genrescope::model::{ArchitectureConfig, GenreNet};
-use genrescope::FeatureConfig;
 
 /// Files whose header announces more data than they hold: the part present is classified,
 /// with the truncation warning (no allocation for, or duration from, the claimed length).
@@ -33,7 +31,7 @@ const CLASSIFIED: [&str; 5] = [
 ];
 
 fn corpus() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile");
+    let dir = common::fixture("hostile");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -43,25 +41,10 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
-/// A tiny untrained spectrogram CNN, as tests/fusion.rs builds one.
+/// A tiny untrained spectrogram CNN.
 fn tiny_model() -> Ensemble {
-    let feature_config = FeatureConfig::gtzan_default();
-    let header = SpectrogramHeader {
-        labels: ["jazz", "metal", "pop"].iter().map(|s| s.to_string()).collect(),
-        normalisation: Normalisation::identity(feature_config.n_mels),
-        architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
-        weight_storage: WeightStorage::F32,
-        provenance: Provenance { data: "hostile corpus test".into(), ..Provenance::default() },
-        feature_config,
-        calibration: None,
-        music_detector: None,
-        tags: Vec::new(),
-    };
-    let net =
-        GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())
-            .unwrap();
-    let bytes = SpectrogramBundle::to_bytes(&header, &net).unwrap();
-    Ensemble::from_bundle(&bytes, &Device::flex()).unwrap()
+    let labels = ["jazz", "metal", "pop"].iter().map(|s| s.to_string()).collect();
+    Ensemble::from_bundle(&common::tiny_cnn_bundle(labels), &Device::flex()).unwrap()
 }
 
 /// What happened to one file: `Ok(whether it was truncated)` or the error's message.

@@ -11,42 +11,33 @@ use proptest::prelude::*;
 /// Cases per format: enough to hit each edge of each field, few enough for CI.
 const CASES: u32 = 256;
 
-/// 0, 1, max - 1, max, a few sane values, or anything.
-fn edge_u32(sane: &'static [u32]) -> BoxedStrategy<u32> {
+/// One of the `edges` (each as likely as the others), one of the `sane` values (three times
+/// as likely as one edge), or anything (as likely as one edge).
+fn edge_or<T>(edges: Vec<T>, sane: &'static [T]) -> BoxedStrategy<T>
+where
+    T: Arbitrary + Clone + std::fmt::Debug + 'static,
+{
+    let n = edges.len() as u32;
     prop_oneof![
-        1 => Just(0u32),
-        1 => Just(1),
-        1 => Just(u32::MAX - 1),
-        1 => Just(u32::MAX),
+        n => proptest::sample::select(edges),
         3 => proptest::sample::select(sane),
-        1 => any::<u32>(),
+        1 => any::<T>(),
     ]
     .boxed()
+}
+
+/// 0, 1, max - 1, max, a few sane values, or anything.
+fn edge_u32(sane: &'static [u32]) -> BoxedStrategy<u32> {
+    edge_or(vec![0, 1, u32::MAX - 1, u32::MAX], sane)
 }
 
 fn edge_u16(sane: &'static [u16]) -> BoxedStrategy<u16> {
-    prop_oneof![
-        1 => Just(0u16),
-        1 => Just(1),
-        1 => Just(u16::MAX - 1),
-        1 => Just(u16::MAX),
-        3 => proptest::sample::select(sane),
-        1 => any::<u16>(),
-    ]
-    .boxed()
+    edge_or(vec![0, 1, u16::MAX - 1, u16::MAX], sane)
 }
 
+/// 0, 1, -1, min, max, a few sane values, or anything.
 fn edge_i16(sane: &'static [i16]) -> BoxedStrategy<i16> {
-    prop_oneof![
-        1 => Just(0i16),
-        1 => Just(1),
-        1 => Just(-1),
-        1 => Just(i16::MIN),
-        1 => Just(i16::MAX),
-        3 => proptest::sample::select(sane),
-        1 => any::<i16>(),
-    ]
-    .boxed()
+    edge_or(vec![0, 1, -1, i16::MIN, i16::MAX], sane)
 }
 
 /// A little data after the header (sometimes none).

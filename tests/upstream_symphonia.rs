@@ -54,11 +54,16 @@ fn huge_timestamp_scale_webm() -> Vec<u8> {
     [header, element(&[0x18, 0x53, 0x80, 0x67], &[info, tracks].concat())].concat()
 }
 
-/// The first line of the panic `open` raises (which must panic).
-fn panic_of(open: impl FnOnce() + std::panic::UnwindSafe) -> String {
+/// The first line of the panic reader `R` raises (it must panic) when it opens `bytes` after
+/// skipping the first `skip` of them (where the probe would leave the stream).
+fn panic_opening<R: FormatReader>(bytes: Vec<u8>, skip: u64) -> String {
     // Keep the expected panic's message and backtrace out of the test output.
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome = std::panic::catch_unwind(open);
+    let outcome = std::panic::catch_unwind(move || {
+        let mut stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+        stream.ignore_bytes(skip).unwrap();
+        let _ = R::try_new(stream, &FormatOptions::default());
+    });
     let _ = std::panic::take_hook();
     let payload = outcome.expect_err("symphonia no longer panics: update the upstream report");
     genrescope::audio::panic_message(payload.as_ref())
@@ -68,10 +73,7 @@ fn panic_of(open: impl FnOnce() + std::panic::UnwindSafe) -> String {
 fn symphonia_wav_reader_panics_on_a_0_hz_header() {
     let bytes = zero_rate_wav();
     assert_eq!(bytes.len(), 46);
-    let message = panic_of(|| {
-        let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-        let _ = WavReader::try_new(stream, &FormatOptions::default());
-    });
+    let message = panic_opening::<WavReader>(bytes, 0);
     assert_eq!(message, "TimeBase cannot have 0 numerator or denominator");
 }
 
@@ -79,10 +81,7 @@ fn symphonia_wav_reader_panics_on_a_0_hz_header() {
 fn symphonia_mkv_reader_panics_on_a_timestamp_scale_above_u32() {
     let bytes = huge_timestamp_scale_webm();
     assert_eq!(bytes.len(), 58);
-    let message = panic_of(|| {
-        let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-        let _ = MkvReader::try_new(stream, &FormatOptions::default());
-    });
+    let message = panic_opening::<MkvReader>(bytes, 0);
     assert!(message.contains("called `Result::unwrap()` on an `Err` value"), "{message}");
 }
 
@@ -92,10 +91,7 @@ fn symphonia_mkv_reader_panics_on_a_timestamp_scale_above_u32() {
 fn symphonia_mkv_reader_overflows_on_an_ebml_integer_starting_with_a_zero_byte() {
     // The EBML header's id, then a size whose first byte is 0: `7 - leading_zeros(0)`.
     let bytes = vec![0x1A, 0x45, 0xDF, 0xA3, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
-    let message = panic_of(|| {
-        let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-        let _ = MkvReader::try_new(stream, &FormatOptions::default());
-    });
+    let message = panic_opening::<MkvReader>(bytes, 0);
     assert_eq!(message, "attempt to subtract with overflow");
 }
 
@@ -111,11 +107,8 @@ fn symphonia_adts_reader_panics_on_a_stream_starting_at_half_the_file() {
     // `approximate_frame_count` subtracts the start twice: (len - start) - start = 0, so
     // `step_by(0)`, which panics in release builds too.
     let bytes = adts_at_half_the_file();
-    let message = panic_of(|| {
-        let mut stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-        stream.ignore_bytes(64).unwrap();
-        let _ = AdtsReader::try_new(stream, &FormatOptions::default());
-    });
+    // 64 bytes: where the probe leaves the stream, at the first frame.
+    let message = panic_opening::<AdtsReader>(bytes, 64);
     assert_eq!(message, "assertion failed: step != 0");
 }
 
@@ -135,18 +128,13 @@ fn caf(rate: f64, bytes_per_packet: u32) -> Vec<u8> {
     v
 }
 
-fn open_caf(bytes: Vec<u8>) {
-    let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-    let _ = CafReader::try_new(stream, &FormatOptions::default());
-}
-
 #[test]
 fn symphonia_caf_reader_panics_on_a_nan_rate_and_on_0_bytes_per_packet() {
     // `sample_rate as u32` is 0 for NaN, negative and sub-1 Hz rates.
     for rate in [f64::NAN, -8000.0, 0.5] {
-        let message = panic_of(move || open_caf(caf(rate, 2)));
+        let message = panic_opening::<CafReader>(caf(rate, 2), 0);
         assert_eq!(message, "TimeBase cannot have 0 numerator or denominator", "{rate}");
     }
     // `data_len / bytes_per_frame`: a division by zero, in release builds too.
-    assert_eq!(panic_of(|| open_caf(caf(8000.0, 0))), "attempt to divide by zero");
+    assert_eq!(panic_opening::<CafReader>(caf(8000.0, 0), 0), "attempt to divide by zero");
 }

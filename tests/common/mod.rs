@@ -1,7 +1,15 @@
-//! Helpers shared by the integration tests: fixture paths and raw f32 files.
+//! Helpers shared by the integration tests: fixture paths, raw f32 files, WAV bytes and a
+//! tiny model bundle.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+
+use burn::tensor::Device;
+use genrescope::bundle::{
+    Normalisation, Provenance, SpectrogramBundle, SpectrogramHeader, WeightStorage,
+};
+use genrescope::model::{ArchitectureConfig, GenreNet};
+use genrescope::FeatureConfig;
 
 /// Path of a file under `tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
@@ -81,4 +89,24 @@ pub fn wav_i16(channels: u16, rate: u32, interleaved: &[f32]) -> Vec<u8> {
 pub fn wav_f32(channels: u16, rate: u32, interleaved: &[f32]) -> Vec<u8> {
     let data: Vec<u8> = interleaved.iter().flat_map(|x| x.to_le_bytes()).collect();
     wav_bytes(3, channels, rate, &data)
+}
+
+/// A tiny untrained spectrogram CNN bundle (one 4-filter block) with `labels` (3 of them).
+pub fn tiny_cnn_bundle(labels: Vec<String>) -> Vec<u8> {
+    let feature_config = FeatureConfig::gtzan_default();
+    let header = SpectrogramHeader {
+        labels,
+        normalisation: Normalisation::identity(feature_config.n_mels),
+        architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
+        weight_storage: WeightStorage::F32,
+        provenance: Provenance { data: "integration test".into(), ..Provenance::default() },
+        feature_config,
+        calibration: None,
+        music_detector: None,
+        tags: Vec::new(),
+    };
+    let net =
+        GenreNet::new(&header.architecture, header.n_mels(), header.n_frames(), 3, &Device::flex())
+            .unwrap();
+    SpectrogramBundle::to_bytes(&header, &net).unwrap()
 }
