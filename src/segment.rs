@@ -93,6 +93,20 @@ impl WindowFeatures {
         self.spans.is_empty()
     }
 
+    /// The windows at `indices` (each below [`len`](Self::len)), in that order.
+    pub fn select(&self, indices: &[usize]) -> WindowFeatures {
+        let mut data = Vec::with_capacity(indices.len() * self.n_mels * self.n_frames);
+        for &i in indices {
+            data.extend_from_slice(self.window(i));
+        }
+        WindowFeatures {
+            n_mels: self.n_mels,
+            n_frames: self.n_frames,
+            spans: indices.iter().map(|&i| self.spans[i]).collect(),
+            data,
+        }
+    }
+
     /// The band-major features of window `i`.
     pub fn window(&self, i: usize) -> &[f32] {
         let size = self.n_mels * self.n_frames;

@@ -8,7 +8,8 @@
 //   file-row.js one file's row and details               records.js  the batch, table.js, export.js
 //   status.js  engine and model panels                   live.js, live-view.js  live mode (microphone)
 // Other modes (the bench page) use EnginePool from lib/engine.js the same way:
-// `pool.classifyFile(file)` / `pool.classifyPcm(samples, rate)`; `window.genrescope` exposes
+// `pool.classifyTrack(file, {}, {onUpdate})` (progressive, every worker on one file),
+// `pool.classifyFile(file)` / `pool.classifyPcm(samples, rate)` (one worker, one call); `window.genrescope` exposes
 // the running pool, records and live session for them and for the tests. Once the engine has
 // settled, sw.js (a service worker) is registered so the page also works offline.
 
@@ -39,15 +40,23 @@ pool.addEventListener('status', ({ detail: s }) => {
 });
 renderStatus($('#engine'), pool.status);
 
-/** Classifies one file: the engine's decoder first, the browser's for formats it lacks. */
+/**
+ * Classifies one file: the engine's decoder first, the browser's for formats it lacks. The
+ * first answer (a few patches) shows at once; the row, the table and the timeline then refine
+ * in place while the rest of the track is analysed by every worker.
+ */
 async function classify(file, row, record) {
   const running = () => {
     row.setState('running', 'analysing…');
     records.update(record, { state: 'running' });
   };
+  const refining = (partial) => {
+    row.showResult(partial, pool.status.model, { refining: true });
+    records.update(record, { state: 'refining', result: partial });
+  };
   let result;
   try {
-    result = await pool.classifyFile(file, {}, { onStart: running });
+    result = await pool.classifyTrack(file, {}, { onStart: running, onUpdate: refining });
   } catch (err) {
     if (!(err instanceof EngineError && UNSUPPORTED_FORMAT_CODES.has(err.code))) throw err;
     row.setState('running', 'decoding in the browser…');
@@ -60,7 +69,7 @@ async function classify(file, row, record) {
       throw Object.assign(new Error(`${err.message}; ${fallbackErr.message}`), { code: err.code });
     }
     const webaudioMs = performance.now() - t0;
-    result = await pool.classifyPcm(pcm.samples, pcm.sampleRate, { decoder: 'webaudio', channels: pcm.channels }, { onStart: running });
+    result = await pool.classifyPcm(pcm.samples, pcm.sampleRate, { decoder: 'webaudio', channels: pcm.channels, patches: { kind: 'all' } }, { onStart: running });
     result.timings.webaudio = webaudioMs;
     result.source.durationSeconds = pcm.duration;
   }

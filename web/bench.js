@@ -8,7 +8,7 @@
 // tests/browser/bench.mjs, waits on it).
 
 import { probeWebGpu } from './lib/backend.js';
-import { STAGES, benchBackend } from './lib/bench-run.js';
+import { PROGRESSIVE_STAGES, STAGES, benchBackend } from './lib/bench-run.js';
 import { prepareInputs } from './lib/bench-inputs.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -51,7 +51,44 @@ function setProgress(text, stateName) {
 
 const ms = (v) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 0) : '–');
 
-const STAGE_NAMES = { melImage: 'Mel image', total: 'engine total', endToEnd: 'end to end' };
+const STAGE_NAMES = { melImage: 'Mel image', perPatch: 'per patch', total: 'engine total', endToEnd: 'end to end', firstAnswer: 'first answer', final: 'final (every patch)' };
+
+/** A table of the progressive runs (the page's way: every worker on one track). */
+function progressiveTable(b) {
+  const p = b.progressive;
+  const wrap = Object.assign(document.createElement('div'), { className: 'table-wrap' });
+  const table = Object.assign(document.createElement('table'), { className: 'bench-table progressive' });
+  table.createCaption().textContent = `${b.backend === 'webgpu' ? 'WebGPU' : 'CPU'}, whole track as the page runs it${p?.engine ? ` (${p.engine.workers} worker${p.engine.workers === 1 ? '' : 's'})` : ''}`;
+  wrap.append(table);
+  if (!p || p.status !== 'ran') {
+    const td = table.createTBody().insertRow().insertCell();
+    td.className = 'note';
+    td.textContent = `${p?.status ?? 'not run'}: ${p?.reason ?? ''}`;
+    return wrap;
+  }
+  const hr = table.createTHead().insertRow();
+  for (const h of ['Input', 'patches', ...PROGRESSIVE_STAGES.map((s) => STAGE_NAMES[s] ?? s)]) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = h;
+    hr.append(th);
+  }
+  const body = table.createTBody();
+  for (const [id, input] of Object.entries(p.inputs)) {
+    const tr = body.insertRow();
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = id;
+    tr.append(th);
+    tr.insertCell().textContent = `${input.firstPatches} then ${input.patches}`;
+    for (const stage of PROGRESSIVE_STAGES) {
+      const td = tr.insertCell();
+      td.className = 'num';
+      td.textContent = `${ms(input.stages[stage].median)} / ${ms(input.stages[stage].min)}`;
+    }
+  }
+  return wrap;
+}
 
 /** One table per backend, one row per input: median / min per stage. */
 function renderTables(result) {
@@ -94,6 +131,7 @@ function renderTables(result) {
         td.textContent = `${ms(input.stages[stage].median)} / ${ms(input.stages[stage].min)}`;
       }
     }
+    box.append(progressiveTable(b));
   }
 }
 
@@ -132,7 +170,7 @@ async function run() {
     userAgent: navigator.userAgent,
     hardwareConcurrency: navigator.hardwareConcurrency ?? null,
     adapter: state.adapter,
-    settings: { warmup, reps, clipSeconds, longSeconds, stagesUnit: 'ms', stages: STAGES },
+    settings: { warmup, reps, clipSeconds, longSeconds, stagesUnit: 'ms', stages: STAGES, progressiveStages: PROGRESSIVE_STAGES },
     backends: results,
     notes,
   };

@@ -13,6 +13,7 @@
 //   out {type: 'ready', info}                    or {type: 'init-error', error}
 //   in  {type: 'file', id, file: File|Blob, name, options}
 //   in  {type: 'pcm', id, samples: Float32Array, sampleRate, options}
+//   in  {type: 'merge', id, parts, options}    (parts: the `part`s of one track's results)
 //   out {type: 'result', id, result}  (result.mel.data's buffer is transferred)
 //   out {type: 'error', id, error: {message, code, crashed}}
 // Results and errors carry `memory: {engineBytes, decoderBytes}`: the size of the engine's
@@ -101,7 +102,12 @@ async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = n
 async function classify(msg) {
   const t0 = now();
   let result;
-  if (msg.type === 'file') {
+  if (msg.type === 'merge') {
+    result = engine.mergeParts(msg.parts, msg.options ?? {});
+  } else if (msg.type === 'file' && msg.options?.trackKey && engine.keepsTrack(msg.options.trackKey)) {
+    // Another part of the track this engine decoded last: no need to read the file again.
+    result = await engine.classifyFile(new Uint8Array(0), msg.name ?? null, msg.options);
+  } else if (msg.type === 'file') {
     // Refuse what the engine would refuse before reading it all into memory.
     const limit = limits.maxFileBytes;
     if (msg.file.size > limit) {
@@ -176,7 +182,7 @@ self.onmessage = async ({ data: msg }) => {
     }
     return;
   }
-  if (msg.type === 'file' || msg.type === 'pcm') {
+  if (msg.type === 'file' || msg.type === 'pcm' || msg.type === 'merge') {
     currentJob = msg.id;
     try {
       const result = await classify(msg);

@@ -28,7 +28,7 @@ pub use error::{fmt_duration, AudioError};
 #[cfg(not(target_arch = "wasm32"))]
 pub use file::{decode_path, AudioFile};
 pub use panic_guard::{decoding_under_guard, panic_message};
-pub use resample::resample;
+pub use resample::{resample, resample_range, resampled_len};
 pub use sun_au::{decode_au, AU_MAGIC};
 pub use symphonia_decode::decode_with_symphonia;
 

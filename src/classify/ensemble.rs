@@ -3,8 +3,10 @@
 //! front end, and their track probabilities are averaged with the bundle's fusion weights.
 //!
 //! Stages, so that callers can time them: [`Ensemble::prepare`] (mono PCM resampled to each
-//! member's rate) -> [`Ensemble::run`] / [`Ensemble::run_async`] (each member's
-//! [`Model::run`], then the fusion).
+//! member's rate) -> [`Ensemble::analyse`] / [`Ensemble::analyse_async`] (each member's
+//! [`Model::analyse`] on the windows a [`PartPlan`] selects: one [`TrackPart`]) ->
+//! [`Ensemble::merge`] (parts concluded, calibrated, fused). [`Ensemble::run`] does all of it
+//! in one part.
 //!
 //! A member that does not apply to an input (a table model on less audio than its
 //! `min_seconds`, as in live mode's 3 s windows) is left out, the others' weights are
@@ -13,14 +15,46 @@
 //! member that ran), the one whose window and hop [`ModelInfo`] gives, so a fusion keeps
 //! its 3 s timeline whatever the members' order.
 
+use std::borrow::Cow;
+
 use burn::tensor::Device;
 
-use super::model::{load_model, Model, RunContext};
+use super::model::{load_model, Analysis, Model, RunContext};
+use super::parts::{self, Coverage, MemberPart, PatchSelection, TrackPart};
 use super::{Classification, ClassifyError, MemberResult, ModelInfo};
 use crate::audio;
 use crate::bundle::{BundleError, FusionBundle, Header, ModelKind};
 use crate::trust::verdict::Evidence;
 use crate::trust::{conform_range, Calibration, SignalLevel, Verdict};
+
+/// What one run of an [`Ensemble`] analyses of a track (see [`Ensemble::analyse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartPlan {
+    /// The windows of each spectrogram member.
+    pub patches: PatchSelection,
+    /// Whether the other members (table models, which choose their own windows) run.
+    pub whole_track_members: bool,
+}
+
+impl Default for PartPlan {
+    /// Everything the bundle says: the whole result in one part.
+    fn default() -> Self {
+        PartPlan { patches: PatchSelection::Configured, whole_track_members: true }
+    }
+}
+
+impl PartPlan {
+    /// Whether `member` runs in this part.
+    fn runs(&self, member: &Member) -> bool {
+        self.whole_track_members || member.model.kind() == ModelKind::Spectrogram
+    }
+}
+
+impl From<Analysis> for MemberPart {
+    fn from(a: Analysis) -> Self {
+        MemberPart::Analysed { total: a.total, windows: a.windows }
+    }
+}
 
 /// A loaded member with its name and fusion weight.
 pub struct Member {
@@ -141,42 +175,70 @@ impl Ensemble {
     /// Mono PCM at `sample_rate` brought within full scale ([`conform_range`]), measured
     /// against the silence gate, and resampled to every rate the members read, once per rate.
     pub fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Prepared, ClassifyError> {
-        let mut conformed;
-        let mut scaled_by = 1.0;
-        let mut input = samples;
-        if samples.iter().any(|x| !x.is_finite() || x.abs() > 1.0) {
-            conformed = samples.to_vec();
-            scaled_by = conform_range(&mut conformed);
-            input = &conformed;
-        }
-        let level = SignalLevel {
-            scaled_by,
-            ..SignalLevel::measure(input, sample_rate, &self.info.silence.into())
-        };
+        let (input, level) = self.conformed(samples, sample_rate);
         let mut signals: Vec<(u32, Vec<f32>)> = Vec::new();
         for m in &self.members {
             let rate = m.model.sample_rate();
             if !signals.iter().any(|(r, _)| *r == rate) {
-                signals.push((rate, audio::resample(input, sample_rate, rate)?));
+                signals.push((rate, audio::resample(&input, sample_rate, rate)?));
             }
         }
         Ok(Prepared { signals, level })
     }
 
-    /// Runs every member that applies and fuses them; synchronous reads (CPU backends).
+    /// `samples` brought within full scale ([`conform_range`]; copied only when needed) and
+    /// their level against the silence gate.
+    fn conformed<'s>(&self, samples: &'s [f32], sample_rate: u32) -> (Cow<'s, [f32]>, SignalLevel) {
+        let mut input = Cow::Borrowed(samples);
+        let mut scaled_by = 1.0;
+        if samples.iter().any(|x| !x.is_finite() || x.abs() > 1.0) {
+            scaled_by = conform_range(input.to_mut());
+        }
+        let level = SignalLevel {
+            scaled_by,
+            ..SignalLevel::measure(&input, sample_rate, &self.info.silence.into())
+        };
+        (input, level)
+    }
+
+    /// A first look at a long track (see [`Model::preview`]): `count` evenly spread windows
+    /// of each spectrogram member, computed from the audio around them only, as one
+    /// [`TrackPart`] whose rows equal [`analyse`](Self::analyse)'s with
+    /// [`PatchSelection::Spread`]; the other members are deferred. `samples` is the whole
+    /// mono track at `sample_rate`, not resampled. `None` when a spectrogram member cannot
+    /// preview (then analyse the prepared track).
+    pub fn preview(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        count: usize,
+        ctx: &mut RunContext,
+    ) -> Result<Option<TrackPart>, ClassifyError> {
+        let (input, level) = self.conformed(samples, sample_rate);
+        let input: &[f32] = &input;
+        let mut members = Vec::with_capacity(self.members.len());
+        for m in &self.members {
+            let n = audio::resampled_len(input.len(), sample_rate, m.model.sample_rate());
+            members.push(match m.model.not_applicable(n) {
+                Some(reason) => MemberPart::Skipped { reason },
+                None if m.model.kind() != ModelKind::Spectrogram => MemberPart::Deferred,
+                None => match m.model.preview(input, sample_rate, count, ctx) {
+                    Some(analysis) => analysis?.into(),
+                    None => return Ok(None),
+                },
+            });
+        }
+        Ok(Some(TrackPart { level, members }))
+    }
+
+    /// Runs every member that applies on every window the bundle says and fuses them;
+    /// synchronous reads (CPU backends).
     pub fn run(
         &self,
         prepared: &Prepared,
         ctx: &mut RunContext,
     ) -> Result<Classification, ClassifyError> {
-        let mut results = Vec::with_capacity(self.members.len());
-        for (m, input) in self.inputs(prepared) {
-            results.push(match input {
-                Ok(samples) => Ok(calibrate(m.model.run(samples, ctx)?, m.calibration.as_ref())),
-                Err(reason) => Err(reason),
-            });
-        }
-        self.finish(results, prepared)
+        self.merge(&[self.analyse(prepared, PartPlan::default(), ctx)?])
     }
 
     /// [`run`](Self::run) with asynchronous reads, usable on every backend (WebGPU).
@@ -185,16 +247,84 @@ impl Ensemble {
         prepared: &Prepared,
         ctx: &mut RunContext<'_>,
     ) -> Result<Classification, ClassifyError> {
-        let mut results = Vec::with_capacity(self.members.len());
+        self.merge(&[self.analyse_async(prepared, PartPlan::default(), ctx).await?])
+    }
+
+    /// One part of a track (see [`TrackPart`]): the windows `plan` selects of each
+    /// spectrogram member, and the other members when `plan` says so; synchronous reads.
+    pub fn analyse(
+        &self,
+        prepared: &Prepared,
+        plan: PartPlan,
+        ctx: &mut RunContext,
+    ) -> Result<TrackPart, ClassifyError> {
+        let mut members = Vec::with_capacity(self.members.len());
         for (m, input) in self.inputs(prepared) {
-            results.push(match input {
-                Ok(samples) => {
-                    Ok(calibrate(m.model.run_async(samples, ctx).await?, m.calibration.as_ref()))
-                }
-                Err(reason) => Err(reason),
+            members.push(match (input, plan.runs(m)) {
+                (_, false) => MemberPart::Deferred,
+                (Err(reason), true) => MemberPart::Skipped { reason },
+                (Ok(samples), true) => m.model.analyse(samples, plan.patches, ctx)?.into(),
             });
         }
-        self.finish(results, prepared)
+        Ok(TrackPart { level: prepared.level, members })
+    }
+
+    /// [`analyse`](Self::analyse) with asynchronous reads, usable on every backend (WebGPU).
+    pub async fn analyse_async(
+        &self,
+        prepared: &Prepared,
+        plan: PartPlan,
+        ctx: &mut RunContext<'_>,
+    ) -> Result<TrackPart, ClassifyError> {
+        let mut members = Vec::with_capacity(self.members.len());
+        for (m, input) in self.inputs(prepared) {
+            members.push(match (input, plan.runs(m)) {
+                (_, false) => MemberPart::Deferred,
+                (Err(reason), true) => MemberPart::Skipped { reason },
+                (Ok(samples), true) => {
+                    m.model.analyse_async(samples, plan.patches, ctx).await?.into()
+                }
+            });
+        }
+        Ok(TrackPart { level: prepared.level, members })
+    }
+
+    /// The result from parts of one track (any number, any order; see [`TrackPart`]): each
+    /// member's windows gathered by index, concluded and calibrated, then fused, calibrated
+    /// and given a verdict. A member no part has run counts as skipped, and the result's
+    /// [`Coverage`] says how much of the track it covers.
+    pub fn merge(&self, parts: &[TrackPart]) -> Result<Classification, ClassifyError> {
+        let level = parts.first().ok_or(ClassifyError::NoWindows)?.level;
+        if parts.iter().any(|p| p.members.len() != self.members.len()) {
+            return Err(ClassifyError::Backend(format!(
+                "a part of this track has the wrong number of members (the model has {})",
+                self.members.len()
+            )));
+        }
+        let mut results = Vec::with_capacity(self.members.len());
+        // (is a spectrogram member, windows analysed, windows in the track) of each that ran.
+        let mut covered = Vec::new();
+        let mut complete = true;
+        for (i, m) in self.members.iter().enumerate() {
+            match parts::gather(parts, i) {
+                Some((total, windows)) if !windows.is_empty() => {
+                    complete &= windows.len() == total;
+                    covered.push((m.model.kind() == ModelKind::Spectrogram, windows.len(), total));
+                    let c = calibrate(m.model.conclude(&windows), m.calibration.as_ref());
+                    results.push(Ok(c));
+                }
+                _ => {
+                    complete &=
+                        parts.iter().any(|p| matches!(p.members[i], MemberPart::Skipped { .. }));
+                    results.push(Err(parts::missing_reason(parts, i)));
+                }
+            }
+        }
+        let mut result = self.finish(results, level)?;
+        let (_, analysed, total) =
+            covered.iter().find(|c| c.0).or(covered.first()).copied().unwrap_or_default();
+        result.coverage = Coverage { analysed, total, complete };
+        Ok(result)
     }
 
     /// The fused result with its tags, music score, level and verdict; refuses a result that
@@ -202,13 +332,13 @@ impl Ensemble {
     fn finish(
         &self,
         results: Vec<Result<Classification, String>>,
-        prepared: &Prepared,
+        level: SignalLevel,
     ) -> Result<Classification, ClassifyError> {
         let mut result = self.fuse(results)?;
         if let Some(calibration) = self.fused_calibration {
             result.set_probabilities(calibration.apply(&result.probabilities));
         }
-        result.signal = Some(prepared.level);
+        result.signal = Some(level);
         result.verdict = Verdict::decide(Evidence {
             ranking: &result.ranking,
             level: result.signal.as_ref(),

@@ -7,18 +7,21 @@
 //! - [`ensemble`]: [`Ensemble`], any bundle (one model or a weighted fusion of members)
 //!   behind one call; what the CLI and the browser use.
 //! - [`info`]: [`ModelInfo`], the typed description of a model that callers show.
+//! - [`parts`]: a track analysed in parts ([`TrackPart`]) that merge into one result.
 //! - [`result`]: [`Classification`], the typed result, and its helpers.
 
 mod ensemble;
 mod info;
 mod model;
+mod parts;
 mod result;
 mod spectrogram;
 mod table;
 
-pub use ensemble::{Ensemble, Member, Prepared};
+pub use ensemble::{Ensemble, Member, PartPlan, Prepared};
 pub use info::{EvaluationInfo, MemberInfo, ModelInfo, ProvenanceInfo, SilenceInfo};
-pub use model::{load_model, Model, RunContext, RunFuture};
+pub use model::{load_model, AnalyseFuture, Analysis, Model, RunContext};
+pub use parts::{AnalysedWindow, Coverage, MemberPart, PatchSelection, TrackPart};
 pub use result::{
     argmax, max_abs_diff, mean_probabilities, rank, softmax, Classification, LabelScore,
     MemberResult, WindowResult,

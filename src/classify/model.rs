@@ -1,8 +1,8 @@
 //! [`Model`]: the one interface every loaded model kind implements, and [`load_model`], the
 //! one place that maps a bundle's kind to its implementation.
 //!
-//! A model takes mono PCM at its own [`sample_rate`](Model::sample_rate) and gives one typed
-//! [`Classification`]; [`RunContext`] collects what a caller may want besides the result
+//! A model takes mono PCM at its own [`sample_rate`](Model::sample_rate), analyses some or all
+//! of its windows ([`Analysis`]) and concludes a typed [`Classification`] from them; [`RunContext`] collects what a caller may want besides the result
 //! (stage timings, the log-Mel image of the first spectrogram model that ran).
 
 use std::future::Future;
@@ -10,6 +10,7 @@ use std::pin::Pin;
 
 use burn::tensor::Device;
 
+use super::parts::{AnalysedWindow, PatchSelection};
 use super::spectrogram::SpectrogramModel;
 use super::table::TableModel;
 use super::{Classification, ClassifyError};
@@ -17,8 +18,17 @@ use crate::bundle::{BundleError, ModelKind};
 use crate::mel_image::{mel_image, MelImage};
 use crate::segment::WindowFeatures;
 
-/// The future [`Model::run_async`] returns (not `Send`: WebGPU runs on one thread).
-pub type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<Classification, ClassifyError>> + 'a>>;
+/// What one model's run over some of a track's windows gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// The track's number of windows for this model.
+    pub total: usize,
+    /// The windows analysed, by ascending index.
+    pub windows: Vec<AnalysedWindow>,
+}
+
+/// The future [`Model::analyse_async`] returns (not `Send`: WebGPU runs on one thread).
+pub type AnalyseFuture<'a> = Pin<Box<dyn Future<Output = Result<Analysis, ClassifyError>> + 'a>>;
 
 /// A loaded model of one kind (spectrogram network, table network, ...); shareable between
 /// threads, as the CLI classifies files in parallel.
@@ -29,19 +39,50 @@ pub trait Model: Send + Sync {
     /// Labels in output order.
     fn labels(&self) -> &[String];
 
-    /// The rate of the mono PCM [`run`](Self::run) takes, in Hz.
+    /// The rate of the mono PCM [`analyse`](Self::analyse) takes, in Hz.
     fn sample_rate(&self) -> u32;
 
     /// Why the model does not apply to `n_samples` of audio at its rate (too short for it),
     /// or `None` when it does.
     fn not_applicable(&self, n_samples: usize) -> Option<String>;
 
-    /// Features, network and aggregation of mono PCM at [`sample_rate`](Self::sample_rate);
+    /// Features and network on the `selection` of windows of mono PCM at
+    /// [`sample_rate`](Self::sample_rate) (models that choose their own windows ignore it);
     /// reads results synchronously (CPU backends, native wgpu).
-    fn run(&self, samples: &[f32], ctx: &mut RunContext) -> Result<Classification, ClassifyError>;
+    fn analyse(
+        &self,
+        samples: &[f32],
+        selection: PatchSelection,
+        ctx: &mut RunContext,
+    ) -> Result<Analysis, ClassifyError>;
 
-    /// [`run`](Self::run) with asynchronous reads, as WebGPU in the browser requires.
-    fn run_async<'a>(&'a self, samples: &'a [f32], ctx: &'a mut RunContext) -> RunFuture<'a>;
+    /// [`analyse`](Self::analyse) with asynchronous reads, as WebGPU in the browser requires.
+    fn analyse_async<'a>(
+        &'a self,
+        samples: &'a [f32],
+        selection: PatchSelection,
+        ctx: &'a mut RunContext,
+    ) -> AnalyseFuture<'a>;
+
+    /// The track result (uncalibrated) from analysed windows: mean probabilities, votes,
+    /// tags, music score.
+    fn conclude(&self, windows: &[AnalysedWindow]) -> Classification;
+
+    /// A first look at a long track: `count` evenly spread windows (as
+    /// [`PatchSelection::Spread`]) computed from the audio around them only, `source` being
+    /// the whole mono track at `source_rate` (not resampled); the same rows as
+    /// [`analyse`](Self::analyse) on the resampled track. `None` where the model cannot
+    /// (windows that are not patches of a whole-track spectrogram, a per-spectrogram
+    /// compression, a track shorter than one patch).
+    fn preview(
+        &self,
+        _source: &[f32],
+        _source_rate: u32,
+        _count: usize,
+        _ctx: &mut RunContext,
+    ) -> Option<Result<Analysis, ClassifyError>> {
+        None
+    }
 
     /// Uses at most `max` patches per track (`None`: all) where the model cuts a whole-track
     /// spectrogram into patches; other models ignore it.

@@ -1,7 +1,9 @@
 //! The typed result of classifying one track ([`Classification`]) and the small numeric
 //! helpers every model uses to build it (softmax, mean, ranking).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::parts::Coverage;
 
 use crate::bundle::ModelKind;
 use crate::trust::verdict::Evidence;
@@ -17,7 +19,7 @@ pub struct LabelScore {
 }
 
 /// The model's view of one window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowResult {
     /// Start of the window in the track, in seconds.
     pub start_seconds: f64,
@@ -54,6 +56,8 @@ pub struct Classification {
     pub music: Option<MusicScore>,
     /// The input's level (silence, DC offset, scaling); `None` for a member's own result.
     pub signal: Option<SignalLevel>,
+    /// How much of the track this result covers (a first answer covers a few windows).
+    pub coverage: Coverage,
 }
 
 /// One member's opinion within a fused [`Classification`].
@@ -112,6 +116,7 @@ impl Classification {
             tags: Vec::new(),
             music: None,
             signal: None,
+            coverage: Coverage::default(),
         }
     }
 

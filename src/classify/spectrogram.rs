@@ -1,19 +1,21 @@
 //! [`SpectrogramModel`]: a network on log-Mel windows, loaded from a spectrogram bundle.
 //!
 //! Stages, so callers can time and show each one: [`SpectrogramModel::features`] (raw log-Mel
-//! windows, also the Mel image) -> [`SpectrogramModel::infer`] (standardise, network, softmax
-//! per window, mean per track). [`SpectrogramModel::infer_async`] does the same with
-//! asynchronous reads, as WebGPU requires. [`Model::run`] chains them.
+//! windows, also the Mel image) -> the network on the windows a [`PatchSelection`] takes
+//! (standardise, network, softmax, tags and detector input per window) -> [`Model::conclude`]
+//! (mean per track). [`SpectrogramModel::infer`] runs the last two on given features.
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::model::{Model, RunContext, RunFuture};
+use super::model::{AnalyseFuture, Analysis, Model, RunContext};
+use super::parts::{AnalysedWindow, PatchSelection};
 use super::{mean_probabilities, rank, softmax, Classification, ClassifyError, WindowResult};
+use crate::audio::{resample_range, resampled_len};
 use crate::bundle::{BundleError, ModelKind, SpectrogramBundle, SpectrogramHeader};
 use crate::feature_config::Windowing;
 use crate::mel::MelExtractor;
 use crate::model::GenreNet;
-use crate::segment::{window_features, WindowFeatures};
+use crate::segment::{window_features, window_starts, WindowFeatures, WindowSpan};
 use crate::trust::music_detector::sigmoid;
 use crate::trust::DetectorInput;
 
@@ -48,9 +50,20 @@ impl SpectrogramModel {
         window_features(&self.header.feature_config, &self.extractor, samples)
     }
 
-    /// Runs the network on every window; reads results synchronously (CPU backends, native
-    /// wgpu). On WebGPU in the browser use [`infer_async`](Self::infer_async).
+    /// Runs the network on every window and concludes the track result (uncalibrated);
+    /// reads results synchronously (CPU backends, native wgpu).
     pub fn infer(&self, features: &WindowFeatures) -> Result<Classification, ClassifyError> {
+        let indices: Vec<usize> = (0..features.len()).collect();
+        Ok(self.conclude(&self.infer_windows(features, &indices)?))
+    }
+
+    /// The network's rows for every window of `features`, whose windows are the track's
+    /// windows `indices`; synchronous reads.
+    fn infer_windows(
+        &self,
+        features: &WindowFeatures,
+        indices: &[usize],
+    ) -> Result<Vec<AnalysedWindow>, ClassifyError> {
         let mut rows = self.rows(features)?;
         for start in (0..features.len()).step_by(BATCH) {
             let outputs = self.batch_outputs(features, start);
@@ -58,14 +71,15 @@ impl SpectrogramModel {
                 rows.read(tensor.try_into_data().map_err(backend_error)?)?;
             }
         }
-        Ok(self.finish(features, rows))
+        Ok(self.analysed(features, indices, rows))
     }
 
-    /// [`infer`](Self::infer) with asynchronous reads, usable on every backend.
-    pub async fn infer_async(
+    /// [`infer_windows`](Self::infer_windows) with asynchronous reads, usable on every backend.
+    async fn infer_windows_async(
         &self,
         features: &WindowFeatures,
-    ) -> Result<Classification, ClassifyError> {
+        indices: &[usize],
+    ) -> Result<Vec<AnalysedWindow>, ClassifyError> {
         let mut rows = self.rows(features)?;
         for start in (0..features.len()).step_by(BATCH) {
             let outputs = self.batch_outputs(features, start);
@@ -73,7 +87,7 @@ impl SpectrogramModel {
                 rows.read(tensor.into_data_async().await.map_err(backend_error)?)?;
             }
         }
-        Ok(self.finish(features, rows))
+        Ok(self.analysed(features, indices, rows))
     }
 
     /// Room for the rows of every window; fails on an empty track.
@@ -132,41 +146,110 @@ impl SpectrogramModel {
         outputs
     }
 
-    /// The track result from every window's rows: probabilities, tags, music score.
-    fn finish(&self, features: &WindowFeatures, rows: Rows) -> Classification {
+    /// Each window's rows with its index and place in the track.
+    fn analysed(
+        &self,
+        features: &WindowFeatures,
+        indices: &[usize],
+        rows: Rows,
+    ) -> Vec<AnalysedWindow> {
         let rate = self.header.feature_config.sample_rate;
-        let windows = features
+        let mut tags = rows.tags.into_iter();
+        let mut detector = rows.detector.into_iter();
+        features
             .spans
             .iter()
+            .zip(indices)
             .zip(rows.probabilities)
-            .map(|(span, probabilities)| WindowResult {
-                start_seconds: span.start_seconds(rate),
-                end_seconds: span.end_seconds(rate),
-                padded: span.padded,
-                probabilities,
+            .map(|((span, &index), probabilities)| AnalysedWindow {
+                index,
+                window: WindowResult {
+                    start_seconds: span.start_seconds(rate),
+                    end_seconds: span.end_seconds(rate),
+                    padded: span.padded,
+                    probabilities,
+                },
+                tags: tags.next().unwrap_or_default(),
+                detector: detector.next().unwrap_or_default(),
             })
-            .collect();
-        let mut result = Classification::from_windows(self.header.labels.clone(), windows);
-        if !self.header.tags.is_empty() {
-            let mean = mean_probabilities(&rows.tags, self.header.tags.len());
-            result.tags = rank(&self.header.tags, &mean);
-        }
-        result.music = self
-            .header
-            .music_detector
-            .as_ref()
-            .map(|d| d.score(rows.detector.iter().map(Vec::as_slice)));
-        result
+            .collect()
     }
 
-    /// Times the features, hands them to the context for the Mel image, and returns them.
-    fn timed_features(&self, samples: &[f32], ctx: &mut RunContext) -> WindowFeatures {
+    /// The windows of `samples` that `selection` takes, their indices and the track's
+    /// window count; times the features and offers the whole track's to the context for the
+    /// Mel image.
+    fn selected_features(
+        &self,
+        samples: &[f32],
+        selection: PatchSelection,
+        ctx: &mut RunContext,
+    ) -> Selected {
         let start = ctx.now();
-        let features = self.features(samples);
+        let cfg = self.header.feature_config.without_patch_limit();
+        let all = window_features(&cfg, &self.extractor, samples);
+        let total = all.len();
+        let indices = selection.indices(total, self.max_patches());
+        let chosen = if indices.len() == total { None } else { Some(all.select(&indices)) };
         ctx.features_ms += ctx.now() - start;
+        ctx.offer_mel(&all, cfg.hop_length, cfg.sample_rate);
+        Selected { features: chosen.unwrap_or(all), indices, total }
+    }
+
+    /// The features of `count` evenly spread patches of `source` (at `source_rate`), from the
+    /// audio around each only: resampled piecewise ([`resample_range`]) into an otherwise
+    /// empty track, whose log-Mel is computed for those frames only; with their indices and
+    /// the track's patch count. `None` where that does not apply (see [`Model::preview`]).
+    fn preview_features(
+        &self,
+        source: &[f32],
+        source_rate: u32,
+        count: usize,
+    ) -> Option<Result<Selected, ClassifyError>> {
         let cfg = &self.header.feature_config;
-        ctx.offer_mel(&features, cfg.hop_length, cfg.sample_rate);
-        features
+        let Windowing::SpectrogramPatches { patch_frames, hop_frames, .. } = cfg.windowing else {
+            return None;
+        };
+        let len = resampled_len(source.len(), source_rate, cfg.sample_rate);
+        if len < (patch_frames - 1) * cfg.hop_length {
+            return None; // padded to one patch: the ordinary path
+        }
+        let n_frames = self.extractor.n_frames(len);
+        let starts = window_starts(n_frames, patch_frames, hop_frames);
+        let indices = PatchSelection::Spread { count }.indices(starts.len(), None);
+        let mut track = vec![0.0f32; len];
+        let margin = cfg.n_fft;
+        for &i in &indices {
+            let (first, last) = (starts[i] & !1, (starts[i] + patch_frames) | 1);
+            let from = self.extractor.frame_support(first, len).start.saturating_sub(margin);
+            let to = (self.extractor.frame_support(last, len).end + margin).min(len);
+            match resample_range(source, source_rate, cfg.sample_rate, from..to) {
+                Ok(piece) => track[from..from + piece.len()].copy_from_slice(&piece),
+                Err(e) => return Some(Err(e.into())),
+            }
+        }
+        let n_mels = self.extractor.n_mels();
+        let mut data = Vec::with_capacity(indices.len() * n_mels * patch_frames);
+        let mut spans = Vec::with_capacity(indices.len());
+        for &i in &indices {
+            let start = starts[i];
+            data.extend(self.extractor.log_mel_frames(&track, start..start + patch_frames)?.data);
+            let end_sample = ((start + patch_frames) * cfg.hop_length).min(len);
+            spans.push(WindowSpan {
+                start_sample: start * cfg.hop_length,
+                end_sample,
+                padded: false,
+            });
+        }
+        let features = WindowFeatures { n_mels, n_frames: patch_frames, spans, data };
+        Some(Ok(Selected { features, indices, total: starts.len() }))
+    }
+
+    /// The bundle's `max_patches` (`None` for every patch, or for audio windows).
+    fn max_patches(&self) -> Option<usize> {
+        match self.header.feature_config.windowing {
+            Windowing::SpectrogramPatches { max_patches, .. } => max_patches,
+            Windowing::AudioWindows { .. } => None,
+        }
     }
 }
 
@@ -196,23 +279,92 @@ impl Model for SpectrogramModel {
         None
     }
 
-    fn run(&self, samples: &[f32], ctx: &mut RunContext) -> Result<Classification, ClassifyError> {
-        let features = self.timed_features(samples, ctx);
+    fn analyse(
+        &self,
+        samples: &[f32],
+        selection: PatchSelection,
+        ctx: &mut RunContext,
+    ) -> Result<Analysis, ClassifyError> {
+        let Selected { features, indices, total } = self.selected_features(samples, selection, ctx);
+        if total == 0 {
+            return Err(ClassifyError::NoWindows);
+        }
         let start = ctx.now();
-        let result = self.infer(&features);
+        let windows =
+            if indices.is_empty() { Vec::new() } else { self.infer_windows(&features, &indices)? };
         ctx.inference_ms += ctx.now() - start;
-        result
+        Ok(Analysis { total, windows })
     }
 
-    fn run_async<'a>(&'a self, samples: &'a [f32], ctx: &'a mut RunContext) -> RunFuture<'a> {
+    fn analyse_async<'a>(
+        &'a self,
+        samples: &'a [f32],
+        selection: PatchSelection,
+        ctx: &'a mut RunContext,
+    ) -> AnalyseFuture<'a> {
         Box::pin(async move {
-            let features = self.timed_features(samples, ctx);
+            let Selected { features, indices, total } =
+                self.selected_features(samples, selection, ctx);
+            if total == 0 {
+                return Err(ClassifyError::NoWindows);
+            }
             let start = ctx.now();
-            let result = self.infer_async(&features).await;
+            let windows = if indices.is_empty() {
+                Vec::new()
+            } else {
+                self.infer_windows_async(&features, &indices).await?
+            };
             ctx.inference_ms += ctx.now() - start;
-            result
+            Ok(Analysis { total, windows })
         })
     }
+
+    fn preview(
+        &self,
+        source: &[f32],
+        source_rate: u32,
+        count: usize,
+        ctx: &mut RunContext,
+    ) -> Option<Result<Analysis, ClassifyError>> {
+        let start = ctx.now();
+        let Selected { features, indices, total } =
+            match self.preview_features(source, source_rate, count)? {
+                Ok(found) => found,
+                Err(e) => return Some(Err(e)),
+            };
+        let inferred = ctx.now();
+        ctx.features_ms += inferred - start;
+        let windows = self.infer_windows(&features, &indices);
+        ctx.inference_ms += ctx.now() - inferred;
+        Some(windows.map(|windows| Analysis { total, windows }))
+    }
+
+    /// Mean window probabilities, mean tag probabilities, and the music detector's score.
+    fn conclude(&self, windows: &[AnalysedWindow]) -> Classification {
+        let mut result = Classification::from_windows(
+            self.header.labels.clone(),
+            windows.iter().map(|w| w.window.clone()).collect(),
+        );
+        if !self.header.tags.is_empty() {
+            let rows: Vec<Vec<f32>> = windows.iter().map(|w| w.tags.clone()).collect();
+            result.tags =
+                rank(&self.header.tags, &mean_probabilities(&rows, self.header.tags.len()));
+        }
+        result.music = self
+            .header
+            .music_detector
+            .as_ref()
+            .map(|d| d.score(windows.iter().map(|w| w.detector.as_slice())));
+        result
+    }
+}
+
+/// Some windows of a track: their features, their indices among the track's windows, and
+/// how many windows the track has.
+struct Selected {
+    features: WindowFeatures,
+    indices: Vec<usize>,
+    total: usize,
 }
 
 /// What the network gave for each window so far.

@@ -10,7 +10,8 @@ use std::ops::Range;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::model::{Model, RunContext, RunFuture};
+use super::model::{AnalyseFuture, Analysis, Model, RunContext};
+use super::parts::{AnalysedWindow, PatchSelection};
 use super::{softmax, Classification, ClassifyError, WindowResult};
 use crate::bundle::{ModelKind, TableBundle, TableHeader};
 use crate::descriptors::{frame_descriptors, N_FFT};
@@ -144,18 +145,48 @@ impl Model for TableModel {
         }
     }
 
-    fn run(&self, samples: &[f32], ctx: &mut RunContext) -> Result<Classification, ClassifyError> {
+    /// Descriptor windows are the model's own choice; `selection` is not used.
+    fn analyse(
+        &self,
+        samples: &[f32],
+        _selection: PatchSelection,
+        ctx: &mut RunContext,
+    ) -> Result<Analysis, ClassifyError> {
         let start = ctx.now();
         let features = self.features(samples)?;
         let described = ctx.now();
         ctx.features_ms += described - start;
-        let result = self.infer(&features);
+        let result = self.infer(&features)?;
         ctx.inference_ms += ctx.now() - described;
-        result
+        let windows: Vec<AnalysedWindow> = result
+            .windows
+            .into_iter()
+            .enumerate()
+            .map(|(index, window)| AnalysedWindow {
+                index,
+                window,
+                tags: Vec::new(),
+                detector: Vec::new(),
+            })
+            .collect();
+        Ok(Analysis { total: windows.len(), windows })
     }
 
-    /// The network is tiny and always on the CPU: the same as [`run`](Model::run).
-    fn run_async<'a>(&'a self, samples: &'a [f32], ctx: &'a mut RunContext) -> RunFuture<'a> {
-        Box::pin(std::future::ready(self.run(samples, ctx)))
+    /// The network is tiny and always on the CPU: the same as [`analyse`](Model::analyse).
+    fn analyse_async<'a>(
+        &'a self,
+        samples: &'a [f32],
+        selection: PatchSelection,
+        ctx: &'a mut RunContext,
+    ) -> AnalyseFuture<'a> {
+        Box::pin(std::future::ready(self.analyse(samples, selection, ctx)))
+    }
+
+    /// Mean window probabilities and votes.
+    fn conclude(&self, windows: &[AnalysedWindow]) -> Classification {
+        Classification::from_windows(
+            self.header.labels.clone(),
+            windows.iter().map(|w| w.window.clone()).collect(),
+        )
     }
 }

@@ -91,22 +91,94 @@ impl MelExtractor {
     }
 
     fn mel_power_into(&self, signal: &[f32], out: &mut [f32]) {
-        let n_frames = self.n_frames(signal.len());
+        self.mel_power_frames_into(signal, 0..self.n_frames(signal.len()), out);
+    }
+
+    /// The compressed (log-)mel of the frames `frames` of `signal` only (clipped to its
+    /// frames), the same values as those columns of [`log_mel`](Self::log_mel): frames read
+    /// only the samples around them ([`frame_support`](Self::frame_support)), so a signal
+    /// whose other samples are missing (zeros) gives them too. `None` when the compression is
+    /// not per value (a `top_db` floor depends on the whole spectrogram).
+    pub fn log_mel_frames(
+        &self,
+        signal: &[f32],
+        frames: std::ops::Range<usize>,
+    ) -> Option<MelSpectrogram> {
+        if let Compression::PowerToDb { top_db: Some(_), .. } = self.compression {
+            return None;
+        }
+        let frames = frames.start.min(frames.end)..frames.end.min(self.n_frames(signal.len()));
+        let n_frames = frames.len();
+        let mut data = vec![0.0f32; self.n_mels() * n_frames];
+        self.mel_power_frames_into(signal, frames, &mut data);
+        compress_in_place(&mut data, self.compression);
+        Some(MelSpectrogram { n_mels: self.n_mels(), n_frames, data })
+    }
+
+    /// The samples of a `n_samples`-long signal that frame `t` reads.
+    pub fn frame_support(&self, t: usize, n_samples: usize) -> std::ops::Range<usize> {
+        self.stft.frame_support(t, n_samples)
+    }
+
+    fn mel_power_frames_into(
+        &self,
+        signal: &[f32],
+        frames: std::ops::Range<usize>,
+        out: &mut [f32],
+    ) {
+        let n_frames = frames.len();
         assert_eq!(out.len(), self.n_mels() * n_frames, "output buffer size");
         // Frames are gathered bin-major in blocks so the filterbank runs on a block at once.
         let mut block = vec![0.0f32; self.stft.n_bins() * FRAME_BLOCK];
         let mut lanes = 0;
-        self.stft.for_each_frame(signal, |t, power| {
+        let start = frames.start;
+        self.stft.for_frames(signal, frames, |t, power| {
             let lane = lanes % FRAME_BLOCK; // provably in range: no bounds check in the loop
             for (row, &p) in block.chunks_exact_mut(FRAME_BLOCK).zip(power) {
                 row[lane] = p;
             }
             lanes += 1;
-            if lanes == FRAME_BLOCK || t + 1 == n_frames {
-                let first = t + 1 - lanes;
+            if lanes == FRAME_BLOCK || t + 1 - start == n_frames {
+                let first = t + 1 - start - lanes;
                 self.bank.apply_block(&block, lanes, &mut out[first..], n_frames);
                 lanes = 0;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_range_equals_those_columns_of_the_whole_spectrogram() {
+        let cfg = FeatureConfig::musicnn();
+        let ex = MelExtractor::new(&cfg).unwrap();
+        let signal: Vec<f32> =
+            (0..16_000 * 7).map(|i| ((i as f32 * 0.013).sin() * (i % 977) as f32) * 1e-3).collect();
+        let whole = ex.log_mel(&signal);
+        let n = whole.n_frames;
+        for range in [0..187, 1..188, 200..201, 101..n, n - 3..n + 5] {
+            let part = ex.log_mel_frames(&signal, range.clone()).unwrap();
+            let end = range.end.min(n);
+            assert_eq!(part.n_frames, end - range.start);
+            for band in [0, 17, 95] {
+                assert_eq!(part.band(band), &whole.band(band)[range.start..end], "{range:?}");
+            }
+        }
+        // Only the samples around the frames are read.
+        let frames = 300..330;
+        let support = ex.frame_support(frames.start, signal.len()).start
+            ..ex.frame_support(frames.end, signal.len()).end;
+        let mut sparse = vec![0.0; signal.len()];
+        sparse[support.clone()].copy_from_slice(&signal[support]);
+        assert_eq!(ex.log_mel_frames(&sparse, frames.clone()), ex.log_mel_frames(&signal, frames));
+    }
+
+    #[test]
+    fn a_per_spectrogram_floor_has_no_frame_range() {
+        let ex = MelExtractor::new(&FeatureConfig::gtzan_default()).unwrap();
+        assert!(ex.log_mel_frames(&[0.1; 4096], 0..2).is_none());
     }
 }

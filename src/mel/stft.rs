@@ -88,13 +88,26 @@ impl PowerSpectrogram {
     /// FFT work. The separation leaks about 1e-7 of the louder frame into the quieter one;
     /// with librosa's `top_db` floor and for `log10(1 + C x)` that stays far below the
     /// 0.05 dB the parity tests allow.
-    pub fn for_each_frame(&self, signal: &[f32], mut each: impl FnMut(usize, &[f32])) {
+    pub fn for_each_frame(&self, signal: &[f32], each: impl FnMut(usize, &[f32])) {
+        self.for_frames(signal, 0..self.n_frames(signal.len()), each);
+    }
+
+    /// [`for_each_frame`](Self::for_each_frame) for the frames `frames` only (clipped to the
+    /// signal's), with the same values: frames are paired from an even index, as in a run
+    /// over every frame, so each frame's leak from its partner is the same too.
+    pub fn for_frames(
+        &self,
+        signal: &[f32],
+        frames: std::ops::Range<usize>,
+        mut each: impl FnMut(usize, &[f32]),
+    ) {
         let n_frames = self.n_frames(signal.len());
+        let end = frames.end.min(n_frames);
         let mut pair = vec![Complex32::default(); self.n_fft];
         let mut scratch = vec![Complex32::default(); self.fft.get_inplace_scratch_len()];
         let (mut first, mut second) = (vec![0.0f32; self.n_fft], vec![0.0f32; self.n_fft]);
         let (mut power_a, mut power_b) = (vec![0.0f32; self.n_bins()], vec![0.0f32; self.n_bins()]);
-        for t in (0..n_frames).step_by(2) {
+        for t in (frames.start & !1..end).step_by(2) {
             let has_second = t + 1 < n_frames;
             self.windowed_frame(signal, t, &mut first);
             if has_second {
@@ -107,11 +120,21 @@ impl PowerSpectrogram {
             }
             self.fft.process_with_scratch(&mut pair, &mut scratch);
             self.split_pair_power(&pair, &mut power_a, &mut power_b);
-            each(t, &power_a);
-            if has_second {
+            if t >= frames.start {
+                each(t, &power_a);
+            }
+            if has_second && t + 1 < end {
                 each(t + 1, &power_b);
             }
         }
+    }
+
+    /// The samples frame `t` reads: `[t * hop - n_fft / 2, t * hop + n_fft / 2)` when
+    /// centred (clipped to `0..n_samples`; padding reads near the edges, which this covers).
+    pub fn frame_support(&self, t: usize, n_samples: usize) -> std::ops::Range<usize> {
+        let pad = if self.center { self.n_fft / 2 } else { 0 };
+        let start = (t * self.hop).saturating_sub(pad);
+        start.min(n_samples)..(t * self.hop + self.n_fft - pad).min(n_samples)
     }
 
     /// Frame `t` of `signal`, padded as configured and multiplied by the window.

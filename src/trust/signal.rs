@@ -58,7 +58,7 @@ impl SilenceGate {
 }
 
 /// What the level rule measured on one input.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SignalLevel {
     /// Length of the input, in seconds.
     pub seconds: f64,

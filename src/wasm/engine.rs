@@ -11,6 +11,7 @@
 //! (see `errors`); the engine stays usable after any failed call. The engine holds only
 //! immutable state, so overlapping calls are safe too.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use burn::tensor::Device;
@@ -24,7 +25,9 @@ use super::errors::{audio_error, classify_error, invalid_argument, js_error};
 use super::limits::{page_limits, MAX_FILE_BYTES, MAX_MINUTES};
 use super::output::{classification_to_js, to_js, Source, Timings};
 use crate::audio::{self, DecodeLimits, DecodeWarnings};
-use crate::classify::{Classification, Ensemble, ModelInfo, Prepared, RunContext};
+use crate::classify::{
+    Ensemble, ModelInfo, PartPlan, PatchSelection, Prepared, RunContext, TrackPart,
+};
 
 /// Default width cap of the Mel image, in columns (a 30 s clip has about 1300).
 const DEFAULT_MEL_COLUMNS: usize = 2048;
@@ -100,6 +103,21 @@ struct ClassifyOptions {
     /// For PCM decoded from a file: the decoding time in ms (reported as `timings.decode`
     /// and counted in `timings.total`).
     decode_ms: Option<f64>,
+    /// Which windows (3 s patches) to analyse (default: what the bundle says):
+    /// `{kind: 'all'}`, `{kind: 'spread', count}` (a first answer) or
+    /// `{kind: 'rest', after, part, parts}` (a share of the others). With it, the result
+    /// carries `part`, which [`Engine::merge_parts`] merges with the track's other parts.
+    patches: Option<PatchSelection>,
+    /// Whether the members that choose their own windows (table models) run in this call
+    /// (default true; a first answer leaves them for a later part).
+    whole_track_members: Option<bool>,
+    /// With `patches: {kind: 'spread'}` and `wholeTrackMembers: false`: compute those
+    /// windows from the audio around them only, not the whole resampled track (the same
+    /// values; a quick first answer for a long track). The result then has no Mel image.
+    preview: Option<bool>,
+    /// Keeps the decoded, resampled track under this key until a call with another key, so
+    /// that the next part of the same track is not decoded again.
+    track_key: Option<String>,
     /// For tests only: panic with this message before the file is read, so the browser
     /// suite can check the panic hook, the worker's crash report and the pool's recovery
     /// with a real wasm trap (no input is known to panic any more).
@@ -122,6 +140,11 @@ pub(crate) struct GpuStatus {
     pub reason: Option<String>,
     /// Time to get the device, load the model on it and run the check, in ms.
     pub setup_ms: f64,
+    /// The network's time per window on the CPU (this worker, one thread), in ms, timed on
+    /// the check input after a warm-up run.
+    pub cpu_window_ms: Option<f64>,
+    /// The same on WebGPU.
+    pub gpu_window_ms: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -155,6 +178,29 @@ struct Limits {
     max_file_bytes: usize,
 }
 
+/// A decoded track (mono, at its own rate), resampled for the members when first needed, and
+/// kept for the next part of it when the call gave a key.
+struct KeptTrack {
+    key: String,
+    source: Source,
+    samples: Vec<f32>,
+    rate: u32,
+    prepared: RefCell<Option<Rc<Prepared>>>,
+}
+
+impl KeptTrack {
+    /// The track resampled to every member's rate (once), and the milliseconds that took now.
+    fn prepared(&self, cpu: &Ensemble) -> Result<(Rc<Prepared>, f64), JsValue> {
+        if let Some(p) = self.prepared.borrow().as_ref() {
+            return Ok((Rc::clone(p), 0.0));
+        }
+        let mut clock = Stopwatch::start();
+        let p = Rc::new(cpu.prepare(&self.samples, self.rate).map_err(|e| classify_error(&e))?);
+        *self.prepared.borrow_mut() = Some(Rc::clone(&p));
+        Ok((p, clock.lap()))
+    }
+}
+
 /// A loaded model, ready to classify (see the module docs).
 #[wasm_bindgen]
 pub struct Engine {
@@ -162,6 +208,8 @@ pub struct Engine {
 }
 
 struct Inner {
+    /// The track the last call kept (see `ClassifyOptions::track_key`).
+    kept: RefCell<Option<Rc<KeptTrack>>>,
     /// Every member on the CPU.
     cpu: Ensemble,
     /// The same bundle with its spectrogram members on WebGPU, when WebGPU is used.
@@ -247,6 +295,7 @@ impl Engine {
         let limits = page_limits();
         Ok(Engine {
             inner: Rc::new(Inner {
+                kept: RefCell::new(None),
                 cpu,
                 #[cfg(feature = "webgpu")]
                 gpu,
@@ -292,6 +341,39 @@ impl Engine {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move { inner.classify_pcm(samples, sample_rate, options).await })
     }
+
+    /// Whether the engine keeps the decoded track `key` (see the `trackKey` option): then
+    /// `classifyFile` with that key needs no bytes.
+    #[wasm_bindgen(js_name = keepsTrack)]
+    pub fn keeps_track(&self, key: String) -> bool {
+        self.inner.kept.borrow().as_ref().is_some_and(|t| t.key == key)
+    }
+
+    /// Merges the `part`s of one track from calls with `patches` (on any engine of the same
+    /// model, in any order) into one result: the same as one call over all of their windows.
+    /// Resolves like [`classify_file`](Self::classify_file), without `source`, `mel` and
+    /// with zero timings (take those from the call that gave the first answer);
+    /// `result.coverage` says how much of the track it covers.
+    #[wasm_bindgen(js_name = mergeParts)]
+    pub fn merge_parts(&self, parts: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let options: ClassifyOptions = parse_options(options, "merge options")?;
+        let parts: Vec<TrackPart> = serde_wasm_bindgen::from_value(parts).map_err(|e| {
+            invalid_argument(&format!("parts must be the `part`s of classify results: {e}"))
+        })?;
+        let c = self.inner.cpu.merge(&parts).map_err(|e| classify_error(&e))?;
+        let top_k = options.top_k.unwrap_or(3).clamp(1, c.labels.len().max(1));
+        classification_to_js(
+            self.inner.info.backend,
+            self.inner.cpu.info(),
+            &c,
+            top_k,
+            &Source::default(),
+            &Timings::default(),
+            &[],
+            None,
+            None,
+        )
+    }
 }
 
 impl Inner {
@@ -305,29 +387,64 @@ impl Inner {
         if let Some(message) = &options.simulate_panic {
             panic!("{message}");
         }
-        let extension = name.and_then(audio::extension_of);
         let mut clock = Stopwatch::start();
         let mut timings = Timings::default();
-        let decoded = audio::decode(bytes, extension.as_deref(), &self.limits)
-            .map_err(|e| audio_error(&e))?;
-        timings.decode = clock.lap();
-        let source = Source {
-            decoder: "genrescope".into(),
-            container: decoded.container.clone(),
-            codec: decoded.codec.clone(),
-            sample_rate: decoded.sample_rate,
-            channels: decoded.channels,
-            duration_seconds: decoded.duration_seconds(),
-            truncated: decoded.warnings.truncated,
-            skipped_packets: decoded.warnings.skipped_packets,
+        let kept = self.kept_track(options.track_key.as_deref());
+        let track = match kept {
+            Some(track) => track,
+            None => {
+                let extension = name.and_then(audio::extension_of);
+                let decoded = audio::decode(bytes, extension.as_deref(), &self.limits)
+                    .map_err(|e| audio_error(&e))?;
+                let decode_ms = clock.lap();
+                let source = Source {
+                    decoder: "genrescope".into(),
+                    container: decoded.container.clone(),
+                    codec: decoded.codec.clone(),
+                    sample_rate: decoded.sample_rate,
+                    channels: decoded.channels,
+                    duration_seconds: decoded.duration_seconds(),
+                    truncated: decoded.warnings.truncated,
+                    skipped_packets: decoded.warnings.skipped_packets,
+                };
+                timings.decode = decode_ms;
+                self.keep(options.track_key.clone(), decoded.samples, decoded.sample_rate, source)
+            }
         };
-        let prepared = self
-            .cpu
-            .prepare(&decoded.samples, decoded.sample_rate)
-            .map_err(|e| classify_error(&e))?;
-        drop(decoded);
-        timings.resample = clock.lap();
-        self.finish(&prepared, source, timings, clock, &options).await
+        self.finish(&track, timings, clock, &options).await
+    }
+
+    /// The kept track if `key` names it; forgets any other (one track is kept at a time).
+    fn kept_track(&self, key: Option<&str>) -> Option<Rc<KeptTrack>> {
+        let mut kept = self.kept.borrow_mut();
+        match (key, kept.as_ref()) {
+            (Some(key), Some(track)) if track.key == key => Some(Rc::clone(track)),
+            _ => {
+                *kept = None;
+                None
+            }
+        }
+    }
+
+    /// Wraps a decoded track, and keeps it when the call gave a key.
+    fn keep(
+        &self,
+        key: Option<String>,
+        samples: Vec<f32>,
+        rate: u32,
+        source: Source,
+    ) -> Rc<KeptTrack> {
+        let track = Rc::new(KeptTrack {
+            key: key.clone().unwrap_or_default(),
+            source,
+            samples,
+            rate,
+            prepared: RefCell::new(None),
+        });
+        if key.is_some() {
+            *self.kept.borrow_mut() = Some(Rc::clone(&track));
+        }
+        track
     }
 
     async fn classify_pcm(
@@ -337,6 +454,7 @@ impl Inner {
         options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let options: ClassifyOptions = parse_options(options, "classify options")?;
+        self.kept_track(None);
         if !(sample_rate.is_finite()
             && sample_rate.fract() == 0.0
             && (1.0..=u32::MAX as f64).contains(&sample_rate))
@@ -355,10 +473,8 @@ impl Inner {
         };
         let mut clock = Stopwatch::start();
         clock.count_earlier(decode_ms);
-        let mut timings = Timings { decode: decode_ms, ..Timings::default() };
+        let timings = Timings { decode: decode_ms, ..Timings::default() };
         audio::check_pcm(&samples, rate, &self.limits).map_err(|e| audio_error(&e))?;
-        let prepared = self.cpu.prepare(&samples, rate).map_err(|e| classify_error(&e))?;
-        timings.resample = clock.lap();
         let source = Source {
             decoder: options.decoder.clone().unwrap_or_else(|| "pcm".into()),
             container: options.container.clone().unwrap_or_default(),
@@ -369,26 +485,48 @@ impl Inner {
             truncated: options.truncated.unwrap_or(false),
             skipped_packets: options.skipped_packets.unwrap_or(0),
         };
-        drop(samples);
-        self.finish(&prepared, source, timings, clock, &options).await
+        let track = self.keep(options.track_key.clone(), samples, rate, source);
+        self.finish(&track, timings, clock, &options).await
     }
 
-    /// Features, inference and the Mel image of the audio prepared for every member.
+    /// Features, inference and the Mel image of the track for every member, on the windows
+    /// `options.patches` selects; with `options.preview` and a spread, from the audio around
+    /// those windows only (the same rows; see `Ensemble::preview`).
     async fn finish(
         &self,
-        prepared: &Prepared,
-        source: Source,
+        track: &KeptTrack,
         mut timings: Timings,
         clock: Stopwatch,
         options: &ClassifyOptions,
     ) -> Result<JsValue, JsValue> {
+        let source = &track.source;
         let mut ctx = RunContext::timed(&now_ms);
         if options.mel.unwrap_or(true) {
             let columns =
                 options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);
             ctx = ctx.with_mel_image(columns);
         }
-        let (classification, backend, gpu_warning) = self.infer(prepared, &mut ctx).await?;
+        let plan = PartPlan {
+            patches: options.patches.unwrap_or_default(),
+            whole_track_members: options.whole_track_members.unwrap_or(true),
+        };
+        let preview = match (options.preview, plan.patches) {
+            (Some(true), PatchSelection::Spread { count }) if !plan.whole_track_members => self
+                .cpu
+                .preview(&track.samples, track.rate, count, &mut ctx)
+                .map_err(|e| classify_error(&e))?,
+            _ => None,
+        };
+        let (part, backend, gpu_warning) = match preview {
+            Some(part) => (part, "cpu", None),
+            None => {
+                let (prepared, resample_ms) = track.prepared(&self.cpu)?;
+                timings.resample = resample_ms;
+                self.analyse(&prepared, plan, &mut ctx).await?
+            }
+        };
+        let classification =
+            self.cpu.merge(std::slice::from_ref(&part)).map_err(|e| classify_error(&e))?;
         timings.features = ctx.features_ms;
         timings.inference = ctx.inference_ms;
         timings.mel_image = ctx.mel_image_ms;
@@ -409,40 +547,43 @@ impl Inner {
 
         let n_labels = classification.labels.len();
         let top_k = options.top_k.unwrap_or(3).clamp(1, n_labels.max(1));
+        let part = options.patches.map(|_| to_js(&part)).transpose()?;
         classification_to_js(
             backend,
             self.cpu.info(),
             &classification,
             top_k,
-            &source,
+            source,
             &timings,
             &warnings,
             ctx.mel_image.as_ref(),
+            part,
         )
     }
 
     /// Runs the spectrogram networks on WebGPU when it is in use (the rest on the CPU),
     /// else everything on the CPU. A WebGPU failure falls back to the CPU for this track
     /// and says so in a warning.
-    async fn infer(
+    async fn analyse(
         &self,
         prepared: &Prepared,
+        plan: PartPlan,
         ctx: &mut RunContext<'_>,
-    ) -> Result<(Classification, &'static str, Option<String>), JsValue> {
+    ) -> Result<(TrackPart, &'static str, Option<String>), JsValue> {
         #[allow(unused_mut)]
         let mut warning = None;
         #[cfg(feature = "webgpu")]
         if let Some(gpu) = &self.gpu {
-            match gpu.run_async(prepared, ctx).await {
-                Ok(c) => return Ok((c, "webgpu", None)),
+            match gpu.analyse_async(prepared, plan, ctx).await {
+                Ok(part) => return Ok((part, "webgpu", None)),
                 Err(crate::classify::ClassifyError::Backend(e)) => {
                     warning = Some(format!("WebGPU failed ({e}); this file ran on the CPU"))
                 }
                 Err(e) => return Err(classify_error(&e)),
             }
         }
-        let c = self.cpu.run(prepared, ctx).map_err(|e| classify_error(&e))?;
-        Ok((c, "cpu", warning))
+        let part = self.cpu.analyse(prepared, plan, ctx).map_err(|e| classify_error(&e))?;
+        Ok((part, "cpu", warning))
     }
 }
 

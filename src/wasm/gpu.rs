@@ -3,7 +3,9 @@
 //!
 //! A WGSL shader that fails validation in the browser is only logged (cubecl issue 1641), so
 //! WebGPU can be silently wrong. Before using it, a fixed input runs on both devices; WebGPU
-//! is used only if every probability agrees within the tolerance (unless forced).
+//! is used only if every probability agrees within the tolerance (unless forced). The check
+//! also times the network on each device (`cpuWindowMs`, `gpuWindowMs`), so that the page
+//! can keep the CPU where WebGPU, though correct, is slower.
 
 use std::cell::RefCell;
 
@@ -11,7 +13,7 @@ use burn::tensor::wgpu::WgpuBackend;
 use burn::tensor::Device;
 use wasm_bindgen::prelude::*;
 
-use super::clock::Stopwatch;
+use super::clock::{now_ms, Stopwatch};
 use super::engine::GpuStatus;
 use super::errors::js_error;
 use crate::classify::{max_abs_diff, Classification, Ensemble, RunContext};
@@ -114,6 +116,9 @@ pub(crate) async fn load(
     }
 }
 
+/// Runs the probe on both devices and compares them, then (both warmed up by that) times
+/// one more run of each: the network's milliseconds per window on each, for the page's
+/// choice of the faster backend.
 async fn check(bundle: &[u8], cpu: &Ensemble, status: &mut GpuStatus) -> Result<Ensemble, String> {
     let device = device().await?;
     let gpu = Ensemble::from_bundle(bundle, &device).map_err(|e| e.to_string())?;
@@ -123,5 +128,12 @@ async fn check(bundle: &[u8], cpu: &Ensemble, status: &mut GpuStatus) -> Result<
     let on_gpu =
         gpu.run_async(&prepared, &mut RunContext::default()).await.map_err(|e| e.to_string())?;
     status.max_diff = Some(max_difference(&on_cpu, &on_gpu));
+    let windows = on_cpu.windows.len().max(1) as f64;
+    let mut ctx = RunContext::timed(&now_ms);
+    cpu.run(&prepared, &mut ctx).map_err(|e| e.to_string())?;
+    status.cpu_window_ms = Some(ctx.inference_ms / windows);
+    let mut ctx = RunContext::timed(&now_ms);
+    gpu.run_async(&prepared, &mut ctx).await.map_err(|e| e.to_string())?;
+    status.gpu_window_ms = Some(ctx.inference_ms / windows);
     Ok(gpu)
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::errors::js_error;
-use crate::classify::{rank, Classification, LabelScore, ModelInfo};
+use crate::classify::{rank, Classification, Coverage, LabelScore, ModelInfo};
 use crate::mel_image::MelImage;
 use crate::trust::{MusicScore, SignalLevel, Verdict};
 
@@ -93,6 +93,8 @@ struct TrackResult<'a> {
     music: Option<&'a MusicScore>,
     /// The input's level.
     signal: Option<Signal>,
+    /// How much of the track the result covers: `{analysed, total, complete}`.
+    coverage: &'a Coverage,
     source: &'a Source,
     timings: &'a Timings,
     warnings: &'a [String],
@@ -136,7 +138,8 @@ fn windows_of(windows: &[crate::classify::WindowResult]) -> Vec<Window<'_>> {
 }
 
 /// The whole result of classifying one track, with the Mel image attached as
-/// `mel: {data: Float32Array, bands, columns, secondsPerColumn, min, max}`.
+/// `mel: {data: Float32Array, bands, columns, secondsPerColumn, min, max}` and, for a part of
+/// a track, `part` (what `Engine.mergeParts` takes).
 // Each argument is a separate part of the result object; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn classification_to_js(
@@ -148,6 +151,7 @@ pub(crate) fn classification_to_js(
     timings: &Timings,
     warnings: &[String],
     mel: Option<&MelImage>,
+    part: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
     let windows = windows_of(&c.windows);
     let members = c
@@ -181,6 +185,7 @@ pub(crate) fn classification_to_js(
         tags: &c.tags,
         music: c.music.as_ref(),
         signal: c.signal.as_ref().map(Signal::from),
+        coverage: &c.coverage,
         source,
         timings,
         warnings,
@@ -197,6 +202,9 @@ pub(crate) fn classification_to_js(
         set("min", (mel.min as f64).into())?;
         set("max", (mel.max as f64).into())?;
         js_sys::Reflect::set(&value, &JsValue::from_str("mel"), &object)?;
+    }
+    if let Some(part) = part {
+        js_sys::Reflect::set(&value, &JsValue::from_str("part"), &part)?;
     }
     Ok(value)
 }

@@ -22,6 +22,7 @@ import {
   startWebServer,
   waitForEngine,
   waitForRows,
+  pageUrl,
 } from './harness.mjs';
 
 const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
@@ -91,7 +92,7 @@ for (const webgpu of [true, false]) {
       browser = await launchBrowser({ webgpu, extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
       session = await openPage(browser);
       await session.page.setViewportSize({ width: 1200, height: 900 });
-      await session.page.goto(server.url, { waitUntil: 'load' });
+      await session.page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
     });
     after(async () => {
       const { requests, errors } = session ?? { requests: [], errors: [] };

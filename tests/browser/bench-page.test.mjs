@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { REPO, startWebServer } from './harness.mjs';
 import { measureSizes, runBenchPage } from './bench.mjs';
 
-const STAGES = ['read', 'decode', 'resample', 'features', 'inference', 'melImage', 'total', 'endToEnd'];
+const STAGES = ['read', 'decode', 'resample', 'features', 'inference', 'perPatch', 'melImage', 'total', 'endToEnd'];
 
 let server;
 before(async () => {
@@ -55,6 +55,15 @@ test('the bench page times every stage of a generated clip and its looped long f
     const r = input.runs[0];
     assert.ok(r.total + 1e-3 >= r.decode + r.resample + r.features + r.inference + r.melImage, `${id} total covers the stages`);
     assert.ok(r.endToEnd + 1e-3 >= r.total, `${id} end to end covers the engine total`);
+    assert.ok(Math.abs(r.perPatch * input.windows - r.inference) < 0.01, `${id}: per patch is inference / patches`);
+  }
+  // The page's way: the whole track progressively on a pool (two workers here), every patch.
+  assert.equal(cpu.progressive.status, 'ran', cpu.progressive.reason);
+  assert.equal(cpu.progressive.engine.workers, 2);
+  for (const [id, p] of Object.entries(cpu.progressive.inputs)) {
+    assert.equal(p.complete, true, `${id}: every patch analysed`);
+    assert.equal(p.patches, cpu.inputs[id].windows, `${id}: as many patches as in one call over all`);
+    assert.ok(p.stages.final.median >= p.stages.firstAnswer.median, `${id}: the final answer comes after the first`);
   }
   // The long file is the clip looped: the 6 s file has twice the 3 s clip's audio bytes.
   assert.equal(cpu.inputs.long.bytes - 44, 2 * (cpu.inputs.clip.bytes - 44));

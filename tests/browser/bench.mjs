@@ -233,6 +233,13 @@ function clipTarget(backends) {
   return { input: clip.name, durationSeconds: clip.source.durationSeconds, targetMs: CLIP_TARGET_MS, medianMs: clip.stages.endToEnd.median, minMs: clip.stages.endToEnd.min, met: clip.stages.endToEnd.median < CLIP_TARGET_MS };
 }
 
+/** The CPU path's network time per 3 s patch, one worker, every patch of the clip in one call. */
+function perPatch(backends) {
+  const clip = backends.cpu?.inputs?.clip;
+  if (!clip) return null;
+  return { input: clip.name, patches: clip.windows, medianMs: clip.stages.perPatch.median, minMs: clip.stages.perPatch.min };
+}
+
 async function main() {
   let opts;
   try {
@@ -288,6 +295,8 @@ async function main() {
       backends,
       targets: {
         cpuClipEndToEnd: clipTarget(backends),
+        cpuPerPatch: perPatch(backends),
+        cpuProgressive: backends.cpu?.progressive?.inputs ?? null,
         firstLoadGzip: sizes ? { targetBytes: FIRST_LOAD_TARGET_GZIP, bytes: sizes.firstLoad.pageTotal.gzip, backgroundCacheFillBytes: sizes.firstLoad.serviceWorkerOnlyTotal.gzip, met: sizes.firstLoad.withinTarget } : null,
       },
       sizes,

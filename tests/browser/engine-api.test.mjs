@@ -68,8 +68,27 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
       r.pcmRateHuge = await outcome(() => engine.classifyPcm(new Float32Array(1000), 1e9));
       r.pcmOneSample = await outcome(() => engine.classifyPcm(new Float32Array([0.25]), 8000));
       r.pcmSilence = await outcome(() => engine.classifyPcm(new Float32Array(22050), 22050));
+      r.badPatches = await outcome(() => engine.classifyFile(bytes(clip), 'x.wav', { patches: { kind: 'half' } }));
+      r.badParts = await outcome(() => engine.mergeParts([{ level: 3 }]));
+      r.noParts = await outcome(() => engine.mergeParts([]));
       r.last = await outcome(good);
       const full = await good();
+      // A track in parts (what the page's workers share): a first answer, two shares of the
+      // rest, merged in another order, equal one call over every patch.
+      const part = (patches, extra = {}) => engine.classifyFile(bytes(clip), 'pop.wav', { patches, trackKey: 'clip', ...extra });
+      const first = await part({ kind: 'spread', count: 3 }, { wholeTrackMembers: false });
+      r.kept = engine.keepsTrack('clip');
+      const second = await engine.classifyFile(new Uint8Array(0), 'pop.wav', { patches: { kind: 'rest', after: 3, part: 1, parts: 2 }, trackKey: 'clip' });
+      const third = await part({ kind: 'rest', after: 3, part: 0, parts: 2 });
+      const merged = engine.mergeParts([third.part, first.part, second.part]);
+      const all = await engine.classifyFile(bytes(clip), 'pop.wav', { patches: { kind: 'all' } });
+      r.parts = {
+        coverage: [first.coverage, merged.coverage],
+        firstWindows: first.windows.length,
+        same: JSON.stringify([merged.probabilities, merged.windows, merged.tags, merged.verdict]) === JSON.stringify([all.probabilities, all.windows, all.tags, all.verdict]),
+        keptAfterOther: engine.keepsTrack('clip'),
+        noPartByDefault: full.part === undefined && all.part !== undefined,
+      };
       r.shape = {
         keys: Object.keys(full).sort(),
         top: full.top.length,
@@ -120,7 +139,16 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
   assert.equal(out.pcmOneSample.ok, true, JSON.stringify(out.pcmOneSample));
   assert.equal(out.pcmSilence.ok, true, JSON.stringify(out.pcmSilence));
   assert.deepEqual(out.last, out.first, 'the engine gives the same answer after all the failures');
-  assert.deepEqual(out.shape.keys, ['backend', 'labels', 'mel', 'members', 'music', 'probabilities', 'signal', 'source', 'tags', 'timings', 'top', 'verdict', 'votes', 'warnings', 'windows']);
+  err('badPatches', 'invalid_argument', /patches|unknown variant/);
+  err('badParts', 'invalid_argument', /parts must be/);
+  err('noParts', 'no_samples');
+  assert.equal(out.kept, true, 'the track is kept under its key');
+  assert.deepEqual(out.parts.coverage, [{ analysed: 3, total: 19, complete: false }, { analysed: 19, total: 19, complete: true }]);
+  assert.equal(out.parts.firstWindows, 3);
+  assert.ok(out.parts.same, 'merged parts equal one call over every window');
+  assert.equal(out.parts.keptAfterOther, false, 'a call without the key forgets the kept track');
+  assert.ok(out.parts.noPartByDefault);
+  assert.deepEqual(out.shape.keys, ['backend', 'coverage', 'labels', 'mel', 'members', 'music', 'probabilities', 'signal', 'source', 'tags', 'timings', 'top', 'verdict', 'votes', 'warnings', 'windows']);
   // The verdict (label absent when it is not a genre), the tags and the signal level.
   assert.ok(['candidates', 'confidence', 'kind', 'text'].every((k) => out.shape.verdict.includes(k)), out.shape.verdict.join());
   assert.equal(out.shape.verdictKind, 'genre', 'a GTZAN pop clip is music');

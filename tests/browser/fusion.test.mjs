@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO, TABLE_MODEL, TEST_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, readRows, runTrainer, startWebServer, waitForEngine, waitForRows } from './harness.mjs';
+import { REPO, TABLE_MODEL, TEST_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, readRows, runTrainer, startWebServer, waitForEngine, waitForRows, pageUrl } from './harness.mjs';
 
 const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
 const CLIPS = ['jazz/jazz.00004.wav', 'rock/rock.00006.wav'].map((p) => path.join(GENRES, p));
@@ -43,7 +43,7 @@ for (const webgpu of [true, false]) {
     before(async () => {
       browser = await launchBrowser({ webgpu });
       session = await openPage(browser);
-      await session.page.goto(server.url, { waitUntil: 'load' });
+      await session.page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
     });
     after(async () => {
       const { requests, errors } = session ?? { requests: [], errors: [] };

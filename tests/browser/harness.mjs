@@ -299,3 +299,12 @@ export function compareVerdict(page, cli, uncertainBelow, tolerance, assert, wha
     assert.ok(['genre', 'uncertain', 'not_music'].includes(page.kind), `${what}: near a boundary, verdict ${page.kind} (CLI ${v.kind})`);
   }
 }
+
+/**
+ * The app's address on `base` for a test of one backend: with `webgpu`, `?backend=webgpu`,
+ * which uses WebGPU whatever the start-up timing says ('auto' keeps it only where it is faster
+ * than the CPU, which SwiftShader is not), so the WebGPU path stays tested.
+ */
+export function pageUrl(base, webgpu) {
+  return webgpu ? `${base}?backend=webgpu` : base;
+}

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO, dropFiles, launchBrowser, openPage, readRows, startWebServer, waitForEngine, waitForRows, wavBytes } from './harness.mjs';
+import { REPO, dropFiles, launchBrowser, openPage, readRows, startWebServer, waitForEngine, waitForRows, wavBytes, pageUrl } from './harness.mjs';
 
 const HOSTILE = path.join(REPO, 'tests', 'fixtures', 'hostile');
 const CORPUS = readdirSync(HOSTILE).filter((n) => !n.endsWith('.py')).sort();
@@ -59,7 +59,7 @@ for (const backend of ['cpu', 'webgpu']) {
     test('the hostile corpus in the middle of a batch: a result or a named error for each', async () => {
       assert.ok(CORPUS.length >= 40, `only ${CORPUS.length} hostile files`);
       const { page, errors } = await openPage(browser);
-      await page.goto(server.url);
+      await page.goto(pageUrl(server.url, backend === 'webgpu'));
       assert.equal(await waitForEngine(page), backend);
       const batch = [
         { path: CLIPS[0] },

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO, launchBrowser, nativeClassify, offsiteRequests, openPage, startWebServer, waitForEngine } from './harness.mjs';
+import { REPO, launchBrowser, nativeClassify, offsiteRequests, openPage, startWebServer, waitForEngine, pageUrl } from './harness.mjs';
 
 /** A clip the native CLI classifies confidently (classical, 93 %). */
 const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 'classical', 'classical.00000.wav');
@@ -74,7 +74,7 @@ for (const webgpu of [false, true]) {
     before(async () => {
       browser = await launchBrowser({ webgpu, extraArgs: fakeMicArgs(CLIP) });
       session = await openPage(browser);
-      await session.page.goto(server.url, { waitUntil: 'load' });
+      await session.page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
       assert.equal(await waitForEngine(session.page), expected);
     });
     after(async () => {
@@ -169,7 +169,7 @@ for (const webgpu of [false, true]) {
       const context = await browser.newContext();
       try {
         const page = await context.newPage();
-        await page.goto(server.url, { waitUntil: 'load' });
+        await page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
         await waitForEngine(page);
         // An engine that takes 4 s per window, longer than two hops.
         await page.evaluate(() => {
@@ -205,7 +205,7 @@ for (const webgpu of [false, true]) {
       try {
         await context.addInitScript(installFaults);
         const page = await context.newPage();
-        await page.goto(server.url, { waitUntil: 'load' });
+        await page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
         await waitForEngine(page);
         await page.evaluate(() => (globalThis.__liveFault = 'silence'));
         await page.click('#live-toggle');
@@ -234,7 +234,7 @@ for (const webgpu of [false, true]) {
       try {
         await context.addInitScript(installFaults);
         const page = await context.newPage();
-        await page.goto(server.url, { waitUntil: 'load' });
+        await page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
         const cases = [
           ['NotAllowedError', 'denied', /denied.*allow the microphone/i],
           ['NotFoundError', 'no_device', /No microphone was found/],

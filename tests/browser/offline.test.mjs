@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { REPO, dropFiles, launchBrowser, offsiteRequests, openPage, readRows, startWebServer, waitForEngine, waitForRows } from './harness.mjs';
+import { REPO, dropFiles, launchBrowser, offsiteRequests, openPage, readRows, startWebServer, waitForEngine, waitForRows, pageUrl } from './harness.mjs';
 
 const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
 /** The first 6 s of a GTZAN clip (3 windows). */
@@ -75,7 +75,7 @@ for (const webgpu of [false, true]) {
         const { context, page, requests, pageRequests, errors } = await openPage(browser);
         const t0 = Date.now();
         const took = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-        await page.goto(server.url, { waitUntil: 'load' });
+        await page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
         assert.equal(await waitForEngine(page), expected);
         console.log(`# ${expected}: engine settled online after ${took()}`);
         await dropFiles(page, [CLIP]);

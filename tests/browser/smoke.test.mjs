@@ -46,10 +46,14 @@ after(async () => {
   await server?.close();
 });
 
-for (const webgpu of [true, false]) {
-  const expected = webgpu ? 'webgpu' : 'cpu';
+// With an adapter, 'auto' keeps WebGPU only where it is faster than the CPU pool (timed by the
+// start-up check; on SwiftShader that is normally the CPU: read from the page), so the shipped
+// model also runs with ?backend=webgpu, which uses WebGPU whatever the timing.
+for (const { webgpu, query } of [{ webgpu: true, query: '' }, { webgpu: true, query: '?backend=webgpu' }, { webgpu: false, query: '' }]) {
+  const auto = webgpu && !query;
+  let expected = webgpu ? 'webgpu' : 'cpu';
 
-  describe(`first load ${webgpu ? 'with --enable-unsafe-webgpu' : 'without WebGPU flag'}`, () => {
+  describe(`first load ${webgpu ? `with --enable-unsafe-webgpu${query ? `, ${query}` : ''}` : 'without WebGPU flag'}`, () => {
     let browser;
     before(async () => {
       browser = await launchBrowser({ webgpu });
@@ -58,7 +62,7 @@ for (const webgpu of [true, false]) {
       await browser?.close();
     });
 
-    test(`loads its own files only, settles on ${expected}, classifies a 30 s clip`, { timeout: 300_000 }, async () => {
+    test(`loads its own files only, settles on ${auto ? 'the faster backend' : expected}, classifies a 30 s clip`, { timeout: 300_000 }, async () => {
       const { context, page, requests, pageRequests, errors } = await openPage(browser);
       try {
         const sizes = new Map();
@@ -72,9 +76,18 @@ for (const webgpu of [true, false]) {
           }
         });
         const t0 = Date.now();
-        await page.goto(server.url, { waitUntil: 'load' });
+        await page.goto(`${server.url}${query}`, { waitUntil: 'load' });
         const backend = await waitForEngine(page);
         const settledMs = Date.now() - t0;
+        if (auto) {
+          // The choice names both timings and follows them.
+          const status = await page.evaluate(() => globalThis.genrescope.pool.status);
+          const m = /: ([\d.]+) ms per 3 s patch against ([\d.]+) ms on one CPU core(?: \(([\d.]+) ms per patch with (\d+) CPU workers\))?/.exec(status.gpuReason);
+          assert.ok(m, `the reason names the timings: ${status.gpuReason}`);
+          const [gpuMs, cpuPoolMs] = [Number(m[1]), Number(m[3] ?? m[2])];
+          expected = gpuMs < cpuPoolMs ? 'webgpu' : 'cpu';
+          console.log(`# auto with an adapter: ${status.gpuReason} -> ${expected}`);
+        }
         assert.equal(backend, expected, await page.locator('#engine').textContent());
         assert.equal(await page.locator('#engine').getAttribute('data-phase'), 'ready');
 
@@ -153,6 +166,21 @@ for (const webgpu of [true, false]) {
 
         assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), [], 'no page or console errors');
         assert.deepEqual(offsiteRequests(requests, server.url), [], 'no request left the origin');
+
+        if (auto) {
+          // Reloaded with the same model, engine and adapter: the stored choice is used; where
+          // it was the CPU, the WebGPU build is not even fetched.
+          const before = pageRequests.length;
+          await page.reload({ waitUntil: 'load' });
+          assert.equal(await waitForEngine(page), expected);
+          const again = pageRequests.slice(before).map((u) => new URL(u).pathname);
+          const reason = await page.evaluate(() => globalThis.genrescope.pool.status.gpuReason);
+          if (expected === 'cpu') {
+            assert.ok(!again.some((p) => p.startsWith('/pkg/gpu/')), `the WebGPU build is not fetched again: ${again}`);
+            assert.match(reason, /kept for this model, engine and GPU/);
+          }
+          console.log(`# reloaded: ${expected}; ${reason}`);
+        }
       } finally {
         await context.close();
       }

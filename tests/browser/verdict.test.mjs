@@ -36,6 +36,7 @@ import {
   waitForEngine,
   waitForRows,
   writeTempWav,
+  pageUrl,
 } from './harness.mjs';
 
 const MODEL = process.env.GENRESCOPE_VERDICT_MODEL ? path.resolve(REPO, process.env.GENRESCOPE_VERDICT_MODEL) : TEST_MODEL;
@@ -96,7 +97,7 @@ for (const webgpu of [true, false]) {
       browser = await launchBrowser({ webgpu });
       session = await openPage(browser);
       await session.page.setViewportSize({ width: 1200, height: 900 });
-      await session.page.goto(server.url, { waitUntil: 'load' });
+      await session.page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
       assert.equal(await waitForEngine(session.page), expected);
     });
     after(async () => {
@@ -220,7 +221,7 @@ for (const webgpu of [true, false]) {
       const mic = await launchBrowser({ extraArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${NOISE}%noloop`] });
       try {
         const { page, errors } = await openPage(mic);
-        await page.goto(server.url, { waitUntil: 'load' });
+        await page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
         await waitForEngine(page);
         await page.click('#live-toggle');
         await page.waitForFunction(() => Number(document.querySelector('#live').dataset.classified) >= 2, null, { timeout: 90_000, polling: 100 });

@@ -250,18 +250,24 @@ fn transfer_training_on_the_frozen_musicnn_backbone_writes_a_bundle_that_classif
         }
     );
 
-    let classified = trainer()
-        .args(["classify", "--json", "--timeline", "--model"])
-        .arg(out_dir.join("model.gscope"))
-        .arg(shared_clip("metal", 5))
-        .output()
-        .unwrap();
-    assert!(classified.status.success(), "{}", text(&classified));
-    let json: serde_json::Value = serde_json::from_slice(&classified.stdout).unwrap();
+    let classify = |patches: &[&str]| {
+        let classified = trainer()
+            .args(["classify", "--json", "--timeline", "--model"])
+            .arg(out_dir.join("model.gscope"))
+            .args(patches)
+            .arg(shared_clip("metal", 5))
+            .output()
+            .unwrap();
+        assert!(classified.status.success(), "{}", text(&classified));
+        serde_json::from_slice::<serde_json::Value>(&classified.stdout).unwrap()
+    };
+    let json = classify(&["--patches", "bundle"]);
     let probs = json[0]["probabilities"].as_object().unwrap();
     assert_eq!(probs.keys().collect::<Vec<_>>(), ["classical", "metal"]);
     assert_eq!(json[0]["windows"], 2, "--max-patches 2: {}", json[0]);
     assert_eq!(json[0]["timeline"].as_array().map(Vec::len), Some(2), "{}", json[0]);
+    let json = classify(&[]);
+    assert_eq!(json[0]["windows"], 10, "every patch by default: {}", json[0]);
 
     // Transfer options given to `train audio`, and a missing backbone, are named.
     let wrong = train_with("audio", &data, &tmp.path().join("x"), &cache, &["--max-patches", "2"]);

@@ -1,13 +1,21 @@
 // Timing runs for the bench page: start an EnginePool on one backend, classify each input a
 // few times (warm-up runs first, not counted) and summarise every stage as median and min.
-// The stage times are the engine's own (`result.timings`, measured inside the wasm);
-// `endToEnd` is measured here, from handing the File to the pool to receiving the result.
+// Two settings per input:
+// - one worker, every patch in one call: the stage times are the engine's own
+//   (`result.timings`, measured inside the wasm), `perPatch` is the network's time per 3 s
+//   patch (inference / patches), `endToEnd` is measured here, from handing the File to the
+//   pool to receiving the result;
+// - `progressive`: the page's way (`pool.classifyTrack`), a pool of one worker per core (one
+//   WebGPU worker) sharing the track: `firstAnswer` and `final` (every patch) from the drop.
 
 import { requestedModel } from './backend.js';
 import { EnginePool } from './engine.js';
 
 /** The stages reported per input, in ms: the engine's, plus `endToEnd` measured in the page. */
-export const STAGES = ['read', 'decode', 'resample', 'features', 'inference', 'melImage', 'total', 'endToEnd'];
+export const STAGES = ['read', 'decode', 'resample', 'features', 'inference', 'perPatch', 'melImage', 'total', 'endToEnd'];
+
+/** What the progressive runs report per input, in ms. */
+export const PROGRESSIVE_STAGES = ['firstAnswer', 'final'];
 
 // A missing stage stays NaN (null in JSON), so a check for finite numbers catches it.
 const round = (ms) => Math.round(ms * 1000) / 1000;
@@ -27,14 +35,14 @@ function closePool(pool) {
 }
 
 /**
- * Starts one engine worker for `backend` ('cpu' or 'webgpu'). WebGPU is started the way the
- * app does it ('auto': used only when an adapter exists and the start-up check agrees with
- * the CPU). Resolves to `{pool, engine}` or `{pool: null, status: 'unavailable'|'failed', reason}`.
+ * Starts one engine worker for `backend` ('cpu' or 'webgpu'). WebGPU is asked for as
+ * `?backend=webgpu` does (used whenever a device exists, even where the CPU is faster, so that
+ * it can be timed). Resolves to `{pool, engine}` or `{pool: null, status: 'unavailable'|'failed', reason}`.
  */
-export async function startBackend(backend) {
+export async function startBackend(backend, { maxWorkers = 1 } = {}) {
   // ?model=NAME times models/NAME/ instead of the default one.
   const modelUrl = new URL(`../models/${requestedModel()}/model.gscope`, import.meta.url);
-  const pool = new EnginePool({ backend: backend === 'webgpu' ? 'auto' : 'cpu', maxWorkers: 1, modelUrl });
+  const pool = new EnginePool({ backend, maxWorkers, modelUrl });
   const t0 = performance.now();
   const status = await pool.start();
   const startMs = performance.now() - t0;
@@ -54,6 +62,7 @@ export async function startBackend(backend) {
     startMs: round(startMs),
     workerInitMs: round(info.initMs),
     modelLoadMs: round(info.loadMs),
+    workers: status.workers,
   };
   if (backend === 'webgpu') engine.gpuCheck = info.gpu;
   return { pool, engine };
@@ -61,11 +70,43 @@ export async function startBackend(backend) {
 
 async function timeOnce(pool, file) {
   const t0 = performance.now();
-  const result = await pool.classifyFile(file);
+  const result = await pool.classifyFile(file, { patches: { kind: 'all' } });
   const endToEnd = performance.now() - t0;
+  const derived = { endToEnd, perPatch: result.timings.inference / result.windows.length };
   const timings = {};
-  for (const stage of STAGES) timings[stage] = round(stage === 'endToEnd' ? endToEnd : Number(result.timings[stage]));
+  for (const stage of STAGES) timings[stage] = round(stage in derived ? derived[stage] : Number(result.timings[stage]));
   return { timings, result };
+}
+
+/** One progressive run (the page's way); `{timings: {firstAnswer, final}, result}`. */
+async function timeProgressive(pool, file) {
+  const result = await pool.classifyTrack(file);
+  return { timings: { firstAnswer: round(result.timings.firstAnswer), final: round(result.timings.wall) }, result };
+}
+
+/**
+ * Progressive runs of every input on `pool` (warm-up first); `{[id]: {workers, patches,
+ * complete, runs, stages: {firstAnswer, final}}}`.
+ */
+export async function timeProgressiveInputs(pool, inputs, { warmup = 1, reps = 5, onProgress = () => {} } = {}) {
+  const out = {};
+  for (const { id, file } of inputs) {
+    const runs = [];
+    let last = null;
+    for (let i = 0; i < warmup + reps; i++) {
+      onProgress({ input: `${id} (progressive)`, run: i + 1, of: warmup + reps, warmup: i < warmup });
+      const { timings, result } = await timeProgressive(pool, file);
+      if (i >= warmup) runs.push(timings);
+      last = result;
+    }
+    const stages = {};
+    for (const stage of PROGRESSIVE_STAGES) stages[stage] = summarise(runs.map((r) => r[stage]));
+    const t = last.timings;
+    // The first answer's own stages (engine time in its worker; the rest is queueing and transfer).
+    const firstAnswerStages = Object.fromEntries(['read', 'decode', 'resample', 'features', 'inference', 'total', 'queue', 'worker'].map((k) => [k, round(Number(t[k] ?? NaN))]));
+    out[id] = { workers: pool.activeWorkers, patches: last.coverage.total, firstPatches: t.firstPatches, complete: last.coverage.complete, top: last.top[0], firstAnswerStages, runs, stages };
+  }
+  return out;
 }
 
 /**
@@ -113,12 +154,23 @@ export async function timeInputs(pool, inputs, { warmup = 1, reps = 5, onProgres
 export async function benchBackend(backend, inputs, options = {}) {
   const started = await startBackend(backend);
   if (!started.pool) return { backend, status: started.status, reason: started.reason };
+  let timed;
   try {
-    const timed = await timeInputs(started.pool, inputs, options);
-    return { backend, status: 'ran', engine: started.engine, inputs: timed };
+    timed = await timeInputs(started.pool, inputs, options);
   } catch (err) {
     return { backend, status: 'failed', reason: err.message, engine: started.engine };
   } finally {
     closePool(started.pool);
+  }
+  const cores = globalThis.navigator?.hardwareConcurrency || 2;
+  const pooled = await startBackend(backend, { maxWorkers: Math.min(cores, 4) });
+  if (!pooled.pool) return { backend, status: 'ran', engine: started.engine, inputs: timed, progressive: { status: pooled.status, reason: pooled.reason } };
+  try {
+    const progressive = await timeProgressiveInputs(pooled.pool, inputs, options);
+    return { backend, status: 'ran', engine: started.engine, inputs: timed, progressive: { status: 'ran', engine: pooled.engine, inputs: progressive } };
+  } catch (err) {
+    return { backend, status: 'ran', engine: started.engine, inputs: timed, progressive: { status: 'failed', reason: err.message } };
+  } finally {
+    closePool(pooled.pool);
   }
 }

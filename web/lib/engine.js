@@ -7,8 +7,11 @@
 // CPU worker makes the page usable. Then, with `backend: 'auto'`, if `navigator.gpu` yields
 // an adapter, the WebGPU-capable build is fetched and a GPU worker started; its engine runs a
 // fixed input on WebGPU and on the CPU and keeps WebGPU only if they agree. If it does, jobs
-// go to that one GPU worker; otherwise (or without an adapter) a small pool of CPU workers
-// shares the jobs, one per core up to `maxWorkers`. The CPU build reads WAV, AIFF, CAF and AU;
+// go to that one GPU worker, provided it is also faster than the CPU pool (timed by the same
+// check; the choice is kept in localStorage per model, engine version and adapter, so a
+// device where WebGPU lost does not download the GPU build again); otherwise (or without an
+// adapter) a small pool of CPU workers shares the jobs, one per core up to `maxWorkers`.
+// `backend: 'webgpu'` uses WebGPU whatever the timing says. The CPU build reads WAV, AIFF, CAF and AU;
 // a CPU worker loads the decoder module for the compressed formats when a file needs it.
 
 import { probeWebGpu } from './backend.js';
@@ -42,6 +45,13 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * Patches (3 s windows) of a track's first answer, evenly spread; the rest are analysed in the
+ * background and refine it (`classifyTrack`). A display policy, not a model property: the
+ * final answer covers every patch whatever this is.
+ */
+export const FIRST_ANSWER_PATCHES = 3;
+
 /** Codes meaning "the Rust decoder cannot read this format"; another decoder may. */
 export const UNSUPPORTED_FORMAT_CODES = new Set(['unrecognised_format', 'unsupported_codec', 'no_audio_track']);
 
@@ -66,6 +76,26 @@ function compileResponse(res) {
 
 async function compileWasm(url) {
   return compileResponse(await fetchOk(url));
+}
+
+/** localStorage item holding the backend chosen per model, engine version and GPU adapter. */
+const CHOICE_STORAGE = 'genrescope.backend-choice';
+
+/** A short fingerprint of the model's bytes (FNV-1a, 32 bits, and the length). */
+function fingerprint(bytes) {
+  const view = new Uint8Array(bytes);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < view.length; i++) h = Math.imul(h ^ view[i], 0x01000193);
+  return `${(h >>> 0).toString(16)}-${view.length}`;
+}
+
+/** The stored choices (an empty object where storage is unavailable or unreadable). */
+function storedChoices() {
+  try {
+    return JSON.parse(globalThis.localStorage?.getItem(CHOICE_STORAGE) ?? '{}') ?? {};
+  } catch {
+    return {};
+  }
 }
 
 let workerCount = 0;
@@ -167,6 +197,9 @@ export class EnginePool extends EventTarget {
     this.maxWorkers = Math.max(1, maxWorkers ?? Math.min(cores, 4));
     this.workers = [];
     this.queue = [];
+    /** Jobs that only refine an answer already given: run when `queue` is empty. */
+    this.background = [];
+    this.nextTrack = 1;
     this.modules = {};
     this.nextId = 1;
     this.status = {
@@ -204,7 +237,11 @@ export class EnginePool extends EventTarget {
         if (!(await this.tryGpu('webgpu'))) await this.startCpu(this.maxWorkers);
       } else {
         await this.startCpu(1);
-        if (this.requested === 'auto' && adapter.available && (await this.tryGpu('auto'))) {
+        const remembered = this.requested === 'auto' && adapter.available ? this.rememberedChoice() : null;
+        if (remembered?.backend === 'cpu') {
+          this.update({ gpuReason: `${remembered.reason} (measured ${remembered.at.slice(0, 10)}; kept for this model, engine and GPU)` });
+        }
+        if (this.requested === 'auto' && adapter.available && remembered?.backend !== 'cpu' && (await this.tryGpu('auto'))) {
           // The GPU worker took over.
         } else {
           if (this.requested === 'auto' && !adapter.available) this.update({ gpuReason: adapter.reason });
@@ -234,12 +271,13 @@ export class EnginePool extends EventTarget {
   failAll(message) {
     this.failure = new EngineError({ message: `the engine is not available: ${message}`, code: 'engine_unavailable' });
     this.update({ phase: 'error', settled: true, message });
-    for (const job of this.queue.splice(0)) job.reject(this.failure);
+    for (const job of [...this.queue.splice(0), ...this.background.splice(0)]) job.reject(this.failure);
   }
 
   spawn(flavour, backend) {
     const w = new EngineWorker(flavour, backend, (worker, error, jobs) => this.crashed(worker, error, jobs));
-    w.onIdle = () => this.pump();
+    // After the job's own continuations (a merge it asks for goes ahead of background work).
+    w.onIdle = () => setTimeout(() => this.pump(), 0);
     this.workers.push(w);
     return w;
   }
@@ -304,13 +342,62 @@ export class EnginePool extends EventTarget {
       this.update({ gpuReason: worker.info.gpu?.reason ?? 'WebGPU was not used', message: '' });
       return false;
     }
+    const speed = this.compareSpeed(worker.info.gpu);
+    if (mode === 'auto') this.remember(speed);
+    if (mode === 'auto' && speed.backend === 'cpu') {
+      this.gpuWasm = null;
+      worker.terminate();
+      this.workers = this.workers.filter((w) => w !== worker);
+      this.update({ gpuReason: speed.reason, message: '' });
+      return false;
+    }
     for (const w of this.workers) {
       if (w !== worker) w.retiring = true;
     }
-    this.update({ phase: 'ready', backend: 'webgpu', info: worker.info, model: worker.model, gpuReason: worker.info.gpu?.reason ?? '' });
+    this.update({ phase: 'ready', backend: 'webgpu', info: worker.info, model: worker.model, gpuReason: worker.info.gpu?.reason ?? (mode === 'auto' ? speed.reason : '') });
     this.retireIdle();
     this.pump();
     return true;
+  }
+
+  /**
+   * The faster backend from the GPU worker's start-up timings (the network's ms per window on
+   * WebGPU and on one CPU thread): WebGPU only if it beats the CPU pool, whose workers each take
+   * a file or a share of one. `{backend, reason, cpuWindowMs, gpuWindowMs}`.
+   */
+  compareSpeed(gpu) {
+    const cpuMs = gpu?.cpuWindowMs;
+    const gpuMs = gpu?.gpuWindowMs;
+    const workers = this.maxWorkers;
+    const f = (x) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
+    if (!Number.isFinite(cpuMs) || !Number.isFinite(gpuMs)) return { backend: 'webgpu', reason: 'WebGPU agrees with the CPU (not timed)' };
+    const cpuPool = cpuMs / workers;
+    const pool = workers > 1 ? ` (${f(cpuPool)} per patch with ${workers} CPU workers)` : '';
+    if (gpuMs < cpuPool) return { backend: 'webgpu', cpuWindowMs: cpuMs, gpuWindowMs: gpuMs, reason: `WebGPU agrees with the CPU and is faster here: ${f(gpuMs)} per 3 s patch against ${f(cpuMs)} on one CPU core${pool}` };
+    return { backend: 'cpu', cpuWindowMs: cpuMs, gpuWindowMs: gpuMs, reason: `WebGPU agrees with the CPU but is slower here: ${f(gpuMs)} per 3 s patch against ${f(cpuMs)} on one CPU core${pool}; using the CPU` };
+  }
+
+  /** The key of this model, engine version and GPU adapter among the stored choices. */
+  choiceKey() {
+    const version = this.workers.find((w) => w.info)?.info.version ?? '?';
+    return `${fingerprint(this.bundle)}|${version}|${this.status.adapter?.description ?? ''}`;
+  }
+
+  /** The stored choice for this model, engine and adapter, or null. */
+  rememberedChoice() {
+    const choice = storedChoices()[this.choiceKey()];
+    return choice?.backend && choice.at ? choice : null;
+  }
+
+  /** Stores a choice (where the browser lets the page store anything). */
+  remember(choice) {
+    try {
+      const all = storedChoices();
+      all[this.choiceKey()] = { ...choice, at: new Date().toISOString() };
+      globalThis.localStorage?.setItem(CHOICE_STORAGE, JSON.stringify(all));
+    } catch {
+      // Private mode or storage disabled: measure again next time.
+    }
   }
 
   retireIdle() {
@@ -345,16 +432,21 @@ export class EnginePool extends EventTarget {
       .catch((err) => this.failAll(err.message));
   }
 
-  /** Hands queued jobs to idle workers. */
+  /** Hands queued jobs to idle workers: first answers before background refinement. */
   pump() {
     this.retireIdle();
     for (const w of this.workers) {
-      if (!this.queue.length) break;
-      if (w.info && !w.dead && !w.retiring && !w.busy) w.run(this.queue.shift());
+      if (!this.queue.length && !this.background.length) break;
+      if (w.info && !w.dead && !w.retiring && !w.busy) w.run(this.queue.length ? this.queue.shift() : this.background.shift());
     }
   }
 
-  submit(msg, transfer, { onStart } = {}) {
+  /** Workers that can take jobs now. */
+  get activeWorkers() {
+    return this.workers.filter((w) => w.info && !w.dead && !w.retiring).length;
+  }
+
+  submit(msg, transfer, { onStart, background = false } = {}) {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const id = this.nextId++;
@@ -370,9 +462,87 @@ export class EnginePool extends EventTarget {
         },
         reject,
       };
-      this.queue.push(job);
+      (background ? this.background : this.queue).push(job);
       this.pump();
     });
+  }
+
+  /** Drops the background jobs of track `key` that no worker has started. */
+  cancelTrack(key) {
+    const mine = (job) => job.msg.options?.trackKey === key;
+    for (const job of this.background.filter(mine)) job.reject(new EngineError({ message: 'cancelled', code: 'cancelled' }));
+    this.background = this.background.filter((job) => !mine(job));
+  }
+
+  /**
+   * Classifies a whole track progressively, every worker sharing it: a first answer from
+   * FIRST_ANSWER_PATCHES evenly spread patches (the spectrogram members only; a fusion's table
+   * member is marked "not analysed yet"), then the other patches in one share per worker, in
+   * the background, each share merged in (by the engine, in patch order) as it arrives.
+   * `onUpdate(result)` gets the first answer and each refinement; the promise resolves to the
+   * final result, which equals one run over every patch (`trainer classify`). Every result
+   * carries `coverage: {analysed, total, complete}` and `timings.firstAnswer` /
+   * `timings.wall` (ms from the call). A share that fails leaves the result incomplete, with
+   * a warning saying so.
+   */
+  async classifyTrack(file, options = {}, { onStart, onUpdate } = {}) {
+    const started = performance.now();
+    const trackKey = `track-${this.nextTrack++}`;
+    const shares = Math.max(1, this.activeWorkers || 1);
+    const name = file.name ?? null;
+    const job = (patches, extra, hooks) => this.submit({ type: 'file', file, name, options: { ...options, ...extra, patches, trackKey } }, [], hooks);
+    // The first answer reads only the audio around its patches (`preview`); the first share
+    // draws the whole track's Mel image.
+    const first = job({ kind: 'spread', count: FIRST_ANSWER_PATCHES }, { wholeTrackMembers: false, preview: true }, { onStart });
+    const rest = Array.from({ length: shares }, (_, part) =>
+      job({ kind: 'rest', after: FIRST_ANSWER_PATCHES, part, parts: shares }, { wholeTrackMembers: part === 0, mel: part === 0 && options.mel !== false }, { background: true }),
+    );
+    for (const r of rest) r.catch(() => {});
+    let base;
+    try {
+      base = await first;
+    } catch (err) {
+      this.cancelTrack(trackKey);
+      throw err;
+    }
+    base.timings.firstAnswer = performance.now() - started;
+    base.timings.firstPatches = base.coverage.analysed;
+    base.timings.wall = base.timings.firstAnswer;
+    let latest = base;
+    onUpdate?.(base);
+    const parts = [base.part];
+    const failures = [];
+    let mel = base.mel;
+    // Shares merge in the order they finish; the engine orders the patches.
+    const open = new Map(rest.map((p, i) => [i, p.then((r) => ({ i, r }), (err) => ({ i, err }))]));
+    while (open.size) {
+      const { i, r, err } = await Promise.race(open.values());
+      open.delete(i);
+      if (err) failures.push(err.message);
+      else parts.push(r.part);
+      mel ??= r?.mel;
+      latest = this.dress(await this.merge(parts, options), { ...base, mel }, started, failures);
+      if (open.size) onUpdate?.(latest);
+    }
+    return latest;
+  }
+
+  /** Merges parts of one track on a worker (see Engine.mergeParts). */
+  merge(parts, options = {}) {
+    return this.submit({ type: 'merge', parts, options }, []);
+  }
+
+  /** A merged result with the first answer's source and warnings, the Mel image, and the wall time. */
+  dress(merged, base, started, failures) {
+    const warnings = [...base.warnings];
+    if (failures.length) warnings.push(`part of the track could not be analysed (${failures[0]}); the result covers ${merged.coverage.analysed} of ${merged.coverage.total} patches`);
+    return {
+      ...merged,
+      source: base.source,
+      mel: base.mel,
+      warnings,
+      timings: { ...base.timings, wall: performance.now() - started },
+    };
   }
 
   /** Classifies a File or Blob (decoded in the worker by the Rust decoder). */

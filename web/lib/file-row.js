@@ -135,9 +135,12 @@ function verdictPanel(r, model) {
   );
 }
 
-/** "19 windows of 3 s, every 1.5 s; ..." from the windows themselves. */
-function windowsNote(windows) {
+/** "19 windows of 3 s, every 1.5 s; ..." from the windows themselves (and how many are still to come). */
+function windowsNote(windows, coverage) {
   const n = windows.length;
+  if (coverage && !coverage.complete && coverage.total > n) {
+    return `${n} of the track’s ${coverage.total} windows analysed so far (evenly spread); each column shows one window’s genre probabilities.`;
+  }
   const length = windows[0].padded ? null : windows[0].end - windows[0].start;
   const hop = n > 1 ? windows[1].start - windows[0].start : null;
   const shape = length ? ` of ${seconds(length)}${hop ? `, every ${seconds(hop)}` : ''}` : '';
@@ -174,15 +177,22 @@ export class FileRow {
     if (state === 'queued') this.progress.value = 0;
   }
 
-  /** Shows a result; `model` (the ModelInfo, optional) lets the details name the model's thresholds. */
-  showResult(result, model = null) {
+  /**
+   * Shows a result; `model` (the ModelInfo, optional) lets the details name the model's
+   * thresholds. With `refining`, it is a first answer or a refinement: the row says how much of
+   * the track it covers and keeps its progress bar until the final result.
+   */
+  showResult(result, model = null, { refining = false } = {}) {
     this.result = result;
     this.model = model;
     const { labels, probabilities, top, verdict } = result;
-    this.progress.value = 1;
-    this.progress.hidden = true;
+    const coverage = result.coverage ?? { analysed: 0, total: 0, complete: true };
+    this.progress.value = refining && coverage.total ? coverage.analysed / coverage.total : 1;
+    this.progress.hidden = !refining;
     Object.assign(this.el.dataset, {
-      state: 'done',
+      state: refining ? 'refining' : 'done',
+      patches: `${coverage.analysed}/${coverage.total}`,
+      complete: String(Boolean(coverage.complete)),
       verdict: verdict.kind,
       verdictText: verdict.text,
       genre: top[0].label,
@@ -198,7 +208,16 @@ export class FileRow {
         result.members.map((m) => ({ name: m.name, weight: m.weight, skipped: m.skipped ?? null, genre: m.top[0]?.label ?? null, probabilities: m.probabilities })),
       );
     }
-    this.status.textContent = `${duration(result.source.durationSeconds)} · ${result.backend === 'webgpu' ? 'WebGPU' : 'CPU'} · ${ms(result.timings.total + (result.timings.webaudio ?? 0))}`;
+    const where = `${duration(result.source.durationSeconds)} · ${result.backend === 'webgpu' ? 'WebGPU' : 'CPU'}`;
+    const t = result.timings;
+    if (refining) {
+      this.status.textContent = `${where} · first answer in ${ms(t.firstAnswer ?? t.total)} · refining: ${coverage.analysed} of ${coverage.total} patches…`;
+    } else if (t.firstAnswer !== undefined) {
+      const whole = coverage.complete ? `whole track (${coverage.total} patches)` : `${coverage.analysed} of ${coverage.total} patches`;
+      this.status.textContent = `${where} · first answer ${ms(t.firstAnswer)} · ${whole} ${ms(t.wall)}`;
+    } else {
+      this.status.textContent = `${where} · ${ms(t.total + (t.webaudio ?? 0))}`;
+    }
     this.scores.replaceChildren(...headline(result));
     this.rendered = false;
     if (this.details.open) this.renderDetail();
@@ -234,7 +253,7 @@ export class FileRow {
     const panels = [
       verdictPanel(r, this.model),
       tags.length ? tagsPanel(tags, r.verdict) : null,
-      h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
+      h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows, r.coverage)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
       r.members?.length ? membersPanel(r) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Log-Mel spectrogram'), h('p', { class: 'muted small' }, `${r.mel?.bands ?? 0} Mel bands, low frequencies at the bottom; what the model sees (before standardisation).`), melCanvas, axis),
       h(
@@ -252,7 +271,7 @@ export class FileRow {
           h('dt', {}, 'Source'),
           h('dd', {}, `${src.sampleRate} Hz, ${src.channels} channel${src.channels === 1 ? '' : 's'}, ${duration(src.durationSeconds)}`),
         ),
-        h('table', { class: 'timings' }, h('caption', {}, 'Time per stage'), h('tbody', {}, timingRows, h('tr', { class: 'total' }, h('th', { scope: 'row' }, 'total work'), h('td', {}, ms(t.total + (t.read ?? 0) + (t.webaudio ?? 0)))))),
+        h('table', { class: 'timings' }, h('caption', {}, t.firstAnswer === undefined ? 'Time per stage' : 'Time per stage (of the first answer)'), h('tbody', {}, timingRows, h('tr', { class: 'total' }, h('th', { scope: 'row' }, 'total work'), h('td', {}, ms(t.total + (t.read ?? 0) + (t.webaudio ?? 0)))), t.firstAnswer === undefined ? null : [h('tr', { dataset: { stage: 'firstAnswer' } }, h('th', { scope: 'row' }, `first answer (${t.firstPatches} patches), from the drop`), h('td', {}, ms(t.firstAnswer))), h('tr', { dataset: { stage: 'wall' } }, h('th', { scope: 'row' }, `${r.coverage.analysed} of ${r.coverage.total} patches, every worker, from the drop`), h('td', {}, ms(t.wall)))])),
         r.warnings.length ? h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', {}, w))) : null,
       ),
     ];

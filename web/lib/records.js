@@ -2,8 +2,8 @@
 // both built from these records, so they always agree.
 
 /**
- * A record: {id, file, size, state: 'queued'|'running'|'done'|'error', result, error}.
- * `result` is the engine's result (labels, probabilities, top, verdict, tags, music, signal,
+ * A record: {id, file, size, state: 'queued'|'running'|'refining'|'done'|'error', result, error}.
+ * `result` is the engine's result (while 'refining', the first answer or a refinement of it) (labels, probabilities, top, verdict, tags, music, signal,
  * windows, source, timings...).
  */
 export class Records extends EventTarget {

@@ -6,7 +6,7 @@
 import { h, percent } from './format.js';
 import { namesGenres } from './verdict.js';
 
-const STATE_TEXT = { queued: 'queued', running: 'working…', done: 'done', error: 'error' };
+const STATE_TEXT = { queued: 'queued', running: 'working…', refining: 'refining…', done: 'done', error: 'error' };
 
 /**
  * The values shown in the table for one record (also used by the CSV export). Silence and not
@@ -27,8 +27,14 @@ export function tableValues(record) {
     second: verdict?.kind === 'genre' && top[1] ? `${top[1].label} (${percent(top[1].probability)})` : '',
     backend: res ? (res.backend === 'webgpu' ? 'WebGPU' : 'CPU') : '',
     decoder: res ? (res.source.decoder === 'genrescope' ? 'engine' : res.source.decoder) : '',
-    status: record.state === 'error' ? `error: ${record.error?.message ?? ''}` : STATE_TEXT[record.state],
+    status: record.state === 'error' ? `error: ${record.error?.message ?? ''}` : record.state === 'refining' ? `refining… ${coverageText(res)}` : STATE_TEXT[record.state],
   };
+}
+
+/** "3 of 100 patches" from a result's coverage (empty without one). */
+export function coverageText(result) {
+  const c = result?.coverage;
+  return c?.total ? `${c.analysed} of ${c.total} patches` : '';
 }
 
 export class BatchTable {

@@ -65,8 +65,9 @@ pub struct ClassifyArgs {
     #[arg(long, value_name = "K", default_value_t = 5)]
     pub tags: usize,
     /// How many 3 s patches of a long track a patch model classifies: a number (evenly
-    /// spread, first and last kept) or `all`; default: what the bundle says.
-    #[arg(long, value_name = "N|all", value_parser = parse_patches)]
+    /// spread, first and last kept), `bundle` (the bundle's `max_patches`) or `all` (the
+    /// default: the whole track, as the page's final answer).
+    #[arg(long, value_name = "N|all|bundle", value_parser = parse_patches)]
     pub patches: Option<PatchChoice>,
     /// Audio files and folders (folders are searched recursively for audio files by
     /// extension; a file named explicitly is tried whatever its extension).
@@ -81,15 +82,20 @@ pub enum PatchChoice {
     AtMost(usize),
     /// Every patch of the track.
     All,
+    /// What the bundle says (its `max_patches`).
+    Bundle,
 }
 
 fn parse_patches(s: &str) -> Result<PatchChoice, String> {
     if s.eq_ignore_ascii_case("all") {
         return Ok(PatchChoice::All);
     }
+    if s.eq_ignore_ascii_case("bundle") {
+        return Ok(PatchChoice::Bundle);
+    }
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(PatchChoice::AtMost(n)),
-        _ => Err(format!("expected a number of patches (1 or more) or `all`, got `{s}`")),
+        _ => Err(format!("expected a number of patches (1 or more), `all` or `bundle`, got `{s}`")),
     }
 }
 
@@ -98,9 +104,9 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut classifier, backend_name) = load_classifier(&args.model, args.backend)?;
     match args.patches {
-        Some(PatchChoice::All) => classifier.set_max_patches(None),
+        Some(PatchChoice::All) | None => classifier.set_max_patches(None),
         Some(PatchChoice::AtMost(n)) => classifier.set_max_patches(Some(n)),
-        None => {}
+        Some(PatchChoice::Bundle) => {}
     }
     let files = collect_inputs(&args.paths)?;
     if files.is_empty() {
