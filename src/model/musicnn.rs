@@ -16,6 +16,7 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
 use super::blocks::{dense_stack, forward_dense_stack, DenseBlock};
+use super::musicnn_cpu;
 
 /// Mel bands the pretrained front end was built for (its kernel heights are fractions of it).
 pub const MUSICNN_MELS: usize = 96;
@@ -280,7 +281,20 @@ impl Musicnn {
 
     /// The front end's output `[batch, FRONT_END_CHANNELS, frames]` (timbral then temporal
     /// branches) for inputs `[batch, 1, 96, frames]`: nearly all of the network's work.
+    ///
+    /// On the plain flex (CPU) device this runs a fused inference path (`musicnn_cpu`) that
+    /// gives the same values; on an autodiff or GPU device, Burn's layers.
     pub fn front_end(&self, x: Tensor<4>) -> Tensor<3> {
+        if musicnn_cpu::applies(&x.device()) {
+            if let Some(front) = musicnn_cpu::front_end(self, &x) {
+                return front;
+            }
+        }
+        self.front_end_layers(x)
+    }
+
+    /// [`front_end`](Self::front_end) through Burn's layers, on any device.
+    pub(super) fn front_end_layers(&self, x: Tensor<4>) -> Tensor<3> {
         let x = self.input_bn.forward(x);
         let front: Vec<Tensor<3>> = self
             .timbral
@@ -293,7 +307,20 @@ impl Musicnn {
 
     /// The pooled vector `[batch, POOL_DIM]` from the [`front_end`](Self::front_end)'s output:
     /// the mid end, then temporal max and mean.
+    ///
+    /// On the plain flex (CPU) device this runs a fused inference path (`musicnn_cpu`) that
+    /// gives the same values; on an autodiff or GPU device, Burn's layers.
     pub fn pools_from_front(&self, front: Tensor<3>) -> Tensor<2> {
+        if musicnn_cpu::applies(&front.device()) {
+            if let Some(pools) = musicnn_cpu::pools(self, &front) {
+                return pools;
+            }
+        }
+        self.pools_from_front_layers(front)
+    }
+
+    /// [`pools_from_front`](Self::pools_from_front) through Burn's layers, on any device.
+    pub(super) fn pools_from_front_layers(&self, front: Tensor<3>) -> Tensor<2> {
         let mut layers = vec![front.clone()];
         let mut previous = front;
         for (i, conv) in self.midend.iter().enumerate() {
