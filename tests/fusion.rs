@@ -8,7 +8,9 @@ use genrescope::bundle::{
     BundleError, DescriptorInput, FusionBundle, Header, MemberBundle, ModelKind, Provenance,
     SpectrogramBundle, TableBundle, TableHeader, WeightStorage,
 };
-use genrescope::classify::{ClassifyError, Ensemble, RunContext, TableModel};
+use genrescope::classify::{
+    ClassifyError, Ensemble, PartPlan, PatchSelection, RunContext, TableModel,
+};
 use genrescope::descriptors::{column_names, describe, DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet};
 use genrescope::FeatureConfig;
@@ -163,6 +165,23 @@ fn fused_result_is_the_weighted_mean_and_short_input_skips_the_table_member() {
         }
         other => panic!("expected NoMemberApplies, got {other:?}"),
     }
+}
+
+#[test]
+fn a_table_model_alone_answers_a_first_answer_plan_itself() {
+    // The page's first answer leaves whole-track members for later; with no spectrogram
+    // member there is nothing else to answer, so the table runs at once and the answer is
+    // complete; there is no preview to make.
+    let table = Ensemble::from_bundle(&table_bundle(WeightStorage::F32), &Device::flex()).unwrap();
+    let signal = music(8.0);
+    let prepared = table.prepare(&signal, SAMPLE_RATE).unwrap();
+    let plan =
+        PartPlan { patches: PatchSelection::Spread { count: 3 }, whole_track_members: false };
+    let part = table.analyse(&prepared, plan, &mut RunContext::default()).unwrap();
+    let first = table.merge(&[part]).unwrap();
+    assert!(first.coverage.complete);
+    assert_eq!(first, table.classify_mono(&signal, SAMPLE_RATE).unwrap());
+    assert_eq!(table.preview(&signal, SAMPLE_RATE, 3, &mut RunContext::default()).unwrap(), None);
 }
 
 #[test]

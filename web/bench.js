@@ -53,6 +53,17 @@ const ms = (v) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 0) : '–');
 
 const STAGE_NAMES = { melImage: 'Mel image', perPatch: 'per patch', total: 'engine total', endToEnd: 'end to end', firstAnswer: 'first answer', final: 'final (every patch)' };
 
+/** Adds a header row of column headings to `table`. */
+function headRow(table, names) {
+  const hr = table.createTHead().insertRow();
+  for (const name of names) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = name;
+    hr.append(th);
+  }
+}
+
 /** A table of the progressive runs (the page's way: every worker on one track). */
 function progressiveTable(b) {
   const p = b.progressive;
@@ -66,13 +77,7 @@ function progressiveTable(b) {
     td.textContent = `${p?.status ?? 'not run'}: ${p?.reason ?? ''}`;
     return wrap;
   }
-  const hr = table.createTHead().insertRow();
-  for (const h of ['Input', 'patches', ...PROGRESSIVE_STAGES.map((s) => STAGE_NAMES[s] ?? s)]) {
-    const th = document.createElement('th');
-    th.scope = 'col';
-    th.textContent = h;
-    hr.append(th);
-  }
+  headRow(table, ['Input', 'patches', ...PROGRESSIVE_STAGES.map((s) => STAGE_NAMES[s] ?? s)]);
   const body = table.createTBody();
   for (const [id, input] of Object.entries(p.inputs)) {
     const tr = body.insertRow();
@@ -107,13 +112,7 @@ function renderTables(result) {
       td.textContent = `${b.status}: ${b.reason}`;
       continue;
     }
-    const hr = table.createTHead().insertRow();
-    for (const h of ['Input', ...STAGES.map((s) => STAGE_NAMES[s] ?? s)]) {
-      const th = document.createElement('th');
-      th.scope = 'col';
-      th.textContent = h;
-      hr.append(th);
-    }
+    headRow(table, ['Input', ...STAGES.map((s) => STAGE_NAMES[s] ?? s)]);
     const body = table.createTBody();
     for (const [id, input] of Object.entries(b.inputs)) {
       const tr = body.insertRow();

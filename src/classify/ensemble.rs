@@ -186,6 +186,15 @@ impl Ensemble {
         Ok(Prepared { signals, level })
     }
 
+    /// `plan`, with the whole-track members run after all when there is no spectrogram member
+    /// (a table model alone): nothing else could answer.
+    fn feasible(&self, mut plan: PartPlan) -> PartPlan {
+        if !self.members.iter().any(|m| m.model.kind() == ModelKind::Spectrogram) {
+            plan.whole_track_members = true;
+        }
+        plan
+    }
+
     /// `samples` brought within full scale ([`conform_range`]; copied only when needed) and
     /// their level against the silence gate.
     fn conformed<'s>(&self, samples: &'s [f32], sample_rate: u32) -> (Cow<'s, [f32]>, SignalLevel) {
@@ -214,6 +223,12 @@ impl Ensemble {
         count: usize,
         ctx: &mut RunContext,
     ) -> Result<Option<TrackPart>, ClassifyError> {
+        if self
+            .feasible(PartPlan { whole_track_members: false, ..PartPlan::default() })
+            .whole_track_members
+        {
+            return Ok(None); // no spectrogram member to preview
+        }
         let (input, level) = self.conformed(samples, sample_rate);
         let input: &[f32] = &input;
         let mut members = Vec::with_capacity(self.members.len());
@@ -258,6 +273,7 @@ impl Ensemble {
         plan: PartPlan,
         ctx: &mut RunContext,
     ) -> Result<TrackPart, ClassifyError> {
+        let plan = self.feasible(plan);
         let mut members = Vec::with_capacity(self.members.len());
         for (m, input) in self.inputs(prepared) {
             members.push(match (input, plan.runs(m)) {
@@ -276,6 +292,7 @@ impl Ensemble {
         plan: PartPlan,
         ctx: &mut RunContext<'_>,
     ) -> Result<TrackPart, ClassifyError> {
+        let plan = self.feasible(plan);
         let mut members = Vec::with_capacity(self.members.len());
         for (m, input) in self.inputs(prepared) {
             members.push(match (input, plan.runs(m)) {

@@ -100,7 +100,10 @@ for (const webgpu of [false, true]) {
         const sent = new Map();
         for (const r of responses) {
           if (r.method !== 'GET' || r.status !== 200) continue;
-          const p = new URL(r.url, server.url).pathname.replace(/\/$/, '/index.html');
+          // The page's own address keeps its query (`?backend=webgpu` is another URL than the
+          // `/` the service worker stores, so the browser's cache cannot answer for it).
+          const u = new URL(r.url, server.url);
+          const p = u.pathname.replace(/\/$/, '/index.html') + u.search;
           sent.set(p, (sent.get(p) ?? 0) + 1);
         }
         const twice = [...sent].filter(([, n]) => n > 1);

@@ -508,6 +508,11 @@ export class EnginePool extends EventTarget {
     base.timings.firstAnswer = performance.now() - started;
     base.timings.firstPatches = base.coverage.analysed;
     base.timings.wall = base.timings.firstAnswer;
+    if (base.coverage?.complete) {
+      // The first answer covered everything (a short track, or a model without patches).
+      this.cancelTrack(trackKey);
+      return base;
+    }
     let latest = base;
     onUpdate?.(base);
     const parts = [base.part];
