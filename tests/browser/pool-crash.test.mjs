@@ -1,6 +1,7 @@
 // The engine pool's crash recovery (web/lib/engine.js), in Node with a scripted stand-in for
 // the worker: a file whose worker dies (a wasm trap) is tried once more on a fresh worker and
 // then fails with the cause the worker reported; the other files of the batch are classified.
+// A worker left holding about 1 GB of wasm memory by a huge file is replaced.
 // No browser or wasm build needed: `node --test tests/browser/pool-crash.test.mjs`.
 
 import { test } from 'node:test';
@@ -31,7 +32,7 @@ class ScriptedWorker {
             id: msg.id,
             error: { message: 'the engine stopped on this file: TimeBase cannot have 0 numerator or denominator', code: 'crashed', crashed: true },
           }
-        : { type: 'result', id: msg.id, result: { name: msg.name, timings: {} } };
+        : { type: 'result', id: msg.id, result: { name: msg.name, timings: {}, memory: { engineBytes: 13e6, decoderBytes: msg.name.startsWith('huge') ? 1e9 : 2e6 } } };
       this.onmessage({ data });
     }, 1);
   }
@@ -70,5 +71,32 @@ test('a file that kills a worker twice fails with its cause; the rest of the bat
     assert.equal(pool.workers.filter((w) => !w.dead).length, 1);
   } finally {
     console.warn = warn;
+  }
+});
+
+test('a worker left holding too much wasm memory is replaced after its job', { timeout: 5000 }, async () => {
+  const pool = new EnginePool({ backend: 'cpu', maxWorkers: 2 });
+  pool.modules.cpu = {};
+  pool.bundle = new ArrayBuffer(8);
+  const info = console.info;
+  console.info = () => {};
+  try {
+    await pool.startCpu(2);
+    const before = started.length;
+    const first = await pool.classifyFile({ name: 'a.wav' });
+    assert.equal(first.name, 'a.wav');
+    assert.equal(started.length, before, 'a small job keeps its worker');
+    const huge = await pool.classifyFile({ name: 'huge.flac' });
+    assert.equal(huge.name, 'huge.flac', 'the file itself is answered');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const bloated = started.find((w) => w.files.includes('huge.flac'));
+    assert.ok(bloated.terminated, 'the worker that holds 1 GB is stopped');
+    assert.equal(started.length, before + 1, 'and one fresh worker started');
+    assert.equal(pool.workers.filter((w) => !w.dead && w.info).length, 2, 'the pool is back to two workers');
+    const after = await Promise.all(['b.wav', 'c.wav', 'd.wav'].map((name) => pool.classifyFile({ name })));
+    assert.deepEqual(after.map((r) => r.name), ['b.wav', 'c.wav', 'd.wav']);
+    assert.ok(!bloated.files.includes('b.wav'), 'no later job goes to the stopped worker');
+  } finally {
+    console.info = info;
   }
 });

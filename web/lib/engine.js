@@ -100,6 +100,13 @@ function storedChoices() {
 
 let workerCount = 0;
 
+/**
+ * A CPU worker whose wasm memory (engine and decoder module) has grown past this is replaced
+ * after its job: wasm memory never shrinks, and a huge (or lying) file can leave a worker at
+ * about 1 GB (docs/HOSTILE-INPUT.md), now on each of the workers a track is shared by.
+ */
+export const RECYCLE_WORKER_BYTES = 768 << 20;
+
 /** A file that kills a worker this many times fails (a first crash may be chance, e.g. memory). */
 const MAX_CRASHES_PER_JOB = 2;
 
@@ -114,6 +121,8 @@ class EngineWorker {
     this.retiring = false;
     this.dead = false;
     this.info = null;
+    /** The worker's wasm memory after its last job, in bytes (as it reported it). */
+    this.heldBytes = 0;
     this.onCrash = onCrash;
     this.worker = new Worker(WORKER_URL, { type: 'module', name: `genrescope-${flavour}-${this.id}` });
     this.ready = new Promise((resolve, reject) => {
@@ -148,6 +157,8 @@ class EngineWorker {
       const job = this.pending.get(msg.id);
       this.pending.delete(msg.id);
       this.busy = this.pending.size > 0;
+      const memory = msg.result?.memory ?? msg.error?.memory;
+      if (memory) this.heldBytes = (memory.engineBytes ?? 0) + (memory.decoderBytes ?? 0);
       if (msg.type === 'result') job?.resolve(msg.result);
       else job?.reject(new EngineError(msg.error));
       this.onIdle?.();
@@ -189,8 +200,9 @@ class EngineWorker {
  *           adapter: {available, description, reason}, gpuReason, message}
  */
 export class EnginePool extends EventTarget {
-  constructor({ backend = 'auto', modelUrl = DEFAULT_MODEL, maxWorkers } = {}) {
+  constructor({ backend = 'auto', modelUrl = DEFAULT_MODEL, maxWorkers, recycleBytes = RECYCLE_WORKER_BYTES } = {}) {
     super();
+    this.recycleBytes = recycleBytes;
     this.requested = backend;
     this.modelUrl = modelUrl;
     const cores = globalThis.navigator?.hardwareConcurrency || 2;
@@ -276,8 +288,11 @@ export class EnginePool extends EventTarget {
 
   spawn(flavour, backend) {
     const w = new EngineWorker(flavour, backend, (worker, error, jobs) => this.crashed(worker, error, jobs));
-    // After the job's own continuations (a merge it asks for goes ahead of background work).
-    w.onIdle = () => setTimeout(() => this.pump(), 0);
+    w.onIdle = () => {
+      if (w.flavour === 'cpu' && w.heldBytes > this.recycleBytes && !w.retiring) this.recycle(w);
+      // After the job's own continuations (a merge it asks for goes ahead of background work).
+      setTimeout(() => this.pump(), 0);
+    };
     this.workers.push(w);
     return w;
   }
@@ -398,6 +413,15 @@ export class EnginePool extends EventTarget {
     } catch {
       // Private mode or storage disabled: measure again next time.
     }
+  }
+
+  /** Replaces a CPU worker that holds too much memory (see RECYCLE_WORKER_BYTES). */
+  recycle(worker) {
+    const keep = this.workers.filter((w) => w.flavour === 'cpu' && !w.dead && !w.retiring).length;
+    worker.retiring = true;
+    this.retireIdle();
+    console.info(`engine worker ${worker.id} holds ${Math.round(worker.heldBytes / 1e6)} MB of wasm memory; starting a fresh one`);
+    this.startCpu(keep).catch((err) => this.failAll(err.message));
   }
 
   retireIdle() {
