@@ -104,7 +104,12 @@ describe('a long track, progressively (CPU, shipped model)', () => {
     // The timeline covers the whole length, and the Mel image came with a share.
     const row = page.locator(`#files > li[data-file="${path.basename(tracks[0])}"]`);
     await row.locator('summary').click();
-    assert.equal(await row.locator('.timeline-list li').count(), native.get(path.basename(tracks[0])).windows);
+    const total = native.get(path.basename(tracks[0])).windows;
+    // The details render when the row opens; wait for them.
+    await row.locator('.timeline-list li').nth(total - 1).waitFor({ state: 'attached' });
+    assert.equal(await row.locator('.timeline-list li').count(), total);
+    await row.locator('canvas.mel').waitFor();
+    await page.waitForTimeout(300);
     assert.ok((await row.locator('canvas.mel').evaluate((c) => c.width)) > 100, 'the Mel image is drawn');
     assert.match(await row.locator('.file-status').textContent(), /first answer .* whole track \(\d+ patches\)/);
     assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), []);
