@@ -43,13 +43,6 @@ impl Default for PartPlan {
     }
 }
 
-impl PartPlan {
-    /// Whether `member` runs in this part.
-    fn runs(&self, member: &Member) -> bool {
-        self.whole_track_members || member.model.kind() == ModelKind::Spectrogram
-    }
-}
-
 impl From<Analysis> for MemberPart {
     fn from(a: Analysis) -> Self {
         MemberPart::Analysed { total: a.total, windows: a.windows }
@@ -186,13 +179,10 @@ impl Ensemble {
         Ok(Prepared { signals, level })
     }
 
-    /// `plan`, with the whole-track members run after all when there is no spectrogram member
-    /// (a table model alone): nothing else could answer.
-    fn feasible(&self, mut plan: PartPlan) -> PartPlan {
-        if !self.members.iter().any(|m| m.model.kind() == ModelKind::Spectrogram) {
-            plan.whole_track_members = true;
-        }
-        plan
+    /// Whether a member is a spectrogram network (without one, a table model alone answers
+    /// every part itself: nothing else could).
+    fn has_spectrogram_member(&self) -> bool {
+        self.members.iter().any(|m| m.model.kind() == ModelKind::Spectrogram)
     }
 
     /// `samples` brought within full scale ([`conform_range`]; copied only when needed) and
@@ -223,11 +213,8 @@ impl Ensemble {
         count: usize,
         ctx: &mut RunContext,
     ) -> Result<Option<TrackPart>, ClassifyError> {
-        if self
-            .feasible(PartPlan { whole_track_members: false, ..PartPlan::default() })
-            .whole_track_members
-        {
-            return Ok(None); // no spectrogram member to preview
+        if !self.has_spectrogram_member() {
+            return Ok(None);
         }
         let (input, level) = self.conformed(samples, sample_rate);
         let input: &[f32] = &input;
@@ -273,13 +260,11 @@ impl Ensemble {
         plan: PartPlan,
         ctx: &mut RunContext,
     ) -> Result<TrackPart, ClassifyError> {
-        let plan = self.feasible(plan);
         let mut members = Vec::with_capacity(self.members.len());
-        for (m, input) in self.inputs(prepared) {
-            members.push(match (input, plan.runs(m)) {
-                (_, false) => MemberPart::Deferred,
-                (Err(reason), true) => MemberPart::Skipped { reason },
-                (Ok(samples), true) => m.model.analyse(samples, plan.patches, ctx)?.into(),
+        for (m, input) in self.planned(prepared, plan) {
+            members.push(match input {
+                Ok(samples) => m.model.analyse(samples, plan.patches, ctx)?.into(),
+                Err(part) => part,
             });
         }
         Ok(TrackPart { level: prepared.level, members })
@@ -292,15 +277,11 @@ impl Ensemble {
         plan: PartPlan,
         ctx: &mut RunContext<'_>,
     ) -> Result<TrackPart, ClassifyError> {
-        let plan = self.feasible(plan);
         let mut members = Vec::with_capacity(self.members.len());
-        for (m, input) in self.inputs(prepared) {
-            members.push(match (input, plan.runs(m)) {
-                (_, false) => MemberPart::Deferred,
-                (Err(reason), true) => MemberPart::Skipped { reason },
-                (Ok(samples), true) => {
-                    m.model.analyse_async(samples, plan.patches, ctx).await?.into()
-                }
+        for (m, input) in self.planned(prepared, plan) {
+            members.push(match input {
+                Ok(samples) => m.model.analyse_async(samples, plan.patches, ctx).await?.into(),
+                Err(part) => part,
             });
         }
         Ok(TrackPart { level: prepared.level, members })
@@ -366,14 +347,25 @@ impl Ensemble {
         Ok(result)
     }
 
-    /// Each member with its input from `prepared`, or why it does not apply to it.
-    fn inputs<'a>(
+    /// Each member with its input from `prepared` when it runs in this part (`plan`, made
+    /// feasible), else its share as it stands: deferred to a later part, or skipped with why
+    /// it does not apply to this input.
+    fn planned<'a>(
         &'a self,
         prepared: &'a Prepared,
-    ) -> impl Iterator<Item = (&'a Member, Result<&'a [f32], String>)> {
-        self.members.iter().map(|m| {
+        plan: PartPlan,
+    ) -> impl Iterator<Item = (&'a Member, Result<&'a [f32], MemberPart>)> {
+        let whole_track_members = plan.whole_track_members || !self.has_spectrogram_member();
+        self.members.iter().map(move |m| {
+            if !whole_track_members && m.model.kind() != ModelKind::Spectrogram {
+                return (m, Err(MemberPart::Deferred));
+            }
             let samples = prepared.at(m.model.sample_rate());
-            (m, m.model.not_applicable(samples.len()).map_or(Ok(samples), Err))
+            let input = match m.model.not_applicable(samples.len()) {
+                Some(reason) => Err(MemberPart::Skipped { reason }),
+                None => Ok(samples),
+            };
+            (m, input)
         })
     }
 

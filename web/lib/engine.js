@@ -332,6 +332,14 @@ export class EnginePool extends EventTarget {
   async tryGpu(mode) {
     this.update({ message: 'loading the WebGPU engine…' });
     let worker;
+    /** Gives up on WebGPU: the worker (if any) goes, the page says why. */
+    const abandon = (reason) => {
+      this.gpuWasm = null;
+      worker?.terminate();
+      this.workers = this.workers.filter((w) => w !== worker);
+      this.update({ gpuReason: reason, message: '' });
+      return false;
+    };
     try {
       if (!this.modules.gpu) {
         const res = await fetchOk(BUILDS.gpu.wasm);
@@ -344,28 +352,12 @@ export class EnginePool extends EventTarget {
       worker = this.spawn('gpu', mode);
       await worker.init(this.modules.gpu, this.bundle);
     } catch (err) {
-      this.gpuWasm = null;
-      worker?.terminate();
-      this.workers = this.workers.filter((w) => w !== worker);
-      this.update({ gpuReason: err.message, message: '' });
-      return false;
+      return abandon(err.message);
     }
-    if (worker.info.backend !== 'webgpu') {
-      this.gpuWasm = null;
-      worker.terminate();
-      this.workers = this.workers.filter((w) => w !== worker);
-      this.update({ gpuReason: worker.info.gpu?.reason ?? 'WebGPU was not used', message: '' });
-      return false;
-    }
+    if (worker.info.backend !== 'webgpu') return abandon(worker.info.gpu?.reason ?? 'WebGPU was not used');
     const speed = this.compareSpeed(worker.info.gpu);
     if (mode === 'auto') this.remember(speed);
-    if (mode === 'auto' && speed.backend === 'cpu') {
-      this.gpuWasm = null;
-      worker.terminate();
-      this.workers = this.workers.filter((w) => w !== worker);
-      this.update({ gpuReason: speed.reason, message: '' });
-      return false;
-    }
+    if (mode === 'auto' && speed.backend === 'cpu') return abandon(speed.reason);
     for (const w of this.workers) {
       if (w !== worker) w.retiring = true;
     }

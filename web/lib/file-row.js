@@ -13,7 +13,7 @@
 // data-decoder, data-error, and for a fused model data-members (JSON: each member's name,
 // weight, top label and probabilities, or why it was left out).
 
-import { bytes, duration, h, ms, percent, seconds } from './format.js';
+import { bytes, coverageText, duration, h, ms, percent, seconds } from './format.js';
 import { genreColour } from './palette.js';
 import { drawMel } from './mel-canvas.js';
 import { drawTimeline, legend, timelineList } from './timeline.js';
@@ -211,9 +211,9 @@ export class FileRow {
     const where = `${duration(result.source.durationSeconds)} · ${result.backend === 'webgpu' ? 'WebGPU' : 'CPU'}`;
     const t = result.timings;
     if (refining) {
-      this.status.textContent = `${where} · first answer in ${ms(t.firstAnswer ?? t.total)} · refining: ${coverage.analysed} of ${coverage.total} patches…`;
+      this.status.textContent = `${where} · first answer in ${ms(t.firstAnswer ?? t.total)} · refining: ${coverageText(result)}…`;
     } else if (t.firstAnswer !== undefined) {
-      const whole = coverage.complete ? `whole track (${coverage.total} patches)` : `${coverage.analysed} of ${coverage.total} patches`;
+      const whole = coverage.complete ? `whole track (${coverage.total} patches)` : coverageText(result);
       this.status.textContent = `${where} · first answer ${ms(t.firstAnswer)} · ${whole} ${ms(t.wall)}`;
     } else {
       this.status.textContent = `${where} · ${ms(t.total + (t.webaudio ?? 0))}`;
@@ -271,7 +271,7 @@ export class FileRow {
           h('dt', {}, 'Source'),
           h('dd', {}, `${src.sampleRate} Hz, ${src.channels} channel${src.channels === 1 ? '' : 's'}, ${duration(src.durationSeconds)}`),
         ),
-        h('table', { class: 'timings' }, h('caption', {}, t.firstAnswer === undefined ? 'Time per stage' : 'Time per stage (of the first answer)'), h('tbody', {}, timingRows, h('tr', { class: 'total' }, h('th', { scope: 'row' }, 'total work'), h('td', {}, ms(t.total + (t.read ?? 0) + (t.webaudio ?? 0)))), t.firstAnswer === undefined ? null : [h('tr', { dataset: { stage: 'firstAnswer' } }, h('th', { scope: 'row' }, `first answer (${t.firstPatches} patches), from the drop`), h('td', {}, ms(t.firstAnswer))), h('tr', { dataset: { stage: 'wall' } }, h('th', { scope: 'row' }, `${r.coverage.analysed} of ${r.coverage.total} patches, every worker, from the drop`), h('td', {}, ms(t.wall)))])),
+        h('table', { class: 'timings' }, h('caption', {}, t.firstAnswer === undefined ? 'Time per stage' : 'Time per stage (of the first answer)'), h('tbody', {}, timingRows, h('tr', { class: 'total' }, h('th', { scope: 'row' }, 'total work'), h('td', {}, ms(t.total + (t.read ?? 0) + (t.webaudio ?? 0)))), t.firstAnswer === undefined ? null : [h('tr', { dataset: { stage: 'firstAnswer' } }, h('th', { scope: 'row' }, `first answer (${t.firstPatches} patches), from the drop`), h('td', {}, ms(t.firstAnswer))), h('tr', { dataset: { stage: 'wall' } }, h('th', { scope: 'row' }, `${coverageText(r)}, every worker, from the drop`), h('td', {}, ms(t.wall)))])),
         r.warnings.length ? h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', {}, w))) : null,
       ),
     ];

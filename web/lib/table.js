@@ -3,7 +3,7 @@
 // records. Each row carries data-file / data-verdict / data-genre (the top label) /
 // data-confidence (full precision).
 
-import { h, percent } from './format.js';
+import { coverageText, h, percent } from './format.js';
 import { namesGenres } from './verdict.js';
 
 const STATE_TEXT = { queued: 'queued', running: 'working…', refining: 'refining…', done: 'done', error: 'error' };
@@ -29,12 +29,6 @@ export function tableValues(record) {
     decoder: res ? (res.source.decoder === 'genrescope' ? 'engine' : res.source.decoder) : '',
     status: record.state === 'error' ? `error: ${record.error?.message ?? ''}` : record.state === 'refining' ? `refining… ${coverageText(res)}` : STATE_TEXT[record.state],
   };
-}
-
-/** "3 of 100 patches" from a result's coverage (empty without one). */
-export function coverageText(result) {
-  const c = result?.coverage;
-  return c?.total ? `${c.analysed} of ${c.total} patches` : '';
 }
 
 export class BatchTable {
