@@ -17,7 +17,7 @@ PKG_DIR="$ROOT/web/pkg"
 # decoders of compressed formats), the decoder module the CPU engine fetches the first time a
 # file needs it (FLAC, MP3, Ogg Vorbis, AAC/ALAC, Matroska), and the WebGPU-capable engine
 # with every decoder, fetched only where navigator.gpu yields an adapter.
-WASM_FLAVOURS=(cpu decoders gpu)
+WASM_FLAVOURS=(cpu cpu-relaxed decoders gpu)
 BROWSER_DIR="$ROOT/tests/browser"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 APT_PACKAGES=(chromium mesa-vulkan-drivers)
@@ -43,7 +43,9 @@ Commands:
                 Cargo.lock, Debian packages ${APT_PACKAGES[*]}, and the
                 npm packages of tests/browser.
   build         Build the wasm modules (release, +simd128) and their JS bindings:
-                web/pkg/cpu (CPU engine, loaded first), web/pkg/decoders (the
+                web/pkg/cpu (CPU engine, loaded first; genrescope_relaxed_bg.wasm is the
+                same engine with relaxed-SIMD multiply-adds, for browsers that validate
+                it, sharing genrescope.js), web/pkg/decoders (the
                 compressed-format decoders, loaded on demand) and web/pkg/gpu (with WebGPU).
   bench [ARGS]  cargo bench -p genrescope [ARGS] (criterion).
   bench-web [ARGS]
@@ -208,13 +210,15 @@ human_size() {
   awk -v b="$1" 'BEGIN { if (b >= 1000000) printf "%.2f MB", b / 1000000; else printf "%.1f kB", b / 1000 }'
 }
 
-# Builds one flavour into web/pkg/<name>: cargo (wasm, +simd128), then wasm-bindgen. The CPU
+# Builds one flavour into web/pkg/<name> (cpu-relaxed: only its wasm, into web/pkg/cpu):
+# cargo (wasm, +simd128), then wasm-bindgen. The CPU
 # engine and the decoder module share a target dir (the same dependencies; each build
 # re-links only its own small part and wasm-bindgen reads its output at once).
 build_flavour() {
   local name="$1" target_dir features=()
   case "$name" in
     cpu) target_dir="$TARGET_DIR" features=(--no-default-features --features engine) ;;
+    cpu-relaxed) target_dir="$TARGET_DIR" features=(--no-default-features --features relaxed-simd) ;;
     decoders) target_dir="$TARGET_DIR" features=(--no-default-features --features decoders) ;;
     gpu) target_dir="$GPU_TARGET_DIR" features=(--features webgpu) ;;
     *) die "unknown wasm flavour: $name" ;;
@@ -226,12 +230,23 @@ build_flavour() {
     cargo rustc --profile "$WASM_PROFILE" --lib --crate-type cdylib --target "$WASM_TARGET" \
     -p genrescope --target-dir "$target_dir" "${features[@]}"
   # Names and producer sections are only for debugging; dropping them saves ~15 % gzipped.
+  local out_dir="$PKG_DIR/$name" out
+  [[ "$name" == cpu-relaxed ]] && out_dir="$target_dir/pkg-cpu-relaxed"
   wasm-bindgen --target web --remove-name-section --remove-producers-section \
-    --out-dir "$PKG_DIR/$name" "$target_dir/$WASM_TARGET/$WASM_PROFILE/genrescope.wasm"
-  local out="$PKG_DIR/$name/genrescope_bg.wasm" raw gz
+    --out-dir "$out_dir" "$target_dir/$WASM_TARGET/$WASM_PROFILE/genrescope.wasm"
+  out="$out_dir/genrescope_bg.wasm"
+  if [[ "$name" == cpu-relaxed ]]; then
+    # The relaxed engine exports exactly what the plain one does, so the page loads either
+    # wasm with web/pkg/cpu/genrescope.js; refuse a build where the bindings differ.
+    cmp -s "$out_dir/genrescope.js" "$PKG_DIR/cpu/genrescope.js" \
+      || die "the relaxed CPU engine's JS bindings differ from web/pkg/cpu/genrescope.js (build cpu first)"
+    cp "$out" "$PKG_DIR/cpu/genrescope_relaxed_bg.wasm"
+    out="$PKG_DIR/cpu/genrescope_relaxed_bg.wasm"
+  fi
+  local raw gz
   raw="$(stat -c %s "$out")"
   gz="$(gzip -9 -c "$out" | wc -c)"
-  info "web/pkg/$name/genrescope_bg.wasm: $(human_size "$raw") raw ($raw bytes), $(human_size "$gz") gzip ($gz bytes)"
+  info "${out#"$ROOT/"}: $(human_size "$raw") raw ($raw bytes), $(human_size "$gz") gzip ($gz bytes)"
 }
 
 cmd_build() {
@@ -248,7 +263,8 @@ wasm_is_stale() {
   local name out
   for name in "${WASM_FLAVOURS[@]}"; do
     out="$PKG_DIR/$name/genrescope_bg.wasm"
-    [[ -f "$out" && -f "$PKG_DIR/$name/genrescope.js" ]] || return 0
+    [[ "$name" == cpu-relaxed ]] && out="$PKG_DIR/cpu/genrescope_relaxed_bg.wasm"
+    [[ -f "$out" && -f "$PKG_DIR/${name%-relaxed}/genrescope.js" ]] || return 0
     [[ -z "$(find src Cargo.toml Cargo.lock -newer "$out" -print -quit 2>/dev/null)" ]] || return 0
   done
   return 1

@@ -13,7 +13,7 @@
 // the running pool, records and live session for them and for the tests. Once the engine has
 // settled, sw.js (a service worker) is registered so the page also works offline.
 
-import { requestedBackend, requestedModel } from './lib/backend.js';
+import { requestedBackend, requestedModel, requestedSimd } from './lib/backend.js';
 import { attachDrop } from './lib/drop.js';
 import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
 import { download, toCsv, toJson } from './lib/export.js';
@@ -28,7 +28,7 @@ const $ = (sel) => document.querySelector(sel);
 
 // ?model=NAME loads models/NAME/model.gscope (e.g. `fused`, the CNN + descriptor-table fusion).
 const modelName = requestedModel();
-const pool = new EnginePool({ backend: requestedBackend(), modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) });
+const pool = new EnginePool({ backend: requestedBackend(), simd: requestedSimd(), modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) });
 const records = new Records();
 new BatchTable($('#batch-table tbody'), records);
 const list = $('#files');

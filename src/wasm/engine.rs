@@ -159,6 +159,8 @@ struct EngineInfo {
     version: &'static str,
     /// The module was compiled with wasm SIMD (simd128).
     simd: bool,
+    /// Its matrix products use relaxed-SIMD fused multiply-adds (the `relaxed-simd` build).
+    relaxed_simd: bool,
     /// What the model is (the same record `bundleInfo` returns).
     model: ModelInfo,
     gpu: GpuStatus,
@@ -286,6 +288,7 @@ impl Engine {
             build: super::flavour(),
             version: env!("CARGO_PKG_VERSION"),
             simd: cfg!(target_feature = "simd128"),
+            relaxed_simd: cfg!(feature = "relaxed-simd"),
             model: cpu.info().clone(),
             gpu: gpu_status,
             load_ms,

@@ -6,14 +6,15 @@
 //
 //   node tests/browser/bench.mjs [--backends cpu,webgpu] [--warmup 1] [--reps 5]
 //        [--gpu-reps N] [--clip PATH|none] [--clip-seconds 30] [--long-seconds 300]
-//        [--no-synth] [--no-sizes] [--quiet] [--model NAME]
+//        [--no-synth] [--no-sizes] [--quiet] [--model NAME] [--simd auto|plain|relaxed]
 //   ./build.sh bench-web [same options]       (builds the wasm first when stale)
 //
 // The clip defaults to a GTZAN clip from ../shared (handed to the page's file picker, not
 // copied); `--clip none` uses a clip synthesised in the page. The long file is the clip
 // looped in the page. Not a test (no *.test.mjs): CI does not run it; bench-page.test.mjs
 // checks the page with tiny inputs. `--model NAME` times web/models/NAME/ (e.g. `fused`)
-// instead of the default model.
+// instead of the default model. `--simd plain` times the wasm SIMD128 CPU engine where
+// Chromium would load the relaxed-SIMD one (the page's `?simd=`).
 
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -41,7 +42,7 @@ const WEB = path.join(REPO, 'web');
  * runs `backend` on the page's inputs and resolves to the page's report plus the browser's
  * version, flags, page errors and any request that left the origin.
  */
-export async function runBenchPage({ server, webgpu, backend, model = 'default', clip = null, warmup = 1, reps = 5, clipSeconds = 30, longSeconds = 300, synth = true, log = () => {}, timeoutMs = 3 * 3600_000 }) {
+export async function runBenchPage({ server, webgpu, backend, model = 'default', simd = 'auto', clip = null, warmup = 1, reps = 5, clipSeconds = 30, longSeconds = 300, synth = true, log = () => {}, timeoutMs = 3 * 3600_000 }) {
   const browser = await launchBrowser({ webgpu });
   try {
     const context = await browser.newContext();
@@ -54,7 +55,7 @@ export async function runBenchPage({ server, webgpu, backend, model = 'default',
       if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
       else if (msg.text().startsWith('bench: ')) log(`[${webgpu ? 'webgpu browser' : 'cpu browser'}] ${msg.text().slice(7)}`);
     });
-    const query = new URLSearchParams({ backends: backend, warmup, reps, clipSeconds, longSeconds, synth: synth ? 1 : 0, ...(model === 'default' ? {} : { model }) });
+    const query = new URLSearchParams({ backends: backend, warmup, reps, clipSeconds, longSeconds, synth: synth ? 1 : 0, ...(model === 'default' ? {} : { model }), ...(simd === 'auto' ? {} : { simd }) });
     await page.goto(`${server.url}bench.html?${query}`, { waitUntil: 'load' });
     await page.locator('#report[data-adapter]').waitFor({ state: 'attached', timeout: 60_000 });
     if (clip) await page.setInputFiles('#clip-input', clip);
@@ -184,7 +185,7 @@ export async function measureSizes({ server, gpu = true }) {
 }
 
 function parseArgs(argv) {
-  const opts = { backends: ['cpu', 'webgpu'], warmup: 1, reps: 5, gpuReps: null, clip: DEFAULT_CLIP, clipSeconds: 30, longSeconds: 300, synth: true, sizes: true, quiet: false, model: 'default' };
+  const opts = { backends: ['cpu', 'webgpu'], warmup: 1, reps: 5, gpuReps: null, clip: DEFAULT_CLIP, clipSeconds: 30, longSeconds: 300, synth: true, sizes: true, quiet: false, model: 'default', simd: 'auto' };
   const int = (name, v, min) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number >= ${min}, got ${v}`);
@@ -214,6 +215,10 @@ function parseArgs(argv) {
     else if (a === '--model') {
       opts.model = value();
       if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(opts.model) || !existsSync(path.join(WEB, 'models', opts.model, 'model.gscope'))) throw new Error(`no model web/models/${opts.model}/model.gscope`);
+    }
+    else if (a === '--simd') {
+      opts.simd = value();
+      if (!['auto', 'plain', 'relaxed'].includes(opts.simd)) throw new Error(`--simd must be auto, plain or relaxed, got ${opts.simd}`);
     }
     else if (a === '--help' || a === '-h') {
       console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 16).join('\n'));
@@ -259,7 +264,7 @@ async function main() {
       const webgpu = backend === 'webgpu';
       const reps = webgpu && opts.gpuReps ? opts.gpuReps : opts.reps;
       log(`${backend}: ${opts.warmup} warm-up + ${reps} timed runs per input`);
-      const page = await runBenchPage({ server, webgpu, backend, model: opts.model, clip: opts.clip, warmup: opts.warmup, reps, clipSeconds: opts.clipSeconds, longSeconds: opts.longSeconds, synth: opts.synth, log });
+      const page = await runBenchPage({ server, webgpu, backend, model: opts.model, simd: opts.simd, clip: opts.clip, warmup: opts.warmup, reps, clipSeconds: opts.clipSeconds, longSeconds: opts.longSeconds, synth: opts.synth, log });
       chromium = page.chromium;
       userAgent = page.userAgent;
       const result = page.backends.find((b) => b.backend === backend);
@@ -290,6 +295,7 @@ async function main() {
       loadAverage1m: { before: round2(loadBefore[0]), after: round2(os.loadavg()[0]) },
       caveat: SWIFTSHADER_CAVEAT,
       model: `web/models/${opts.model}/model.gscope`,
+      simd: opts.simd,
       inputs: { clip: opts.clip ? path.relative(REPO, opts.clip) : 'synthesised in the page', clipSeconds: opts.clipSeconds, longSeconds: opts.longSeconds, synth: opts.synth },
       unit: 'ms',
       backends,

@@ -49,11 +49,14 @@ after(async () => {
 // With an adapter, 'auto' keeps WebGPU only where it is faster than the CPU pool (timed by the
 // start-up check; on SwiftShader that is normally the CPU: read from the page), so the shipped
 // model also runs with ?backend=webgpu, which uses WebGPU whatever the timing.
-for (const { webgpu, query } of [{ webgpu: true, query: '' }, { webgpu: true, query: '?backend=webgpu' }, { webgpu: false, query: '' }]) {
+// Chromium has relaxed SIMD, so the page runs the relaxed-SIMD CPU engine; ?simd=plain runs the
+// SIMD128 one, which browsers without relaxed SIMD get: both must equal the CLI.
+for (const { webgpu, query } of [{ webgpu: true, query: '' }, { webgpu: true, query: '?backend=webgpu' }, { webgpu: false, query: '' }, { webgpu: false, query: '?simd=plain' }]) {
   const auto = webgpu && !query;
   let expected = webgpu ? 'webgpu' : 'cpu';
+  const relaxed = !query.includes('simd=plain');
 
-  describe(`first load ${webgpu ? `with --enable-unsafe-webgpu${query ? `, ${query}` : ''}` : 'without WebGPU flag'}`, () => {
+  describe(`first load ${webgpu ? 'with --enable-unsafe-webgpu' : 'without WebGPU flag'}${query ? `, ${query}` : ''}`, () => {
     let browser;
     before(async () => {
       browser = await launchBrowser({ webgpu });
@@ -101,6 +104,15 @@ for (const { webgpu, query } of [{ webgpu: true, query: '' }, { webgpu: true, qu
             const body = readFileSync(file);
             sizes.set(p, { raw: body.length, gzip: gzipSync(body, { level: 9 }).length });
           }
+        }
+        // One CPU engine, the one the browser can run fastest (or the one asked for).
+        const [want, other] = ['/pkg/cpu/genrescope_relaxed_bg.wasm', '/pkg/cpu/genrescope_bg.wasm'];
+        assert.ok(fetched.includes(relaxed ? want : other) && !fetched.includes(relaxed ? other : want), `one CPU engine, ${relaxed ? 'relaxed SIMD' : 'SIMD128'}: ${fetched}`);
+        const cpuEngine = await page.evaluate(() => globalThis.genrescope.pool.status.cpuEngine);
+        assert.equal(cpuEngine?.relaxed, relaxed, JSON.stringify(cpuEngine));
+        if (expected === 'cpu') {
+          const note = await page.locator('#engine .engine-note').textContent();
+          assert.match(note, relaxed ? /relaxed SIMD \(fused multiply-add\)/ : /not the relaxed-SIMD build: .*\?simd=plain/);
         }
         const gpuFiles = [...sizes.keys()].filter((p) => p.startsWith('/pkg/gpu/'));
         const initial = [...sizes.entries()].filter(([p]) => !gpuFiles.includes(p));

@@ -7,6 +7,50 @@ export function requestedBackend(search = globalThis.location?.search ?? '') {
 }
 
 /**
+ * The CPU engine asked for in the URL: `?simd=plain` keeps the wasm SIMD128 build even where
+ * the browser has relaxed SIMD, `?simd=relaxed` asks for the relaxed-SIMD build; 'auto'
+ * (default) picks by `relaxedSimdAvailable()`.
+ */
+export function requestedSimd(search = globalThis.location?.search ?? '') {
+  const value = new URLSearchParams(search).get('simd');
+  return value === 'plain' || value === 'relaxed' ? value : 'auto';
+}
+
+/**
+ * A wasm module whose one function returns `f32x4.relaxed_madd` of three zero vectors: it
+ * validates only where the browser has relaxed SIMD (Chrome 114+, Firefox 145+). The service
+ * worker (sw.js, a classic script) builds the same bytes to precache the same engine.
+ */
+function relaxedSimdProbe() {
+  const zeros = () => [0xfd, 0x0c, ...new Array(16).fill(0)]; // v128.const 0
+  const body = [0x00, ...zeros(), ...zeros(), ...zeros(), 0xfd, 0x85, 0x02, 0x0b]; // f32x4.relaxed_madd; end
+  const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const types = [0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b]; // one type: () -> v128
+  const functions = [0x03, 0x02, 0x01, 0x00];
+  const code = [0x0a, body.length + 2, 0x01, body.length, ...body];
+  return new Uint8Array([...header, ...types, ...functions, ...code]);
+}
+
+/** Whether this browser's WebAssembly has relaxed SIMD (never throws). */
+export function relaxedSimdAvailable() {
+  try {
+    return WebAssembly.validate(relaxedSimdProbe());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Which CPU engine to load for `requested` ('auto', 'plain' or 'relaxed'): `{relaxed,
+ * reason}`. The relaxed one is never chosen where the browser cannot compile it.
+ */
+export function chooseCpuEngine(requested = 'auto', available = relaxedSimdAvailable()) {
+  if (requested === 'plain') return { relaxed: false, reason: 'wasm SIMD128 build requested in the address (?simd=plain)' };
+  if (!available) return { relaxed: false, reason: 'this browser has no relaxed SIMD' };
+  return { relaxed: true, reason: '' };
+}
+
+/**
  * The model asked for in the URL: `?model=NAME` names a folder of this site's `models/`
  * (`default` when absent or not a plain name: no other site's file is ever loaded).
  */

@@ -8,7 +8,7 @@
 // - `progressive`: the page's way (`pool.classifyTrack`), a pool of one worker per core (one
 //   WebGPU worker) sharing the track: `firstAnswer` and `final` (every patch) from the drop.
 
-import { requestedModel } from './backend.js';
+import { requestedModel, requestedSimd } from './backend.js';
 import { EnginePool } from './engine.js';
 
 /** The stages reported per input, in ms: the engine's, plus `endToEnd` measured in the page. */
@@ -42,7 +42,7 @@ function closePool(pool) {
 export async function startBackend(backend, { maxWorkers = 1 } = {}) {
   // ?model=NAME times models/NAME/ instead of the default one.
   const modelUrl = new URL(`../models/${requestedModel()}/model.gscope`, import.meta.url);
-  const pool = new EnginePool({ backend, maxWorkers, modelUrl });
+  const pool = new EnginePool({ backend, maxWorkers, modelUrl, simd: requestedSimd() });
   const t0 = performance.now();
   const status = await pool.start();
   const startMs = performance.now() - t0;
@@ -59,6 +59,7 @@ export async function startBackend(backend, { maxWorkers = 1 } = {}) {
   const engine = {
     build: info.build,
     simd: info.simd,
+    relaxedSimd: info.relaxedSimd,
     startMs: round(startMs),
     workerInitMs: round(info.initMs),
     modelLoadMs: round(info.loadMs),

@@ -14,13 +14,18 @@
 // `backend: 'webgpu'` uses WebGPU whatever the timing says. The CPU build reads WAV, AIFF, CAF and AU;
 // a CPU worker loads the decoder module for the compressed formats when a file needs it.
 
-import { probeWebGpu } from './backend.js';
+import { chooseCpuEngine, probeWebGpu } from './backend.js';
 
 const WORKER_URL = new URL('../worker.js', import.meta.url);
 /** The model bundle the page loads (its card is beside it). */
 export const DEFAULT_MODEL = new URL('../models/default/model.gscope', import.meta.url);
 const BUILDS = {
-  cpu: { glue: new URL('../pkg/cpu/genrescope.js', import.meta.url), wasm: new URL('../pkg/cpu/genrescope_bg.wasm', import.meta.url) },
+  cpu: {
+    glue: new URL('../pkg/cpu/genrescope.js', import.meta.url),
+    wasm: new URL('../pkg/cpu/genrescope_bg.wasm', import.meta.url),
+    /** The same engine with relaxed-SIMD multiply-adds in its matrix products (same glue). */
+    relaxedWasm: new URL('../pkg/cpu/genrescope_relaxed_bg.wasm', import.meta.url),
+  },
   gpu: { glue: new URL('../pkg/gpu/genrescope.js', import.meta.url), wasm: new URL('../pkg/gpu/genrescope_bg.wasm', import.meta.url) },
 };
 /**
@@ -200,8 +205,9 @@ class EngineWorker {
  *           adapter: {available, description, reason}, gpuReason, message}
  */
 export class EnginePool extends EventTarget {
-  constructor({ backend = 'auto', modelUrl = DEFAULT_MODEL, maxWorkers, recycleBytes = RECYCLE_WORKER_BYTES } = {}) {
+  constructor({ backend = 'auto', simd = 'auto', modelUrl = DEFAULT_MODEL, maxWorkers, recycleBytes = RECYCLE_WORKER_BYTES } = {}) {
     super();
+    this.simd = simd;
     this.recycleBytes = recycleBytes;
     this.requested = backend;
     this.modelUrl = modelUrl;
@@ -224,6 +230,8 @@ export class EnginePool extends EventTarget {
       model: null,
       adapter: null,
       gpuReason: '',
+      /** Which CPU engine runs: `{relaxed, reason}` (reason: why not the relaxed-SIMD one). */
+      cpuEngine: null,
       message: 'loading the engine and the model…',
     };
   }
@@ -239,7 +247,7 @@ export class EnginePool extends EventTarget {
   async start() {
     try {
       const adapterProbe = probeWebGpu();
-      const [bundle, cpuModule] = await Promise.all([fetchBytes(this.modelUrl), compileWasm(BUILDS.cpu.wasm)]);
+      const [bundle, cpuModule] = await Promise.all([fetchBytes(this.modelUrl), this.compileCpu()]);
       this.bundle = bundle;
       this.modules.cpu = cpuModule;
       const adapter = await adapterProbe;
@@ -266,6 +274,27 @@ export class EnginePool extends EventTarget {
       this.failAll(err.message);
     }
     return this.status;
+  }
+
+  /**
+   * Compiles the CPU engine: the relaxed-SIMD build where the browser has relaxed SIMD (and
+   * `?simd=plain` did not ask otherwise), else the SIMD128 one. Records which, and why, in
+   * `status.cpuEngine`.
+   */
+  async compileCpu() {
+    let choice = chooseCpuEngine(this.simd);
+    if (choice.relaxed) {
+      try {
+        const module = await compileWasm(BUILDS.cpu.relaxedWasm);
+        this.update({ cpuEngine: choice });
+        return module;
+      } catch (err) {
+        choice = { relaxed: false, reason: `the relaxed-SIMD build did not load (${err.message})` };
+      }
+    }
+    const module = await compileWasm(BUILDS.cpu.wasm);
+    this.update({ cpuEngine: choice });
+    return module;
   }
 
   /**
@@ -387,7 +416,8 @@ export class EnginePool extends EventTarget {
   /** The key of this model, engine version and GPU adapter among the stored choices. */
   choiceKey() {
     const version = this.workers.find((w) => w.info)?.info.version ?? '?';
-    return `${fingerprint(this.bundle)}|${version}|${this.status.adapter?.description ?? ''}`;
+    const cpu = this.status.cpuEngine?.relaxed ? 'relaxed' : 'simd128';
+    return `${fingerprint(this.bundle)}|${version}|${cpu}|${this.status.adapter?.description ?? ''}`;
   }
 
   /** The stored choice for this model, engine and adapter, or null. */

@@ -9,7 +9,9 @@
 // WASM_BENCH_TARGET_DIR overrides the target dir.
 // Options: --runs N (timed runs per batch size, default 7; the median is printed); --front
 // also times the backbone's front end alone (`Musicnn::front_end`); --pkg DIR times a build
-// kept from before (a copy of target/wasm-bench/pkg) instead of building.
+// kept from before (a copy of target/wasm-bench/pkg) instead of building; --relaxed builds
+// with the `relaxed-simd` feature (fused multiply-adds, the page's relaxed CPU engine) into
+// target/wasm-bench-relaxed (Node 20 needs `node --experimental-wasm-relaxed-simd` for it).
 //
 // Prints ms per patch (median of the runs) for each batch size, and a checksum of the outputs
 // (weights are random per run, so it only shows the pass produced finite numbers).
@@ -19,11 +21,18 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { relaxedSimdAvailable } from '../../../web/lib/backend.js';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const targetDir = process.env.WASM_BENCH_TARGET_DIR ?? path.join(root, 'target/wasm-bench');
+const args = process.argv.slice(2);
+const relaxed = args.includes('--relaxed');
+const targetDir = process.env.WASM_BENCH_TARGET_DIR ?? path.join(root, relaxed ? 'target/wasm-bench-relaxed' : 'target/wasm-bench');
 const pkgAt = process.argv.indexOf('--pkg');
 const outDir = pkgAt >= 0 ? path.resolve(process.argv[pkgAt + 1]) : path.join(targetDir, 'pkg');
-const args = process.argv.slice(2);
+if (relaxed && !relaxedSimdAvailable()) {
+  console.error('this Node has no relaxed SIMD: run it as `node --experimental-wasm-relaxed-simd tests/benches/wasm_patch/run.mjs --relaxed`');
+  process.exit(2);
+}
 const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 7;
 
@@ -37,7 +46,7 @@ if (!args.includes('--no-build') && pkgAt < 0) {
     [
       'build', '--profile', 'wasm-release', '--target', 'wasm32-unknown-unknown',
       '-p', 'genrescope', '--example', 'wasm_patch',
-      '--no-default-features', '--features', 'engine', '--target-dir', targetDir,
+      '--no-default-features', '--features', relaxed ? 'relaxed-simd' : 'engine', '--target-dir', targetDir,
     ],
     { cwd: root, env, stdio: 'inherit' },
   );
