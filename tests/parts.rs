@@ -97,6 +97,13 @@ fn parts_merged_in_any_order_equal_one_run_over_every_patch() {
     assert_eq!(middle.coverage.analysed, 3 + share1);
     assert!(!middle.coverage.complete);
 
+    // A share that draws the Mel image computes the whole track's log-Mel; one that does not
+    // computes its own patches' frames only. The rows are the same either way.
+    let mut with_image = RunContext::default().with_mel_image(64);
+    let drawn = model.analyse(&prepared, rest(1), &mut with_image).unwrap();
+    assert!(with_image.mel_image.is_some(), "the share drew the Mel image");
+    assert_eq!(drawn, rest1);
+
     // Parts travel between workers as JSON-like values.
     let json = serde_json::to_string(&rest0).unwrap();
     assert_eq!(serde_json::from_str::<TrackPart>(&json).unwrap(), rest0);

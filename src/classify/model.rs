@@ -148,6 +148,12 @@ impl<'c> RunContext<'c> {
     }
 
     /// Keeps the log-Mel image of `features` when one is wanted and none was drawn yet.
+    /// Whether a Mel image is still wanted (asked for, and not drawn yet): only then does a
+    /// model need the whole track's log-Mel when it analyses part of it.
+    pub(crate) fn wants_mel(&self) -> bool {
+        self.mel_columns.is_some() && self.mel_image.is_none()
+    }
+
     pub(crate) fn offer_mel(&mut self, features: &WindowFeatures, hop: usize, sample_rate: u32) {
         let Some(columns) = self.mel_columns else { return };
         if self.mel_image.is_some() {

@@ -176,8 +176,10 @@ impl SpectrogramModel {
     }
 
     /// The windows of `samples` that `selection` takes, their indices and the track's
-    /// window count; times the features and offers the whole track's to the context for the
-    /// Mel image.
+    /// window count; times the features. When a Mel image is wanted, the whole track's
+    /// log-Mel is computed (and offered for the image) and the windows picked from it; else
+    /// only the chosen patches' frames are ([`Self::patch_features`]), which gives the same
+    /// values.
     fn selected_features(
         &self,
         samples: &[f32],
@@ -186,6 +188,18 @@ impl SpectrogramModel {
     ) -> Selected {
         let start = ctx.now();
         let cfg = self.header.feature_config.without_patch_limit();
+        if !ctx.wants_mel() {
+            if let Some((starts, patch_frames)) = self.patch_starts(samples.len()) {
+                let indices = selection.indices(starts.len(), self.max_patches());
+                let partial = (indices.len() < starts.len())
+                    .then(|| self.patch_features(samples, &starts, patch_frames, &indices))
+                    .flatten();
+                if let Some(features) = partial {
+                    ctx.features_ms += ctx.now() - start;
+                    return Selected { features, indices, total: starts.len() };
+                }
+            }
+        }
         let all = window_features(&cfg, &self.extractor, samples);
         let total = all.len();
         let indices = selection.indices(total, self.max_patches());
@@ -193,6 +207,46 @@ impl SpectrogramModel {
         ctx.features_ms += ctx.now() - start;
         ctx.offer_mel(&all, cfg.hop_length, cfg.sample_rate);
         Selected { features: chosen.unwrap_or(all), indices, total }
+    }
+
+    /// The first frame of every patch of a track of `len` samples (at the model's rate), and
+    /// the patch length in frames; `None` for models without patches, or a track shorter than
+    /// one patch (padded to one: the whole-track path handles it).
+    fn patch_starts(&self, len: usize) -> Option<(Vec<usize>, usize)> {
+        let cfg = &self.header.feature_config;
+        let Windowing::SpectrogramPatches { patch_frames, hop_frames, .. } = cfg.windowing else {
+            return None;
+        };
+        if len < (patch_frames - 1) * cfg.hop_length {
+            return None;
+        }
+        Some((window_starts(self.extractor.n_frames(len), patch_frames, hop_frames), patch_frames))
+    }
+
+    /// The log-Mel features of the patches `indices` of `track` (starting at the frames
+    /// `starts`), computed for those frames only: the same values as the whole track's.
+    /// `None` when the compression needs the whole spectrogram (a `top_db` floor).
+    fn patch_features(
+        &self,
+        track: &[f32],
+        starts: &[usize],
+        patch_frames: usize,
+        indices: &[usize],
+    ) -> Option<WindowFeatures> {
+        let hop = self.header.feature_config.hop_length;
+        let n_mels = self.extractor.n_mels();
+        let mut data = Vec::with_capacity(indices.len() * n_mels * patch_frames);
+        let mut spans = Vec::with_capacity(indices.len());
+        for &i in indices {
+            let start = starts[i];
+            data.extend(self.extractor.log_mel_frames(track, start..start + patch_frames)?.data);
+            spans.push(WindowSpan {
+                start_sample: start * hop,
+                end_sample: ((start + patch_frames) * hop).min(track.len()),
+                padded: false,
+            });
+        }
+        Some(WindowFeatures { n_mels, n_frames: patch_frames, spans, data })
     }
 
     /// The features of `count` evenly spread patches of `source` (at `source_rate`), from the
@@ -206,15 +260,8 @@ impl SpectrogramModel {
         count: usize,
     ) -> Option<Result<Selected, ClassifyError>> {
         let cfg = &self.header.feature_config;
-        let Windowing::SpectrogramPatches { patch_frames, hop_frames, .. } = cfg.windowing else {
-            return None;
-        };
         let len = resampled_len(source.len(), source_rate, cfg.sample_rate);
-        if len < (patch_frames - 1) * cfg.hop_length {
-            return None; // padded to one patch: the ordinary path
-        }
-        let n_frames = self.extractor.n_frames(len);
-        let starts = window_starts(n_frames, patch_frames, hop_frames);
+        let (starts, patch_frames) = self.patch_starts(len)?;
         let indices = PatchSelection::Spread { count }.indices(starts.len(), None);
         let mut track = vec![0.0f32; len];
         let margin = cfg.n_fft;
@@ -227,20 +274,7 @@ impl SpectrogramModel {
                 Err(e) => return Some(Err(e.into())),
             }
         }
-        let n_mels = self.extractor.n_mels();
-        let mut data = Vec::with_capacity(indices.len() * n_mels * patch_frames);
-        let mut spans = Vec::with_capacity(indices.len());
-        for &i in &indices {
-            let start = starts[i];
-            data.extend(self.extractor.log_mel_frames(&track, start..start + patch_frames)?.data);
-            let end_sample = ((start + patch_frames) * cfg.hop_length).min(len);
-            spans.push(WindowSpan {
-                start_sample: start * cfg.hop_length,
-                end_sample,
-                padded: false,
-            });
-        }
-        let features = WindowFeatures { n_mels, n_frames: patch_frames, spans, data };
+        let features = self.patch_features(&track, &starts, patch_frames, &indices)?;
         Some(Ok(Selected { features, indices, total: starts.len() }))
     }
 

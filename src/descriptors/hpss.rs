@@ -15,16 +15,16 @@ pub fn hpss(spectrogram: &Spectrogram, magnitudes: &[f32]) -> (Spectrogram, Spec
     let n_frames = spectrogram.n_frames;
     let mut harmonic = vec![0.0f32; magnitudes.len()];
     let mut percussive = vec![0.0f32; magnitudes.len()];
-    let (mut line, mut filtered) = (vec![0.0f32; n_frames], vec![0.0f32; n_frames]);
-    for k in 0..N_BINS {
-        for (t, v) in line.iter_mut().enumerate() {
-            *v = magnitudes[t * N_BINS + k];
-        }
-        running_median(&line, &mut filtered);
-        for (t, &v) in filtered.iter().enumerate() {
-            harmonic[t * N_BINS + k] = v;
-        }
+    // Across time, bin by bin: on a bin-major copy (transposed in tiles, so both sides stay
+    // in cache), then back.
+    let mut by_bin = vec![0.0f32; magnitudes.len()];
+    transpose(magnitudes, n_frames, N_BINS, &mut by_bin);
+    let mut filtered = vec![0.0f32; magnitudes.len()];
+    let line_len = n_frames.max(1);
+    for (line, out) in by_bin.chunks_exact(line_len).zip(filtered.chunks_exact_mut(line_len)) {
+        running_median(line, out);
     }
+    transpose(&filtered, N_BINS, n_frames, &mut harmonic);
     for (frame, out) in magnitudes.chunks_exact(N_BINS).zip(percussive.chunks_exact_mut(N_BINS)) {
         running_median(frame, out);
     }
@@ -40,6 +40,20 @@ pub fn hpss(spectrogram: &Spectrogram, magnitudes: &[f32]) -> (Spectrogram, Spec
         percussive_bins.push(phase * (m * mask_p));
     }
     (Spectrogram { n_frames, bins: harmonic_bins }, Spectrogram { n_frames, bins: percussive_bins })
+}
+
+/// `out` (`cols` x `rows`) = the transpose of `m` (`rows` x `cols`, row-major), in tiles.
+fn transpose(m: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
+    const TILE: usize = 32;
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
 }
 
 /// Wiener-like masks with power 2 (`librosa.util.softmask(.., split_zeros=True)`): 0.5 each

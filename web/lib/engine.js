@@ -537,12 +537,17 @@ export class EnginePool extends EventTarget {
     const shares = Math.max(1, this.activeWorkers || 1);
     const name = file.name ?? null;
     const job = (patches, extra, hooks) => this.submit({ type: 'file', file, name, options: { ...options, ...extra, patches, trackKey } }, [], hooks);
-    // The first answer reads only the audio around its patches (`preview`); the first share
-    // draws the whole track's Mel image.
+    // The first answer reads only the audio around its patches (`preview`).
     const first = job({ kind: 'spread', count: FIRST_ANSWER_PATCHES }, { wholeTrackMembers: false, preview: true }, { onStart });
-    const rest = Array.from({ length: shares }, (_, part) =>
-      job({ kind: 'rest', after: FIRST_ANSWER_PATCHES, part, parts: shares }, { wholeTrackMembers: part === 0, mel: part === 0 && options.mel !== false }, { background: true }),
-    );
+    // The members that read the whole track (a descriptor table) and the Mel image go with
+    // the last share, which has the fewest patches (round-robin), and it is queued first: an
+    // idle worker starts it at once, while the first answer's worker takes a patch-only share
+    // after it.
+    const last = shares - 1;
+    const rest = Array.from({ length: shares }, (_, i) => {
+      const part = (last + i) % shares;
+      return job({ kind: 'rest', after: FIRST_ANSWER_PATCHES, part, parts: shares }, { wholeTrackMembers: part === last, mel: part === last && options.mel !== false }, { background: true });
+    });
     for (const r of rest) r.catch(() => {});
     let base;
     try {
