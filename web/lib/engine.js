@@ -57,6 +57,13 @@ export class EngineError extends Error {
  */
 export const FIRST_ANSWER_PATCHES = 3;
 
+/**
+ * Background shares of a track's other patches per worker (`classifyTrack`): more shares than
+ * workers let an idle worker take the next one, so the worker that also runs the whole-track
+ * members (a descriptor table) and the one that gave the first answer finish together.
+ */
+export const SHARES_PER_WORKER = 4;
+
 /** Codes meaning "the Rust decoder cannot read this format"; another decoder may. */
 export const UNSUPPORTED_FORMAT_CODES = new Set(['unrecognised_format', 'unsupported_codec', 'no_audio_track']);
 
@@ -515,16 +522,21 @@ export class EnginePool extends EventTarget {
 
   /** Drops the background jobs of track `key` that no worker has started. */
   cancelTrack(key) {
-    const mine = (job) => job.msg.options?.trackKey === key;
-    for (const job of this.background.filter(mine)) job.reject(new EngineError({ message: 'cancelled', code: 'cancelled' }));
-    this.background = this.background.filter((job) => !mine(job));
+    this.cancelJobs((job) => job.msg.options?.trackKey === key);
+  }
+
+  /** Drops the background jobs `which` picks that have not started (rejected as 'cancelled'). */
+  cancelJobs(which) {
+    for (const job of this.background.filter(which)) job.reject(new EngineError({ message: 'cancelled', code: 'cancelled' }));
+    this.background = this.background.filter((job) => !which(job));
   }
 
   /**
    * Classifies a whole track progressively, every worker sharing it: a first answer from
    * FIRST_ANSWER_PATCHES evenly spread patches (the spectrogram members only; a fusion's table
-   * member is marked "not analysed yet"), then the other patches in one share per worker, in
-   * the background, each share merged in (by the engine, in patch order) as it arrives.
+   * member is marked "not analysed yet"), then the other patches in SHARES_PER_WORKER shares
+   * per worker, in the background (an idle worker takes the next share, so the workers finish
+   * together), the shares that have arrived merged in (by the engine, in patch order).
    * `onUpdate(result)` gets the first answer and each refinement; the promise resolves to the
    * final result, which equals one run over every patch (`trainer classify`). Every result
    * carries `coverage: {analysed, total, complete}` and `timings.firstAnswer` /
@@ -534,14 +546,14 @@ export class EnginePool extends EventTarget {
   async classifyTrack(file, options = {}, { onStart, onUpdate } = {}) {
     const started = performance.now();
     const trackKey = `track-${this.nextTrack++}`;
-    const shares = Math.max(1, this.activeWorkers || 1);
+    const shares = Math.max(1, this.activeWorkers || 1) * SHARES_PER_WORKER;
     const name = file.name ?? null;
     const job = (patches, extra, hooks) => this.submit({ type: 'file', file, name, options: { ...options, ...extra, patches, trackKey } }, [], hooks);
     // The first answer reads only the audio around its patches (`preview`).
     const first = job({ kind: 'spread', count: FIRST_ANSWER_PATCHES }, { wholeTrackMembers: false, preview: true }, { onStart });
     // The members that read the whole track (a descriptor table) and the Mel image go with
     // the last share, which has the fewest patches (round-robin), and it is queued first: an
-    // idle worker starts it at once, while the first answer's worker takes a patch-only share
+    // idle worker starts it at once, while the first answer's worker takes patch-only shares
     // after it.
     const last = shares - 1;
     const rest = Array.from({ length: shares }, (_, i) => {
@@ -566,17 +578,29 @@ export class EnginePool extends EventTarget {
     }
     let latest = base;
     onUpdate?.(base);
+    // Round-robin, share `part` holds no patch when part >= the patches left: drop those that
+    // have not started (the whole-track share still runs its members).
+    const left = base.coverage.total - base.coverage.analysed;
+    const idle = (job) => job.msg.options?.trackKey === trackKey && !job.msg.options.wholeTrackMembers && job.msg.options.patches.part >= left;
+    this.cancelJobs(idle);
     const parts = [base.part];
     const failures = [];
     let mel = base.mel;
-    // Shares merge in the order they finish; the engine orders the patches.
+    // Shares merge in the order they finish (all those finished by then in one merge); the
+    // engine orders the patches.
     const open = new Map(rest.map((p, i) => [i, p.then((r) => ({ i, r }), (err) => ({ i, err }))]));
-    while (open.size) {
-      const { i, r, err } = await Promise.race(open.values());
+    const take = ({ i, r, err }) => {
       open.delete(i);
+      if (err?.code === 'cancelled') return;
       if (err) failures.push(err.message);
       else parts.push(r.part);
       mel ??= r?.mel;
+    };
+    const none = Symbol('none');
+    while (open.size) {
+      take(await Promise.race(open.values()));
+      // Shares that finished meanwhile (already settled: they win the race against `none`).
+      for (let more; open.size && (more = await Promise.race([...open.values(), Promise.resolve(none)])) !== none; ) take(more);
       latest = this.dress(await this.merge(parts, options), { ...base, mel }, started, failures);
       if (open.size) onUpdate?.(latest);
     }
