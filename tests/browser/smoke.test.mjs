@@ -215,6 +215,36 @@ describe('?backend= forces a backend', () => {
     }
   });
 
+  // The relaxed-SIMD engine broken two ways: a truncated module (it does not compile, as a
+  // broken or blocked download would) and another module of this site in its place (it
+  // compiles, but the engine's bindings cannot start it).
+  for (const { how, body, reason } of [
+    { how: 'does not compile', body: () => Buffer.from([0, 97, 115, 109, 1, 0, 0, 0, 1]), reason: 'did not load' },
+    { how: 'does not start', body: () => readFileSync(path.join(REPO, 'web/pkg/decoders/genrescope_bg.wasm')), reason: 'did not start' },
+  ]) {
+    test(`a relaxed-SIMD engine that ${how}: the SIMD128 one runs, and the page says why`, { timeout: 120_000 }, async () => {
+      const browser = await launchBrowser({ webgpu: false });
+      try {
+        const { context, page, pageRequests } = await openPage(browser);
+        await context.route('**/pkg/cpu/genrescope_relaxed_bg.wasm', (route) => route.fulfill({ status: 200, contentType: 'application/wasm', body: body() }));
+        await page.goto(server.url, { waitUntil: 'load' });
+        assert.equal(await waitForEngine(page), 'cpu');
+        const cpuEngine = await page.evaluate(() => globalThis.genrescope.pool.status.cpuEngine);
+        assert.equal(cpuEngine.relaxed, false);
+        assert.match(cpuEngine.reason, new RegExp(`the relaxed-SIMD build ${reason}`));
+        assert.match(await page.locator('#engine .engine-note').textContent(), new RegExp(`not the relaxed-SIMD build: the relaxed-SIMD build ${reason}`));
+        assert.ok(pageRequests.some((u) => u.endsWith('/pkg/cpu/genrescope_bg.wasm')), 'the SIMD128 engine was fetched instead');
+        await dropFiles(page, [{ path: CLIP }]);
+        await page.waitForFunction(() => document.querySelector('#files > li')?.dataset.state === 'done', null, { timeout: 120_000 });
+        const [row] = await readRows(page);
+        const maxDiff = Math.max(...Object.entries(native.probabilities).map(([label, p]) => Math.abs(row.probabilities[label] - p)));
+        assert.ok(maxDiff <= TOLERANCE, `page and CLI differ by ${maxDiff}`);
+      } finally {
+        await browser.close();
+      }
+    });
+  }
+
   test('?backend=webgpu without an adapter: falls back to the CPU and says why', { timeout: 120_000 }, async () => {
     const browser = await launchBrowser({ webgpu: false });
     try {

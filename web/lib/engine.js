@@ -160,7 +160,8 @@ class EngineWorker {
       this.model = msg.info.model;
       this.readyResolve(msg);
     } else if (msg.type === 'init-error') {
-      this.dead = true;
+      // A worker whose engine did not start serves nothing: its thread goes too.
+      this.terminate();
       this.readyReject(new EngineError(msg.error));
     } else if (msg.type === 'error' && msg.error.crashed) {
       // The worker is gone: the pool decides whether its jobs are tried again.
@@ -345,7 +346,14 @@ export class EnginePool extends EventTarget {
     this.workers = this.workers.filter((w) => !w.dead);
     if (!this.workers.some((w) => w.info && !w.retiring)) {
       const failure = results.find((r) => r.status === 'rejected');
-      throw new Error(`the engine failed to start: ${failure?.reason?.message ?? 'unknown error'}`);
+      const message = failure?.reason?.message ?? 'unknown error';
+      if (this.status.cpuEngine?.relaxed) {
+        // The relaxed-SIMD build compiled but does not start here: the SIMD128 one, once.
+        this.modules.cpu = await compileWasm(BUILDS.cpu.wasm);
+        this.update({ cpuEngine: { relaxed: false, reason: `the relaxed-SIMD build did not start (${message})` } });
+        return this.startCpu(count);
+      }
+      throw new Error(`the engine failed to start: ${message}`);
     }
   }
 
