@@ -25,24 +25,16 @@
 
 const CACHE = 'genrescope-v3';
 
+importScripts('./lib/relaxed-simd.js');
+
 /**
  * The CPU engine the page loads in this browser (lib/backend.js, `chooseCpuEngine`): the
- * relaxed-SIMD build where a module using `f32x4.relaxed_madd` validates, else the SIMD128
- * one. The probe module is the one lib/backend.js builds (this classic script cannot import
- * it); the page's `?simd=plain` override is not seen here, so that page may fetch the plain
- * engine from the network while offline use keeps the one precached here.
+ * relaxed-SIMD build where the browser has relaxed SIMD (the same probe, lib/relaxed-simd.js),
+ * else the SIMD128 one. The page's `?simd=plain` override is not seen here, so that page may
+ * fetch the plain engine from the network while offline use keeps the one precached here.
  */
 function cpuEngineWasm() {
-  const zeros = () => [0xfd, 0x0c, ...new Array(16).fill(0)];
-  const body = [0x00, ...zeros(), ...zeros(), ...zeros(), 0xfd, 0x85, 0x02, 0x0b];
-  const probe = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00, 0x0a, body.length + 2, 0x01, body.length, ...body];
-  let relaxed = false;
-  try {
-    relaxed = WebAssembly.validate(new Uint8Array(probe));
-  } catch {
-    relaxed = false;
-  }
-  return relaxed ? './pkg/cpu/genrescope_relaxed_bg.wasm' : './pkg/cpu/genrescope_bg.wasm';
+  return globalThis.genrescopeRelaxedSimd() ? './pkg/cpu/genrescope_relaxed_bg.wasm' : './pkg/cpu/genrescope_bg.wasm';
 }
 
 /** The app shell, relative to this file. A failed fetch of one of these fails the install. */
@@ -63,6 +55,7 @@ const SHELL = [
   './lib/mel-canvas.js',
   './lib/palette.js',
   './lib/records.js',
+  './lib/relaxed-simd.js',
   './lib/status.js',
   './lib/table.js',
   './lib/timeline.js',

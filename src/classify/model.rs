@@ -147,18 +147,15 @@ impl<'c> RunContext<'c> {
         self.clock.map_or(0.0, |c| c())
     }
 
-    /// Keeps the log-Mel image of `features` when one is wanted and none was drawn yet.
     /// Whether a Mel image is still wanted (asked for, and not drawn yet): only then does a
     /// model need the whole track's log-Mel when it analyses part of it.
     pub(crate) fn wants_mel(&self) -> bool {
         self.mel_columns.is_some() && self.mel_image.is_none()
     }
 
+    /// Keeps the log-Mel image of `features` when one is wanted and none was drawn yet.
     pub(crate) fn offer_mel(&mut self, features: &WindowFeatures, hop: usize, sample_rate: u32) {
-        let Some(columns) = self.mel_columns else { return };
-        if self.mel_image.is_some() {
-            return;
-        }
+        let Some(columns) = self.mel_columns.filter(|_| self.wants_mel()) else { return };
         let start = self.now();
         self.mel_image = Some(mel_image(features, hop, sample_rate, columns));
         self.mel_image_ms += self.now() - start;

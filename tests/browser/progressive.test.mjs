@@ -108,8 +108,9 @@ describe('a long track, progressively (CPU, shipped model)', () => {
     // The details render when the row opens; wait for them.
     await row.locator('.timeline-list li').nth(total - 1).waitFor({ state: 'attached' });
     assert.equal(await row.locator('.timeline-list li').count(), total);
-    await row.locator('canvas.mel').waitFor();
-    await page.waitForTimeout(300);
+    // The image is sized when drawn: wait for that (up to 10 s), then check it.
+    const mel = await row.locator('canvas.mel').elementHandle();
+    await page.waitForFunction((c) => c.width > 100, mel, { timeout: 10_000 }).catch(() => {});
     assert.ok((await row.locator('canvas.mel').evaluate((c) => c.width)) > 100, 'the Mel image is drawn');
     assert.match(await row.locator('.file-status').textContent(), /first answer .* whole track \(\d+ patches\)/);
     assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), []);

@@ -1,5 +1,7 @@
 // Which compute backend to use: the `?backend=cpu|webgpu` override and the WebGPU probe.
 
+import './relaxed-simd.js';
+
 /** The backend asked for in the URL: 'auto' (default), 'cpu' or 'webgpu'. */
 export function requestedBackend(search = globalThis.location?.search ?? '') {
   const value = new URLSearchParams(search).get('backend');
@@ -16,28 +18,9 @@ export function requestedSimd(search = globalThis.location?.search ?? '') {
   return value === 'plain' || value === 'relaxed' ? value : 'auto';
 }
 
-/**
- * A wasm module whose one function returns `f32x4.relaxed_madd` of three zero vectors: it
- * validates only where the browser has relaxed SIMD (Chrome 114+, Firefox 145+). The service
- * worker (sw.js, a classic script) builds the same bytes to precache the same engine.
- */
-function relaxedSimdProbe() {
-  const zeros = () => [0xfd, 0x0c, ...new Array(16).fill(0)]; // v128.const 0
-  const body = [0x00, ...zeros(), ...zeros(), ...zeros(), 0xfd, 0x85, 0x02, 0x0b]; // f32x4.relaxed_madd; end
-  const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = [0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b]; // one type: () -> v128
-  const functions = [0x03, 0x02, 0x01, 0x00];
-  const code = [0x0a, body.length + 2, 0x01, body.length, ...body];
-  return new Uint8Array([...header, ...types, ...functions, ...code]);
-}
-
-/** Whether this browser's WebAssembly has relaxed SIMD (never throws). */
+/** Whether this browser's WebAssembly has relaxed SIMD (never throws; see relaxed-simd.js). */
 export function relaxedSimdAvailable() {
-  try {
-    return WebAssembly.validate(relaxedSimdProbe());
-  } catch {
-    return false;
-  }
+  return globalThis.genrescopeRelaxedSimd();
 }
 
 /**

@@ -290,18 +290,21 @@ export class EnginePool extends EventTarget {
    * `status.cpuEngine`.
    */
   async compileCpu() {
-    let choice = chooseCpuEngine(this.simd);
-    if (choice.relaxed) {
-      try {
-        const module = await compileWasm(BUILDS.cpu.relaxedWasm);
-        this.update({ cpuEngine: choice });
-        return module;
-      } catch (err) {
-        choice = { relaxed: false, reason: `the relaxed-SIMD build did not load (${err.message})` };
-      }
+    const choice = chooseCpuEngine(this.simd);
+    if (!choice.relaxed) return this.compileSimd128Cpu(choice.reason);
+    try {
+      const module = await compileWasm(BUILDS.cpu.relaxedWasm);
+      this.update({ cpuEngine: choice });
+      return module;
+    } catch (err) {
+      return this.compileSimd128Cpu(`the relaxed-SIMD build did not load (${err.message})`);
     }
+  }
+
+  /** Compiles the SIMD128 CPU engine, recording `reason` (why not the relaxed one). */
+  async compileSimd128Cpu(reason) {
     const module = await compileWasm(BUILDS.cpu.wasm);
-    this.update({ cpuEngine: choice });
+    this.update({ cpuEngine: { relaxed: false, reason } });
     return module;
   }
 
@@ -349,8 +352,7 @@ export class EnginePool extends EventTarget {
       const message = failure?.reason?.message ?? 'unknown error';
       if (this.status.cpuEngine?.relaxed) {
         // The relaxed-SIMD build compiled but does not start here: the SIMD128 one, once.
-        this.modules.cpu = await compileWasm(BUILDS.cpu.wasm);
-        this.update({ cpuEngine: { relaxed: false, reason: `the relaxed-SIMD build did not start (${message})` } });
+        this.modules.cpu = await this.compileSimd128Cpu(`the relaxed-SIMD build did not start (${message})`);
         return this.startCpu(count);
       }
       throw new Error(`the engine failed to start: ${message}`);

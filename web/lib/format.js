@@ -26,13 +26,13 @@ export function duration(seconds) {
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-/** Bytes, e.g. "1.3 MB". */
 /** "3 of 100 patches" from a result's coverage (empty without one). */
 export function coverageText(result) {
   const c = result?.coverage;
   return c?.total ? `${c.analysed} of ${c.total} patches` : '';
 }
 
+/** Bytes, e.g. "1.3 MB". */
 export function bytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} kB`;
