@@ -13,11 +13,13 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # sharing one would make each build overwrite (and re-link) the other's output.
 GPU_TARGET_DIR="$TARGET_DIR/wasm-gpu"
 PKG_DIR="$ROOT/web/pkg"
-# Three builds of the same code: the small CPU engine every visitor loads (without the
-# decoders of compressed formats), the decoder module the CPU engine fetches the first time a
-# file needs it (FLAC, MP3, Ogg Vorbis, AAC/ALAC, Matroska), and the WebGPU-capable engine
-# with every decoder, fetched only where navigator.gpu yields an adapter.
-WASM_FLAVOURS=(cpu cpu-relaxed decoders gpu)
+# Builds of the same code: the small CPU engine every visitor loads (without the decoders of
+# compressed formats; a second build with relaxed-SIMD multiply-adds), the decoder module the
+# CPU engine fetches the first time a file needs it (FLAC, MP3, Ogg Vorbis, AAC/ALAC,
+# Matroska), the training module the page fetches when someone teaches it their own genres,
+# and the WebGPU-capable engine with every decoder, fetched only where navigator.gpu yields an
+# adapter.
+WASM_FLAVOURS=(cpu cpu-relaxed decoders train gpu)
 BROWSER_DIR="$ROOT/tests/browser"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 APT_PACKAGES=(chromium mesa-vulkan-drivers)
@@ -46,7 +48,8 @@ Commands:
                 web/pkg/cpu (CPU engine, loaded first; genrescope_relaxed_bg.wasm is the
                 same engine with relaxed-SIMD multiply-adds, for browsers that validate
                 it, sharing genrescope.js), web/pkg/decoders (the
-                compressed-format decoders, loaded on demand) and web/pkg/gpu (with WebGPU).
+                compressed-format decoders, loaded on demand), web/pkg/train (own-genre
+                training, loaded on demand) and web/pkg/gpu (with WebGPU).
   bench [ARGS]  cargo bench -p genrescope [ARGS] (criterion).
   bench-web [ARGS]
                 Set up, build the wasm if stale, and run the browser benchmark
@@ -220,6 +223,7 @@ build_flavour() {
     cpu) target_dir="$TARGET_DIR" features=(--no-default-features --features engine) ;;
     cpu-relaxed) target_dir="$TARGET_DIR" features=(--no-default-features --features relaxed-simd) ;;
     decoders) target_dir="$TARGET_DIR" features=(--no-default-features --features decoders) ;;
+    train) target_dir="$TARGET_DIR" features=(--no-default-features --features training) ;;
     gpu) target_dir="$GPU_TARGET_DIR" features=(--features webgpu) ;;
     *) die "unknown wasm flavour: $name" ;;
   esac

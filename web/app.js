@@ -7,6 +7,7 @@
 //   drop.js    drag and drop, file picker                webaudio.js browser decoding fallback
 //   file-row.js one file's row and details               records.js  the batch, table.js, export.js
 //   status.js  engine and model panels                   live.js, live-view.js  live mode (microphone)
+//   own-genres.js, own-view.js, own-store.js  "Your own genres": train, adopt, export, use
 // Other modes (the bench page) use EnginePool from lib/engine.js the same way:
 // `pool.classifyTrack(file, {}, {onUpdate})` (progressive, every worker on one file),
 // `pool.classifyFile(file)` / `pool.classifyPcm(samples, rate)` (one worker, one call); `window.genrescope` exposes
@@ -20,15 +21,23 @@ import { download, toCsv, toJson } from './lib/export.js';
 import { FileRow } from './lib/file-row.js';
 import { LiveSession } from './lib/live.js';
 import { LiveView } from './lib/live-view.js';
+import { OwnGenres, loadOwnBundle, requestedOwnModel } from './lib/own-genres.js';
+import { OwnView } from './lib/own-view.js';
 import { Records } from './lib/records.js';
 import { renderModel, renderStatus } from './lib/status.js';
 import { BatchTable } from './lib/table.js';
 
 const $ = (sel) => document.querySelector(sel);
 
-// ?model=NAME loads models/NAME/model.gscope (e.g. `fused`, the CNN + descriptor-table fusion).
+// ?model=NAME loads models/NAME/model.gscope (e.g. `fused`, the CNN + descriptor-table fusion);
+// ?own=ID a model adopted in "Your own genres" (from the browser's storage).
 const modelName = requestedModel();
-const pool = new EnginePool({ backend: requestedBackend(), simd: requestedSimd(), modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) });
+const ownModel = requestedOwnModel();
+const pool = new EnginePool({
+  backend: requestedBackend(),
+  simd: requestedSimd(),
+  ...(ownModel ? { modelBytes: () => loadOwnBundle(ownModel) } : { modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) }),
+});
 const records = new Records();
 new BatchTable($('#batch-table tbody'), records);
 const list = $('#files');
@@ -125,15 +134,17 @@ for (const [attribute, param, current, fallback] of [
   for (const a of document.querySelectorAll(`[data-${param}-link]`)) {
     const url = new URL(location.href);
     const value = a.dataset[attribute];
+    if (param === 'model') url.searchParams.delete('own');
     if (value === fallback) url.searchParams.delete(param);
     else url.searchParams.set(param, value);
     a.href = url.pathname + url.search;
-    if (value === current) a.setAttribute('aria-current', 'true');
+    if (value === current && !(param === 'model' && ownModel)) a.setAttribute('aria-current', 'true');
   }
 }
 
 // The model card is optional; link the first that exists (requests to this site only).
 (async () => {
+  if (ownModel) return; // an adopted model's card is its cross-validation, in "Your own genres"
   for (const candidate of [`./models/${modelName}/MODEL_CARD.md`, './models/MODEL_CARD.md']) {
     try {
       const res = await fetch(new URL(candidate, import.meta.url), { method: 'HEAD' });
@@ -171,7 +182,14 @@ async function registerServiceWorker(status) {
   }
 }
 
-globalThis.genrescope = { pool, records, live };
+const ownReady = OwnGenres.create(pool).then((own) => {
+  new OwnView($('#own'), own, { activeModel: ownModel });
+  globalThis.genrescope.own = own;
+  return own;
+});
+ownReady.catch((err) => console.warn(`own genres unavailable: ${err.message}`));
+
+globalThis.genrescope = { pool, records, live, ownReady };
 // The service worker's first fill fetches the app shell again; it waits until the page has
 // what it needs, so it does not compete with the first load.
 pool.start().then(registerServiceWorker);

@@ -23,7 +23,7 @@
 // cache; bump it when SHELL or these rules change, and the old cache is deleted when the new
 // worker activates.
 
-const CACHE = 'genrescope-v3';
+const CACHE = 'genrescope-v4';
 
 importScripts('./lib/relaxed-simd.js');
 
@@ -53,6 +53,9 @@ const SHELL = [
   './lib/live-view.js',
   './lib/live.js',
   './lib/mel-canvas.js',
+  './lib/own-genres.js',
+  './lib/own-store.js',
+  './lib/own-view.js',
   './lib/palette.js',
   './lib/records.js',
   './lib/relaxed-simd.js',
@@ -73,6 +76,10 @@ const SHELL = [
  * widget and its example host page, player.html, are for other pages).
  */
 const OPTIONAL = [
+  // Own-genre training, loaded the first time someone trains.
+  './train-worker.js',
+  './pkg/train/genrescope.js',
+  './pkg/train/genrescope_bg.wasm',
   './models/default/MODEL_CARD.md',
   './bench.html',
   './bench.css',

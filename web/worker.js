@@ -14,7 +14,10 @@
 //   in  {type: 'file', id, file: File|Blob, name, options}
 //   in  {type: 'pcm', id, samples: Float32Array, sampleRate, options}
 //   in  {type: 'merge', id, parts, options}    (parts: the `part`s of one track's results)
-//   out {type: 'result', id, result}  (result.mel.data's buffer is transferred)
+//   in  {type: 'embed', id, file: File|Blob, name}       (every patch's backbone embedding,
+//   in  {type: 'embed-pcm', id, samples, sampleRate}      for learning own genres)
+//   out {type: 'result', id, result}  (result.mel.data's and result.embedding's buffers are
+//                                      transferred)
 //   out {type: 'error', id, error: {message, code, crashed}}
 // Results and errors carry `memory: {engineBytes, decoderBytes}`: the size of the engine's
 // and the decoder module's wasm memories after the job (wasm memory only grows, so this is
@@ -99,6 +102,38 @@ async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = n
   return { info };
 }
 
+/** Refuses what the engine would refuse before reading it all into memory. */
+function checkSize(file) {
+  const limit = limits.maxFileBytes;
+  if (file.size > limit) {
+    throw Object.assign(new Error(`the file is ${file.size} bytes; the limit is ${limit} bytes`), { code: 'too_large' });
+  }
+}
+
+/** Every patch's backbone embedding of a file (or PCM), decoded as `classify` decodes it. */
+async function embed(msg) {
+  const t0 = now();
+  let result;
+  if (msg.type === 'embed-pcm') {
+    result = engine.embedPcm(msg.samples, msg.sampleRate);
+  } else {
+    checkSize(msg.file);
+    const bytes = new Uint8Array(await msg.file.arrayBuffer());
+    const name = msg.name ?? msg.file.name ?? null;
+    try {
+      result = engine.embedFile(bytes, name);
+    } catch (err) {
+      if (compressedFormats || !decodersUrls || !UNSUPPORTED.has(err?.code)) throw err;
+      const d = await decodeWithModule(bytes, name, err);
+      result = engine.embedPcm(d.samples, d.sampleRate);
+      result.timings.decode = d.decodeMs;
+    }
+  }
+  result.timings.worker = now() - t0;
+  result.memory = memory();
+  return result;
+}
+
 async function classify(msg) {
   const t0 = now();
   let result;
@@ -108,11 +143,7 @@ async function classify(msg) {
     // Another part of the track this engine decoded last: no need to read the file again.
     result = await engine.classifyFile(new Uint8Array(0), msg.name ?? null, msg.options);
   } else if (msg.type === 'file') {
-    // Refuse what the engine would refuse before reading it all into memory.
-    const limit = limits.maxFileBytes;
-    if (msg.file.size > limit) {
-      throw Object.assign(new Error(`the file is ${msg.file.size} bytes; the limit is ${limit} bytes`), { code: 'too_large' });
-    }
+    checkSize(msg.file);
     const bytes = new Uint8Array(await msg.file.arrayBuffer());
     const readMs = now() - t0;
     const name = msg.name ?? msg.file.name ?? null;
@@ -146,12 +177,12 @@ function loadDecoders() {
 }
 
 /**
- * Decodes a file the engine build cannot read with the decoder module and classifies the PCM:
- * the same decoder and resampler as the full build, so the same result. If the module cannot
- * be loaded, the engine's own error is thrown, with the reason added (the page may then try
- * WebAudio); if the module cannot read the file either, its error is thrown.
+ * Decodes a file the engine build cannot read with the decoder module: the same decoder as
+ * the full build, so the same samples. If the module cannot be loaded, the engine's own error
+ * is thrown, with the reason added (the page may then try WebAudio); if the module cannot
+ * read the file either, its error is thrown.
  */
-async function classifyWithDecoders(bytes, name, options, engineError) {
+async function decodeWithModule(bytes, name, engineError) {
   let glue;
   try {
     glue = await loadDecoders();
@@ -159,7 +190,12 @@ async function classifyWithDecoders(bytes, name, options, engineError) {
     engineError.message += ` (the decoder module for compressed formats did not load: ${err?.message ?? err})`;
     throw engineError;
   }
-  const d = glue.decodeFile(bytes, name);
+  return glue.decodeFile(bytes, name);
+}
+
+/** Classifies what the decoder module decodes (see `decodeWithModule`). */
+async function classifyWithDecoders(bytes, name, options, engineError) {
+  const d = await decodeWithModule(bytes, name, engineError);
   return engine.classifyPcm(d.samples, d.sampleRate, {
     ...options,
     decoder: 'genrescope',
@@ -182,11 +218,11 @@ self.onmessage = async ({ data: msg }) => {
     }
     return;
   }
-  if (msg.type === 'file' || msg.type === 'pcm' || msg.type === 'merge') {
+  if (msg.type === 'file' || msg.type === 'pcm' || msg.type === 'merge' || msg.type === 'embed' || msg.type === 'embed-pcm') {
     currentJob = msg.id;
     try {
-      const result = await classify(msg);
-      const transfer = result.mel?.data ? [result.mel.data.buffer] : [];
+      const result = msg.type.startsWith('embed') ? await embed(msg) : await classify(msg);
+      const transfer = [result.mel?.data?.buffer, result.embedding?.buffer].filter(Boolean);
       self.postMessage({ type: 'result', id: msg.id, result }, transfer);
     } catch (err) {
       const error = describe(err);

@@ -19,9 +19,9 @@ use std::borrow::Cow;
 
 use burn::tensor::Device;
 
-use super::model::{load_model, Analysis, Model, RunContext};
+use super::model::{load_model, Analysis, Model, PatchEmbeddings, RunContext};
 use super::parts::{self, Coverage, MemberPart, PatchSelection, TrackPart};
-use super::{Classification, ClassifyError, MemberResult, ModelInfo};
+use super::{Classification, ClassifyError, EmbedderInfo, MemberResult, ModelInfo};
 use crate::audio;
 use crate::bundle::{BundleError, FusionBundle, Header, ModelKind};
 use crate::trust::verdict::Evidence;
@@ -109,7 +109,8 @@ impl Ensemble {
         };
         let mut members = Vec::with_capacity(parts.len());
         let mut headers = Vec::with_capacity(parts.len());
-        for (name, weight, part) in parts {
+        for &(ref name, weight, part) in &parts {
+            let name = name.clone();
             let in_member = |e: ClassifyError| match (e, &header) {
                 (ClassifyError::Bundle(e), Header::Fusion(_)) => {
                     ClassifyError::Bundle(BundleError::member(&name, e))
@@ -126,7 +127,11 @@ impl Ensemble {
             Header::Fusion(h) => h.calibration,
             _ => None,
         };
-        Ok(Ensemble { info: ModelInfo::new(&header, &headers), members, fused_calibration })
+        let embedder = EmbedderInfo::find(
+            headers.iter().zip(&parts).map(|((n, _, h), (_, _, p))| (n.as_str(), *p, h)),
+        );
+        let info = ModelInfo { embedder, ..ModelInfo::new(&header, &headers) };
+        Ok(Ensemble { info, members, fused_calibration })
     }
 
     /// Classifies with at most `max` patches per track (`None`: every patch) instead of
@@ -155,6 +160,26 @@ impl Ensemble {
     /// The members, in bundle order.
     pub fn members(&self) -> &[Member] {
         &self.members
+    }
+
+    /// Every patch's backbone embedding of mono PCM at `sample_rate` (see [`Model::embed`]),
+    /// from the member [`ModelInfo::embedder`] names, at its rate; `None` for a model without
+    /// a pretrained backbone. The input is brought within full scale first, as for
+    /// classification.
+    pub fn embed(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<Option<PatchEmbeddings>, ClassifyError> {
+        let Some(name) = self.info.embedder.as_ref().map(|e| &e.member) else {
+            return Ok(None);
+        };
+        let Some(member) = self.members.iter().find(|m| &m.name == name) else {
+            return Ok(None);
+        };
+        let (input, _) = self.conformed(samples, sample_rate);
+        let input = audio::resample(&input, sample_rate, member.model.sample_rate())?;
+        member.model.embed(&input).transpose()
     }
 
     /// Whether any member classifies input as short as `seconds` (live mode asks for 3 s).

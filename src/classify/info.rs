@@ -6,7 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{format, BundleError, Evaluation, FusionBundle, Header, ModelKind, Provenance};
+use crate::bundle::{
+    format, BundleError, Evaluation, FusionBundle, Header, ModelKind, Provenance, SpectrogramHeader,
+};
+use crate::model::ArchitectureConfig;
 use crate::trust::SilenceGate;
 
 /// What a model is and where it came from (see the module docs).
@@ -47,6 +50,58 @@ pub struct ModelInfo {
     pub members: Vec<MemberInfo>,
     /// How and on what the model was made.
     pub provenance: ProvenanceInfo,
+    /// The pretrained backbone whose embeddings own genres are learnt on (the first MusiCNN
+    /// transfer member); absent for models without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<EmbedderInfo>,
+}
+
+/// Provenance metric naming the backbone a head was trained on (see [`embedder_id`]).
+pub const EMBEDDER_METRIC: &str = "embedder";
+
+/// A model's pretrained backbone, as own-genre training uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbedderInfo {
+    /// The member that has it.
+    pub member: String,
+    /// Which backbone it is (see [`embedder_id`]): embeddings cached under one id are only
+    /// reused with a model of the same id.
+    pub id: String,
+    /// Values per patch embedding.
+    pub dim: usize,
+}
+
+impl EmbedderInfo {
+    /// The first MusiCNN transfer network among `members` (`(name, bundle bytes, header)`).
+    pub fn find<'a>(
+        members: impl IntoIterator<Item = (&'a str, &'a [u8], &'a Header)>,
+    ) -> Option<Self> {
+        members.into_iter().find_map(|(name, bytes, header)| match header {
+            Header::Spectrogram(h) => match &h.architecture {
+                ArchitectureConfig::Musicnn { embedding, .. } => Some(EmbedderInfo {
+                    member: name.to_string(),
+                    id: embedder_id(h, bytes),
+                    dim: embedding.dim(),
+                }),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+}
+
+/// Which backbone a transfer network's embeddings come from: a model trained on another's
+/// embeddings records that one's id in its provenance ([`EMBEDDER_METRIC`]); any other is
+/// identified by its bundle's checksum (the last 4 bytes) and length, so a re-encoded
+/// backbone (f16, int8) never passes for another.
+pub fn embedder_id(header: &SpectrogramHeader, bundle: &[u8]) -> String {
+    if let Some(id) = header.provenance.metrics.get(EMBEDDER_METRIC).and_then(|v| v.as_str()) {
+        return id.to_string();
+    }
+    let crc = bundle.len().checked_sub(4).map_or(&[][..], |start| &bundle[start..]);
+    let hex: String = crc.iter().rev().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}-{}", bundle.len())
 }
 
 /// [`SilenceGate`] with camelCase names.
@@ -136,19 +191,23 @@ impl ModelInfo {
                 let members = fusion
                     .members
                     .iter()
-                    .zip(parts)
-                    .map(|(m, part)| {
+                    .zip(&parts)
+                    .map(|(m, &part)| {
                         format::read(part)
                             .and_then(|_| Header::read(part))
                             .map(|h| (m.name.clone(), m.weight, h))
                             .map_err(|e| BundleError::member(&m.name, e))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(Self::new(&Header::Fusion(fusion), &members))
+                let embedder = EmbedderInfo::find(
+                    members.iter().zip(&parts).map(|((n, _, h), p)| (n.as_str(), *p, h)),
+                );
+                Ok(Self { embedder, ..Self::new(&Header::Fusion(fusion), &members) })
             }
             single => {
                 let member = ("model".to_string(), 1.0, single.clone());
-                Ok(Self::new(&single, std::slice::from_ref(&member)))
+                let embedder = EmbedderInfo::find([("model", bytes, &single)]);
+                Ok(Self { embedder, ..Self::new(&single, std::slice::from_ref(&member)) })
             }
         }
     }
@@ -200,6 +259,7 @@ impl ModelInfo {
             silence: silence.unwrap_or_default().into(),
             members,
             provenance: ProvenanceInfo::from(header.provenance()),
+            embedder: None,
         }
     }
 }

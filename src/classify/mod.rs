@@ -19,8 +19,11 @@ mod spectrogram;
 mod table;
 
 pub use ensemble::{Ensemble, Member, PartPlan, Prepared};
-pub use info::{EvaluationInfo, MemberInfo, ModelInfo, ProvenanceInfo, SilenceInfo};
-pub use model::{load_model, AnalyseFuture, Analysis, Model, RunContext};
+pub use info::{
+    embedder_id, EmbedderInfo, EvaluationInfo, MemberInfo, ModelInfo, ProvenanceInfo, SilenceInfo,
+    EMBEDDER_METRIC,
+};
+pub use model::{load_model, AnalyseFuture, Analysis, Model, PatchEmbeddings, RunContext};
 pub use parts::{AnalysedWindow, Coverage, MemberPart, PatchSelection, TrackPart};
 pub use result::{
     argmax, max_abs_diff, mean_probabilities, rank, softmax, Classification, LabelScore,

@@ -27,6 +27,22 @@ pub struct Analysis {
     pub windows: Vec<AnalysedWindow>,
 }
 
+/// Per-patch embeddings of one track (see [`Model::embed`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchEmbeddings {
+    /// Values per patch.
+    pub dim: usize,
+    /// The patches' embeddings, one after the other.
+    pub data: Vec<f32>,
+}
+
+impl PatchEmbeddings {
+    /// Number of patches.
+    pub fn patches(&self) -> usize {
+        self.data.len() / self.dim.max(1)
+    }
+}
+
 /// The future [`Model::analyse_async`] returns (not `Send`: WebGPU runs on one thread).
 pub type AnalyseFuture<'a> = Pin<Box<dyn Future<Output = Result<Analysis, ClassifyError>> + 'a>>;
 
@@ -81,6 +97,13 @@ pub trait Model: Send + Sync {
         _count: usize,
         _ctx: &mut RunContext,
     ) -> Option<Result<Analysis, ClassifyError>> {
+        None
+    }
+
+    /// Every patch's backbone embedding of mono PCM at [`sample_rate`](Self::sample_rate)
+    /// (all patches, whatever the bundle's patch limit), for training a head on; `None` for
+    /// models without a pretrained backbone. Synchronous reads (CPU backends).
+    fn embed(&self, _samples: &[f32]) -> Option<Result<PatchEmbeddings, ClassifyError>> {
         None
     }
 

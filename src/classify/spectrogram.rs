@@ -7,7 +7,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::model::{AnalyseFuture, Analysis, Model, RunContext};
+use super::model::{AnalyseFuture, Analysis, Model, PatchEmbeddings, RunContext};
 use super::parts::{AnalysedWindow, PatchSelection};
 use super::{mean_probabilities, rank, softmax, Classification, ClassifyError, WindowResult};
 use crate::audio::{resample_range, resampled_len};
@@ -55,6 +55,33 @@ impl SpectrogramModel {
     pub fn infer(&self, features: &WindowFeatures) -> Result<Classification, ClassifyError> {
         let indices: Vec<usize> = (0..features.len()).collect();
         Ok(self.conclude(&self.infer_windows(features, &indices)?))
+    }
+
+    /// Every patch's backbone embedding (see [`Model::embed`]), standardised as for
+    /// classification; fails on an empty track.
+    fn backbone_embeddings(&self, samples: &[f32]) -> Result<PatchEmbeddings, ClassifyError> {
+        let cfg = self.header.feature_config.without_patch_limit();
+        let features = window_features(&cfg, &self.extractor, samples);
+        if features.is_empty() {
+            return Err(ClassifyError::NoWindows);
+        }
+        let (n_mels, n_frames) = (features.n_mels, features.n_frames);
+        let size = n_mels * n_frames;
+        let mut data = Vec::new();
+        for chunk in features.data.chunks(BATCH * size) {
+            let mut input = chunk.to_vec();
+            for window in input.chunks_exact_mut(size) {
+                self.header.normalisation.standardise(window, n_frames);
+            }
+            let shape = [chunk.len() / size, 1, n_mels, n_frames];
+            let x = Tensor::<4>::from_data(TensorData::new(input, shape), &self.device);
+            let e = self.model.backbone_embedding(x).ok_or_else(|| {
+                ClassifyError::Backend("this network has no backbone embedding".into())
+            })?;
+            data.extend(e.try_into_data().map_err(backend_error)?.iter::<f32>());
+        }
+        let dim = data.len() / features.len();
+        Ok(PatchEmbeddings { dim, data })
     }
 
     /// The network's rows for every window of `features`, whose windows are the track's
@@ -306,6 +333,13 @@ impl Model for SpectrogramModel {
         {
             *max_patches = max;
         }
+    }
+
+    fn embed(&self, samples: &[f32]) -> Option<Result<PatchEmbeddings, ClassifyError>> {
+        if !self.header.architecture.is_transfer() {
+            return None;
+        }
+        Some(self.backbone_embeddings(samples))
     }
 
     /// Never: input shorter than one window is padded with silence.

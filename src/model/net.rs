@@ -118,6 +118,15 @@ impl GenreNet {
         }
     }
 
+    /// A transfer network's backbone embedding `[batch, dim]` (the output its head reads: the
+    /// input of own-genre training); `None` for networks without a pretrained backbone.
+    pub fn backbone_embedding(&self, x: Tensor<4>) -> Option<Tensor<2>> {
+        match &self.network {
+            Network::Musicnn(net) => Some(net.backbone.embed(x, net.embedding)),
+            _ => None,
+        }
+    }
+
     /// Length of the [`embed`](Self::embed) vector.
     pub fn embedding_dim(&self) -> usize {
         self.architecture.embedding_dim()

@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 /// The smallest probability the log is taken of (keeps `log 0` finite).
 const P_FLOOR: f64 = 1e-12;
 
+/// The lowest temperature [`Calibration::fit`] considers (sharpening 20-fold).
+pub const MIN_TEMPERATURE: f64 = 0.05;
+/// The highest temperature it considers (flattening 20-fold).
+pub const MAX_TEMPERATURE: f64 = 20.0;
+
 /// A model's calibration, as stored in its bundle header.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
@@ -71,15 +76,23 @@ impl Calibration {
     }
 
     /// Fits the temperature that minimises the mean negative log-likelihood of `predictions`
-    /// (golden-section search over `log T` in `[ln 0.05, ln 20]`), then the threshold
+    /// (golden-section search over `log T` in `[ln MIN_TEMPERATURE, ln MAX_TEMPERATURE]`), then the threshold
     /// (see [`uncertain_threshold`]) for answers that are right at least `target_accuracy` of
     /// the time. `None` when there are no predictions.
     pub fn fit(predictions: &[Prediction], target_accuracy: f64) -> Option<Self> {
+        Self::fit_from(predictions, target_accuracy, MIN_TEMPERATURE)
+    }
+
+    /// [`fit`](Self::fit) with the temperature at least `lowest` (within
+    /// [`MIN_TEMPERATURE`, `MAX_TEMPERATURE`]): 1 never sharpens the probabilities, for models
+    /// whose held-out answers are too few to show how sure they may be.
+    pub fn fit_from(predictions: &[Prediction], target_accuracy: f64, lowest: f64) -> Option<Self> {
         if predictions.is_empty() {
             return None;
         }
         let loss = |log_t: f64| negative_log_likelihood(predictions, log_t.exp());
-        let (mut a, mut b) = (0.05f64.ln(), 20f64.ln());
+        let lowest = lowest.clamp(MIN_TEMPERATURE, MAX_TEMPERATURE);
+        let (mut a, mut b) = (lowest.ln(), MAX_TEMPERATURE.ln());
         let ratio = (5f64.sqrt() - 1.0) / 2.0;
         let mut c = b - ratio * (b - a);
         let mut d = a + ratio * (b - a);

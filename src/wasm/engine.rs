@@ -352,6 +352,31 @@ impl Engine {
         self.inner.kept.borrow().as_ref().is_some_and(|t| t.key == key)
     }
 
+    /// Every patch's backbone embedding of an encoded file, for learning own genres (the
+    /// input of `trainOwnGenres`): `{embedding: Float32Array, dim, patches, embedder,
+    /// durationSeconds, timings: {decode, embed}}`, where `embedder` names the backbone
+    /// (embeddings of one id only go with models of that id). Throws like
+    /// [`classify_file`](Self::classify_file), or with code `no_embedder` when the model has
+    /// no pretrained backbone. Always on the CPU.
+    #[wasm_bindgen(js_name = embedFile)]
+    pub fn embed_file(&self, bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsValue> {
+        let mut clock = Stopwatch::start();
+        let extension = name.and_then(audio::extension_of);
+        let decoded = audio::decode(bytes, extension.as_deref(), &self.inner.limits)
+            .map_err(|e| audio_error(&e))?;
+        let decode_ms = clock.lap();
+        self.inner.embed(&decoded.samples, decoded.sample_rate, decode_ms, clock)
+    }
+
+    /// [`embed_file`](Self::embed_file) for mono PCM at `sampleRate` Hz (checked as
+    /// [`classify_pcm`](Self::classify_pcm) checks it).
+    #[wasm_bindgen(js_name = embedPcm)]
+    pub fn embed_pcm(&self, samples: Vec<f32>, sample_rate: f64) -> Result<JsValue, JsValue> {
+        let rate = pcm_rate(sample_rate)?;
+        audio::check_pcm(&samples, rate, &self.inner.limits).map_err(|e| audio_error(&e))?;
+        self.inner.embed(&samples, rate, 0.0, Stopwatch::start())
+    }
+
     /// Merges the `part`s of one track from calls with `patches` (on any engine of the same
     /// model, in any order) into one result: the same as one call over all of their windows.
     /// Resolves like [`classify_file`](Self::classify_file), without `source`, `mel` and
@@ -379,7 +404,68 @@ impl Engine {
     }
 }
 
+/// A PCM sample rate from JavaScript: a positive whole number of Hz.
+fn pcm_rate(sample_rate: f64) -> Result<u32, JsValue> {
+    if sample_rate.is_finite()
+        && sample_rate.fract() == 0.0
+        && (1.0..=u32::MAX as f64).contains(&sample_rate)
+    {
+        Ok(sample_rate as u32)
+    } else {
+        Err(invalid_argument(&format!(
+            "sampleRate must be a positive whole number of Hz, got {sample_rate}"
+        )))
+    }
+}
+
+/// What [`Engine::embed_file`] returns besides the embedding itself.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EmbeddingMeta<'a> {
+    dim: usize,
+    patches: usize,
+    embedder: &'a str,
+    duration_seconds: f64,
+    timings: EmbedTimings,
+}
+
+#[derive(Serialize)]
+struct EmbedTimings {
+    decode: f64,
+    embed: f64,
+}
+
 impl Inner {
+    /// The embedding of decoded mono PCM, with its description (see [`Engine::embed_file`]).
+    fn embed(
+        &self,
+        samples: &[f32],
+        rate: u32,
+        decode_ms: f64,
+        mut clock: Stopwatch,
+    ) -> Result<JsValue, JsValue> {
+        let no_embedder = || {
+            js_error("no_embedder", "this model has no pretrained backbone to learn own genres on")
+        };
+        let embedder = self.cpu.info().embedder.as_ref().ok_or_else(no_embedder)?;
+        let embeddings = self
+            .cpu
+            .embed(samples, rate)
+            .map_err(|e| classify_error(&e))?
+            .ok_or_else(no_embedder)?;
+        let meta = EmbeddingMeta {
+            dim: embeddings.dim,
+            patches: embeddings.patches(),
+            embedder: &embedder.id,
+            duration_seconds: samples.len() as f64 / rate as f64,
+            timings: EmbedTimings { decode: decode_ms, embed: clock.lap() },
+        };
+        let out = to_js(&meta)?;
+        let data = js_sys::Float32Array::from(embeddings.data.as_slice());
+        js_sys::Reflect::set(&out, &JsValue::from_str("embedding"), &data)?;
+        Ok(out)
+    }
+
     async fn classify_file(
         &self,
         bytes: Vec<u8>,
@@ -458,15 +544,7 @@ impl Inner {
     ) -> Result<JsValue, JsValue> {
         let options: ClassifyOptions = parse_options(options, "classify options")?;
         self.kept_track(None);
-        if !(sample_rate.is_finite()
-            && sample_rate.fract() == 0.0
-            && (1.0..=u32::MAX as f64).contains(&sample_rate))
-        {
-            return Err(invalid_argument(&format!(
-                "sampleRate must be a positive whole number of Hz, got {sample_rate}"
-            )));
-        }
-        let rate = sample_rate as u32;
+        let rate = pcm_rate(sample_rate)?;
         let decode_ms = match options.decode_ms {
             None => 0.0,
             Some(ms) if ms.is_finite() && ms >= 0.0 => ms,

@@ -17,6 +17,8 @@ pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
     error.into()
 }
 
+// The training module reports no audio errors.
+#[cfg_attr(not(any(feature = "engine", feature = "decoders")), allow(dead_code))]
 /// The code of an audio error. `unrecognised_format`, `unsupported_codec` and
 /// `no_audio_track` mean "this decoder cannot read it"; the page may try another decoder.
 pub(crate) fn audio_code(e: &AudioError) -> &'static str {
@@ -52,6 +54,7 @@ pub(crate) fn classify_error(e: &ClassifyError) -> JsValue {
     js_error(code, &e.to_string())
 }
 
+#[cfg_attr(not(any(feature = "engine", feature = "decoders")), allow(dead_code))]
 /// An audio error as a JS error.
 pub(crate) fn audio_error(e: &AudioError) -> JsValue {
     js_error(audio_code(e), &e.to_string())

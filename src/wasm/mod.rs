@@ -12,21 +12,23 @@
 //! - `clock`: `performance.now()` (`std::time::Instant` panics on wasm32-unknown-unknown).
 //! - `limits`: the page's limits on input.
 //! - `decoders` (decoder-module build only): `decodeFile`, the compressed-format decoders.
+//! - `train` (training-module build only): `trainOwnGenres`, own genres learnt in the page.
 //!
 //! The same source builds three times (see build.sh), each with only the features it adds:
 //! `web/pkg/cpu/` with `engine` (small, loads first, no compressed-format decoders),
 //! `web/pkg/gpu/` with `webgpu` (the engine, WebGPU and every decoder), and
 //! `web/pkg/decoders/` with `decoders`: the compressed-format decoders alone, which the page
-//! loads when a file needs them on the CPU build.
+//! loads when a file needs them on the CPU build; and `web/pkg/train/` with `training`: the
+//! head training the page loads when someone teaches it their own genres.
 
-// Shared by the two exports; a build with neither (no features) needs none of them.
+// Shared by the exports; a build with none of them (no features) needs none of them.
 #[cfg(any(feature = "engine", feature = "decoders"))]
 mod clock;
 #[cfg(feature = "decoders")]
 mod decoders;
 #[cfg(feature = "engine")]
 mod engine;
-#[cfg(any(feature = "engine", feature = "decoders"))]
+#[cfg(any(feature = "engine", feature = "decoders", feature = "training"))]
 mod errors;
 #[cfg(feature = "webgpu")]
 mod gpu;
@@ -34,6 +36,8 @@ mod gpu;
 mod limits;
 #[cfg(feature = "engine")]
 mod output;
+#[cfg(feature = "training")]
+mod train;
 
 use std::cell::RefCell;
 
@@ -43,6 +47,8 @@ use wasm_bindgen::prelude::*;
 pub use decoders::decode_file;
 #[cfg(feature = "engine")]
 pub use engine::Engine;
+#[cfg(feature = "training")]
+pub use train::train_own_genres_js;
 
 thread_local! {
     /// The message of the last panic, kept for [`last_panic`]: a panic aborts the call (the
@@ -85,11 +91,13 @@ pub fn version() -> String {
 }
 
 /// `"gpu"` for the build with the WebGPU backend, `"cpu"` for the CPU-only build,
-/// `"decoders"` for the decoder module.
+/// `"decoders"` for the decoder module, `"train"` for the training module.
 #[wasm_bindgen]
 pub fn flavour() -> String {
     if cfg!(feature = "decoders") {
         "decoders"
+    } else if cfg!(feature = "training") && !cfg!(feature = "engine") {
+        "train"
     } else if cfg!(feature = "webgpu") {
         "gpu"
     } else {

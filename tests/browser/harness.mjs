@@ -51,7 +51,7 @@ export const TABLE_MODEL = path.join(REPO, 'web', 'models', 'fused', 'members', 
  * when the wasm package has not been built yet. `responses`: see `startServer`.
  */
 export async function startWebServer({ root = DEFAULT_ROOT, responses = null, model = TEST_MODEL } = {}) {
-  for (const flavour of ['cpu', 'decoders', 'gpu']) {
+  for (const flavour of ['cpu', 'decoders', 'train', 'gpu']) {
     const wasm = path.join(root, 'pkg', flavour, 'genrescope_bg.wasm');
     if (!existsSync(wasm)) {
       throw new Error(`${wasm} is missing: run ./build.sh build first`);
@@ -220,6 +220,37 @@ export function nativeClassify(files, model = TEST_MODEL) {
   const value = new Map(JSON.parse(out).map((e) => [path.basename(e.file), e]));
   nativeCache = { key, value };
   return value;
+}
+
+/**
+ * `seconds` of a PCM WAV file from `offset` seconds, as a new WAV's bytes (its fmt chunk and
+ * a cut data chunk): short inputs for the slow software WebGPU path, or distinct examples.
+ */
+export function wavExcerpt(file, seconds, offset = 0) {
+  const wav = readFileSync(file);
+  if (wav.toString('latin1', 0, 4) !== 'RIFF') throw new Error(`${file}: not a RIFF WAV`);
+  let fmt = null;
+  for (let at = 12; at + 8 <= wav.length; ) {
+    const id = wav.toString('latin1', at, at + 4);
+    const size = wav.readUInt32LE(at + 4);
+    if (id === 'fmt ') fmt = wav.subarray(at, at + 8 + size);
+    if (id === 'data' && fmt) {
+      const byteRate = fmt.readUInt32LE(16);
+      const align = fmt.readUInt16LE(20);
+      const start = Math.min(size, Math.floor((byteRate * offset) / align) * align);
+      const n = Math.min(size - start, Math.floor((byteRate * seconds) / align) * align);
+      const head = Buffer.alloc(8);
+      head.write('data', 0, 'latin1');
+      head.writeUInt32LE(n, 4);
+      const body = Buffer.concat([Buffer.from('WAVE', 'latin1'), fmt, head, wav.subarray(at + 8 + start, at + 8 + start + n)]);
+      const riff = Buffer.alloc(8);
+      riff.write('RIFF', 0, 'latin1');
+      riff.writeUInt32LE(body.length, 4);
+      return Buffer.concat([riff, body]);
+    }
+    at += 8 + size + (size % 2);
+  }
+  throw new Error(`${file}: no fmt and data chunks`);
 }
 
 /**

@@ -3,50 +3,20 @@
 // engine and model, classify a dropped clip exactly as it did online, show the model card
 // link, and (on the CPU path) run live mode, whose worklet comes from the cache too. On the
 // WebGPU path, the WebGPU build the page fetched before the service worker existed must be
-// cached as well, and the page must settle on WebGPU again offline.
+// cached as well, and the page must settle on WebGPU again offline. On the CPU path, an
+// own-genre model is then trained and adopted offline (nothing of it needs the network).
 //
 //   node --test tests/browser/offline.test.mjs      (after ./build.sh build)
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { REPO, dropFiles, launchBrowser, offsiteRequests, openPage, readRows, startWebServer, waitForEngine, waitForRows, pageUrl } from './harness.mjs';
+import { REPO, SHIPPED_MODEL, TEST_MODEL, dropFiles, wavExcerpt, launchBrowser, offsiteRequests, openPage, readRows, startWebServer, waitForEngine, waitForRows, pageUrl } from './harness.mjs';
 
 const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
 /** The first 6 s of a GTZAN clip (3 windows). */
-const CLIP = { name: 'rock.00001-6s.wav', bytes: wavPrefix(path.join(GENRES, 'rock', 'rock.00001.wav'), 6) };
+const CLIP = { name: 'rock.00001-6s.wav', bytes: wavExcerpt(path.join(GENRES, 'rock', 'rock.00001.wav'), 6) };
 const MIC = path.join(GENRES, 'classical', 'classical.00000.wav');
-
-/**
- * The first `seconds` of a PCM WAV file as a new WAV (its fmt chunk and a shortened data
- * chunk), so the slow software WebGPU path classifies a few windows instead of nineteen.
- */
-function wavPrefix(file, seconds) {
-  const wav = readFileSync(file);
-  assert.equal(wav.toString('latin1', 0, 4), 'RIFF');
-  let fmt = null;
-  for (let at = 12; at + 8 <= wav.length; ) {
-    const id = wav.toString('latin1', at, at + 4);
-    const size = wav.readUInt32LE(at + 4);
-    if (id === 'fmt ') fmt = wav.subarray(at, at + 8 + size);
-    if (id === 'data' && fmt) {
-      const byteRate = fmt.readUInt32LE(16);
-      const blockAlign = fmt.readUInt16LE(20);
-      const n = Math.min(size, Math.floor((byteRate * seconds) / blockAlign) * blockAlign);
-      const head = Buffer.alloc(8);
-      head.write('data', 0, 'latin1');
-      head.writeUInt32LE(n, 4);
-      const body = Buffer.concat([Buffer.from('WAVE', 'latin1'), fmt, head, wav.subarray(at + 8, at + 8 + n)]);
-      const riff = Buffer.alloc(8);
-      riff.write('RIFF', 0, 'latin1');
-      riff.writeUInt32LE(body.length, 4);
-      return Buffer.concat([riff, body]);
-    }
-    at += 8 + size + (size % 2);
-  }
-  throw new Error(`${file}: no fmt and data chunks`);
-}
 
 /** The same-origin paths in the service worker's cache. */
 function cachedPaths(page) {
@@ -66,7 +36,9 @@ for (const webgpu of [false, true]) {
     test('the service worker caches the app; offline, the reloaded page classifies a dropped clip and listens', { timeout: 600_000 }, async () => {
       // A server of its own: it is shut down half-way.
       const responses = [];
-      const server = await startWebServer({ responses });
+      // The CPU path serves the shipped model, whose MusiCNN backbone own genres learn on;
+      // the WebGPU path the small test CNN (SwiftShader is slow).
+      const server = await startWebServer({ responses, model: webgpu ? TEST_MODEL : SHIPPED_MODEL });
       const browser = await launchBrowser({
         webgpu,
         extraArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${MIC}%noloop`],
@@ -140,6 +112,22 @@ for (const webgpu of [false, true]) {
           await page.click('#live-toggle');
           await page.waitForFunction(() => Number(document.querySelector('#live').dataset.classified) >= 1, null, { timeout: 60_000, polling: 100 });
           await page.click('#live-toggle');
+
+          // Own genres train offline too: the training module and its worker come from the
+          // cache, and every response (so every request) stays on the device.
+          for (const genre of ['classical', 'metal']) {
+            await page.fill('#own-category-name', genre);
+            await page.click('#own-add button[type="submit"]');
+            const files = [0, 1].map((n) => ({ name: `${genre}-${n}.wav`, mimeType: 'audio/wav', buffer: wavExcerpt(path.join(GENRES, genre, `${genre}.0000${n}.wav`), 6) }));
+            await page.locator(`.own-category[data-name="${genre}"] input[type="file"]`).setInputFiles(files);
+          }
+          await page.waitForFunction(() => document.querySelectorAll('.own-example[data-state="ready"]').length === 4, null, { timeout: 120_000, polling: 250 });
+          await page.click('#own-train');
+          await page.locator('#own-report[data-state="done"]').waitFor({ timeout: 120_000 });
+          await page.click('#own-adopt');
+          await page.locator('li.own-model').waitFor({ timeout: 30_000 });
+          console.log(`# ${expected}: trained and adopted an own-genre model offline after ${took()}`);
+          assert.ok(fromWorker.every(Boolean), 'every response while training came from the service worker');
         }
 
         assert.deepEqual(offsiteRequests(requests, server.url), [], 'no request left the page’s origin');

@@ -8,17 +8,17 @@ pub mod augment;
 pub mod backbone_rows;
 pub mod bundle_edit;
 pub mod cache;
-pub mod calibrate;
 pub mod commands;
-pub mod cv;
 pub mod dataset;
 pub mod detection;
 pub mod logistic;
-pub mod metrics;
 pub mod panic_hook;
 pub mod provenance;
 pub mod report;
-pub mod split;
 pub mod synth;
 pub mod table;
 pub mod train;
+
+// Shared with the page's own-genre training (the core crate's `training` feature), under the
+// names the trainer always used.
+pub use genrescope::training::{calibrate, cv, metrics, split};

@@ -18,7 +18,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model: `train audio` (from scratch on log-Mel windows), `train transfer` (a
-    /// head on the pretrained MusiCNN backbone) or `train table` (on a descriptor table).
+    /// head on the pretrained MusiCNN backbone), `train table` (on a descriptor table) or
+    /// `train own` (your own categories on a model's backbone, as the page trains them).
     Train {
         #[command(subcommand)]
         command: commands::train_options::TrainCommand,
@@ -48,7 +49,7 @@ fn main() -> ExitCode {
     genrescope_trainer::panic_hook::install();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train { command } => commands::train::run(command.into()),
+        Command::Train { command } => command.run(),
         Command::Eval(args) => commands::eval::run(args),
         Command::Classify(args) => commands::classify::run(args),
         Command::Info(args) => commands::info::run(args),

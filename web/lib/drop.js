@@ -27,7 +27,8 @@ export function attachDrop({ zone, input, onFiles }) {
   window.addEventListener('drop', (e) => {
     depth = 0;
     highlight(false);
-    if (!e.dataTransfer?.files?.length) return;
+    // A drop another target took (a category of "Your own genres") is not for the list.
+    if (e.defaultPrevented || !e.dataTransfer?.files?.length) return;
     e.preventDefault();
     onFiles([...e.dataTransfer.files]);
   });

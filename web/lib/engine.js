@@ -213,8 +213,13 @@ class EngineWorker {
  *           adapter: {available, description, reason}, gpuReason, message}
  */
 export class EnginePool extends EventTarget {
-  constructor({ backend = 'auto', simd = 'auto', modelUrl = DEFAULT_MODEL, maxWorkers, recycleBytes = RECYCLE_WORKER_BYTES } = {}) {
+  /**
+   * `modelUrl`: the bundle to load; or `modelBytes`: a function resolving to its bytes (a
+   * model kept in the browser's storage, see own-store.js).
+   */
+  constructor({ backend = 'auto', simd = 'auto', modelUrl = DEFAULT_MODEL, modelBytes = null, maxWorkers, recycleBytes = RECYCLE_WORKER_BYTES } = {}) {
     super();
+    this.modelBytes = modelBytes;
     this.simd = simd;
     this.recycleBytes = recycleBytes;
     this.requested = backend;
@@ -255,7 +260,8 @@ export class EnginePool extends EventTarget {
   async start() {
     try {
       const adapterProbe = probeWebGpu();
-      const [bundle, cpuModule] = await Promise.all([fetchBytes(this.modelUrl), this.compileCpu()]);
+      const model = this.modelBytes ? this.modelBytes() : fetchBytes(this.modelUrl);
+      const [bundle, cpuModule] = await Promise.all([model, this.compileCpu()]);
       this.bundle = bundle;
       this.modules.cpu = cpuModule;
       const adapter = await adapterProbe;
@@ -633,6 +639,20 @@ export class EnginePool extends EventTarget {
       warnings,
       timings: { ...base.timings, wall: performance.now() - started },
     };
+  }
+
+  /**
+   * Every patch's backbone embedding of a File or Blob (see Engine.embedFile), for learning
+   * own genres: `{embedding: Float32Array, dim, patches, embedder, durationSeconds, timings}`.
+   * Queued behind first answers, like refinement; `group` tags the job for `cancelJobs`.
+   */
+  embedFile(file, { group = null } = {}) {
+    return this.submit({ type: 'embed', file, name: file.name ?? null, group }, [], { background: true });
+  }
+
+  /** embedFile for mono PCM (e.g. decoded by WebAudio). The buffer is transferred. */
+  embedPcm(samples, sampleRate, { group = null } = {}) {
+    return this.submit({ type: 'embed-pcm', samples, sampleRate, group }, [samples.buffer], { background: true });
   }
 
   /** Classifies a File or Blob (decoded in the worker by the Rust decoder). */

@@ -396,7 +396,7 @@ fn member_bundle(spec: &str, out: &Path) -> anyhow::Result<(String, PathBuf)> {
     })?;
     let parsed = TrainCli::try_parse_from(std::iter::once("train".to_string()).chain(words))
         .map_err(|e| anyhow::anyhow!("--member {name}: invalid train options: {e}"))?;
-    let mut args = TrainArgs::from(parsed.command);
+    let mut args = TrainArgs::try_from(parsed.command)?;
     args.out = out.join("members").join(name);
     eprintln!("member `{name}`: trainer train {options} --out {}", args.out.display());
     let code = super::train::run(args)?;

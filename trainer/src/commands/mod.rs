@@ -14,6 +14,7 @@ pub mod fuse;
 pub mod info;
 pub mod train;
 pub mod train_options;
+pub mod train_own;
 pub mod train_table;
 
 use std::io::{self, IsTerminal};

@@ -22,6 +22,7 @@ use crate::augment::AugmentConfig;
 use crate::cache::{default_dir, FeatureCache};
 use crate::calibrate;
 use crate::cv;
+pub(crate) use crate::cv::median_epoch;
 use crate::dataset::{track_key, Dataset, Track};
 use crate::metrics::{summarize, CvSummary, Evaluation};
 use crate::provenance::command_line;
@@ -497,14 +498,6 @@ fn fit_all(
     eprintln!("{split}");
     let outcome = fit(cfg, &data.labels, tracks, &all, &[], &fixed, device, "all tracks")?;
     Ok(Bundled { outcome, test: None, split, check_track: all.first().copied() })
-}
-
-/// The median of the folds' best epochs (the lower middle value of an even count); `None`
-/// without folds.
-pub(crate) fn median_epoch(best_epochs: &[usize]) -> Option<usize> {
-    let mut sorted = best_epochs.to_vec();
-    sorted.sort_unstable();
-    sorted.get((sorted.len().max(1) - 1) / 2).copied()
 }
 
 /// The provenance's `split` of a network trained on every track.

@@ -20,6 +20,19 @@ pub enum TrainCommand {
     Transfer(TransferArgs),
     /// A network on a descriptor table (GTZAN's features CSV, or `trainer describe`'s).
     Table(TableArgs),
+    /// Your own categories on a model's MusiCNN backbone, from a folder of examples (what
+    /// the page's "Your own genres" trains, with the same defaults).
+    Own(super::train_own::OwnArgs),
+}
+
+impl TrainCommand {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<std::process::ExitCode> {
+        match self {
+            TrainCommand::Own(args) => super::train_own::run(args),
+            other => super::train::run(other.try_into()?),
+        }
+    }
 }
 
 /// `trainer train ...` parsed on its own, as `fuse` does for the members it trains.
@@ -229,9 +242,13 @@ pub struct TableArgs {
     pub run: RunOptions,
 }
 
-impl From<TrainCommand> for TrainArgs {
-    fn from(command: TrainCommand) -> TrainArgs {
-        match command {
+impl TryFrom<TrainCommand> for TrainArgs {
+    type Error = anyhow::Error;
+
+    /// The settings of `train audio|transfer|table`; `train own` has its own (it makes a
+    /// whole bundle, never a fusion member).
+    fn try_from(command: TrainCommand) -> anyhow::Result<TrainArgs> {
+        Ok(match command {
             TrainCommand::Audio(a) => TrainArgs {
                 arch: match a.arch {
                     ScratchArch::Cnn => Arch::Cnn,
@@ -265,7 +282,10 @@ impl From<TrainCommand> for TrainArgs {
                 min_seconds: t.min_seconds,
                 ..defaults(None, Some(t.table), t.fit, t.run)
             },
-        }
+            TrainCommand::Own(_) => anyhow::bail!(
+                "`train own` makes a bundle of its own; train it first and pass its model.gscope as a member"
+            ),
+        })
     }
 }
 

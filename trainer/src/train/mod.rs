@@ -4,8 +4,8 @@
 //!   best-by-validation weights).
 //! - [`fold_store`]: finished cross-validation folds on disk, so an interrupted run resumes.
 //! - [`normalise`]: per-band statistics from the training split.
-//! - [`rows`]: training on cached fixed-length rows (embeddings, descriptor vectors).
-//! - [`schedule`]: reduce-LR-on-plateau and early stopping.
+//! - `rows`, `schedule`, `step`: training on cached rows, the learning-rate schedule and one
+//!   optimiser step, from the core crate's `training` module (shared with the page).
 //! - [`transfer`]: the genre head on a pretrained backbone's cached embeddings, and optional
 //!   fine-tuning of the backbone's top.
 //! - [`windows`]: standardised labelled windows, batches and prediction.
@@ -13,10 +13,9 @@
 pub mod fit;
 pub mod fold_store;
 pub mod normalise;
-pub mod rows;
-pub mod schedule;
 pub mod transfer;
 pub mod windows;
 
 pub use fit::{fit, FitOutcome, TrainSettings};
+pub use genrescope::training::{rows, schedule, step};
 pub use schedule::ScheduleConfig;

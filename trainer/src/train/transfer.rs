@@ -15,11 +15,10 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Tensor, TensorData};
 use genrescope::bundle::Normalisation;
 use genrescope::mel::MelExtractor;
-use genrescope::model::musicnn::{
-    Musicnn, MusicnnEmbedding, MusicnnTransfer, TransferHead, FRONT_END_CHANNELS,
-};
+use genrescope::model::musicnn::{Musicnn, MusicnnEmbedding, MusicnnTransfer, FRONT_END_CHANNELS};
 use genrescope::model::{ArchitectureConfig, GenreNet, Network};
 use genrescope::segment::window_features;
+use genrescope::training::head::{train_head, HeadSettings};
 use genrescope::FeatureConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -197,30 +196,20 @@ pub fn fit_head(
     }
     let dim = embedding.dim();
     let train_rows = Rows::of(&frozen.tracks, dim, tracks.labels, train);
-    if train_rows.is_empty() {
-        bail!("no training windows");
-    }
     let val_rows = Rows::of(&frozen.tracks, dim, tracks.labels, val);
 
-    device.seed(settings.seed);
-    let train_device = device.clone().autodiff();
-    let head = TransferHead::new(dim, hidden, *dropout, labels.len(), &train_device);
-    let mut history = Vec::new();
-    let stage = Stage {
-        name,
-        train: &train_rows,
-        val: &val_rows,
-        eval_chunk: 256,
-        first_epoch: 1,
+    let head_settings = HeadSettings {
+        hidden: hidden.clone(),
+        dropout: *dropout,
         epochs: settings.epochs,
         batch_size: settings.batch_size,
-        seed: settings.seed,
         weight_decay: settings.weight_decay,
+        schedule: settings.schedule.clone(),
+        seed: settings.seed,
     };
-    let schedule = Schedule::new(settings.schedule.clone());
-    let kept = stage
-        .run(head, |head, x| head.forward(x), schedule, labels, device, &mut history)?
-        .with_context(|| format!("{name}: no epoch reached a finite loss (--epochs 0?)"))?;
+    let mut history = Vec::new();
+    let kept =
+        train_head(name, labels, &train_rows, &val_rows, &head_settings, device, &mut history)?;
     let backbone = frozen.backbone.clone().trimmed_for(*embedding, *msd_tags);
     let mut kept = Kept {
         model: MusicnnTransfer { backbone, head: kept.model, embedding: *embedding },

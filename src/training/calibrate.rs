@@ -1,17 +1,17 @@
 //! A model's calibration fitted on its out-of-fold track predictions (the temperature and the
-//! `uncertain` threshold of [`genrescope::trust::Calibration`]), with what the report shows
+//! `uncertain` threshold of [`crate::trust::Calibration`]), with what the report shows
 //! of it: reliability before and after, expected calibration error, and selective accuracy
 //! against coverage.
 
-use anyhow::bail;
-use genrescope::trust::calibration::{
+use crate::trust::calibration::{
     calibrated, expected_calibration_error, reliability, selective_curve, Prediction,
-    ReliabilityBin, SelectivePoint,
+    ReliabilityBin, SelectivePoint, MIN_TEMPERATURE,
 };
-use genrescope::trust::Calibration;
+use crate::trust::Calibration;
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{CvSummary, TrackOutcome};
+use super::metrics::{CvSummary, TrackOutcome};
 
 /// Confidence bins of the reliability diagram and of the expected calibration error.
 pub const ECE_BINS: usize = 15;
@@ -148,7 +148,16 @@ pub fn out_of_fold(cv: &CvSummary) -> Vec<Prediction> {
 /// Fits the calibration on `predictions` for answers right `target_accuracy` of the time,
 /// with its figures; `None` without predictions.
 pub fn fit(predictions: &[Prediction], target_accuracy: f64) -> Option<CalibrationReport> {
-    let calibration = Calibration::fit(predictions, target_accuracy)?;
+    fit_from(predictions, target_accuracy, MIN_TEMPERATURE)
+}
+
+/// [`fit`] with the temperature at least `lowest` (see [`Calibration::fit_from`]).
+pub fn fit_from(
+    predictions: &[Prediction],
+    target_accuracy: f64,
+    lowest: f64,
+) -> Option<CalibrationReport> {
+    let calibration = Calibration::fit_from(predictions, target_accuracy, lowest)?;
     let after = calibrated(predictions, calibration.temperature);
     let selective: Vec<Selective> = selective_curve(&after).into_iter().map(Into::into).collect();
     let kept = kept_at(&after, calibration.uncertain_below);
@@ -179,7 +188,7 @@ fn confidence(p: &Prediction) -> f32 {
 
 /// Whether the prediction's top label (first of equal maxima) is the true one.
 fn is_right(p: &Prediction) -> bool {
-    crate::metrics::argmax(&p.probabilities) == p.label
+    super::metrics::argmax(&p.probabilities) == p.label
 }
 
 /// Coverage and accuracy of the answers whose top probability is at least `threshold`
@@ -196,7 +205,7 @@ fn kept_at(predictions: &[Prediction], threshold: f32) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{evaluate, summarize, WindowPrediction};
+    use crate::training::metrics::{evaluate, summarize, WindowPrediction};
 
     /// An over-confident model: 95 % sure every time, right on 7 tracks of 10.
     fn over_confident_cv() -> CvSummary {

@@ -2,17 +2,17 @@
 //! vectors): the rows of a set of tracks, and one training stage over them with
 //! best-by-validation weights.
 
-use std::time::Instant;
+use super::clock::Timer;
 
+use crate::classify::softmax;
 use anyhow::Context;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use genrescope::classify::softmax;
 
-use super::fit::{epoch_batches, epoch_line, epoch_record, optimiser_step, optimizer, PassStats};
+use super::metrics::{evaluate, EpochRecord, Evaluation, WindowPrediction};
 use super::schedule::Schedule;
-use crate::metrics::{evaluate, EpochRecord, Evaluation, WindowPrediction};
+use super::step::{epoch_batches, epoch_line, epoch_record, optimiser_step, optimizer, PassStats};
 
 /// The tensor's values on the host.
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
@@ -149,7 +149,7 @@ impl Stage<'_> {
         let mut kept = None;
         let last = self.first_epoch + self.epochs;
         for epoch in self.first_epoch..last {
-            let epoch_start = Instant::now();
+            let epoch_start = Timer::start();
             let lr = schedule.learning_rate();
             let mut pass = PassStats::default();
             for batch in epoch_batches(self.train.len(), self.batch_size, self.seed, epoch) {
@@ -171,7 +171,7 @@ impl Stage<'_> {
                     device,
                 )?)
             };
-            let seconds = epoch_start.elapsed().as_secs_f64();
+            let seconds = epoch_start.seconds();
             let record = epoch_record(epoch, &pass, validation.as_ref(), lr, seconds);
             let decision = schedule.step(record.val_loss);
             // Epochs of small models take milliseconds: print only the ones that matter.

@@ -1,8 +1,8 @@
 //! Cross-validation, shared by every command that runs one (`train audio|transfer|table`,
 //! `fuse`): stratified folds by track, one evaluation per fold, and their summary.
 
-use crate::metrics::{summarize, CvSummary, Evaluation};
-use crate::split::{stratified_k_fold, Fold};
+use super::metrics::{summarize, CvSummary, Evaluation};
+use super::split::{stratified_k_fold, Fold};
 
 /// The `k` stratified folds of tracks labelled `truths` (by track: no track in two parts),
 /// dealt with `seed`.
@@ -23,4 +23,12 @@ pub fn cross_validate(
         .map(|(i, fold)| evaluate(i, fold))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(summarize(evaluations))
+}
+
+/// The median of the folds' best epochs (the lower middle value of an even count); `None`
+/// without folds.
+pub fn median_epoch(best_epochs: &[usize]) -> Option<usize> {
+    let mut sorted = best_epochs.to_vec();
+    sorted.sort_unstable();
+    sorted.get((sorted.len().max(1) - 1) / 2).copied()
 }
