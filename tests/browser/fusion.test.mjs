@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO, TABLE_MODEL, TEST_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, readRows, runTrainer, startWebServer, waitForEngine, waitForRows, pageUrl } from './harness.mjs';
+import { REPO, TABLE_MODEL, TEST_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, pageSession, readRows, runTrainer, startWebServer, waitForEngine, waitForRows, pageUrl } from './harness.mjs';
 
 const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
 const CLIPS = ['jazz/jazz.00004.wav', 'rock/rock.00006.wav'].map((p) => path.join(GENRES, p));
@@ -38,22 +38,11 @@ after(async () => {
 for (const webgpu of [true, false]) {
   const expected = webgpu ? 'webgpu' : 'cpu';
   describe(`fused model on ${expected}`, () => {
-    let browser;
-    let session;
-    before(async () => {
-      browser = await launchBrowser({ webgpu });
-      session = await openPage(browser);
-      await session.page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
-    });
-    after(async () => {
-      const { requests, errors } = session ?? { requests: [], errors: [] };
-      await browser?.close();
-      assert.deepEqual(offsiteRequests(requests, server.url), [], 'no request left the page’s origin');
-      assert.deepEqual(errors.filter((e) => !/MODEL_CARD\.md/.test(e)), [], 'no page or console errors');
-    });
+    const browser = pageSession({ server: () => server, webgpu, ignoreErrors: /MODEL_CARD\.md/ });
+    before(() => browser.session.page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' }));
 
     test('dropped clips: fused and member probabilities as the CLI gives them, members on demand', { timeout: 600_000 }, async () => {
-      const { page } = session;
+      const { page } = browser.session;
       assert.equal(await waitForEngine(page), expected);
       assert.match(await page.locator('#model').textContent(), /Fusion of CNN \(40 %\) and descriptor-table MLP \(60 %\)/);
       await dropFiles(page, CLIPS.map((p) => ({ path: p })));
@@ -96,7 +85,7 @@ for (const webgpu of [true, false]) {
         t.skip('the bundle checks run in the CPU build; they are the same code in both');
         return;
       }
-      const { page } = session;
+      const { page } = browser.session;
       const fused = readFileSync(model).toString('base64');
       const table = readFileSync(TABLE_MODEL).toString('base64');
       const out = await page.evaluate(
@@ -138,7 +127,7 @@ for (const webgpu of [true, false]) {
     });
 
     test('3 s of PCM (live mode) uses the CNN alone and says why the table model is left out', { timeout: 300_000 }, async () => {
-      const { page } = session;
+      const { page } = browser.session;
       const result = await page.evaluate(async () => {
         const rate = 22050;
         const samples = new Float32Array(3 * rate).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / rate) + 0.05 * Math.sin(i * 0.37));

@@ -2,10 +2,12 @@
 // Chromium driven by playwright-core (its own browser download is not used), dropping files
 // on the page through a real DataTransfer, and the native CLI's results for comparison.
 
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { DEFAULT_ROOT, startServer } from './serve.mjs';
@@ -98,6 +100,27 @@ export async function openPage(browser) {
     errors.push(`console: ${msg.text()}${url ? ` (${url})` : ''}`);
   });
   return { context, page, requests, pageRequests, errors };
+}
+
+/**
+ * Registers a suite's browser hooks (node:test): before, a headless Chromium (`webgpu`,
+ * `extraArgs`) with a fresh page (see openPage); after, the browser closed, then no request
+ * to another origin than `server()`'s and no page or console error (except those matching
+ * `ignoreErrors`). Returns the holder the tests read: `{browser, session}`.
+ */
+export function pageSession({ server, webgpu = false, extraArgs = [], ignoreErrors = null }) {
+  const holder = { browser: null, session: null };
+  before(async () => {
+    holder.browser = await launchBrowser({ webgpu, extraArgs });
+    holder.session = await openPage(holder.browser);
+  });
+  after(async () => {
+    const { requests, errors } = holder.session ?? { requests: [], errors: [] };
+    await holder.browser?.close();
+    assert.deepEqual(offsiteRequests(requests, server().url), [], 'no request left the page’s origin');
+    assert.deepEqual(errors.filter((e) => !ignoreErrors?.test(e)), [], 'no page or console errors');
+  });
+  return holder;
 }
 
 /**

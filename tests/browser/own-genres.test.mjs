@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO, SHIPPED_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, pageUrl, readRows, runTrainer, startWebServer, waitForEngine, waitForRows, wavExcerpt } from './harness.mjs';
+import { REPO, SHIPPED_MODEL, dropFiles, nativeClassify, pageSession, pageUrl, readRows, runTrainer, startWebServer, waitForEngine, waitForRows, wavExcerpt } from './harness.mjs';
 
 const GENRES_DIR = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
 const GENRES = ['classical', 'metal', 'reggae'];
@@ -60,21 +60,10 @@ after(async () => {
 for (const webgpu of [false, true]) {
   const expected = webgpu ? 'webgpu' : 'cpu';
   describe(`own genres on ${expected}`, () => {
-    let browser;
-    let session;
-    before(async () => {
-      browser = await launchBrowser({ webgpu });
-      session = await openPage(browser);
-    });
-    after(async () => {
-      const { requests, errors } = session ?? { requests: [], errors: [] };
-      await browser?.close();
-      assert.deepEqual(offsiteRequests(requests, server.url), [], 'no request left the page’s origin');
-      assert.deepEqual(errors, [], 'no page or console errors');
-    });
+    const browser = pageSession({ server: () => server, webgpu });
 
     test('train three categories, match the CLI, adopt, export, classify held-out clips', { timeout: 900_000 }, async () => {
-      const { page } = session;
+      const { page } = browser.session;
       await page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });
       assert.equal(await waitForEngine(page), expected);
       await page.locator('#own[data-available="yes"]').waitFor({ timeout: 30_000 });

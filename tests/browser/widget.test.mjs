@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO, launchBrowser, nativeClassify, nativeInfo, offsiteRequests, openPage, startWebServer, writeTempWav } from './harness.mjs';
+import { REPO, launchBrowser, nativeClassify, nativeInfo, offsiteRequests, openPage, pageSession, startWebServer, writeTempWav } from './harness.mjs';
 
 const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
 /** Clips the native CLI classifies confidently, with windows that agree. */
@@ -97,21 +97,10 @@ after(async () => {
 });
 
 describe('the <genre-scope> widget on the example player page (CPU)', () => {
-  let browser;
-  let session;
-  before(async () => {
-    browser = await launchBrowser({ extraArgs: AUTOPLAY });
-    session = await openPage(browser);
-  });
-  after(async () => {
-    const { requests, errors } = session ?? { requests: [], errors: [] };
-    await browser?.close();
-    assert.deepEqual(offsiteRequests(requests, server.url), [], 'no request left the page’s origin');
-    assert.deepEqual(errors, [], 'no page or console errors');
-  });
+  const browser = pageSession({ server: () => server, extraArgs: AUTOPLAY });
 
   test('two players, two widgets, one model load: each shows the CLI’s genre; the host page’s styles are untouched', { timeout: 240_000 }, async () => {
-    const { page, requests } = session;
+    const { page, requests } = browser.session;
     // Hold the widget's module so the page can be measured without it first.
     let release;
     const held = new Promise((r) => (release = r));
@@ -197,7 +186,7 @@ describe('the <genre-scope> widget on the example player page (CPU)', () => {
   });
 
   test('pause stops classifying; seeking restarts the window; a new track clears the widget', { timeout: 120_000 }, async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const widget = page.locator('genre-scope').first();
     await page.evaluate(() => document.querySelector('#player2').pause());
     await page.evaluate(() => document.querySelector('#player').pause());
