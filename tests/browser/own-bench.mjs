@@ -1,5 +1,5 @@
 // Times "Your own genres" in the page on the CPU path: for 10, 50 and 200 examples (10 s
-// excerpts of the shared GTZAN clips, 3 patches each, spread over the 10 genres), how long
+// excerpts of the shared GTZAN clips, 3 patches each; 2, 10 and 10 genres), how long
 // the page takes to analyse them (the engine pool, every worker) and to train (the training
 // module in its worker: 5-fold cross-validation and the final fit). Each size runs in a fresh
 // browser profile, so no embedding is cached. Prints one JSON document to stdout; progress
@@ -21,9 +21,12 @@ function arg(name, fallback) {
   return i > 0 ? process.argv[i + 1] : fallback;
 }
 
-/** `count` distinct excerpts, by genre: every clip's first excerpt, then its second, … */
+/**
+ * `count` distinct excerpts in `count / 5` genres (2 to 10; 5 examples each, more when there
+ * are more than 50): every clip's first excerpt, then its second, …
+ */
 function examples(count, seconds) {
-  const genres = readdirSync(GENRES_DIR).sort();
+  const genres = readdirSync(GENRES_DIR).sort().slice(0, Math.min(10, Math.max(2, Math.floor(count / 5))));
   const clips = genres.map((g) => readdirSync(path.join(GENRES_DIR, g)).filter((f) => f.endsWith('.wav')).sort().map((f) => path.join(GENRES_DIR, g, f)));
   const out = Object.fromEntries(genres.map((g) => [g, []]));
   for (let i = 0; i < count; i++) {
