@@ -15,6 +15,8 @@ pub mod mel;
 pub mod mel_image;
 pub mod model;
 pub mod segment;
+#[cfg(feature = "tags")]
+pub mod tags;
 #[cfg(feature = "training")]
 pub mod training;
 pub mod trust;

@@ -19,6 +19,7 @@ mod guarded_probe;
 mod header_guard;
 mod matroska_guard;
 mod mono;
+mod packets;
 mod panic_guard;
 mod resample;
 mod sun_au;
@@ -27,6 +28,7 @@ mod symphonia_decode;
 pub use error::{fmt_duration, AudioError};
 #[cfg(not(target_arch = "wasm32"))]
 pub use file::{decode_path, AudioFile};
+pub use packets::{stream_digest, StreamDigest};
 pub use panic_guard::{decoding_under_guard, panic_message};
 pub use resample::{resample, resample_range, resampled_len};
 pub use sun_au::{decode_au, AU_MAGIC};

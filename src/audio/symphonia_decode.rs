@@ -30,7 +30,7 @@ const MAX_FRAMES_PER_BYTE: u64 = 8192;
 /// probe for the enabled formats; without, only the PCM containers, and not the ID3v2 reader
 /// the default probe always adds (for the tags in front of MP3 and AAC streams): it pulls in
 /// every legacy text encoding's tables, a large part of the browser's CPU build.
-fn probe() -> &'static Probe {
+pub(super) fn probe() -> &'static Probe {
     static PROBE: OnceLock<Probe> = OnceLock::new();
     PROBE.get_or_init(|| {
         let mut probe = Probe::default();

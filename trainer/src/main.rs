@@ -38,6 +38,8 @@ enum Command {
     /// Fit the music / not-music detector of a MusiCNN transfer bundle (cross-validated by
     /// file) and write the bundle with it.
     Detect(commands::detect::DetectArgs),
+    /// Read files' own tags, or undo the genres `classify --write-tags` wrote.
+    Tags(commands::tags::TagsArgs),
     /// Re-encode a model bundle's weights (f32, f16 or int8) without retraining.
     Convert(commands::convert::ConvertArgs),
     /// Time training epochs (forward, backward, Adam) over a labelled folder.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Fuse(args) => commands::fuse::run(args),
         Command::Detect(args) => commands::detect::run(args),
         Command::Convert(args) => commands::convert::run(args),
+        Command::Tags(args) => commands::tags::run(args),
         Command::BenchEpoch(args) => commands::bench_epoch::run(args),
     };
     match result {

@@ -73,6 +73,18 @@ pub struct ClassifyArgs {
     /// extension; a file named explicitly is tried whatever its extension).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Write each confident genre into its file's own genre tag (files whose verdict is
+    /// unsure, not music or silence are left alone). Each write is checked first: the genre
+    /// reads back and the audio stream is unchanged, packet for packet; then the file is
+    /// replaced. Every write is logged for `trainer tags undo`.
+    #[arg(long)]
+    pub write_tags: bool,
+    /// With --write-tags: check every write, change nothing.
+    #[arg(long, requires = "write_tags")]
+    pub dry_run: bool,
+    /// With --write-tags: the undo log to append to.
+    #[arg(long, requires = "write_tags", value_name = "FILE", default_value = super::tags::DEFAULT_UNDO_LOG)]
+    pub undo_log: PathBuf,
 }
 
 /// `--patches`: a number of patches, or every patch.
@@ -156,6 +168,8 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let unwritten =
+        if args.write_tags { write_tags(&results, args.dry_run, &args.undo_log)? } else { 0 };
     let failed = results.iter().filter(|r| r.outcome.is_err()).count();
     eprintln!(
         "{} file{} classified, {failed} failed ({backend_name}, {threads} thread{}, {:.1} s)",
@@ -164,7 +178,24 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         if threads == 1 { "" } else { "s" },
         started.elapsed().as_secs_f64()
     );
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 && unwritten == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `--write-tags`: the confident genres written (see [`super::tags::write_genres`]); the
+/// other files are named with their verdict. Returns how many writes failed.
+fn write_tags(results: &[FileResult], dry_run: bool, log: &Path) -> anyhow::Result<usize> {
+    let mut writes = Vec::new();
+    for r in results {
+        match &r.outcome {
+            Ok(t) if t.classification.verdict.kind == VerdictKind::Genre => {
+                let genre = t.classification.verdict.label.clone().unwrap_or_default();
+                writes.push((PathBuf::from(&r.file), genre));
+            }
+            Ok(t) => eprintln!("left alone: {}: {}", r.file, t.classification.verdict.text),
+            Err(_) => {}
+        }
+    }
+    super::tags::write_genres(&writes, dry_run, log)
 }
 
 /// One worker per core (at least one).

@@ -12,6 +12,7 @@ pub mod detect;
 pub mod eval;
 pub mod fuse;
 pub mod info;
+pub mod tags;
 pub mod train;
 pub mod train_options;
 pub mod train_own;

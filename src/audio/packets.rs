@@ -1,0 +1,65 @@
+//! A fingerprint of a file's audio stream as stored: every packet of its first audio track,
+//! as the container reader hands it out (compressed frames, or PCM blocks), before decoding.
+//! Rewriting a file's tags must leave it unchanged; that is how tag writing checks it.
+
+use std::hash::{DefaultHasher, Hasher};
+use std::sync::Arc;
+
+use symphonia::core::codecs::CODEC_TYPE_NULL;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+
+use super::error::AudioError;
+use super::guarded_probe::{probe_guarded, Guarded};
+use super::symphonia_decode::{probe, symphonia_error};
+use super::DecodeLimits;
+
+/// The audio stream of a file: how many packets and bytes, and a hash of their bytes and
+/// timestamps in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamDigest {
+    /// Packets of the first audio track.
+    pub packets: u64,
+    /// Their bytes in all.
+    pub bytes: u64,
+    /// A 64-bit hash (SipHash with fixed keys) of every packet's timestamp, duration and
+    /// bytes, in order.
+    pub hash: u64,
+}
+
+/// The [`StreamDigest`] of a file (any container the decoder reads: WAV, AIFF, CAF, FLAC,
+/// MP3, Ogg, MP4/M4A, Matroska). The header guard runs first, as for decoding.
+pub fn stream_digest(bytes: Vec<u8>, limits: &DecodeLimits) -> Result<StreamDigest, AudioError> {
+    let head = bytes[..bytes.len().min(16)].to_vec();
+    let options = FormatOptions { enable_gapless: false, ..Default::default() };
+    let Guarded { reader: mut format, .. } =
+        probe_guarded(probe(), Arc::new(bytes), &options, limits)?;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or(AudioError::NoAudioTrack)?
+        .id;
+    let mut hasher = DefaultHasher::new();
+    let mut digest = StreamDigest { packets: 0, bytes: 0, hash: 0 };
+    loop {
+        let packet = match format.next_packet() {
+            Ok(p) => p,
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                break
+            }
+            Err(SymphoniaError::ResetRequired) => break,
+            Err(e) => return Err(symphonia_error(e, &head)),
+        };
+        if packet.track_id() != track {
+            continue;
+        }
+        hasher.write_u64(packet.ts());
+        hasher.write_u64(packet.dur());
+        hasher.write(packet.buf());
+        digest.packets += 1;
+        digest.bytes += packet.buf().len() as u64;
+    }
+    digest.hash = hasher.finish();
+    Ok(digest)
+}

@@ -1,0 +1,205 @@
+//! `trainer tags read|undo` and the writing step of `trainer classify --write-tags`: files'
+//! own tags read, genres written only after the check of `genrescope::tags` (the genre reads
+//! back, the audio stream is unchanged), each write logged so that `tags undo` can put the
+//! previous genres back, with the same check.
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use genrescope::audio::DecodeLimits;
+use genrescope::tags::{read_tags, write_genres_to_path, FileTags, TagChange};
+use serde::{Deserialize, Serialize};
+
+/// The undo log `classify --write-tags` appends to unless told otherwise.
+pub const DEFAULT_UNDO_LOG: &str = "genrescope-undo.jsonl";
+
+/// `trainer tags ...`.
+#[derive(Debug, Args)]
+pub struct TagsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TagsCommand,
+}
+
+/// The `tags` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum TagsCommand {
+    /// Print what files' own tags say (format, tag kinds, genres, title, artist, album).
+    Read {
+        /// Print JSON instead of a line per file.
+        #[arg(long)]
+        json: bool,
+        /// Audio files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Put back the genres that `classify --write-tags` replaced, newest write first (with
+    /// the same check); the log is then renamed to `LOG.undone`.
+    Undo {
+        /// Only say what would be restored; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The undo log that `classify --write-tags` wrote.
+        #[arg(value_name = "LOG", default_value = DEFAULT_UNDO_LOG)]
+        log: PathBuf,
+    },
+}
+
+/// One line of the undo log: a file and its genres before and after one write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoEntry {
+    /// The file (absolute).
+    pub path: PathBuf,
+    /// Its tags before the write.
+    pub before: FileTags,
+    /// The genres written.
+    pub genres: Vec<String>,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// Runs `tags read` or `tags undo`.
+pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        TagsCommand::Read { json, files } => read(&files, json),
+        TagsCommand::Undo { dry_run, log } => undo(&log, dry_run),
+    }
+}
+
+fn read(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let mut failed = 0;
+    let mut out = Vec::new();
+    for file in files {
+        let tags = std::fs::read(file)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| read_tags(&bytes).map_err(|e| e.to_string()));
+        match tags {
+            Ok(t) if json => out.push(serde_json::json!({ "file": file, "tags": t })),
+            Ok(t) => println!(
+                "{}: {} [{}] genre {}; {} / {} / {}",
+                file.display(),
+                t.format,
+                t.tag_types.join(", "),
+                if t.genres.is_empty() { "none".into() } else { t.genres.join("; ") },
+                t.title.as_deref().unwrap_or("-"),
+                t.artist.as_deref().unwrap_or("-"),
+                t.album.as_deref().unwrap_or("-")
+            ),
+            Err(e) => {
+                failed += 1;
+                if json {
+                    out.push(serde_json::json!({ "file": file, "error": e }));
+                } else {
+                    eprintln!("{}: {e}", file.display());
+                }
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Writes `genre` into each of `files` (or, dry, checks that it could), logging every write
+/// to `log`. Prints a line per file; returns how many could not be written.
+pub fn write_genres(
+    writes: &[(PathBuf, String)],
+    dry_run: bool,
+    log: &Path,
+) -> anyhow::Result<usize> {
+    let limits = DecodeLimits::default();
+    let mut failed = 0;
+    for (path, genre) in writes {
+        match write_genres_to_path(path, std::slice::from_ref(genre), dry_run, &limits) {
+            Ok(change) => {
+                if change.written {
+                    append(log, &change)?;
+                }
+                eprintln!(
+                    "{} genre {genre}: {} (was {})",
+                    if change.written { "wrote" } else { "would write" },
+                    path.display(),
+                    was(&change.before)
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("not written: {}: {e}", path.display());
+            }
+        }
+    }
+    Ok(failed)
+}
+
+fn was(before: &FileTags) -> String {
+    if before.genres.is_empty() {
+        "no genre".into()
+    } else {
+        before.genres.join("; ")
+    }
+}
+
+fn append(log: &Path, change: &TagChange) -> anyhow::Result<()> {
+    let entry = UndoEntry {
+        path: std::path::absolute(&change.path).unwrap_or_else(|_| change.path.clone()),
+        before: change.before.clone(),
+        genres: change.genres.clone(),
+        at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("opening the undo log {}", log.display()))?;
+    writeln!(file, "{}", serde_json::to_string(&entry)?)
+        .with_context(|| format!("writing the undo log {}", log.display()))?;
+    Ok(())
+}
+
+fn undo(log: &Path, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let file = std::fs::File::open(log)
+        .with_context(|| format!("cannot read the undo log {}", log.display()))?;
+    let mut entries = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", log.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: UndoEntry = serde_json::from_str(&line)
+            .with_context(|| format!("{} line {}: not an undo entry", log.display(), n + 1))?;
+        entries.push(entry);
+    }
+    let limits = DecodeLimits::default();
+    let mut failed = 0;
+    for entry in entries.iter().rev() {
+        match write_genres_to_path(&entry.path, &entry.before.genres, dry_run, &limits) {
+            Ok(_) => eprintln!(
+                "{} {}: genre {}",
+                if dry_run { "would restore" } else { "restored" },
+                entry.path.display(),
+                was(&entry.before)
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("not restored: {}: {e}", entry.path.display());
+            }
+        }
+    }
+    if failed > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    if !dry_run {
+        // Done: the log is kept beside, so running undo again does nothing by mistake.
+        let done = log.with_extension("jsonl.undone");
+        std::fs::rename(log, &done)
+            .with_context(|| format!("renaming the undo log to {}", done.display()))?;
+        eprintln!("every write undone; the log is now {}", done.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

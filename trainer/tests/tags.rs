@@ -1,0 +1,161 @@
+//! Files' own tags (`genrescope::tags`, `trainer classify --write-tags`, `trainer tags`), on
+//! copies of the committed fixtures (WAV, FLAC, MP3, Ogg Vorbis; AU, which holds no tags)
+//! with tags already in them (title, artist, genre "Rock"):
+//! - a genre written into each: it reads back, title and artist stay, and the audio stream is
+//!   the same packet for packet;
+//! - the check refuses bytes whose audio changed;
+//! - a dry run, a read-only file and a format without tags leave the file byte for byte;
+//! - the CLI writes the confident genres, logs them, and `tags undo` puts "Rock" back.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use genrescope::audio::{stream_digest, DecodeLimits};
+use genrescope::tags::{check, read_tags, with_genres, write_genres_to_path, TagError};
+use lofty::config::WriteOptions;
+use lofty::prelude::*;
+use lofty::tag::Tag;
+
+const FORMATS: [&str; 4] = ["wav", "flac", "mp3", "ogg"];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/audio")).join(name)
+}
+
+fn genres(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// A copy of the 6 s jazz fixture in `format`, in `dir`, tagged title / artist / "Rock".
+fn tagged_copy(dir: &Path, format: &str) -> PathBuf {
+    let path = dir.join(format!("track.{format}"));
+    fs::copy(fixture(&format!("gtzan_jazz_6s.{format}")), &path).unwrap();
+    let mut file = lofty::read_from_path(&path).unwrap();
+    let kind = file.primary_tag_type();
+    if file.tag(kind).is_none() {
+        file.insert_tag(Tag::new(kind));
+    }
+    let tag = file.tag_mut(kind).unwrap();
+    tag.set_title("Take Five (excerpt)".into());
+    tag.set_artist("A Quartet".into());
+    tag.set_genre("Rock".into());
+    file.save_to_path(&path, WriteOptions::default()).unwrap();
+    path
+}
+
+fn digest(path: &Path) -> genrescope::audio::StreamDigest {
+    stream_digest(fs::read(path).unwrap(), &DecodeLimits::default()).unwrap()
+}
+
+#[test]
+fn a_genre_is_written_into_every_format_without_touching_the_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in FORMATS {
+        let path = tagged_copy(dir.path(), format);
+        let before = read_tags(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(before.genres, ["Rock"], "{format}: {before:?}");
+        let audio = digest(&path);
+        assert!(audio.packets > 0 && audio.bytes > 1000, "{format}: {audio:?}");
+
+        let change =
+            write_genres_to_path(&path, &genres(&["jazz"]), false, &DecodeLimits::default())
+                .unwrap();
+        assert!(change.written);
+        assert_eq!(change.before, before);
+        let after = read_tags(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(after.genres, ["jazz"], "{format}");
+        assert_eq!(
+            after.title.as_deref(),
+            Some("Take Five (excerpt)"),
+            "{format}: the title stays"
+        );
+        assert_eq!(after.artist.as_deref(), Some("A Quartet"), "{format}: the artist stays");
+        assert_eq!(digest(&path), audio, "{format}: the audio stream is unchanged");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("genrescope-new"))
+            .collect();
+        assert!(leftovers.is_empty(), "no temporary file is left");
+    }
+}
+
+#[test]
+fn the_check_refuses_a_copy_whose_audio_changed() {
+    let original = fs::read(fixture("gtzan_jazz_6s.wav")).unwrap();
+    let mut updated = with_genres(&original, &genres(&["jazz"])).unwrap();
+    check(&original, &updated, &genres(&["jazz"]), &DecodeLimits::default()).unwrap();
+    // One sample of the data chunk (the tag is written after it): the audio differs.
+    let at = original.len() - 1000;
+    updated[at] ^= 0x55;
+    let e = check(&original, &updated, &genres(&["jazz"]), &DecodeLimits::default()).unwrap_err();
+    assert!(matches!(&e, TagError::Check(m) if m.contains("audio stream changed")), "{e}");
+    let e = check(&original, &updated, &genres(&["rock"]), &DecodeLimits::default()).unwrap_err();
+    assert!(e.to_string().contains("reads back as [\"jazz\"]"), "{e}");
+}
+
+#[test]
+fn dry_runs_read_only_files_and_formats_without_tags_are_left_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = DecodeLimits::default();
+    let path = tagged_copy(dir.path(), "flac");
+    let bytes = fs::read(&path).unwrap();
+    let change = write_genres_to_path(&path, &genres(&["jazz"]), true, &limits).unwrap();
+    assert!(!change.written);
+    assert_eq!(fs::read(&path).unwrap(), bytes, "a dry run changes nothing");
+
+    let mut permissions = fs::metadata(&path).unwrap().permissions();
+    permissions.set_readonly(true);
+    fs::set_permissions(&path, permissions).unwrap();
+    let e = write_genres_to_path(&path, &genres(&["jazz"]), false, &limits).unwrap_err();
+    assert_eq!(e, TagError::ReadOnly);
+    assert_eq!(fs::read(&path).unwrap(), bytes, "a read-only file is untouched");
+
+    let au = dir.path().join("track.au");
+    fs::copy(fixture("gtzan_jazz_6s.au"), &au).unwrap();
+    let au_bytes = fs::read(&au).unwrap();
+    let e = write_genres_to_path(&au, &genres(&["jazz"]), false, &limits).unwrap_err();
+    assert!(matches!(e, TagError::Unreadable(_) | TagError::Unwritable(_)), "{e}");
+    assert_eq!(fs::read(&au).unwrap(), au_bytes, "a format without tags is untouched");
+}
+
+#[test]
+fn the_cli_writes_confident_genres_and_undo_puts_the_old_ones_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = ["wav", "mp3"].iter().map(|f| tagged_copy(dir.path(), f)).collect();
+    let audio: Vec<_> = files.iter().map(|f| digest(f)).collect();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/models/default/model.gscope");
+    let log = dir.path().join("undo.jsonl");
+    let trainer = env!("CARGO_BIN_EXE_trainer");
+    let out = Command::new(trainer)
+        .args(["classify", "--backend", "cpu", "--model"])
+        .arg(&model)
+        .args(["--write-tags", "--undo-log"])
+        .arg(&log)
+        .args(&files)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for (file, audio) in files.iter().zip(&audio) {
+        let tags = read_tags(&fs::read(file).unwrap()).unwrap();
+        assert_eq!(tags.genres, ["jazz"], "{}: {stderr}", file.display());
+        assert_eq!(&digest(file), audio);
+        assert!(
+            stderr.contains(&format!("wrote genre jazz: {} (was Rock)", file.display())),
+            "{stderr}"
+        );
+    }
+    assert_eq!(fs::read_to_string(&log).unwrap().lines().count(), 2);
+
+    let out = Command::new(trainer).args(["tags", "undo"]).arg(&log).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (file, audio) in files.iter().zip(&audio) {
+        let tags = read_tags(&fs::read(file).unwrap()).unwrap();
+        assert_eq!(tags.genres, ["Rock"], "{}", file.display());
+        assert_eq!(tags.artist.as_deref(), Some("A Quartet"));
+        assert_eq!(&digest(file), audio);
+    }
+    assert!(!log.exists() && log.with_extension("jsonl.undone").exists(), "the log is marked done");
+}
