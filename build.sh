@@ -222,7 +222,7 @@ build_flavour() {
   case "$name" in
     cpu) target_dir="$TARGET_DIR" features=(--no-default-features --features engine) ;;
     cpu-relaxed) target_dir="$TARGET_DIR" features=(--no-default-features --features relaxed-simd) ;;
-    decoders) target_dir="$TARGET_DIR" features=(--no-default-features --features decoders) ;;
+    decoders) target_dir="$TARGET_DIR" features=(--no-default-features --features decoders,tags) ;;
     train) target_dir="$TARGET_DIR" features=(--no-default-features --features training) ;;
     gpu) target_dir="$GPU_TARGET_DIR" features=(--features webgpu) ;;
     *) die "unknown wasm flavour: $name" ;;

@@ -107,6 +107,15 @@ function addFiles(files) {
       .then((result) => {
         row.showResult(result, pool.status.model);
         records.update(record, { state: 'done', result });
+        // The file's own tags, read in the background by the decoder module (not needed for
+        // the answer, so it never delays one).
+        pool.readTags(file).then(
+          ({ tags }) => {
+            row.showFileTags(tags, result);
+            records.update(record, { fileTags: tags });
+          },
+          () => {},
+        );
       })
       .catch((err) => {
         console.warn(`${file.name}: ${err.message}`);
@@ -118,6 +127,7 @@ function addFiles(files) {
 
 attachDrop({ zone: $('#drop'), input: $('#file-input'), onFiles: addFiles });
 
+$('#only-disagreements').addEventListener('change', (event) => $('#batch-table').classList.toggle('only-disagreements', event.target.checked));
 $('#export-csv').addEventListener('click', () => download('genrescope.csv', toCsv(records.list, records.labels()), 'text/csv'));
 $('#export-json').addEventListener('click', () => download('genrescope.json', toJson(records.list), 'application/json'));
 $('#clear').addEventListener('click', () => {

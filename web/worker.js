@@ -16,6 +16,7 @@
 //   in  {type: 'merge', id, parts, options}    (parts: the `part`s of one track's results)
 //   in  {type: 'embed', id, file: File|Blob, name}       (every patch's backbone embedding,
 //   in  {type: 'embed-pcm', id, samples, sampleRate}      for learning own genres)
+//   in  {type: 'tags', id, file: File|Blob}     (the file's own tags, read by the decoder module)
 //   out {type: 'result', id, result}  (result.mel.data's and result.embedding's buffers are
 //                                      transferred)
 //   out {type: 'error', id, error: {message, code, crashed}}
@@ -108,6 +109,15 @@ function checkSize(file) {
   if (file.size > limit) {
     throw Object.assign(new Error(`the file is ${file.size} bytes; the limit is ${limit} bytes`), { code: 'too_large' });
   }
+}
+
+/** What a file's own tags say (`{tags: FileTags}`), read by the decoder module. */
+async function readTags(msg) {
+  const t0 = now();
+  checkSize(msg.file);
+  const bytes = new Uint8Array(await msg.file.arrayBuffer());
+  const glue = await loadDecoders();
+  return { tags: glue.readTags(bytes), timings: { worker: now() - t0 }, memory: memory() };
 }
 
 /** Every patch's backbone embedding of a file (or PCM), decoded as `classify` decodes it. */
@@ -218,10 +228,10 @@ self.onmessage = async ({ data: msg }) => {
     }
     return;
   }
-  if (msg.type === 'file' || msg.type === 'pcm' || msg.type === 'merge' || msg.type === 'embed' || msg.type === 'embed-pcm') {
+  if (['file', 'pcm', 'merge', 'embed', 'embed-pcm', 'tags'].includes(msg.type)) {
     currentJob = msg.id;
     try {
-      const result = msg.type.startsWith('embed') ? await embed(msg) : await classify(msg);
+      const result = msg.type === 'tags' ? await readTags(msg) : msg.type.startsWith('embed') ? await embed(msg) : await classify(msg);
       const transfer = [result.mel?.data?.buffer, result.embedding?.buffer].filter(Boolean);
       self.postMessage({ type: 'result', id: msg.id, result }, transfer);
     } catch (err) {

@@ -2,7 +2,8 @@
 //! compressed formats (FLAC, MP3, Ogg Vorbis, AAC/ALAC in MP4/M4A, Matroska), without the
 //! model. The CPU engine is built without them to keep the page's first download small; the
 //! page loads this module the first time a file needs it and hands the decoded PCM to
-//! `engine.classifyPcm`, which resamples it exactly as `classifyFile` would.
+//! `engine.classifyPcm`, which resamples it exactly as `classifyFile` would. With `tags`
+//! (as build.sh builds it) it also reads files' own tags (`readTags`), for every format.
 //!
 //! ```js
 //! const d = await decoders.decodeFile(bytes, 'song.mp3');
@@ -39,4 +40,18 @@ pub fn decode_file(bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsVa
     set("skippedPackets", (decoded.warnings.skipped_packets as u32).into())?;
     set("decodeMs", decode_ms.into())?;
     Ok(object.into())
+}
+
+/// What a file's own tags say (`FileTags`: `{format, tagTypes, genres, title, artist,
+/// album}`), read with the same code as `trainer tags read`. Throws a `GenrescopeError` with
+/// code `no_tags` when the tag library cannot read the file (a format without tags, such
+/// as Sun AU, or a damaged file).
+#[cfg(feature = "tags")]
+#[wasm_bindgen(js_name = readTags)]
+pub fn read_tags(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    let tags = crate::tags::read_tags(bytes)
+        .map_err(|e| super::errors::js_error("no_tags", &e.to_string()))?;
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    serde::Serialize::serialize(&tags, &serializer)
+        .map_err(|e| super::errors::js_error("internal", &e.to_string()))
 }

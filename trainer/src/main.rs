@@ -38,7 +38,7 @@ enum Command {
     /// Fit the music / not-music detector of a MusiCNN transfer bundle (cross-validated by
     /// file) and write the bundle with it.
     Detect(commands::detect::DetectArgs),
-    /// Read files' own tags, or undo the genres `classify --write-tags` wrote.
+    /// Read files' own tags, write a genre into them, or undo the genres written.
     Tags(commands::tags::TagsArgs),
     /// Re-encode a model bundle's weights (f32, f16 or int8) without retraining.
     Convert(commands::convert::ConvertArgs),

@@ -149,7 +149,8 @@ class EngineWorker {
   }
 
   init(module, bundle) {
-    const decoders = this.flavour === 'cpu' ? { glueUrl: DECODERS.glue.href, wasmUrl: DECODERS.wasm.href } : null;
+    // Both flavours: the CPU build decodes compressed formats with it, and both read tags with it.
+    const decoders = { glueUrl: DECODERS.glue.href, wasmUrl: DECODERS.wasm.href };
     this.worker.postMessage({ type: 'init', glueUrl: BUILDS[this.flavour].glue.href, module, bundle: bundle.slice(0), backend: this.backend, decoders });
     return this.ready;
   }
@@ -653,6 +654,15 @@ export class EnginePool extends EventTarget {
   /** embedFile for mono PCM (e.g. decoded by WebAudio). The buffer is transferred. */
   embedPcm(samples, sampleRate, { group = null } = {}) {
     return this.submit({ type: 'embed-pcm', samples, sampleRate, group }, [samples.buffer], { background: true });
+  }
+
+  /**
+   * What a File or Blob's own tags say (`{tags: {format, tagTypes, genres, title, artist,
+   * album}}`), read by the decoder module in a worker, behind first answers. Rejects with code
+   * `no_tags` for a file whose tags cannot be read.
+   */
+  readTags(file) {
+    return this.submit({ type: 'tags', file }, [], { background: true });
   }
 
   /** Classifies a File or Blob (decoded in the worker by the Rust decoder). */

@@ -19,7 +19,7 @@ export function csvField(value) {
  * `;` (as the CLI's CSV), each label's probability.
  */
 export function toCsv(records, labels) {
-  const header = ['file', 'verdict', 'verdict_text', 'genre', 'confidence', 'status', 'backend', 'decoder', 'duration_seconds', 'top_probability', 'music_probability', 'tags', ...labels.map((l) => `p_${l}`), 'error'];
+  const header = ['file', 'file_genre', 'verdict', 'verdict_text', 'genre', 'confidence', 'status', 'backend', 'decoder', 'duration_seconds', 'top_probability', 'music_probability', 'tags', ...labels.map((l) => `p_${l}`), 'error'];
   const lines = [header.map(csvField).join(',')];
   for (const r of records) {
     const v = tableValues(r);
@@ -31,6 +31,7 @@ export function toCsv(records, labels) {
     lines.push(
       [
         v.file,
+        v.fileGenre,
         v.verdict,
         v.verdictText,
         v.genre,
@@ -60,6 +61,7 @@ export function toJson(records) {
     return {
       file: r.file,
       ok: true,
+      file_tags: r.fileTags ?? null,
       verdict: plainVerdict(res.verdict),
       genre: res.top[0].label,
       confidence: res.top[0].probability,

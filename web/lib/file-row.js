@@ -16,6 +16,7 @@
 import { bytes, coverageText, duration, h, ms, percent, seconds } from './format.js';
 import { genreColour } from './palette.js';
 import { drawMel } from './mel-canvas.js';
+import { tagAgreement, tagSentence } from './file-tags.js';
 import { drawTimeline, legend, timelineList } from './timeline.js';
 import { TAGS_SHOWN, VERDICT_ICON, scoresOf, topTags, verdictReason } from './verdict.js';
 
@@ -221,6 +222,20 @@ export class FileRow {
     this.scores.replaceChildren(...headline(result));
     this.rendered = false;
     if (this.details.open) this.renderDetail();
+  }
+
+  /**
+   * Shows what the file's own tags say against the verdict (see file-tags.js); sets
+   * data-file-genre (the tag's genres) and data-agrees (yes, no, or empty).
+   */
+  showFileTags(fileTags, result) {
+    const agreement = tagAgreement(fileTags, result);
+    Object.assign(this.el.dataset, { fileGenre: agreement.said, agrees: agreement.agrees === null ? '' : agreement.agrees ? 'yes' : 'no' });
+    this.fileTag?.remove();
+    const text = tagSentence(agreement, result);
+    if (!text) return;
+    this.fileTag = h('p', { class: `file-tag small${agreement.agrees === false ? ' disagree' : ''}` }, text);
+    this.scores.after(this.fileTag);
   }
 
   showError(error, decoder) {

@@ -2,7 +2,9 @@
 // both built from these records, so they always agree.
 
 /**
- * A record: {id, file, size, state: 'queued'|'running'|'refining'|'done'|'error', result, error}.
+ * A record: {id, file, size, state: 'queued'|'running'|'refining'|'done'|'error', result, error,
+ * fileTags}; `fileTags` is what the file's own tags say ({format, tagTypes, genres, title,
+ * artist, album}), once read.
  * `result` is the engine's result (while 'refining', the first answer or a refinement of it) (labels, probabilities, top, verdict, tags, music, signal,
  * windows, source, timings...).
  */
@@ -13,7 +15,7 @@ export class Records extends EventTarget {
   }
 
   add(file) {
-    const record = { id: this.list.length + 1, file: file.name, size: file.size ?? 0, state: 'queued', result: null, error: null };
+    const record = { id: this.list.length + 1, file: file.name, size: file.size ?? 0, state: 'queued', result: null, error: null, fileTags: null };
     this.list.push(record);
     this.changed(record);
     return record;

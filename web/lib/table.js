@@ -1,9 +1,11 @@
 // The batch-tagging table: every file with its verdict (the engine's: a genre, "Unsure: rock or
 // pop?", "Not music" or "Silence"), its confidence and the next genre, kept in sync with the
-// records. Each row carries data-file / data-verdict / data-genre (the top label) /
-// data-confidence (full precision).
+// records, with what each file's own tags say. Each row carries data-file / data-verdict /
+// data-genre (the top label) / data-confidence (full precision) / data-agrees (yes, no, or
+// empty: the file's tag names no genre, or the verdict is not a genre).
 
 import { coverageText, h, percent } from './format.js';
+import { tagAgreement } from './file-tags.js';
 import { namesGenres } from './verdict.js';
 
 const STATE_TEXT = { queued: 'queued', running: 'working…', refining: 'refining…', done: 'done', error: 'error' };
@@ -18,8 +20,11 @@ export function tableValues(record) {
   const top = res?.top ?? [];
   const verdict = res?.verdict ?? null;
   const genres = namesGenres(verdict);
+  const agreement = tagAgreement(record.fileTags, res);
   return {
     file: record.file,
+    fileGenre: agreement.said,
+    agrees: agreement.agrees,
     verdict: verdict?.kind ?? '',
     verdictText: verdict?.text ?? '',
     genre: top[0]?.label ?? '',
@@ -49,8 +54,9 @@ export class BatchTable {
     const top = record.result?.top?.[0];
     const tr = h(
       'tr',
-      { dataset: { id: record.id, file: record.file, state: record.state, verdict: v.verdict, genre: v.genre, confidence: top ? String(top.probability) : '' } },
+      { dataset: { id: record.id, file: record.file, state: record.state, verdict: v.verdict, genre: v.genre, confidence: top ? String(top.probability) : '', agrees: v.agrees === null ? '' : v.agrees ? 'yes' : 'no' } },
       h('td', { class: 'c-file', title: v.file }, v.file),
+      h('td', { class: `c-file-genre${v.agrees === false ? ' disagree' : ''}` }, v.fileGenre),
       h('td', { class: `c-verdict${v.verdict && v.verdict !== 'genre' ? ' muted' : ''}` }, v.verdictText),
       h('td', { class: 'c-confidence num' }, v.confidence),
       h('td', { class: 'c-second' }, v.second),

@@ -1,4 +1,4 @@
-//! `trainer tags read|undo` and the writing step of `trainer classify --write-tags`: files'
+//! `trainer tags read|write|undo` and the writing step of `trainer classify --write-tags`: files'
 //! own tags read, genres written only after the check of `genrescope::tags` (the genre reads
 //! back, the audio stream is unchanged), each write logged so that `tags undo` can put the
 //! previous genres back, with the same check.
@@ -37,7 +37,23 @@ pub enum TagsCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
-    /// Put back the genres that `classify --write-tags` replaced, newest write first (with
+    /// Write a genre into files' own tags, with the check and the undo log of
+    /// `classify --write-tags`.
+    Write {
+        /// The genre to write.
+        #[arg(long)]
+        genre: String,
+        /// Check every write, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The undo log to append to.
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_UNDO_LOG)]
+        undo_log: PathBuf,
+        /// Audio files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Put back the genres that `classify --write-tags` or `tags write` replaced, newest write first (with
     /// the same check); the log is then renamed to `LOG.undone`.
     Undo {
         /// Only say what would be restored; change nothing.
@@ -67,6 +83,11 @@ pub struct UndoEntry {
 pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         TagsCommand::Read { json, files } => read(&files, json),
+        TagsCommand::Write { genre, dry_run, undo_log, files } => {
+            let writes: Vec<_> = files.into_iter().map(|f| (f, genre.clone())).collect();
+            let failed = write_genres(&writes, dry_run, &undo_log)?;
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
         TagsCommand::Undo { dry_run, log } => undo(&log, dry_run),
     }
 }
