@@ -7,7 +7,7 @@
 //   drop.js    drag and drop, file picker                webaudio.js browser decoding fallback
 //   file-row.js one file's row and details               records.js  the batch, table.js, export.js
 //   status.js  engine and model panels                   live.js, live-view.js  live mode (microphone)
-//   own-genres.js, own-view.js, own-store.js  "Your own genres": train, adopt, export, use
+//   own-genres.js, own-view.js, store.js  "Your own genres": train, adopt, export, use
 // Other modes (the bench page) use EnginePool from lib/engine.js the same way:
 // `pool.classifyTrack(file, {}, {onUpdate})` (progressive, every worker on one file),
 // `pool.classifyFile(file)` / `pool.classifyPcm(samples, rate)` (one worker, one call); `window.genrescope` exposes
@@ -15,7 +15,7 @@
 // settled, sw.js (a service worker) is registered so the page also works offline.
 
 import { requestedBackend, requestedModel, requestedSimd } from './lib/backend.js';
-import { attachDrop } from './lib/drop.js';
+import { attachDrop, isAudioFile } from './lib/drop.js';
 import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
 import { download, toCsv, toJson } from './lib/export.js';
 import { FileRow } from './lib/file-row.js';
@@ -23,6 +23,7 @@ import { LiveSession } from './lib/live.js';
 import { LiveView } from './lib/live-view.js';
 import { OwnGenres, loadOwnBundle, requestedOwnModel } from './lib/own-genres.js';
 import { OwnView } from './lib/own-view.js';
+import { PageStore, resultKey } from './lib/store.js';
 import { Records } from './lib/records.js';
 import { renderModel, renderStatus } from './lib/status.js';
 import { BatchTable } from './lib/table.js';
@@ -39,6 +40,10 @@ const pool = new EnginePool({
   ...(ownModel ? { modelBytes: () => loadOwnBundle(ownModel) } : { modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) }),
 });
 const records = new Records();
+/** Every classified file's result, kept so a reload resumes a batch (see lib/store.js). */
+const storeReady = PageStore.open();
+/** The job group of the batch's files in the pool (pause, cancel). */
+const BATCH = 'batch';
 new BatchTable($('#batch-table tbody'), records);
 const list = $('#files');
 let modelCardUrl = null;
@@ -65,7 +70,7 @@ async function classify(file, row, record) {
   };
   let result;
   try {
-    result = await pool.classifyTrack(file, {}, { onStart: running, onUpdate: refining });
+    result = await pool.classifyTrack(file, {}, { onStart: running, onUpdate: refining, group: BATCH });
   } catch (err) {
     if (!(err instanceof EngineError && UNSUPPORTED_FORMAT_CODES.has(err.code))) throw err;
     row.setState('running', 'decoding in the browser…');
@@ -85,47 +90,106 @@ async function classify(file, row, record) {
   return result;
 }
 
+/** When the batch's files began to be classified here (not counting stored ones), and how many. */
+const pace = { started: 0, computed: 0 };
+
+/** "about 4 min left" from the pace of the files classified so far, or ''. */
+function eta(left) {
+  if (!left || pace.computed < 2) return '';
+  const seconds = ((performance.now() - pace.started) / 1000 / pace.computed) * left;
+  return seconds < 90 ? `about ${Math.ceil(seconds / 5) * 5} s left` : `about ${Math.round(seconds / 60)} min left`;
+}
+
 function updateProgress() {
-  const done = records.list.filter((r) => r.state === 'done' || r.state === 'error').length;
+  const done = records.list.filter((r) => r.state === 'done' || r.state === 'error' || r.state === 'cancelled').length;
   const total = records.list.length;
   const kinds = records.verdictCounts();
   const words = { genre: 'with a genre', uncertain: 'unsure', not_music: 'not music', silent: 'silent' };
   const split = Object.keys(words).filter((k) => kinds[k]).map((k) => `${kinds[k]} ${words[k]}`);
-  $('#batch-progress').textContent = total ? `${done} of ${total} file${total === 1 ? '' : 's'} done${split.length ? ` (${split.join(', ')})` : ''}` : '';
+  const stored = records.list.filter((r) => r.stored).length;
+  const extra = [split.join(', '), stored ? `${stored} from an earlier run` : '', pool.paused.has(BATCH) ? 'paused' : eta(total - done)].filter(Boolean);
+  $('#batch-progress').textContent = total ? `${done} of ${total} file${total === 1 ? '' : 's'} done${extra.length ? ` (${extra.join('; ')})` : ''}` : '';
+  const busy = done < total;
+  $('#pause').disabled = !busy && !pool.paused.has(BATCH);
+  $('#cancel-rest').disabled = !busy;
   $('#results').hidden = total === 0;
   $('#batch').hidden = total === 0;
   for (const b of document.querySelectorAll('.export')) b.disabled = done === 0;
 }
 records.addEventListener('change', updateProgress);
 
+/**
+ * One file of the batch: its stored result when an earlier run (same model, path, size and
+ * modification time) left one, else classified here, then stored with its own tags.
+ */
+async function addFile(file, row, record) {
+  const store = await storeReady;
+  const modelKey = await pool.modelLoaded;
+  const key = modelKey ? resultKey(modelKey, file) : null;
+  const stored = key ? await store.result(key).catch(() => null) : null;
+  if (stored) {
+    row.showResult(stored.result, pool.status.model);
+    row.markStored(stored.at);
+    if (stored.fileTags) row.showFileTags(stored.fileTags, stored.result);
+    records.update(record, { state: 'done', result: stored.result, fileTags: stored.fileTags, stored: true });
+    return;
+  }
+  if (!pace.computed && !pace.started) pace.started = performance.now();
+  const result = await classify(file, row, record);
+  pace.computed += 1;
+  row.showResult(result, pool.status.model);
+  records.update(record, { state: 'done', result });
+  // Only whole-track results are kept (a cancelled refinement is not the file's answer).
+  const save = (tags) => key && result.coverage?.complete !== false && store.saveResult(key, file, result, tags).catch((err) => console.warn(`result not stored: ${err.message}`));
+  save(null);
+  // The file's own tags, read in the background by the decoder module (not needed for the
+  // answer, so it never delays one).
+  pool.readTags(file).then(
+    ({ tags }) => {
+      row.showFileTags(tags, result);
+      records.update(record, { fileTags: tags });
+      save(tags);
+    },
+    () => {},
+  );
+}
+
 function addFiles(files) {
   for (const file of files) {
     const record = records.add(file);
+    record.path = file.webkitRelativePath || file.name;
     const row = new FileRow(file);
     list.append(row.el);
-    classify(file, row, record)
-      .then((result) => {
-        row.showResult(result, pool.status.model);
-        records.update(record, { state: 'done', result });
-        // The file's own tags, read in the background by the decoder module (not needed for
-        // the answer, so it never delays one).
-        pool.readTags(file).then(
-          ({ tags }) => {
-            row.showFileTags(tags, result);
-            records.update(record, { fileTags: tags });
-          },
-          () => {},
-        );
-      })
-      .catch((err) => {
-        console.warn(`${file.name}: ${err.message}`);
-        row.showError(err);
-        records.update(record, { state: 'error', error: { message: err.message, code: err.code ?? null } });
-      });
+    addFile(file, row, record).catch((err) => {
+      if (err.code === 'cancelled') {
+        row.showError(Object.assign(new Error('cancelled'), { code: 'cancelled' }));
+        records.update(record, { state: 'cancelled', error: { message: 'cancelled', code: 'cancelled' } });
+        return;
+      }
+      console.warn(`${file.name}: ${err.message}`);
+      row.showError(err);
+      records.update(record, { state: 'error', error: { message: err.message, code: err.code ?? null } });
+    });
   }
 }
 
 attachDrop({ zone: $('#drop'), input: $('#file-input'), onFiles: addFiles });
+// A picked folder: every audio file below it, in path order.
+$('#folder-input').addEventListener('change', (event) => {
+  const files = [...event.target.files].filter((f) => isAudioFile(f) && !f.webkitRelativePath.split('/').some((p) => p.startsWith('.')));
+  event.target.value = '';
+  files.sort((a, b) => a.webkitRelativePath.localeCompare(b.webkitRelativePath));
+  addFiles(files);
+});
+$('#pause').addEventListener('click', (event) => {
+  const paused = pool.paused.has(BATCH);
+  if (paused) pool.resume(BATCH);
+  else pool.pause(BATCH);
+  event.target.textContent = paused ? 'Pause' : 'Resume';
+  event.target.setAttribute('aria-pressed', String(!paused));
+  updateProgress();
+});
+$('#cancel-rest').addEventListener('click', () => pool.cancelJobs((job) => job.group === BATCH));
 
 $('#only-disagreements').addEventListener('change', (event) => $('#batch-table').classList.toggle('only-disagreements', event.target.checked));
 $('#export-csv').addEventListener('click', () => download('genrescope.csv', toCsv(records.list, records.labels()), 'text/csv'));

@@ -23,7 +23,7 @@
 // cache; bump it when SHELL or these rules change, and the old cache is deleted when the new
 // worker activates.
 
-const CACHE = 'genrescope-v4';
+const CACHE = 'genrescope-v5';
 
 importScripts('./lib/relaxed-simd.js');
 
@@ -54,11 +54,11 @@ const SHELL = [
   './lib/live.js',
   './lib/mel-canvas.js',
   './lib/own-genres.js',
-  './lib/own-store.js',
   './lib/own-view.js',
   './lib/palette.js',
   './lib/records.js',
   './lib/relaxed-simd.js',
+  './lib/store.js',
   './lib/status.js',
   './lib/table.js',
   './lib/timeline.js',

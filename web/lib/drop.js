@@ -1,6 +1,11 @@
 // Getting files in: a drop zone (drag and drop anywhere on the page, highlighted over the
 // zone), a file picker, and keyboard access to the picker.
 
+/** Whether a file looks like audio (its type, else its extension): what a picked folder keeps. */
+export function isAudioFile(file) {
+  return /^audio\//.test(file.type) || /\.(wav|mp3|flac|ogg|oga|opus|m4a|mp4|aac|aif|aiff|aifc|au|snd|caf|webm|mka)$/i.test(file.name);
+}
+
 /** Calls `onFiles(File[])` for files dropped on the page or picked with `input`. */
 export function attachDrop({ zone, input, onFiles }) {
   let depth = 0;

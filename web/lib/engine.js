@@ -216,11 +216,17 @@ class EngineWorker {
 export class EnginePool extends EventTarget {
   /**
    * `modelUrl`: the bundle to load; or `modelBytes`: a function resolving to its bytes (a
-   * model kept in the browser's storage, see own-store.js).
+   * model kept in the browser's storage, see store.js).
    */
   constructor({ backend = 'auto', simd = 'auto', modelUrl = DEFAULT_MODEL, modelBytes = null, maxWorkers, recycleBytes = RECYCLE_WORKER_BYTES } = {}) {
     super();
     this.modelBytes = modelBytes;
+    /** A fingerprint of the loaded model's bytes (see `modelLoaded`), null until it is fetched. */
+    this.modelKey = null;
+    /** Resolves to `modelKey` once the model's bytes are here (null if they never come). */
+    this.modelLoaded = new Promise((resolve) => (this.resolveModelLoaded = resolve));
+    /** Job groups held back by `pause` (see `submit`'s `group`). */
+    this.paused = new Set();
     this.simd = simd;
     this.recycleBytes = recycleBytes;
     this.requested = backend;
@@ -264,6 +270,8 @@ export class EnginePool extends EventTarget {
       const model = this.modelBytes ? this.modelBytes() : fetchBytes(this.modelUrl);
       const [bundle, cpuModule] = await Promise.all([model, this.compileCpu()]);
       this.bundle = bundle;
+      this.modelKey = fingerprint(bundle);
+      this.resolveModelLoaded(this.modelKey);
       this.modules.cpu = cpuModule;
       const adapter = await adapterProbe;
       this.update({ adapter });
@@ -328,6 +336,7 @@ export class EnginePool extends EventTarget {
 
   /** The engine cannot run: says so, and fails every waiting and future job. */
   failAll(message) {
+    this.resolveModelLoaded(null);
     this.failure = new EngineError({ message: `the engine is not available: ${message}`, code: 'engine_unavailable' });
     this.update({ phase: 'error', settled: true, message });
     for (const job of [...this.queue.splice(0), ...this.background.splice(0)]) job.reject(this.failure);
@@ -506,9 +515,31 @@ export class EnginePool extends EventTarget {
   pump() {
     this.retireIdle();
     for (const w of this.workers) {
-      if (!this.queue.length && !this.background.length) break;
-      if (w.info && !w.dead && !w.retiring && !w.busy) w.run(this.queue.length ? this.queue.shift() : this.background.shift());
+      if (!w.info || w.dead || w.retiring || w.busy) continue;
+      const job = this.nextJob();
+      if (!job) break;
+      w.run(job);
     }
+  }
+
+  /** The next job to run: first answers before background work, paused groups left waiting. */
+  nextJob() {
+    for (const list of [this.queue, this.background]) {
+      const i = list.findIndex((job) => !this.paused.has(job.group));
+      if (i >= 0) return list.splice(i, 1)[0];
+    }
+    return null;
+  }
+
+  /** Holds back the jobs of `group` that have not started (those running finish). */
+  pause(group) {
+    this.paused.add(group);
+  }
+
+  /** Lets the jobs of `group` run again. */
+  resume(group) {
+    this.paused.delete(group);
+    this.pump();
   }
 
   /** Workers that can take jobs now. */
@@ -516,7 +547,11 @@ export class EnginePool extends EventTarget {
     return this.workers.filter((w) => w.info && !w.dead && !w.retiring).length;
   }
 
-  submit(msg, transfer, { onStart, background = false } = {}) {
+  /**
+   * Queues a job. `background` jobs run when no other job waits; `group` names the jobs
+   * `pause`, `resume` and `cancelJobs` act on together (e.g. a batch of files).
+   */
+  submit(msg, transfer, { onStart, background = false, group = null } = {}) {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const id = this.nextId++;
@@ -524,6 +559,7 @@ export class EnginePool extends EventTarget {
       const job = {
         id,
         msg: { ...msg, id },
+        group,
         transfer,
         onStart,
         resolve: (result) => {
@@ -542,9 +578,10 @@ export class EnginePool extends EventTarget {
     this.cancelJobs((job) => job.msg.options?.trackKey === key);
   }
 
-  /** Drops the background jobs `which` picks that have not started (rejected as 'cancelled'). */
+  /** Drops the jobs `which` picks that have not started (rejected as 'cancelled'). */
   cancelJobs(which) {
-    for (const job of this.background.filter(which)) job.reject(new EngineError({ message: 'cancelled', code: 'cancelled' }));
+    for (const job of [...this.queue, ...this.background].filter(which)) job.reject(new EngineError({ message: 'cancelled', code: 'cancelled' }));
+    this.queue = this.queue.filter((job) => !which(job));
     this.background = this.background.filter((job) => !which(job));
   }
 
@@ -560,12 +597,12 @@ export class EnginePool extends EventTarget {
    * `timings.wall` (ms from the call). A share that fails leaves the result incomplete, with
    * a warning saying so.
    */
-  async classifyTrack(file, options = {}, { onStart, onUpdate } = {}) {
+  async classifyTrack(file, options = {}, { onStart, onUpdate, group = null } = {}) {
     const started = performance.now();
     const trackKey = `track-${this.nextTrack++}`;
     const shares = Math.max(1, this.activeWorkers || 1) * SHARES_PER_WORKER;
     const name = file.name ?? null;
-    const job = (patches, extra, hooks) => this.submit({ type: 'file', file, name, options: { ...options, ...extra, patches, trackKey } }, [], hooks);
+    const job = (patches, extra, hooks) => this.submit({ type: 'file', file, name, options: { ...options, ...extra, patches, trackKey } }, [], { ...hooks, group });
     // The first answer reads only the audio around its patches (`preview`).
     const first = job({ kind: 'spread', count: FIRST_ANSWER_PATCHES }, { wholeTrackMembers: false, preview: true }, { onStart });
     // The members that read the whole track (a descriptor table) and the Mel image go with
@@ -645,15 +682,15 @@ export class EnginePool extends EventTarget {
   /**
    * Every patch's backbone embedding of a File or Blob (see Engine.embedFile), for learning
    * own genres: `{embedding: Float32Array, dim, patches, embedder, durationSeconds, timings}`.
-   * Queued behind first answers, like refinement; `group` tags the job for `cancelJobs`.
+   * Queued behind first answers, like refinement; `group` as `submit`'s.
    */
   embedFile(file, { group = null } = {}) {
-    return this.submit({ type: 'embed', file, name: file.name ?? null, group }, [], { background: true });
+    return this.submit({ type: 'embed', file, name: file.name ?? null }, [], { background: true, group });
   }
 
   /** embedFile for mono PCM (e.g. decoded by WebAudio). The buffer is transferred. */
   embedPcm(samples, sampleRate, { group = null } = {}) {
-    return this.submit({ type: 'embed-pcm', samples, sampleRate, group }, [samples.buffer], { background: true });
+    return this.submit({ type: 'embed-pcm', samples, sampleRate }, [samples.buffer], { background: true, group });
   }
 
   /**

@@ -224,6 +224,12 @@ export class FileRow {
     if (this.details.open) this.renderDetail();
   }
 
+  /** Marks the result as one stored by an earlier run (`at`: when), not computed now. */
+  markStored(at) {
+    this.el.dataset.stored = 'yes';
+    this.status.textContent = `${this.status.textContent} · from an earlier run (${at.slice(0, 10)})`;
+  }
+
   /**
    * Shows what the file's own tags say against the verdict (see file-tags.js); sets
    * data-file-genre (the tag's genres) and data-agrees (yes, no, or empty).
@@ -270,7 +276,7 @@ export class FileRow {
       tags.length ? tagsPanel(tags, r.verdict) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows, r.coverage)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
       r.members?.length ? membersPanel(r) : null,
-      h('section', { class: 'panel' }, h('h3', {}, 'Log-Mel spectrogram'), h('p', { class: 'muted small' }, `${r.mel?.bands ?? 0} Mel bands, low frequencies at the bottom; what the model sees (before standardisation).`), melCanvas, axis),
+      h('section', { class: 'panel' }, h('h3', {}, 'Log-Mel spectrogram'), h('p', { class: 'muted small' }, r.mel ? `${r.mel.bands} Mel bands, low frequencies at the bottom; what the model sees (before standardisation).` : 'Not kept with results stored by an earlier run.'), melCanvas, axis),
       h(
         'section',
         { class: 'panel facts' },

@@ -3,11 +3,12 @@
 // page's thread by the training module (web/pkg/train/, loaded the first time), checked by
 // cross-validation, and adopted into the browser's storage as an ordinary bundle.
 //
-// Embeddings are cached per backbone and file content (own-store.js): adding an example or
+// Embeddings are cached per backbone and file content (store.js): adding an example or
 // a category later retrains from the cache without decoding audio again. Nothing leaves the
 // device: the files are read here, and the bundle keeps no file name.
 
-import { contentHash, OwnStore } from './own-store.js';
+import { isAudioFile } from './drop.js';
+import { contentHash, PageStore } from './store.js';
 
 const TRAIN = {
   glue: new URL('../pkg/train/genrescope.js', import.meta.url),
@@ -33,7 +34,7 @@ export function requestedOwnModel(search = globalThis.location?.search ?? '') {
 
 /** The bundle of an adopted model, from the browser's storage. */
 export async function loadOwnBundle(id) {
-  const store = await OwnStore.open();
+  const store = await PageStore.open();
   const model = await store.model(id);
   if (!model) throw new Error(`the model "${id}" is not in this browser's storage (deleted, or adopted in another browser)`);
   return model.bundle;
@@ -70,7 +71,7 @@ export class OwnGenres extends EventTarget {
 
   /** Opens the storage and restores the draft and the model list. */
   static async create(pool) {
-    const own = new OwnGenres(pool, await OwnStore.open());
+    const own = new OwnGenres(pool, await PageStore.open());
     await own.restore();
     return own;
   }
@@ -189,7 +190,7 @@ export class OwnGenres extends EventTarget {
         loose += 1;
         continue;
       }
-      if (!/^audio\//.test(file.type) && !/\.(wav|mp3|flac|ogg|oga|opus|m4a|mp4|aac|aif|aiff|aifc|au|snd|caf|webm|mka)$/i.test(file.name)) {
+      if (!isAudioFile(file)) {
         loose += 1;
         continue;
       }
@@ -256,7 +257,7 @@ export class OwnGenres extends EventTarget {
 
   /** Drops the analyses not started yet (those running finish). */
   cancelAnalyses() {
-    this.pool.cancelJobs((job) => job.msg.group === GROUP);
+    this.pool.cancelJobs((job) => job.group === GROUP);
   }
 
   /** Counts of examples by state, over every category. */

@@ -8,7 +8,7 @@ import { coverageText, h, percent } from './format.js';
 import { tagAgreement } from './file-tags.js';
 import { namesGenres } from './verdict.js';
 
-const STATE_TEXT = { queued: 'queued', running: 'working…', refining: 'refining…', done: 'done', error: 'error' };
+const STATE_TEXT = { queued: 'queued', running: 'working…', refining: 'refining…', done: 'done', error: 'error', cancelled: 'cancelled' };
 
 /**
  * The values shown in the table for one record (also used by the CSV export). Silence and not

@@ -1,14 +1,17 @@
-// The browser's storage for own genres (IndexedDB, this site only; nothing is uploaded):
-//   embeddings  every example's per-patch embedding, keyed by backbone and file content
-//               (`${embedder}|${sha256}`), so retraining never decodes audio again;
+// The page's storage (IndexedDB, this site only; nothing is uploaded):
+//   results     every classified file's result and own tags, keyed by model, path, size and
+//               modification time (`resultKey`), so a reload or a crash resumes a batch and
+//               running it again skips the files already done;
+//   embeddings  every own-genre example's per-patch embedding, keyed by backbone and file
+//               content (`${embedder}|${sha256}`), so retraining never decodes audio again;
 //   models      adopted models: {id, name, created, labels, bundle: ArrayBuffer, report};
 //   drafts      the categories being built and their examples (names, hashes, no audio).
 // Where IndexedDB is unavailable (some private modes), the same API keeps everything in
 // memory for the visit, and `persistent` says so.
 
 const DB_NAME = 'genrescope';
-const DB_VERSION = 1;
-const STORES = { embeddings: 'key', models: 'id', drafts: 'id' };
+const DB_VERSION = 2;
+const STORES = { embeddings: 'key', models: 'id', drafts: 'id', results: 'key' };
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -43,8 +46,16 @@ export async function contentHash(file) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Own-genre records in IndexedDB (or in memory where it is unavailable). */
-export class OwnStore {
+/**
+ * The key of a file's stored result: the model (its fingerprint), the file's path (in a
+ * picked folder, else its name), size and modification time.
+ */
+export function resultKey(modelKey, file) {
+  return [modelKey, file.webkitRelativePath || file.name, file.size ?? 0, file.lastModified ?? 0].join('|');
+}
+
+/** The page's records in IndexedDB (or in memory where it is unavailable). */
+export class PageStore {
   constructor(db) {
     this.db = db;
     /** Whether records outlive the visit. */
@@ -56,9 +67,9 @@ export class OwnStore {
   static async open() {
     try {
       if (!globalThis.indexedDB) throw new Error('this browser has no IndexedDB');
-      return new OwnStore(await openDatabase());
+      return new PageStore(await openDatabase());
     } catch (err) {
-      const store = new OwnStore(null);
+      const store = new PageStore(null);
       store.reason = err.message;
       return store;
     }
@@ -128,6 +139,17 @@ export class OwnStore {
 
   deleteModel(id) {
     return this.delete('models', id);
+  }
+
+  /** A file's stored `{key, path, size, lastModified, result, fileTags, at}`, or undefined. */
+  result(key) {
+    return this.get('results', key);
+  }
+
+  /** Stores a file's result (without its Mel image and parts: they are large and not shown). */
+  saveResult(key, file, result, fileTags = null) {
+    const { mel, part, ...kept } = result;
+    return this.put('results', { key, path: file.webkitRelativePath || file.name, size: file.size ?? 0, lastModified: file.lastModified ?? 0, result: kept, fileTags, at: new Date().toISOString() });
   }
 
   /** The saved draft (categories and examples), or null. */
