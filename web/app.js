@@ -23,6 +23,8 @@ import { LiveSession } from './lib/live.js';
 import { LiveView } from './lib/live-view.js';
 import { OwnGenres, loadOwnBundle, requestedOwnModel } from './lib/own-genres.js';
 import { OwnView } from './lib/own-view.js';
+import { LibraryMap } from './lib/library-map.js';
+import { neighbours, soundVector } from './lib/similarity.js';
 import { PageStore, resultKey } from './lib/store.js';
 import { Records } from './lib/records.js';
 import { renderModel, renderStatus } from './lib/status.js';
@@ -154,11 +156,30 @@ async function addFile(file, row, record) {
   );
 }
 
+/** Each record's row, by record id. */
+const rows = new Map();
+
+/** The files of the batch most like `record` (see similarity.js), for its row. */
+function similarTo(record) {
+  const length = record.result ? soundVector(record.result)?.length : 0;
+  const items = records.list.filter((r) => r.result && soundVector(r.result)?.length === length).map((r) => ({ id: r.id, vector: soundVector(r.result), record: r }));
+  const index = items.findIndex((i) => i.id === record.id);
+  if (index < 0) return [];
+  return neighbours(items, index, 5).map(({ id, similarity }) => {
+    const other = items.find((i) => i.id === id).record;
+    return { file: other.path ?? other.file, similarity, verdict: other.result.verdict.text, open: () => rows.get(id)?.open() };
+  });
+}
+
+new LibraryMap($('#map'), records, (record) => rows.get(record.id)?.open());
+
 function addFiles(files) {
   for (const file of files) {
     const record = records.add(file);
     record.path = file.webkitRelativePath || file.name;
     const row = new FileRow(file);
+    row.similar = () => similarTo(record);
+    rows.set(record.id, row);
     list.append(row.el);
     addFile(file, row, record).catch((err) => {
       if (err.code === 'cancelled') {
@@ -196,6 +217,7 @@ $('#export-csv').addEventListener('click', () => download('genrescope.csv', toCs
 $('#export-json').addEventListener('click', () => download('genrescope.json', toJson(records.list), 'application/json'));
 $('#clear').addEventListener('click', () => {
   records.clear();
+  rows.clear();
   list.replaceChildren();
   updateProgress();
 });

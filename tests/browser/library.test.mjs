@@ -3,7 +3,8 @@
 // kept in IndexedDB: after the page is reloaded in the middle of the batch, picking the folder
 // again shows the files already done at once (from storage, with the same probabilities) and
 // classifies only the rest; "Cancel the rest" stops what has not started (a file with a first
-// answer keeps it, unrefined and not stored), and a third pick finishes the batch.
+// answer keeps it, unrefined and not stored), and a third pick finishes the batch. Then
+// "More like this" finds the same take in other formats, and the map opens a clicked file.
 //
 //   node --test tests/browser/library.test.mjs      (after ./build.sh build)
 
@@ -101,5 +102,24 @@ describe('a folder of music, resumed after a reload (CPU)', () => {
       assert.ok(r.complete, `${p} covers the whole track`);
     }
     assert.match(await page.locator('#batch-progress').textContent(), /10 of 10 files done/);
+
+    // More like this: the same jazz take in four formats finds itself three times over.
+    const take = page.locator('#files > li[data-file="take.wav"]');
+    await take.locator('summary').click();
+    await take.locator('.similar li').first().waitFor({ timeout: 10_000 });
+    const similar = await take.locator('.similar li').evaluateAll((lis) => lis.map((li) => li.dataset.file));
+    assert.equal(similar.length, 5);
+    assert.deepEqual(similar.slice(0, 3).sort(), ['music/jazz/more/take.flac', 'music/mixed/take.mp3', 'music/mixed/take.ogg']);
+    // The map: every file a point; clicking one opens its row.
+    const map = page.locator('#map canvas');
+    await page.waitForFunction(() => JSON.parse(document.querySelector('#map canvas').dataset.points ?? '[]').length === 10, null, { timeout: 10_000 });
+    const points = JSON.parse(await map.getAttribute('data-points'));
+    assert.deepEqual(points.map((p) => p.file).sort(), expected);
+    const metal = points.find((p) => p.file.endsWith('metal.00002.wav'));
+    await map.scrollIntoViewIfNeeded();
+    const box = await map.boundingBox();
+    const size = await map.evaluate((c) => [c.width, c.height]);
+    await page.mouse.click(box.x + (metal.x * box.width) / size[0], box.y + (metal.y * box.height) / size[1]);
+    assert.equal(await page.locator('#files > li[data-file="metal.00002.wav"] > details').evaluate((d) => d.open), true, 'the clicked point opens its row');
   });
 });

@@ -77,6 +77,20 @@ function membersPanel(r) {
   );
 }
 
+/**
+ * "More like this": the files of the batch that sound most like this one (see
+ * similarity.js), each with its similarity and verdict, and a button that opens its row.
+ */
+function similarPanel(similar) {
+  return h(
+    'section',
+    { class: 'panel similar-panel' },
+    h('h3', {}, 'More like this'),
+    h('p', { class: 'muted small' }, 'The files of this batch whose Million Song Dataset tags are closest to this one’s (cosine of the tags, standardised over the batch).'),
+    h('ol', { class: 'similar' }, similar.map((s) => h('li', { dataset: { file: s.file, similarity: String(s.similarity) } }, h('button', { type: 'button', class: 'link', onclick: s.open }, s.file), h('span', { class: 'muted small' }, `${percent(Math.max(0, s.similarity))} alike · ${s.verdict}`)))),
+  );
+}
+
 /** The verdict's icon and text (the headline of a row). */
 function verdictLine(verdict) {
   return h('p', { class: 'verdict', dataset: { kind: verdict.kind } }, h('span', { class: 'verdict-icon', 'aria-hidden': 'true' }, VERDICT_ICON[verdict.kind] ?? ''), h('span', { class: 'verdict-text' }, verdict.text));
@@ -224,6 +238,12 @@ export class FileRow {
     if (this.details.open) this.renderDetail();
   }
 
+  /** Opens the row's details and brings it into view. */
+  open() {
+    this.details.open = true;
+    this.el.scrollIntoView({ block: 'nearest' });
+  }
+
   /** Marks the result as one stored by an earlier run (`at`: when), not computed now. */
   markStored(at) {
     this.el.dataset.stored = 'yes';
@@ -270,8 +290,10 @@ export class FileRow {
     const decodedBy = src.decoder === 'genrescope' ? 'Genrescope (Rust, in the engine)' : src.decoder === 'webaudio' ? 'the browser (WebAudio)' : src.decoder;
     const format = [src.container, src.codec].filter(Boolean).join(' / ');
     const tags = topTags(r, TAGS_SHOWN);
+    const similar = this.similar?.() ?? [];
     // replaceChildren would show a null as the text "null": absent panels are filtered out.
     const panels = [
+      similar.length ? similarPanel(similar) : null,
       verdictPanel(r, this.model),
       tags.length ? tagsPanel(tags, r.verdict) : null,
       h('section', { class: 'panel' }, h('h3', {}, 'Genre over time'), h('p', { class: 'muted small' }, windowsNote(r.windows, r.coverage)), timelineCanvas, axis.cloneNode(true), legend(r.windows, r.labels), timelineList(r.windows, r.labels)),
