@@ -6,12 +6,11 @@ use std::hash::{DefaultHasher, Hasher};
 use std::sync::Arc;
 
 use symphonia::core::codecs::CODEC_TYPE_NULL;
-use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
 
 use super::error::AudioError;
 use super::guarded_probe::{probe_guarded, Guarded};
-use super::symphonia_decode::{probe, symphonia_error};
+use super::symphonia_decode::{next_track_packet, probe, symphonia_error};
 use super::DecodeLimits;
 
 /// The audio stream of a file: how many packets and bytes, and a hash of their bytes and
@@ -42,18 +41,9 @@ pub fn stream_digest(bytes: Vec<u8>, limits: &DecodeLimits) -> Result<StreamDige
         .id;
     let mut hasher = DefaultHasher::new();
     let mut digest = StreamDigest { packets: 0, bytes: 0, hash: 0 };
-    loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break
-            }
-            Err(SymphoniaError::ResetRequired) => break,
-            Err(e) => return Err(symphonia_error(e, &head)),
-        };
-        if packet.track_id() != track {
-            continue;
-        }
+    while let Some(packet) =
+        next_track_packet(format.as_mut(), track).map_err(|e| symphonia_error(e, &head))?
+    {
         hasher.write_u64(packet.ts());
         hasher.write_u64(packet.dur());
         hasher.write(packet.buf());

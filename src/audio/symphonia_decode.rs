@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::{FormatOptions, FormatReader, Packet};
 use symphonia::core::probe::Probe;
 
 use super::error::AudioError;
@@ -103,12 +103,9 @@ pub fn decode_with_symphonia(
     let mut ended_early = false;
     let mut last_error = String::new();
     loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break
-            }
-            Err(SymphoniaError::ResetRequired) => break,
+        let packet = match next_track_packet(format.as_mut(), track_id) {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
             Err(e) => {
                 // A broken container after some audio: keep what was decoded.
                 ended_early = true;
@@ -116,9 +113,6 @@ pub fn decode_with_symphonia(
                 break;
             }
         };
-        if packet.track_id() != track_id {
-            continue;
-        }
         let decoded = match decoder.decode(&packet) {
             Ok(d) => d,
             Err(SymphoniaError::DecodeError(msg)) => {
@@ -213,6 +207,25 @@ fn is_estimate(container: &str) -> bool {
 }
 
 /// The error for a file symphonia's probe or reader refused, named from its first bytes.
+/// The next packet of `track`, or `None` at the end of the stream (the end of the file, or a
+/// reset the reader asks for, which this reader does not follow); other errors as they come.
+pub(super) fn next_track_packet(
+    format: &mut dyn FormatReader,
+    track: u32,
+) -> Result<Option<Packet>, SymphoniaError> {
+    loop {
+        match format.next_packet() {
+            Ok(p) if p.track_id() == track => return Ok(Some(p)),
+            Ok(_) => {}
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Ok(None)
+            }
+            Err(SymphoniaError::ResetRequired) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 pub(super) fn symphonia_error(error: SymphoniaError, head: &[u8]) -> AudioError {
     match error {
         _ if head.starts_with(b"RF64") => AudioError::UnrecognisedFormat {
