@@ -17,7 +17,7 @@
 import { requestedBackend, requestedModel, requestedSimd } from './lib/backend.js';
 import { attachDrop, isAudioFile } from './lib/drop.js';
 import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
-import { download, toCsv, toJson } from './lib/export.js';
+import { download, playlistGenres, toCsv, toJson, toM3u } from './lib/export.js';
 import { FileRow } from './lib/file-row.js';
 import { LiveSession } from './lib/live.js';
 import { LiveView } from './lib/live-view.js';
@@ -117,6 +117,15 @@ function updateProgress() {
   $('#results').hidden = total === 0;
   $('#batch').hidden = total === 0;
   for (const b of document.querySelectorAll('.export')) b.disabled = done === 0;
+  // A playlist per genre found so far (the choice kept while it is still there).
+  const select = $('#playlist-genre');
+  const genres = playlistGenres(records.list);
+  if (genres.join('|') !== [...select.options].map((o) => o.value).join('|')) {
+    const chosen = select.value;
+    select.replaceChildren(...genres.map((g) => new Option(g, g, false, g === chosen)));
+  }
+  select.disabled = genres.length === 0;
+  $('#export-m3u').disabled = genres.length === 0;
 }
 records.addEventListener('change', updateProgress);
 
@@ -214,6 +223,10 @@ $('#cancel-rest').addEventListener('click', () => pool.cancelJobs((job) => job.g
 
 $('#only-disagreements').addEventListener('change', (event) => $('#batch-table').classList.toggle('only-disagreements', event.target.checked));
 $('#export-csv').addEventListener('click', () => download('genrescope.csv', toCsv(records.list, records.labels()), 'text/csv'));
+$('#export-m3u').addEventListener('click', () => {
+  const genre = $('#playlist-genre').value;
+  if (genre) download(`${genre}.m3u8`, toM3u(records.list, genre), 'audio/x-mpegurl');
+});
 $('#export-json').addEventListener('click', () => download('genrescope.json', toJson(records.list), 'application/json'));
 $('#clear').addEventListener('click', () => {
   records.clear();

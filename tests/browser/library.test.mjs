@@ -9,7 +9,7 @@
 //   node --test tests/browser/library.test.mjs      (after ./build.sh build)
 
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -102,6 +102,15 @@ describe('a folder of music, resumed after a reload (CPU)', () => {
       assert.ok(r.complete, `${p} covers the whole track`);
     }
     assert.match(await page.locator('#batch-progress').textContent(), /10 of 10 files done/);
+
+    // A playlist per genre, by path in the folder.
+    await page.selectOption('#playlist-genre', 'jazz');
+    const [m3u] = await Promise.all([page.waitForEvent('download'), page.click('#export-m3u')]);
+    assert.equal(m3u.suggestedFilename(), 'jazz.m3u8');
+    const playlist = readFileSync(await m3u.path(), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const jazz = [...third].filter(([, r]) => r.verdict === 'genre' && r.genre === 'jazz').map(([p]) => p);
+    assert.deepEqual(playlist, jazz);
+    assert.ok(jazz.includes('music/jazz/take.wav'));
 
     // More like this: the same jazz take in four formats finds itself three times over.
     const take = page.locator('#files > li[data-file="take.wav"]');

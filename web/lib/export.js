@@ -1,4 +1,4 @@
-// Exports of the batch as CSV (what the table shows, plus the verdict, the top Million Song
+// Exports of the batch as M3U playlists per genre (paths in the picked folder), CSV (what the table shows, plus the verdict, the top Million Song
 // Dataset tags, the music score and every label's probability at full precision) and JSON
 // (everything, including the verdict, every tag, the signal level and the per-window
 // timeline), downloaded locally from a Blob: nothing is uploaded.
@@ -89,6 +89,24 @@ export function toJson(records) {
     };
   });
   return JSON.stringify(entries, null, 2) + '\n';
+}
+
+/** The genres that files of the batch got as a confident verdict, sorted. */
+export function playlistGenres(records) {
+  return [...new Set(records.filter((r) => r.result?.verdict?.kind === 'genre').map((r) => r.result.verdict.label))].sort();
+}
+
+/**
+ * An extended M3U playlist (UTF-8) of the files whose confident verdict is `genre`, by their
+ * paths in the picked folder (relative, so the playlist works saved at the folder's top).
+ */
+export function toM3u(records, genre) {
+  const lines = ['#EXTM3U', `#PLAYLIST:${genre}`];
+  for (const r of records) {
+    if (r.result?.verdict?.kind !== 'genre' || r.result.verdict.label !== genre) continue;
+    lines.push(`#EXTINF:${Math.round(r.result.source.durationSeconds)},${r.fileTags?.title ?? r.file}`, r.path ?? r.file);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** Saves `text` as a file through a temporary object URL. */
