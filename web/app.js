@@ -15,7 +15,7 @@
 // settled, sw.js (a service worker) is registered so the page also works offline.
 
 import { requestedBackend, requestedModel, requestedSimd } from './lib/backend.js';
-import { attachDrop, isAudioFile } from './lib/drop.js';
+import { attachDrop, folderAudioFiles } from './lib/drop.js';
 import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
 import { download, playlistGenres, toCsv, toJson, toM3u } from './lib/export.js';
 import { FileRow } from './lib/file-row.js';
@@ -36,14 +36,14 @@ const $ = (sel) => document.querySelector(sel);
 // ?own=ID a model adopted in "Your own genres" (from the browser's storage).
 const modelName = requestedModel();
 const ownModel = requestedOwnModel();
+/** The page's storage (results, own genres; see lib/store.js), opened once. */
+const storeReady = PageStore.open();
 const pool = new EnginePool({
   backend: requestedBackend(),
   simd: requestedSimd(),
-  ...(ownModel ? { modelBytes: () => loadOwnBundle(ownModel) } : { modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) }),
+  ...(ownModel ? { modelBytes: () => storeReady.then((store) => loadOwnBundle(store, ownModel)) } : { modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) }),
 });
 const records = new Records();
-/** Every classified file's result, kept so a reload resumes a batch (see lib/store.js). */
-const storeReady = PageStore.open();
 /** The job group of the batch's files in the pool (pause, cancel). */
 const BATCH = 'batch';
 new BatchTable($('#batch-table tbody'), records);
@@ -206,7 +206,7 @@ function addFiles(files) {
 attachDrop({ zone: $('#drop'), input: $('#file-input'), onFiles: addFiles });
 // A picked folder: every audio file below it, in path order.
 $('#folder-input').addEventListener('change', (event) => {
-  const files = [...event.target.files].filter((f) => isAudioFile(f) && !f.webkitRelativePath.split('/').some((p) => p.startsWith('.')));
+  const files = folderAudioFiles(event.target.files);
   event.target.value = '';
   files.sort((a, b) => a.webkitRelativePath.localeCompare(b.webkitRelativePath));
   addFiles(files);
@@ -291,7 +291,7 @@ async function registerServiceWorker(status) {
   }
 }
 
-const ownReady = OwnGenres.create(pool).then((own) => {
+const ownReady = OwnGenres.create(pool, storeReady).then((own) => {
   new OwnView($('#own'), own, { activeModel: ownModel });
   globalThis.genrescope.own = own;
   return own;

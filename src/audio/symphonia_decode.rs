@@ -206,7 +206,6 @@ fn is_estimate(container: &str) -> bool {
     container == "mp3"
 }
 
-/// The error for a file symphonia's probe or reader refused, named from its first bytes.
 /// The next packet of `track`, or `None` at the end of the stream (the end of the file, or a
 /// reset the reader asks for, which this reader does not follow); other errors as they come.
 pub(super) fn next_track_packet(
@@ -226,6 +225,7 @@ pub(super) fn next_track_packet(
     }
 }
 
+/// The error for a file symphonia's probe or reader refused, named from its first bytes.
 pub(super) fn symphonia_error(error: SymphoniaError, head: &[u8]) -> AudioError {
     match error {
         _ if head.starts_with(b"RF64") => AudioError::UnrecognisedFormat {

@@ -65,19 +65,11 @@ impl SpectrogramModel {
         if features.is_empty() {
             return Err(ClassifyError::NoWindows);
         }
-        let (n_mels, n_frames) = (features.n_mels, features.n_frames);
-        let size = n_mels * n_frames;
         let mut data = Vec::new();
-        for chunk in features.data.chunks(BATCH * size) {
-            let mut input = chunk.to_vec();
-            for window in input.chunks_exact_mut(size) {
-                self.header.normalisation.standardise(window, n_frames);
-            }
-            let shape = [chunk.len() / size, 1, n_mels, n_frames];
-            let x = Tensor::<4>::from_data(TensorData::new(input, shape), &self.device);
-            let e = self.model.backbone_embedding(x).ok_or_else(|| {
-                ClassifyError::Backend("this network has no backbone embedding".into())
-            })?;
+        for start in (0..features.len()).step_by(BATCH) {
+            let e = self.model.backbone_embedding(self.input_batch(&features, start)).ok_or_else(
+                || ClassifyError::Backend("this network has no backbone embedding".into()),
+            )?;
             data.extend(e.try_into_data().map_err(backend_error)?.iter::<f32>());
         }
         let dim = data.len() / features.len();
@@ -139,10 +131,9 @@ impl SpectrogramModel {
             .unwrap_or(0)
     }
 
-    /// The outputs of the windows `start .. start + BATCH` that the result needs, in the
-    /// order [`Rows::read`] takes them: logits, then tag logits (when the header names
-    /// tags), then the music detector's input (when it has one). Standardised first.
-    fn batch_outputs(&self, features: &WindowFeatures, start: usize) -> Vec<Tensor<2>> {
+    /// The windows `start .. start + BATCH` of `features`, standardised, as the network's
+    /// input `[n, 1, n_mels, n_frames]` on the model's device.
+    fn input_batch(&self, features: &WindowFeatures, start: usize) -> Tensor<4> {
         let end = (start + BATCH).min(features.len());
         let (n_mels, n_frames) = (features.n_mels, features.n_frames);
         let size = n_mels * n_frames;
@@ -151,7 +142,14 @@ impl SpectrogramModel {
             self.header.normalisation.standardise(window, n_frames);
         }
         let shape = [end - start, 1, n_mels, n_frames];
-        let x = Tensor::<4>::from_data(TensorData::new(input, shape), &self.device);
+        Tensor::<4>::from_data(TensorData::new(input, shape), &self.device)
+    }
+
+    /// The outputs of the windows `start .. start + BATCH` that the result needs, in the
+    /// order [`Rows::read`] takes them: logits, then tag logits (when the header names
+    /// tags), then the music detector's input (when it has one). Standardised first.
+    fn batch_outputs(&self, features: &WindowFeatures, start: usize) -> Vec<Tensor<2>> {
+        let x = self.input_batch(features, start);
         let wants_tags = !self.header.tags.is_empty();
         let detector = self.header.music_detector.as_ref().map(|d| d.input);
         if !wants_tags && detector.is_none() {

@@ -202,7 +202,7 @@ impl TransferBase {
 
 /// The bytes of the MusiCNN transfer network in a bundle (itself, or a fusion's member).
 pub fn transfer_part(bytes: &[u8]) -> anyhow::Result<Option<&[u8]>> {
-    let is_transfer = |part: &[u8]| matches!(Header::read(part), Ok(Header::Spectrogram(h)) if matches!(h.architecture, ArchitectureConfig::Musicnn { .. }));
+    let is_transfer = |part: &[u8]| matches!(Header::read(part), Ok(Header::Spectrogram(h)) if h.architecture.is_transfer());
     Ok(match Header::read(bytes)? {
         Header::Fusion(_) => {
             FusionBundle::from_bytes(bytes)?.1.into_iter().find(|p| is_transfer(p))
@@ -248,7 +248,7 @@ pub fn train_own_genres(
     check_examples(&labels, &sorted, dim, settings)?;
     let truths: Vec<usize> =
         sorted.iter().map(|t| labels.iter().position(|l| *l == t.label).unwrap_or(0)).collect();
-    let per_track: Vec<Vec<f32>> = sorted.iter().map(|t| t.embedding.clone()).collect();
+    let per_track: Vec<&[f32]> = sorted.iter().map(|t| t.embedding.as_slice()).collect();
     let mut per_label = vec![0usize; labels.len()];
     for &t in &truths {
         per_label[t] += 1;

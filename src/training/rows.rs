@@ -35,10 +35,15 @@ pub struct Rows {
 impl Rows {
     /// The rows of the tracks `indices`, from `per_track` (each track's rows of `dim` values)
     /// and each track's label in `labels`.
-    pub fn of(per_track: &[Vec<f32>], dim: usize, labels: &[usize], indices: &[usize]) -> Self {
+    pub fn of<T: AsRef<[f32]>>(
+        per_track: &[T],
+        dim: usize,
+        labels: &[usize],
+        indices: &[usize],
+    ) -> Self {
         let mut rows = Rows { dim, data: Vec::new(), labels: Vec::new(), tracks: Vec::new() };
         for &t in indices {
-            let data = &per_track[t];
+            let data = per_track[t].as_ref();
             rows.data.extend_from_slice(data);
             let n = data.len() / dim;
             rows.labels.extend(std::iter::repeat_n(labels[t], n));

@@ -51,7 +51,5 @@ pub fn decode_file(bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsVa
 pub fn read_tags(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let tags = crate::tags::read_tags(bytes)
         .map_err(|e| super::errors::js_error("no_tags", &e.to_string()))?;
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    serde::Serialize::serialize(&tags, &serializer)
-        .map_err(|e| super::errors::js_error("internal", &e.to_string()))
+    super::errors::to_js(&tags)
 }

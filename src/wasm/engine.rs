@@ -21,9 +21,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::clock::{now_ms, Stopwatch};
-use super::errors::{audio_error, classify_error, invalid_argument, js_error};
+use super::errors::{audio_error, classify_error, invalid_argument, js_error, to_js};
 use super::limits::{page_limits, MAX_FILE_BYTES, MAX_MINUTES};
-use super::output::{classification_to_js, to_js, Source, Timings};
+use super::output::{classification_to_js, Source, Timings};
 use crate::audio::{self, DecodeLimits, DecodeWarnings};
 use crate::classify::{
     Ensemble, ModelInfo, PartPlan, PatchSelection, Prepared, RunContext, TrackPart,

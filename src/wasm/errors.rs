@@ -8,6 +8,17 @@ use crate::audio::AudioError;
 #[cfg(feature = "engine")]
 use crate::classify::ClassifyError;
 
+/// Serialises `value` to a plain JS value (maps become objects); an `internal` error if it
+/// cannot be.
+// The decoder module built without `tags` converts nothing.
+#[cfg_attr(not(any(feature = "engine", feature = "training", feature = "tags")), allow(dead_code))]
+pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value.serialize(&serializer).map_err(|e| {
+        js_error("internal", &format!("cannot convert the result for JavaScript: {e}"))
+    })
+}
+
 /// A JS `Error` with `name = "GenrescopeError"` and a `code` property.
 pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
     let error = js_sys::Error::new(message);

@@ -45,6 +45,8 @@ use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "decoders")]
 pub use decoders::decode_file;
+#[cfg(all(feature = "decoders", feature = "tags"))]
+pub use decoders::read_tags;
 #[cfg(feature = "engine")]
 pub use engine::Engine;
 #[cfg(feature = "training")]
@@ -114,5 +116,5 @@ pub fn flavour() -> String {
 pub fn bundle_info(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let info = crate::ModelInfo::from_bundle(bytes)
         .map_err(|e| errors::js_error("bundle", &e.to_string()))?;
-    output::to_js(&info)
+    errors::to_js(&info)
 }

@@ -4,18 +4,10 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::errors::js_error;
+use super::errors::to_js;
 use crate::classify::{rank, Classification, Coverage, LabelScore, ModelInfo};
 use crate::mel_image::MelImage;
 use crate::trust::{MusicScore, SignalLevel, Verdict};
-
-/// Serialises `value` to a plain JS value (maps become objects).
-pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    value.serialize(&serializer).map_err(|e| {
-        js_error("internal", &format!("cannot convert the result for JavaScript: {e}"))
-    })
-}
 
 /// Where the audio came from and how it was read.
 #[derive(Serialize, Default)]

@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::errors::js_error;
+use super::errors::{js_error, to_js};
 use crate::training::own_genres::{train_own_genres, OwnOrigin, OwnSettings, OwnTrack};
 
 /// Trains an own-genre model on the per-patch embeddings of labelled examples, as
@@ -46,16 +46,14 @@ pub fn train_own_genres_js(
         .map(|(i, example)| own_track(&example).map_err(|e| invalid(&format!("example {i}"), &e)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut progress = |p| {
-        if let (Some(f), Ok(value)) = (&on_progress, serde_wasm_bindgen::to_value(&p)) {
+        if let (Some(f), Ok(value)) = (&on_progress, to_js(&p)) {
             // A throwing callback does not stop training.
             let _ = f.call1(&JsValue::NULL, &value);
         }
     };
     let model = train_own_genres(base, &tracks, &settings, &origin, &mut progress)
         .map_err(|e| js_error("training", &format!("{e:#}")))?;
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    let report = serde::Serialize::serialize(&model.report, &serializer)
-        .map_err(|e| js_error("internal", &e.to_string()))?;
+    let report = to_js(&model.report)?;
     let out = js_sys::Object::new();
     js_sys::Reflect::set(
         &out,

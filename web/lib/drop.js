@@ -6,6 +6,14 @@ export function isAudioFile(file) {
   return /^audio\//.test(file.type) || /\.(wav|mp3|flac|ogg|oga|opus|m4a|mp4|aac|aif|aiff|aifc|au|snd|caf|webm|mka)$/i.test(file.name);
 }
 
+/**
+ * The audio files of a picked folder (files with `webkitRelativePath`), in the order given:
+ * hidden files and those in hidden folders are left out, as is anything that is not audio.
+ */
+export function folderAudioFiles(files) {
+  return [...files].filter((f) => isAudioFile(f) && !(f.webkitRelativePath || f.name).split('/').some((p) => p.startsWith('.')));
+}
+
 /** Calls `onFiles(File[])` for files dropped on the page or picked with `input`. */
 export function attachDrop({ zone, input, onFiles }) {
   let depth = 0;

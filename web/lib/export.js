@@ -109,9 +109,9 @@ export function toM3u(records, genre) {
   return lines.join('\n') + '\n';
 }
 
-/** Saves `text` as a file through a temporary object URL. */
-export function download(filename, text, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+/** Saves `data` (text, or bytes such as a model bundle) as a file through a temporary object URL. */
+export function download(filename, data, type) {
+  const url = URL.createObjectURL(new Blob([data], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = filename;

@@ -7,7 +7,8 @@
 // a category later retrains from the cache without decoding audio again. Nothing leaves the
 // device: the files are read here, and the bundle keeps no file name.
 
-import { isAudioFile } from './drop.js';
+import { folderAudioFiles } from './drop.js';
+import { download } from './export.js';
 import { contentHash, PageStore } from './store.js';
 
 const TRAIN = {
@@ -33,8 +34,7 @@ export function requestedOwnModel(search = globalThis.location?.search ?? '') {
 }
 
 /** The bundle of an adopted model, from the browser's storage. */
-export async function loadOwnBundle(id) {
-  const store = await PageStore.open();
+export async function loadOwnBundle(store, id) {
   const model = await store.model(id);
   if (!model) throw new Error(`the model "${id}" is not in this browser's storage (deleted, or adopted in another browser)`);
   return model.bundle;
@@ -70,8 +70,8 @@ export class OwnGenres extends EventTarget {
   }
 
   /** Opens the storage and restores the draft and the model list. */
-  static async create(pool) {
-    const own = new OwnGenres(pool, await PageStore.open());
+  static async create(pool, storeReady = PageStore.open()) {
+    const own = new OwnGenres(pool, await storeReady);
     await own.restore();
     return own;
   }
@@ -182,24 +182,19 @@ export class OwnGenres extends EventTarget {
    * outside any sub-folder (not used).
    */
   addFolder(files) {
+    const audio = folderAudioFiles(files);
     const groups = new Map();
-    let loose = 0;
-    for (const file of files) {
+    let loose = files.length - audio.length;
+    for (const file of audio) {
       const parts = (file.webkitRelativePath || file.name).split('/');
-      if (parts.length < 3 || parts.some((p) => p.startsWith('.'))) {
-        loose += 1;
-        continue;
-      }
-      if (!isAudioFile(file)) {
+      if (parts.length < 3) {
         loose += 1;
         continue;
       }
       if (!groups.has(parts[1])) groups.set(parts[1], []);
       groups.get(parts[1]).push(file);
     }
-    const jobs = [];
-    for (const [name, group] of groups) jobs.push(this.addFiles(this.addCategory(name).id, group));
-    this.done = Promise.all(jobs);
+    for (const [name, group] of groups) this.addFiles(this.addCategory(name).id, group);
     return { categories: groups.size, loose };
   }
 
@@ -400,13 +395,7 @@ export class OwnGenres extends EventTarget {
   async exportModel(id) {
     const model = await this.store.model(id);
     if (!model) throw new Error('no such model');
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(new Blob([model.bundle], { type: 'application/octet-stream' }));
-    a.download = `${slug(model.name)}.gscope`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    download(`${slug(model.name)}.gscope`, model.bundle, 'application/octet-stream');
   }
 
   /** The page's address with the adopted model `id` (null: the shipped model) in use. */
