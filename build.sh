@@ -44,7 +44,9 @@ Commands:
                 the $WASM_TARGET Rust target, rustfmt and clippy, wasm-bindgen-cli at the version in
                 Cargo.lock, Debian packages ${APT_PACKAGES[*]}, and the
                 npm packages of tests/browser.
-  build         Build the wasm modules (release, +simd128) and their JS bindings:
+  build [NAME...]
+                Build the wasm modules (release, +simd128) and their JS bindings (only the
+                NAMEd ones: ${WASM_FLAVOURS[*]}):
                 web/pkg/cpu (CPU engine, loaded first; genrescope_relaxed_bg.wasm is the
                 same engine with relaxed-SIMD multiply-adds, for browsers that validate
                 it, sharing genrescope.js), web/pkg/decoders (the
@@ -256,8 +258,10 @@ build_flavour() {
 cmd_build() {
   # Outputs of the single-build layout used before web/pkg/{cpu,gpu}.
   rm -f "$PKG_DIR"/genrescope*
-  local name
-  for name in "${WASM_FLAVOURS[@]}"; do
+  local name names=("$@")
+  [[ ${#names[@]} -gt 0 ]] || names=("${WASM_FLAVOURS[@]}")
+  for name in "${names[@]}"; do
+    [[ " ${WASM_FLAVOURS[*]} " == *" $name "* ]] || die "unknown build '$name' (one of: ${WASM_FLAVOURS[*]})"
     build_flavour "$name"
   done
 }

@@ -8,6 +8,7 @@
 //   file-row.js one file's row and details               records.js  the batch, table.js, export.js
 //   status.js  engine and model panels                   live.js, live-view.js  live mode (microphone)
 //   own-genres.js, own-view.js, store.js  "Your own genres": train, adopt, export, use
+//   tag-writer.js genres written into the files of an opened folder, checked, with undo
 // Other modes (the bench page) use EnginePool from lib/engine.js the same way:
 // `pool.classifyTrack(file, {}, {onUpdate})` (progressive, every worker on one file),
 // `pool.classifyFile(file)` / `pool.classifyPcm(samples, rate)` (one worker, one call); `window.genrescope` exposes
@@ -15,7 +16,7 @@
 // settled, sw.js (a service worker) is registered so the page also works offline.
 
 import { requestedBackend, requestedModel, requestedSimd } from './lib/backend.js';
-import { attachDrop, folderAudioFiles } from './lib/drop.js';
+import { attachDrop, directoryAudioFiles, folderAudioFiles } from './lib/drop.js';
 import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
 import { download, playlistGenres, toCsv, toJson, toM3u } from './lib/export.js';
 import { FileRow } from './lib/file-row.js';
@@ -26,6 +27,8 @@ import { OwnView } from './lib/own-view.js';
 import { LibraryMap } from './lib/library-map.js';
 import { neighbours, soundVector } from './lib/similarity.js';
 import { PageStore, resultKey } from './lib/store.js';
+import { TagWriter, canOpenFolders } from './lib/tag-writer.js';
+import { tagAgreement } from './lib/file-tags.js';
 import { Records } from './lib/records.js';
 import { renderModel, renderStatus } from './lib/status.js';
 import { BatchTable } from './lib/table.js';
@@ -46,7 +49,7 @@ const pool = new EnginePool({
 const records = new Records();
 /** The job group of the batch's files in the pool (pause, cancel). */
 const BATCH = 'batch';
-new BatchTable($('#batch-table tbody'), records);
+const table = new BatchTable($('#batch-table tbody'), records, { writable: (r) => Boolean(r.handle) && r.state === 'done' && r.result?.verdict?.kind === 'genre' && (!r.write || r.write.state === 'undone'), write: (r) => writeFiles([r], 'this file') });
 const list = $('#files');
 let modelCardUrl = null;
 
@@ -92,6 +95,9 @@ async function classify(file, row, record) {
   return result;
 }
 
+/** Whether the undo log holds a write (see updateWriteControls). */
+let undoAvailable = false;
+
 /** When the batch's files began to be classified here (not counting stored ones), and how many. */
 const pace = { started: 0, computed: 0 };
 
@@ -115,7 +121,8 @@ function updateProgress() {
   $('#pause').disabled = !busy && !pool.paused.has(BATCH);
   $('#cancel-rest').disabled = !busy;
   $('#results').hidden = total === 0;
-  $('#batch').hidden = total === 0;
+  // Also shown without files while a write can be undone (after a reload, say).
+  $('#batch').hidden = total === 0 && !undoAvailable;
   for (const b of document.querySelectorAll('.export')) b.disabled = done === 0;
   // A playlist per genre found so far (the choice kept while it is still there).
   const select = $('#playlist-genre');
@@ -126,6 +133,9 @@ function updateProgress() {
   }
   select.disabled = genres.length === 0;
   $('#export-m3u').disabled = genres.length === 0;
+  const labels = records.labels();
+  const filter = $('#filter-genre');
+  if (filter.options.length !== labels.length + 1) filter.replaceChildren(new Option('every genre', ''), ...labels.map((l) => new Option(l, l)));
 }
 records.addEventListener('change', updateProgress);
 
@@ -136,13 +146,15 @@ records.addEventListener('change', updateProgress);
 async function addFile(file, row, record) {
   const store = await storeReady;
   const modelKey = await pool.modelLoaded;
-  const key = modelKey ? resultKey(modelKey, file) : null;
+  const key = modelKey ? resultKey(modelKey, file, record.path) : null;
   const stored = key ? await store.result(key).catch(() => null) : null;
   if (stored) {
     row.showResult(stored.result, pool.status.model);
     row.markStored(stored.at);
     if (stored.fileTags) row.showFileTags(stored.fileTags, stored.result);
     records.update(record, { state: 'done', result: stored.result, fileTags: stored.fileTags, stored: true });
+    // Stored before its tags were read (the page was closed in between): read them now.
+    if (!stored.fileTags) readFileTags(file, row, record, stored.result, (tags) => store.saveResult(key, file, stored.result, tags, record.path).catch(() => {}));
     return;
   }
   if (!pace.computed && !pace.started) pace.started = performance.now();
@@ -151,10 +163,16 @@ async function addFile(file, row, record) {
   row.showResult(result, pool.status.model);
   records.update(record, { state: 'done', result });
   // Only whole-track results are kept (a cancelled refinement is not the file's answer).
-  const save = (tags) => key && result.coverage?.complete !== false && store.saveResult(key, file, result, tags).catch((err) => console.warn(`result not stored: ${err.message}`));
+  const save = (tags) => key && result.coverage?.complete !== false && store.saveResult(key, file, result, tags, record.path).catch((err) => console.warn(`result not stored: ${err.message}`));
   save(null);
-  // The file's own tags, read in the background by the decoder module (not needed for the
-  // answer, so it never delays one).
+  readFileTags(file, row, record, result, save);
+}
+
+/**
+ * Reads the file's own tags in the background with the decoder module (not needed for the
+ * answer, so it never delays one), shows them and hands them to `save`.
+ */
+function readFileTags(file, row, record, result, save) {
   pool.readTags(file).then(
     ({ tags }) => {
       row.showFileTags(tags, result);
@@ -182,10 +200,15 @@ function similarTo(record) {
 
 new LibraryMap($('#map'), records, (record) => rows.get(record.id)?.open());
 
-function addFiles(files) {
-  for (const file of files) {
+/**
+ * Adds files to the batch: `{file, path, handle?, root?}` (the handle and the opened folder's
+ * root for files of a folder opened for writing), or plain Files (dropped or chosen).
+ */
+function addFiles(entries) {
+  for (const entry of entries) {
+    const { file, path = file.name, handle = null, root = null } = entry instanceof Blob ? { file: entry } : entry;
     const record = records.add(file);
-    record.path = file.webkitRelativePath || file.name;
+    Object.assign(record, { path, handle, root, fileInfo: { size: file.size, lastModified: file.lastModified } });
     const row = new FileRow(file);
     row.similar = () => similarTo(record);
     rows.set(record.id, row);
@@ -205,12 +228,150 @@ function addFiles(files) {
 
 attachDrop({ zone: $('#drop'), input: $('#file-input'), onFiles: addFiles });
 // A picked folder: every audio file below it, in path order.
-$('#folder-input').addEventListener('change', (event) => {
-  const files = folderAudioFiles(event.target.files);
+$('#folder-input').addEventListener('change', async (event) => {
+  const files = [...event.target.files];
   event.target.value = '';
-  files.sort((a, b) => a.webkitRelativePath.localeCompare(b.webkitRelativePath));
-  addFiles(files);
+  addFiles(await folderAudioFiles(files));
 });
+// A folder opened for tagging (File System Access): the same, with each file's handle.
+if (canOpenFolders()) {
+  $('#open-folder-wrap').hidden = false;
+  $('#open-folder').addEventListener('click', async () => {
+    let root;
+    try {
+      root = await showDirectoryPicker({ id: 'genrescope-library', mode: 'readwrite' });
+    } catch (err) {
+      if (err.name !== 'AbortError') $('#write-status').textContent = `The folder could not be opened: ${err.message}`;
+      return;
+    }
+    addFiles((await directoryAudioFiles(root)).map((e) => ({ ...e, root })));
+  });
+}
+
+// Writing genres into the files (lib/tag-writer.js), one file at a time, each logged for undo.
+const writerReady = storeReady.then((store) => new TagWriter(pool, store));
+let writing = Promise.resolve();
+let busyWriting = false;
+
+/** Runs `task(writer)` after the writes before it, with the buttons disabled meanwhile. */
+function enqueueWrite(task) {
+  writing = writing.then(async () => {
+    busyWriting = true;
+    updateWriteControls();
+    try {
+      await task(await writerReady);
+    } catch (err) {
+      $('#write-status').textContent = `Writing stopped: ${err.message}`;
+    } finally {
+      busyWriting = false;
+      await updateWriteControls();
+    }
+  });
+  return writing;
+}
+
+/** Stores a rewritten file's result under its new size and time, with its tags as now. */
+async function restore(record, file, genres) {
+  const fileTags = { ...(record.fileTags ?? {}), genres };
+  record.fileInfo = { size: file.size, lastModified: file.lastModified };
+  records.update(record, { fileTags });
+  rows.get(record.id)?.showFileTags(fileTags, record.result);
+  const modelKey = await pool.modelLoaded;
+  if (modelKey && record.result) (await storeReady).saveResult(resultKey(modelKey, file, record.path), file, record.result, fileTags, record.path).catch(() => {});
+}
+
+/** Writes each record's genre (its verdict's) into its file; `what` names them in the status. */
+function writeFiles(list, what) {
+  const action = `${new Date().toISOString()} ${what}`;
+  return enqueueWrite(async (writer) => {
+    let written = 0;
+    let failed = 0;
+    for (const [i, record] of list.entries()) {
+      $('#write-status').textContent = `Writing ${i + 1} of ${list.length}: ${record.path}…`;
+      const genre = record.result?.verdict?.kind === 'genre' ? record.result.verdict.label : null;
+      if (!genre) {
+        records.update(record, { write: { state: 'error', message: `its verdict (${record.result?.verdict?.text ?? 'none yet'}) names no genre` } });
+        failed += 1;
+        continue;
+      }
+      records.update(record, { write: { state: 'writing' } });
+      try {
+        const { file, before, genres } = await writer.write(record.handle, genre, { expected: record.fileInfo, log: { action, path: record.path, root: record.root } });
+        records.update(record, { write: { state: 'written', genres, before: before.genres } });
+        await restore(record, file, genres);
+        written += 1;
+      } catch (err) {
+        records.update(record, { write: { state: 'error', message: err.message, code: err.code ?? null } });
+        failed += 1;
+      }
+    }
+    $('#write-status').textContent = `Wrote the genre into ${written} file${written === 1 ? '' : 's'}${failed ? `; ${failed} not written (the table says why; those files are unchanged)` : ''}.`;
+  });
+}
+
+/** Enables the write buttons for what the batch has; the undo button names the last write. */
+async function updateWriteControls() {
+  const writer = await writerReady;
+  const opened = records.list.some((r) => r.handle);
+  $('#write-controls').hidden = !canOpenFolders();
+  $('#write-note').textContent = !canOpenFolders()
+    ? 'This browser cannot write into files (it has no File System Access API; Chrome, Edge and Opera do). Save a playlist per genre or export the results instead.'
+    : opened
+      ? 'Genres are written as the verdict names them, only after a check that the new file reads back with that genre and carries the same audio, packet for packet; every write can be undone.'
+      : 'To write genres into your files, open the folder with “open a folder for tagging” above (files dropped or chosen otherwise cannot be written).';
+  $('#write-confident').disabled = busyWriting || !confidentToWrite().length;
+  $('#write-selected').disabled = busyWriting || !table.selection().some((r) => r.handle);
+  const [last] = await writer.undoable().catch(() => []);
+  undoAvailable = Boolean(last);
+  $('#batch').hidden = records.list.length === 0 && !undoAvailable;
+  const undo = $('#undo-write');
+  undo.disabled = busyWriting || !last;
+  undo.textContent = last ? `Undo the last write (${last.count} file${last.count === 1 ? '' : 's'})` : 'Undo the last write';
+}
+
+/**
+ * The files of an opened folder whose verdict is a genre their tag does not already say (a
+ * file whose write failed is left to "Write the selected").
+ */
+function confidentToWrite() {
+  return records.list.filter((r) => r.handle && r.state === 'done' && r.result?.verdict?.kind === 'genre' && (!r.write || r.write.state === 'undone') && tagAgreement(r.fileTags, r.result).agrees !== true);
+}
+
+$('#write-confident').addEventListener('click', () => writeFiles(confidentToWrite(), 'every confident genre'));
+$('#write-selected').addEventListener('click', () => writeFiles(table.selection().filter((r) => r.handle), 'the selected files'));
+$('#undo-write').addEventListener('click', () =>
+  enqueueWrite(async (writer) => {
+    $('#write-status').textContent = 'Putting the previous genres back…';
+    const outcomes = await writer.undoLast();
+    for (const o of outcomes) {
+      const record = records.list.find((r) => r.root && r.path === o.path);
+      if (!record) continue;
+      if (o.ok) {
+        records.update(record, { write: { state: 'undone', genres: o.genres } });
+        await restore(record, o.file, o.genres);
+      } else records.update(record, { write: { state: 'error', message: `not undone: ${o.error.message}` } });
+    }
+    const failed = outcomes.filter((o) => !o.ok);
+    $('#write-status').textContent = `Put the previous genres back into ${outcomes.length - failed.length} file${outcomes.length - failed.length === 1 ? '' : 's'}${failed.length ? `; ${failed.length} left as they are: ${failed.map((o) => `${o.path} (${o.error.message})`).join('; ')}` : ''}.`;
+  }),
+);
+let controlsPending = null;
+records.addEventListener('change', () => {
+  controlsPending ??= setTimeout(() => {
+    controlsPending = null;
+    if (!busyWriting) updateWriteControls();
+  }, 100);
+});
+updateWriteControls();
+// The table's filters, sort and selection.
+$('#filter-genre').addEventListener('change', (e) => table.set({ filter: { genre: e.target.value } }));
+$('#filter-verdict').addEventListener('change', (e) => table.set({ filter: { verdict: e.target.value } }));
+$('#sort').addEventListener('change', (e) => table.set({ sort: e.target.value }));
+$('#select-shown').addEventListener('change', (e) => {
+  table.selectShown(e.target.checked);
+  updateWriteControls();
+});
+$('#batch-table tbody').addEventListener('change', () => updateWriteControls());
 $('#pause').addEventListener('click', (event) => {
   const paused = pool.paused.has(BATCH);
   if (paused) pool.resume(BATCH);
@@ -221,7 +382,7 @@ $('#pause').addEventListener('click', (event) => {
 });
 $('#cancel-rest').addEventListener('click', () => pool.cancelJobs((job) => job.group === BATCH));
 
-$('#only-disagreements').addEventListener('change', (event) => $('#batch-table').classList.toggle('only-disagreements', event.target.checked));
+$('#only-disagreements').addEventListener('change', (event) => table.set({ filter: { disagreements: event.target.checked } }));
 $('#export-csv').addEventListener('click', () => download('genrescope.csv', toCsv(records.list, records.labels()), 'text/csv'));
 $('#export-m3u').addEventListener('click', () => {
   const genre = $('#playlist-genre').value;

@@ -23,7 +23,7 @@
 // cache; bump it when SHELL or these rules change, and the old cache is deleted when the new
 // worker activates.
 
-const CACHE = 'genrescope-v5';
+const CACHE = 'genrescope-v6';
 
 importScripts('./lib/relaxed-simd.js');
 
@@ -64,6 +64,7 @@ const SHELL = [
   './lib/store.js',
   './lib/status.js',
   './lib/table.js',
+  './lib/tag-writer.js',
   './lib/timeline.js',
   './lib/verdict.js',
   './lib/webaudio.js',

@@ -17,6 +17,10 @@
 //   in  {type: 'embed', id, file: File|Blob, name}       (every patch's backbone embedding,
 //   in  {type: 'embed-pcm', id, samples, sampleRate}      for learning own genres)
 //   in  {type: 'tags', id, file: File|Blob}     (the file's own tags, read by the decoder module)
+//   in  {type: 'tag-write', id, file: Blob, genres}   (the file's bytes with `genres` as its
+//        genre, checked: result {bytes: Uint8Array (transferred), before: FileTags})
+//   in  {type: 'tag-check', id, original: Blob, written: Blob, genres}   (the check again, on
+//        the file as read back after writing: result {ok: true}, else a tag_check_failed error)
 //   out {type: 'result', id, result}  (result.mel.data's and result.embedding's buffers are
 //                                      transferred)
 //   out {type: 'error', id, error: {message, code, crashed}}
@@ -119,6 +123,30 @@ async function readTags(msg) {
   const glue = await loadDecoders();
   return { tags: glue.readTags(bytes), timings: { worker: now() - t0 }, memory: memory() };
 }
+
+/** The checked bytes of `msg.file` with `msg.genres` as its genre, and its tags before. */
+async function tagWrite(msg) {
+  const t0 = now();
+  checkSize(msg.file);
+  const bytes = new Uint8Array(await msg.file.arrayBuffer());
+  const glue = await loadDecoders();
+  const before = glue.readTags(bytes);
+  const written = glue.tagWithGenres(bytes, msg.genres);
+  return { bytes: written, before, timings: { worker: now() - t0 }, memory: memory() };
+}
+
+/** The check of a write, on the file as read back. */
+async function tagCheck(msg) {
+  const t0 = now();
+  checkSize(msg.written);
+  const [original, written] = await Promise.all([msg.original, msg.written].map(async (b) => new Uint8Array(await b.arrayBuffer())));
+  const glue = await loadDecoders();
+  glue.checkTagged(original, written, msg.genres);
+  return { ok: true, timings: { worker: now() - t0 }, memory: memory() };
+}
+
+/** The job of each message type that is one. */
+const JOBS = { file: classify, pcm: classify, merge: classify, embed: embed, 'embed-pcm': embed, tags: readTags, 'tag-write': tagWrite, 'tag-check': tagCheck };
 
 /** Every patch's backbone embedding of a file (or PCM), decoded as `classify` decodes it. */
 async function embed(msg) {
@@ -228,11 +256,11 @@ self.onmessage = async ({ data: msg }) => {
     }
     return;
   }
-  if (['file', 'pcm', 'merge', 'embed', 'embed-pcm', 'tags'].includes(msg.type)) {
+  if (Object.hasOwn(JOBS, msg.type)) {
     currentJob = msg.id;
     try {
-      const result = msg.type === 'tags' ? await readTags(msg) : msg.type.startsWith('embed') ? await embed(msg) : await classify(msg);
-      const transfer = [result.mel?.data?.buffer, result.embedding?.buffer].filter(Boolean);
+      const result = await JOBS[msg.type](msg);
+      const transfer = [result.mel?.data?.buffer, result.embedding?.buffer, result.bytes?.buffer].filter(Boolean);
       self.postMessage({ type: 'result', id: msg.id, result }, transfer);
     } catch (err) {
       const error = describe(err);

@@ -31,7 +31,7 @@ pub struct StreamDigest {
 pub fn stream_digest(bytes: Vec<u8>, limits: &DecodeLimits) -> Result<StreamDigest, AudioError> {
     let head = bytes[..bytes.len().min(16)].to_vec();
     let options = FormatOptions { enable_gapless: false, ..Default::default() };
-    let Guarded { reader: mut format, .. } =
+    let Guarded { reader: mut format, facts } =
         probe_guarded(probe(), Arc::new(bytes), &options, limits)?;
     let track = format
         .tracks()
@@ -44,12 +44,31 @@ pub fn stream_digest(bytes: Vec<u8>, limits: &DecodeLimits) -> Result<StreamDige
     while let Some(packet) =
         next_track_packet(format.as_mut(), track).map_err(|e| symphonia_error(e, &head))?
     {
+        let data =
+            within_declared_frames(packet.buf(), packet.ts(), packet.dur(), facts.declared_frames);
+        if data.is_empty() && !packet.buf().is_empty() {
+            continue;
+        }
         hasher.write_u64(packet.ts());
-        hasher.write_u64(packet.dur());
-        hasher.write(packet.buf());
+        hasher.write(data);
         digest.packets += 1;
-        digest.bytes += packet.buf().len() as u64;
+        digest.bytes += data.len() as u64;
     }
     digest.hash = hasher.finish();
     Ok(digest)
+}
+
+/// The part of a PCM packet (`dur` frames from `ts`, whole frames in `data`) within the
+/// frame count the header declares. symphonia's AIFF reader counts the `SSND` chunk's 8-byte
+/// offset and block-size fields as audio, so when a chunk follows the sound data (an ID3 tag,
+/// say) its last packet runs 8 bytes into that chunk: those bytes are not audio. (The
+/// packet's duration is left out of the hash for the same reason.)
+fn within_declared_frames(data: &[u8], ts: u64, dur: u64, declared: Option<u64>) -> &[u8] {
+    match declared {
+        Some(total) if dur > 0 && ts + dur > total && (data.len() as u64).is_multiple_of(dur) => {
+            let per_frame = data.len() as u64 / dur;
+            &data[..(per_frame * total.saturating_sub(ts)) as usize]
+        }
+        _ => data,
+    }
 }

@@ -191,8 +191,17 @@ pub fn decode_with_symphonia(
             .declared_frames
             .or(params.n_frames)
             .is_some_and(|n| decoded_frames + 1 < n && !is_estimate(&container));
+    let mut samples = mixer.finish()?;
+    // symphonia's AIFF reader reads the `SSND` chunk's 8-byte offset and block-size fields as
+    // audio: with a chunk after the sound data (an ID3 tag), the last frames are that chunk's
+    // header. The header's own frame count is the truth.
+    if container == "aiff" {
+        if let Some(n) = facts.declared_frames.filter(|&n| (n as usize) < samples.len()) {
+            samples.truncate(n as usize);
+        }
+    }
     Ok(DecodedAudio {
-        samples: mixer.finish()?,
+        samples,
         sample_rate: sample_rate.unwrap_or(0),
         channels,
         container,

@@ -99,9 +99,113 @@ pub fn read_tags(bytes: &[u8]) -> Result<FileTags, TagError> {
 
 /// The file's bytes with `genres` as the genre of every tag it has (replacing what was
 /// there; no genre when empty), a main tag of the format's kind being added when it has none.
-/// Everything else in the file is left as the tag library writes it. Not checked: see
-/// [`checked_with_genres`].
+/// Every other field is kept, also those the tag library has no generic name for (an ID3v2
+/// `TXXX` frame, a Vorbis comment of one's own): each tag of the common formats is edited in
+/// its own kind. Not checked: see [`checked_with_genres`].
 pub fn with_genres(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError> {
+    use lofty::file::FileType;
+    use lofty::id3::v2::Id3v2Tag;
+    use lofty::mp4::Ilst;
+    use lofty::ogg::tag::VorbisComments;
+
+    let file_type = Probe::new(Cursor::new(bytes))
+        .guess_file_type()
+        .map_err(|e| TagError::Unreadable(e.to_string()))?
+        .file_type();
+    match file_type {
+        Some(FileType::Mpeg) => edit(bytes, |f: &mut lofty::mpeg::MpegFile| {
+            if f.id3v2().is_none() {
+                f.set_id3v2(Id3v2Tag::default());
+            }
+            if let Some(t) = f.id3v2_mut() {
+                set_genres(t, genres);
+            }
+            if let Some(t) = f.id3v1_mut() {
+                set_genres(t, genres);
+            }
+            if let Some(t) = f.ape_mut() {
+                set_genres(t, genres);
+            }
+        }),
+        Some(FileType::Flac) => edit(bytes, |f: &mut lofty::flac::FlacFile| {
+            if f.vorbis_comments().is_none() {
+                f.set_vorbis_comments(VorbisComments::default());
+            }
+            if let Some(t) = f.vorbis_comments_mut() {
+                set_genres(t, genres);
+            }
+            if let Some(t) = f.id3v2_mut() {
+                set_genres(t, genres);
+            }
+        }),
+        Some(FileType::Wav) => edit(bytes, |f: &mut lofty::iff::wav::WavFile| {
+            if f.id3v2().is_none() {
+                f.set_id3v2(Id3v2Tag::default());
+            }
+            if let Some(t) = f.id3v2_mut() {
+                set_genres(t, genres);
+            }
+            if let Some(t) = f.riff_info_mut() {
+                set_genres(t, genres);
+            }
+        }),
+        Some(FileType::Aiff) => edit(bytes, |f: &mut lofty::iff::aiff::AiffFile| {
+            if f.id3v2().is_none() {
+                f.set_id3v2(Id3v2Tag::default());
+            }
+            if let Some(t) = f.id3v2_mut() {
+                set_genres(t, genres);
+            }
+        }),
+        Some(FileType::Mp4) => edit(bytes, |f: &mut lofty::mp4::Mp4File| {
+            if f.ilst().is_none() {
+                f.set_ilst(Ilst::default());
+            }
+            if let Some(t) = f.ilst_mut() {
+                set_genres(t, genres);
+            }
+        }),
+        Some(FileType::Vorbis) => edit(bytes, |f: &mut lofty::ogg::VorbisFile| {
+            set_genres(f.vorbis_comments_mut(), genres)
+        }),
+        Some(FileType::Opus) => {
+            edit(bytes, |f: &mut lofty::ogg::OpusFile| set_genres(f.vorbis_comments_mut(), genres))
+        }
+        _ => with_genres_generic(bytes, genres),
+    }
+}
+
+/// Reads the file as its own kind `F`, edits it, and writes it back over a copy of `bytes`.
+fn edit<F: lofty::file::AudioFile>(
+    bytes: &[u8],
+    change: impl FnOnce(&mut F),
+) -> Result<Vec<u8>, TagError> {
+    let mut file = F::read_from(&mut Cursor::new(bytes), lofty::config::ParseOptions::new())
+        .map_err(|e| TagError::Unreadable(e.to_string()))?;
+    change(&mut file);
+    let mut out = Cursor::new(bytes.to_vec());
+    file.save_to(&mut out, WriteOptions::default())
+        .map_err(|e| TagError::Unwritable(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+/// Replaces one tag's genres, keeping everything else in it: the tag is split into the items
+/// with a generic name and the rest, the genres replaced, and the two merged back.
+fn set_genres<T>(tag: &mut T, genres: &[String])
+where
+    T: SplitTag + Clone,
+    T::Remainder: MergeTag<Merged = T>,
+{
+    let (rest, mut generic) = tag.clone().split_tag();
+    generic.remove_key(ItemKey::Genre);
+    for genre in genres {
+        generic.push(TagItem::new(ItemKey::Genre, ItemValue::Text(genre.clone())));
+    }
+    *tag = rest.merge_tag(generic);
+}
+
+/// [`with_genres`] for the other formats, through the tag library's generic tags.
+fn with_genres_generic(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError> {
     let mut tagged = parse(bytes)?;
     let primary = tagged.primary_tag_type();
     if tagged.tag(primary).is_none() {
@@ -135,7 +239,8 @@ pub fn checked_with_genres(
     Ok(updated)
 }
 
-/// Whether `updated` reads back with `genres` and carries `original`'s audio stream.
+/// Whether `updated` reads back with `genres`, the same title, artist and album as
+/// `original`, and carries `original`'s audio stream.
 pub fn check(
     original: &[u8],
     updated: &[u8],
@@ -148,6 +253,16 @@ pub fn check(
             "its genre reads back as {:?}, not {:?}",
             read.genres, genres
         )));
+    }
+    if let Ok(before) = read_tags(original) {
+        let fields = |t: &FileTags| (t.title.clone(), t.artist.clone(), t.album.clone());
+        if fields(&before) != fields(&read) {
+            return Err(TagError::Check(format!(
+                "its title, artist or album changed ({:?} before, {:?} after)",
+                fields(&before),
+                fields(&read)
+            )));
+        }
     }
     let before = stream_digest(original.to_vec(), limits)?;
     let after = stream_digest(updated.to_vec(), limits)

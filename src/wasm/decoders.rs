@@ -49,7 +49,29 @@ pub fn decode_file(bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsVa
 #[cfg(feature = "tags")]
 #[wasm_bindgen(js_name = readTags)]
 pub fn read_tags(bytes: &[u8]) -> Result<JsValue, JsValue> {
-    let tags = crate::tags::read_tags(bytes)
-        .map_err(|e| super::errors::js_error("no_tags", &e.to_string()))?;
+    let tags = crate::tags::read_tags(bytes).map_err(|e| super::errors::tag_error(&e))?;
     super::errors::to_js(&tags)
+}
+
+/// The file's bytes with `genres` as its genre (replacing what its tags had), as `trainer tags
+/// write` writes them, and only after the same check: the new bytes read back with exactly
+/// `genres` and carry the original's audio stream, packet for packet. The page writes these
+/// bytes over the file, reads them back and checks once more with [`check_tagged`]. Throws a
+/// `GenrescopeError`: `no_tags` (the tag library cannot read it), `tags_unwritable` (the
+/// format cannot hold a genre) or `tag_check_failed`.
+#[cfg(feature = "tags")]
+#[wasm_bindgen(js_name = tagWithGenres)]
+pub fn tag_with_genres(bytes: &[u8], genres: Vec<String>) -> Result<Vec<u8>, JsValue> {
+    crate::tags::checked_with_genres(bytes, &genres, &page_limits())
+        .map_err(|e| super::errors::tag_error(&e))
+}
+
+/// Whether `written` (a file as read back after writing) has exactly `genres` and
+/// `original`'s audio stream; throws a `GenrescopeError` (`tag_check_failed`) saying what
+/// differs.
+#[cfg(feature = "tags")]
+#[wasm_bindgen(js_name = checkTagged)]
+pub fn check_tagged(original: &[u8], written: &[u8], genres: Vec<String>) -> Result<(), JsValue> {
+    crate::tags::check(original, written, &genres, &page_limits())
+        .map_err(|e| super::errors::tag_error(&e))
 }

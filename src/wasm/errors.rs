@@ -71,6 +71,21 @@ pub(crate) fn audio_error(e: &AudioError) -> JsValue {
     js_error(audio_code(e), &e.to_string())
 }
 
+/// A tag error as a JS error: `no_tags` (unreadable tags), `tags_unwritable`, `read_only` or
+/// `tag_check_failed` (the written copy failed its check, or its audio could not be read).
+#[cfg(feature = "tags")]
+pub(crate) fn tag_error(e: &crate::tags::TagError) -> JsValue {
+    use crate::tags::TagError;
+    let code = match e {
+        TagError::Unreadable(_) => "no_tags",
+        TagError::Unwritable(_) => "tags_unwritable",
+        TagError::ReadOnly => "read_only",
+        TagError::Check(_) | TagError::Audio(_) => "tag_check_failed",
+        TagError::Io(_) => "io",
+    };
+    js_error(code, &e.to_string())
+}
+
 /// A bad argument from JavaScript.
 #[cfg(feature = "engine")]
 pub(crate) fn invalid_argument(message: &str) -> JsValue {

@@ -3,7 +3,10 @@
 // each picked as a folder in a fresh profile; files per minute from the pick to the last
 // whole-track answer. Then the storage a 1,000-file library takes: 1,000 stored results
 // (copies of the clips' real ones under other keys) in IndexedDB, by
-// navigator.storage.estimate(). Prints JSON to stdout, progress to stderr.
+// navigator.storage.estimate(). Then the batch table with 5,000 files (the 80 real results
+// cloned into 4,920 more records): the time to add them, one record's update (table, progress
+// line and the rest of the page's listeners) and a scroll to the middle, and how many rows the
+// document holds. Prints JSON to stdout, progress to stderr.
 //
 //   node tests/browser/library-bench.mjs
 //
@@ -75,6 +78,35 @@ try {
           return { records: (await store.all('results')).length, usageBytesWith80: before, usageBytesWith1000: after, meanRecordJsonBytes: Math.round(stored.reduce((n, r) => n + JSON.stringify(r).length, 0) / stored.length) };
         });
         console.error(`# storage: ${JSON.stringify(run.storage)}`);
+        run.table = await page.evaluate(async () => {
+          const { records } = globalThis.genrescope;
+          const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+          const real = records.list.slice();
+          const t0 = performance.now();
+          for (let i = real.length; i < 5000; i++) {
+            const from = real[i % real.length];
+            const record = records.add({ name: `copy-${i}-${from.file}`, size: from.size });
+            records.update(record, { path: `bench/${i}/${from.file}`, state: 'done', result: from.result, fileTags: from.fileTags });
+          }
+          await tick();
+          const addMs = performance.now() - t0;
+          const updates = [];
+          for (let i = 0; i < 50; i++) {
+            const record = records.list[(i * 97) % records.list.length];
+            const t = performance.now();
+            records.update(record, { state: 'done' });
+            await tick();
+            updates.push(performance.now() - t);
+          }
+          const wrap = document.querySelector('.table-wrap');
+          const t1 = performance.now();
+          wrap.scrollTo(0, wrap.scrollHeight / 2);
+          await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+          const scrollMs = performance.now() - t1;
+          updates.sort((a, b) => a - b);
+          return { records: records.list.length, addAllMs: Math.round(addMs), updateMedianMs: updates[25], updateP90Ms: updates[45], scrollToMiddleMs: Math.round(scrollMs), rowsInDocument: document.querySelectorAll('#batch-table tbody tr[data-id]').length };
+        });
+        console.error(`# table: ${JSON.stringify(run.table)}`);
       }
       out.runs.push(run);
     } finally {

@@ -3,6 +3,11 @@
 //! with tags already in them (title, artist, genre "Rock"):
 //! - a genre written into each: it reads back, title and artist stay, and the audio stream is
 //!   the same packet for packet;
+//! - an AIFF without tags takes one, its audio stream and decoded samples unchanged (the
+//!   reader's `SSND` length counts 8 bytes too many, which a chunk after the sound data must
+//!   not turn into audio);
+//! - fields the generic tag has no name for (an ID3v2 `TXXX` frame, a Vorbis comment of
+//!   one's own) survive the write;
 //! - the check refuses bytes whose audio changed;
 //! - a dry run, a read-only file and a format without tags leave the file byte for byte;
 //! - the CLI writes the confident genres, logs them, and `tags undo` puts "Rock" back.
@@ -79,6 +84,89 @@ fn a_genre_is_written_into_every_format_without_touching_the_audio() {
             .collect();
         assert!(leftovers.is_empty(), "no temporary file is left");
     }
+}
+
+/// A 16-bit PCM AIFF of the mono 16-bit WAV fixture's samples, without tags.
+fn aiff_of_wav_fixture() -> Vec<u8> {
+    let wav = fs::read(fixture("gtzan_jazz_6s.wav")).unwrap();
+    let data_at = wav.windows(4).position(|w| w == b"data").unwrap() + 8;
+    let len = u32::from_le_bytes(wav[data_at - 4..data_at].try_into().unwrap()) as usize;
+    let pcm: Vec<u8> = wav[data_at..data_at + len]
+        .chunks_exact(2)
+        .flat_map(|s| i16::from_le_bytes([s[0], s[1]]).to_be_bytes())
+        .collect();
+    let mut comm = b"COMM".to_vec();
+    comm.extend(18u32.to_be_bytes());
+    comm.extend(1u16.to_be_bytes());
+    comm.extend(((len / 2) as u32).to_be_bytes());
+    comm.extend(16u16.to_be_bytes());
+    // 22050 Hz as an 80-bit extended float.
+    comm.extend([0x40, 0x0d, 0xac, 0x44, 0, 0, 0, 0, 0, 0]);
+    let mut ssnd = b"SSND".to_vec();
+    ssnd.extend(((8 + pcm.len()) as u32).to_be_bytes());
+    ssnd.extend([0u8; 8]);
+    ssnd.extend(pcm);
+    let mut out = b"FORM".to_vec();
+    out.extend(((4 + comm.len() + ssnd.len()) as u32).to_be_bytes());
+    out.extend(b"AIFF");
+    out.extend(comm);
+    out.extend(ssnd);
+    out
+}
+
+#[test]
+fn an_aiff_takes_a_genre_with_its_audio_and_samples_unchanged() {
+    let limits = DecodeLimits::default();
+    let original = aiff_of_wav_fixture();
+    let tagged = with_genres(&original, &genres(&["jazz"])).unwrap();
+    assert!(tagged.len() > original.len(), "a tag chunk follows the sound data");
+    check(&original, &tagged, &genres(&["jazz"]), &limits).unwrap();
+    let before = genrescope::audio::decode(original, Some("aiff"), &limits).unwrap();
+    let after = genrescope::audio::decode(tagged, Some("aiff"), &limits).unwrap();
+    assert_eq!(after.samples, before.samples, "the same samples, none from the tag chunk");
+    let wav = genrescope::audio::decode(
+        fs::read(fixture("gtzan_jazz_6s.wav")).unwrap(),
+        Some("wav"),
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(after.samples, wav.samples, "the AIFF holds the WAV's samples");
+}
+
+#[test]
+fn fields_without_a_generic_name_survive_the_write() {
+    use lofty::config::ParseOptions;
+    use lofty::flac::FlacFile;
+    use lofty::mpeg::MpegFile;
+    let dir = tempfile::tempdir().unwrap();
+    let mp3 = tagged_copy(dir.path(), "mp3");
+    let mut file =
+        MpegFile::read_from(&mut fs::File::open(&mp3).unwrap(), ParseOptions::new()).unwrap();
+    let mut id3 = file.id3v2().cloned().unwrap();
+    id3.insert_user_text("GENRESCOPE TEST".into(), "kept".into());
+    file.set_id3v2(id3);
+    file.save_to_path(&mp3, WriteOptions::default()).unwrap();
+    let flac = tagged_copy(dir.path(), "flac");
+    let mut file =
+        FlacFile::read_from(&mut fs::File::open(&flac).unwrap(), ParseOptions::new()).unwrap();
+    let mut comments = file.vorbis_comments().cloned().unwrap();
+    comments.push("GENRESCOPE_TEST".into(), "kept".into());
+    file.set_vorbis_comments(comments);
+    file.save_to_path(&flac, WriteOptions::default()).unwrap();
+
+    let before =
+        FlacFile::read_from(&mut fs::File::open(&flac).unwrap(), ParseOptions::new()).unwrap();
+    assert_eq!(before.vorbis_comments().unwrap().get("GENRESCOPE_TEST"), Some("kept"));
+    for path in [&mp3, &flac] {
+        write_genres_to_path(path, &genres(&["jazz"]), false, &DecodeLimits::default()).unwrap();
+    }
+    let file =
+        MpegFile::read_from(&mut fs::File::open(&mp3).unwrap(), ParseOptions::new()).unwrap();
+    assert_eq!(file.id3v2().unwrap().get_user_text("GENRESCOPE TEST"), Some("kept"));
+    let file =
+        FlacFile::read_from(&mut fs::File::open(&flac).unwrap(), ParseOptions::new()).unwrap();
+    assert_eq!(file.vorbis_comments().unwrap().get("GENRESCOPE_TEST"), Some("kept"));
+    assert_eq!(read_tags(&fs::read(&flac).unwrap()).unwrap().genres, ["jazz"]);
 }
 
 #[test]

@@ -563,7 +563,7 @@ export class EnginePool extends EventTarget {
         transfer,
         onStart,
         resolve: (result) => {
-          result.timings.queue = job.started - queued;
+          result.timings = { ...result.timings, queue: job.started - queued };
           resolve(result);
         },
         reject,
@@ -700,6 +700,24 @@ export class EnginePool extends EventTarget {
    */
   readTags(file) {
     return this.submit({ type: 'tags', file }, [], { background: true });
+  }
+
+  /**
+   * The bytes of `blob` with `genres` as its genre (`{bytes: Uint8Array, before: FileTags}`),
+   * written and checked by the decoder module in a worker as `trainer tags write` does: the
+   * genre reads back and the audio stream is unchanged. Rejects with `no_tags`,
+   * `tags_unwritable` or `tag_check_failed`. Runs before waiting analyses (someone asked).
+   */
+  tagBytes(blob, genres) {
+    return this.submit({ type: 'tag-write', file: blob, genres }, []);
+  }
+
+  /**
+   * Checks a written file as read back (`written`) against the `original` bytes: exactly
+   * `genres` in its tag, the original's audio stream. Rejects with `tag_check_failed`.
+   */
+  checkTagged(original, written, genres) {
+    return this.submit({ type: 'tag-check', original, written, genres }, []);
   }
 
   /** Classifies a File or Blob (decoded in the worker by the Rust decoder). */

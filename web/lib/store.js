@@ -5,13 +5,15 @@
 //   embeddings  every own-genre example's per-patch embedding, keyed by backbone and file
 //               content (`${embedder}|${sha256}`), so retraining never decodes audio again;
 //   models      adopted models: {id, name, created, labels, bundle: ArrayBuffer, report};
-//   drafts      the categories being built and their examples (names, hashes, no audio).
+//   drafts      the categories being built and their examples (names, hashes, no audio);
+//   tagWrites   the undo log of genres written into files of an opened folder: {id, action,
+//               at, path, root (the folder's handle), before, after, undone}.
 // Where IndexedDB is unavailable (some private modes), the same API keeps everything in
 // memory for the visit, and `persistent` says so.
 
 const DB_NAME = 'genrescope';
-const DB_VERSION = 2;
-const STORES = { embeddings: 'key', models: 'id', drafts: 'id', results: 'key' };
+const DB_VERSION = 3;
+const STORES = { embeddings: 'key', models: 'id', drafts: 'id', results: 'key', tagWrites: 'id' };
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -50,8 +52,13 @@ export async function contentHash(file) {
  * The key of a file's stored result: the model (its fingerprint), the file's path (in a
  * picked folder, else its name), size and modification time.
  */
-export function resultKey(modelKey, file) {
-  return [modelKey, file.webkitRelativePath || file.name, file.size ?? 0, file.lastModified ?? 0].join('|');
+export function resultKey(modelKey, file, path = filePath(file)) {
+  return [modelKey, path, file.size ?? 0, file.lastModified ?? 0].join('|');
+}
+
+/** A file's path in a folder picked with the directory <input>, else its name. */
+export function filePath(file) {
+  return file.webkitRelativePath || file.name;
 }
 
 /** The page's records in IndexedDB (or in memory where it is unavailable). */
@@ -147,9 +154,20 @@ export class PageStore {
   }
 
   /** Stores a file's result (without its Mel image and parts: they are large and not shown). */
-  saveResult(key, file, result, fileTags = null) {
+  saveResult(key, file, result, fileTags = null, path = filePath(file)) {
     const { mel, part, ...kept } = result;
-    return this.put('results', { key, path: file.webkitRelativePath || file.name, size: file.size ?? 0, lastModified: file.lastModified ?? 0, result: kept, fileTags, at: new Date().toISOString() });
+    return this.put('results', { key, path, size: file.size ?? 0, lastModified: file.lastModified ?? 0, result: kept, fileTags, at: new Date().toISOString() });
+  }
+
+  /** Logs a genre written into a file (see lib/tag-writer.js), for undo. */
+  logTagWrite(entry) {
+    return this.put('tagWrites', entry);
+  }
+
+  /** The tag writes not undone yet, newest first. */
+  async tagWrites() {
+    const all = await this.all('tagWrites');
+    return all.filter((e) => !e.undone).sort((a, b) => b.at.localeCompare(a.at) || b.seq - a.seq);
   }
 
   /** The saved draft (categories and examples), or null. */

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use genrescope::audio::DecodeLimits;
+use genrescope::audio::{stream_digest, DecodeLimits};
 use genrescope::tags::{read_tags, write_genres_to_path, FileTags, TagChange};
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +30,9 @@ pub struct TagsArgs {
 pub enum TagsCommand {
     /// Print what files' own tags say (format, tag kinds, genres, title, artist, album).
     Read {
-        /// Print JSON instead of a line per file.
+        /// Print JSON instead of a line per file, with each file's audio stream digest
+        /// (`audio`: packets, bytes and hash of the audio track, what a tag write must not
+        /// change).
         #[arg(long)]
         json: bool,
         /// Audio files.
@@ -96,11 +98,18 @@ fn read(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     let mut out = Vec::new();
     for file in files {
-        let tags = std::fs::read(file)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| read_tags(&bytes).map_err(|e| e.to_string()));
+        let bytes = std::fs::read(file).map_err(|e| e.to_string());
+        let tags = bytes
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|b| read_tags(b).map_err(|e| e.to_string()));
         match tags {
-            Ok(t) if json => out.push(serde_json::json!({ "file": file, "tags": t })),
+            Ok(t) if json => {
+                let audio = bytes.ok().and_then(|b| stream_digest(b, &DecodeLimits::default()).ok()).map(|d| {
+                    serde_json::json!({ "packets": d.packets, "bytes": d.bytes, "hash": format!("{:016x}", d.hash) })
+                });
+                out.push(serde_json::json!({ "file": file, "tags": t, "audio": audio }))
+            }
             Ok(t) => println!(
                 "{}: {} [{}] genre {}; {} / {} / {}",
                 file.display(),
