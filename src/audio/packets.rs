@@ -65,7 +65,12 @@ pub fn stream_digest(bytes: Vec<u8>, limits: &DecodeLimits) -> Result<StreamDige
 /// packet's duration is left out of the hash for the same reason.)
 fn within_declared_frames(data: &[u8], ts: u64, dur: u64, declared: Option<u64>) -> &[u8] {
     match declared {
-        Some(total) if dur > 0 && ts + dur > total && (data.len() as u64).is_multiple_of(dur) => {
+        Some(total)
+            if total > 0
+                && dur > 0
+                && ts + dur > total
+                && (data.len() as u64).is_multiple_of(dur) =>
+        {
             let per_frame = data.len() as u64 / dur;
             &data[..(per_frame * total.saturating_sub(ts)) as usize]
         }

@@ -196,7 +196,7 @@ pub fn decode_with_symphonia(
     // audio: with a chunk after the sound data (an ID3 tag), the last frames are that chunk's
     // header. The header's own frame count is the truth.
     if container == "aiff" {
-        if let Some(n) = facts.declared_frames.filter(|&n| (n as usize) < samples.len()) {
+        if let Some(n) = facts.declared_frames.filter(|&n| n > 0 && (n as usize) < samples.len()) {
             samples.truncate(n as usize);
         }
     }
