@@ -49,7 +49,9 @@ const pool = new EnginePool({
 const records = new Records();
 /** The job group of the batch's files in the pool (pause, cancel). */
 const BATCH = 'batch';
-const table = new BatchTable($('#batch-table tbody'), records, { writable: (r) => Boolean(r.handle) && r.state === 'done' && r.result?.verdict?.kind === 'genre' && (!r.write || r.write.state === 'undone'), write: (r) => writeFiles([r], 'this file') });
+/** Whether a file's genre can be written: a file of an opened folder, done, with a genre verdict, not written (or undone). */
+const canWrite = (r) => Boolean(r.handle) && r.state === 'done' && r.result?.verdict?.kind === 'genre' && (!r.write || r.write.state === 'undone');
+const table = new BatchTable($('#batch-table tbody'), records, { writable: canWrite, write: (r) => writeFiles([r], 'this file') });
 const list = $('#files');
 let modelCardUrl = null;
 
@@ -95,9 +97,6 @@ async function classify(file, row, record) {
   return result;
 }
 
-/** Whether the undo log holds a write (see updateWriteControls). */
-let undoAvailable = false;
-
 /** When the batch's files began to be classified here (not counting stored ones), and how many. */
 const pace = { started: 0, computed: 0 };
 
@@ -122,7 +121,7 @@ function updateProgress() {
   $('#cancel-rest').disabled = !busy;
   $('#results').hidden = total === 0;
   // Also shown without files while a write can be undone (after a reload, say).
-  $('#batch').hidden = total === 0 && !undoAvailable;
+  $('#batch').hidden = total === 0 && !lastWrite;
   for (const b of document.querySelectorAll('.export')) b.disabled = done === 0;
   // A playlist per genre found so far (the choice kept while it is still there).
   const select = $('#playlist-genre');
@@ -264,14 +263,14 @@ function enqueueWrite(task) {
       $('#write-status').textContent = `Writing stopped: ${err.message}`;
     } finally {
       busyWriting = false;
-      await updateWriteControls();
+      await refreshUndo();
     }
   });
   return writing;
 }
 
-/** Stores a rewritten file's result under its new size and time, with its tags as now. */
-async function restore(record, file, genres) {
+/** After a file was rewritten: its tags as now, and its result stored under its new size and time. */
+async function afterRewrite(record, file, genres) {
   const fileTags = { ...(record.fileTags ?? {}), genres };
   record.fileInfo = { size: file.size, lastModified: file.lastModified };
   records.update(record, { fileTags });
@@ -298,7 +297,7 @@ function writeFiles(list, what) {
       try {
         const { file, before, genres } = await writer.write(record.handle, genre, { expected: record.fileInfo, log: { action, path: record.path, root: record.root } });
         records.update(record, { write: { state: 'written', genres, before: before.genres } });
-        await restore(record, file, genres);
+        await afterRewrite(record, file, genres);
         written += 1;
       } catch (err) {
         records.update(record, { write: { state: 'error', message: err.message, code: err.code ?? null } });
@@ -309,9 +308,18 @@ function writeFiles(list, what) {
   });
 }
 
-/** Enables the write buttons for what the batch has; the undo button names the last write. */
-async function updateWriteControls() {
+/** The newest undoable action (`{action, at, count}`) or null, read from the undo log. */
+let lastWrite = null;
+
+/** Reads the undo log again (at start and after each write or undo), then updates the controls. */
+async function refreshUndo() {
   const writer = await writerReady;
+  [lastWrite = null] = await writer.undoable().catch(() => []);
+  updateWriteControls();
+}
+
+/** Enables the write buttons for what the batch has; the undo button names the last write. */
+function updateWriteControls() {
   const opened = records.list.some((r) => r.handle);
   $('#write-controls').hidden = !canOpenFolders();
   $('#write-note').textContent = !canOpenFolders()
@@ -321,9 +329,8 @@ async function updateWriteControls() {
       : 'To write genres into your files, open the folder with “open a folder for tagging” above (files dropped or chosen otherwise cannot be written).';
   $('#write-confident').disabled = busyWriting || !confidentToWrite().length;
   $('#write-selected').disabled = busyWriting || !table.selection().some((r) => r.handle);
-  const [last] = await writer.undoable().catch(() => []);
-  undoAvailable = Boolean(last);
-  $('#batch').hidden = records.list.length === 0 && !undoAvailable;
+  const last = lastWrite;
+  $('#batch').hidden = records.list.length === 0 && !last;
   const undo = $('#undo-write');
   undo.disabled = busyWriting || !last;
   undo.textContent = last ? `Undo the last write (${last.count} file${last.count === 1 ? '' : 's'})` : 'Undo the last write';
@@ -334,7 +341,7 @@ async function updateWriteControls() {
  * file whose write failed is left to "Write the selected").
  */
 function confidentToWrite() {
-  return records.list.filter((r) => r.handle && r.state === 'done' && r.result?.verdict?.kind === 'genre' && (!r.write || r.write.state === 'undone') && tagAgreement(r.fileTags, r.result).agrees !== true);
+  return records.list.filter((r) => canWrite(r) && tagAgreement(r.fileTags, r.result).agrees !== true);
 }
 
 $('#write-confident').addEventListener('click', () => writeFiles(confidentToWrite(), 'every confident genre'));
@@ -348,7 +355,7 @@ $('#undo-write').addEventListener('click', () =>
       if (!record) continue;
       if (o.ok) {
         records.update(record, { write: { state: 'undone', genres: o.genres } });
-        await restore(record, o.file, o.genres);
+        await afterRewrite(record, o.file, o.genres);
       } else records.update(record, { write: { state: 'error', message: `not undone: ${o.error.message}` } });
     }
     const failed = outcomes.filter((o) => !o.ok);
@@ -362,7 +369,7 @@ records.addEventListener('change', () => {
     if (!busyWriting) updateWriteControls();
   }, 100);
 });
-updateWriteControls();
+refreshUndo();
 // The table's filters, sort and selection.
 $('#filter-genre').addEventListener('change', (e) => table.set({ filter: { genre: e.target.value } }));
 $('#filter-verdict').addEventListener('change', (e) => table.set({ filter: { verdict: e.target.value } }));
