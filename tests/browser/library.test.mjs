@@ -126,10 +126,15 @@ describe('a folder of music, resumed after a reload (CPU)', () => {
     assert.deepEqual(points.map((p) => p.file).sort(), expected);
     const metal = points.find((p) => p.file.endsWith('metal.00002.wav'));
     await map.scrollIntoViewIfNeeded();
-    const box = await map.boundingBox();
-    const size = await map.evaluate((c) => [c.width, c.height]);
-    // Relative to the canvas, so a layout shift between measuring and clicking cannot miss it.
-    await map.click({ position: { x: (metal.x * box.width) / size[0], y: (metal.y * box.height) / size[1] } });
+    // The click is made in the page, at the point's place in the canvas as laid out at that
+    // moment: a pointer click is aimed before it lands, and rows above the map (the opened
+    // take's timeline and Mel image, the batch table) may still change height in between.
+    await map.evaluate((canvas, { x, y }) => {
+      const box = canvas.getBoundingClientRect();
+      const clientX = box.left + (x * box.width) / canvas.width;
+      const clientY = box.top + (y * box.height) / canvas.height;
+      canvas.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX, clientY }));
+    }, metal);
     assert.equal(await page.locator('#files > li[data-file="metal.00002.wav"] > details').evaluate((d) => d.open), true, 'the clicked point opens its row');
   });
 });

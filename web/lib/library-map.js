@@ -42,7 +42,14 @@ export class LibraryMap {
     const box = this.canvas.getBoundingClientRect();
     const x = ((event.clientX - box.left) * this.canvas.width) / box.width;
     const y = ((event.clientY - box.top) * this.canvas.height) / box.height;
-    return this.points.find((p) => Math.hypot(p.x - x, p.y - y) <= RADIUS + 2) ?? null;
+    // The nearest point within reach, so of two overlapping points the one under the pointer wins.
+    let best = null;
+    let bestDistance = RADIUS + 2;
+    for (const p of this.points) {
+      const distance = Math.hypot(p.x - x, p.y - y);
+      if (distance <= bestDistance) [best, bestDistance] = [p, distance];
+    }
+    return best;
   }
 
   render() {
