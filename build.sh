@@ -262,8 +262,30 @@ cmd_build() {
   [[ ${#names[@]} -gt 0 ]] || names=("${WASM_FLAVOURS[@]}")
   for name in "${names[@]}"; do
     [[ " ${WASM_FLAVOURS[*]} " == *" $name "* ]] || die "unknown build '$name' (one of: ${WASM_FLAVOURS[*]})"
+  done
+  # The GPU build has its own target dir, so it runs beside the others: one flavour's build
+  # leaves a core idle for much of its time (its last step, the LTO'd cdylib, is one
+  # process). Its output is shown when it ends.
+  local gpu_pid="" gpu_log="$GPU_TARGET_DIR/build.log"
+  if [[ ${#names[@]} -gt 1 && " ${names[*]} " == *" gpu "* ]]; then
+    mkdir -p "$GPU_TARGET_DIR"
+    step "Building the gpu wasm module beside the others (output: ${gpu_log#"$ROOT/"}, shown at the end)"
+    (build_flavour gpu) >"$gpu_log" 2>&1 &
+    gpu_pid=$!
+    # A failed build of another flavour stops the script; the GPU build stops with it.
+    trap 'pkill -TERM -P "'"$gpu_pid"'" 2>/dev/null; kill "'"$gpu_pid"'" 2>/dev/null' EXIT
+  fi
+  for name in "${names[@]}"; do
+    [[ -n "$gpu_pid" && "$name" == gpu ]] && continue
     build_flavour "$name"
   done
+  if [[ -n "$gpu_pid" ]]; then
+    local status=0
+    wait "$gpu_pid" || status=$?
+    trap - EXIT
+    cat "$gpu_log"
+    [[ $status -eq 0 ]] || die "the gpu wasm build failed (exit $status; its output is above)"
+  fi
 }
 
 # The wasm is stale when missing or older than anything it is built from.

@@ -85,9 +85,14 @@ function readdirSorted(dir) {
   return readdirSync(dir).filter((n) => n.endsWith('.wav')).sort();
 }
 
-/** The 15 files the WebGPU run uses: every kind of file and tag, 9 GTZAN excerpts. */
+/**
+ * The 9 files the WebGPU run uses (SwiftShader takes about 3 s a patch): every kind of file
+ * (the jazz take as FLAC, MP3, Ogg, AU, a read-only WAV, a WAV without an extension, an AIFF)
+ * and of tag (the right genre, another genre, "Polka", none), 2 other GTZAN excerpts.
+ */
 function subset(lib) {
-  const chosen = Object.keys(lib).filter((p) => p.startsWith('mixed/') || p.startsWith('jazz/') || (p.startsWith('metal/') && !p.includes('/more/')));
+  const metal = Object.keys(lib).filter((p) => p.startsWith('metal/') && !p.includes('/more/')).slice(0, 2);
+  const chosen = Object.keys(lib).filter((p) => p.startsWith('mixed/') || p.startsWith('jazz/more/') || metal.includes(p));
   return Object.fromEntries(chosen.map((p) => [p, lib[p]]));
 }
 
