@@ -2,9 +2,8 @@
 // Chromium, with WebGPU exposed (--enable-unsafe-webgpu, SwiftShader adapter) and without (CPU
 // fallback): it loads only its own files, settles on the right backend, and classifies a 30 s
 // clip (its first 15 s where WebGPU runs it) with the native CLI's probabilities, verdict and
-// Million Song Dataset tags (if the
-// shipped model has them). Prints the measurements the README quotes: the
-// initial download (gzip), and the end-to-end and per-stage time for one clip.
+// Million Song Dataset tags (if the shipped model has them). Prints the measurements the README
+// quotes: the initial download (gzip), and the end-to-end and per-stage time for one clip.
 //
 //   node --test tests/browser/smoke.test.mjs      (after ./build.sh build)
 
