@@ -270,8 +270,8 @@ function enqueueWrite(task) {
 }
 
 /** After a file was rewritten: its tags as now, and its result stored under its new size and time. */
-async function afterRewrite(record, file, genres) {
-  const fileTags = { ...(record.fileTags ?? {}), genres };
+async function afterRewrite(record, file, genres, msdTags = null) {
+  const fileTags = { ...(record.fileTags ?? {}), genres, ...(msdTags ? { msdTags } : {}) };
   record.fileInfo = { size: file.size, lastModified: file.lastModified };
   records.update(record, { fileTags });
   rows.get(record.id)?.showFileTags(fileTags, record.result);
@@ -279,9 +279,16 @@ async function afterRewrite(record, file, genres) {
   if (modelKey && record.result) (await storeReady).saveResult(resultKey(modelKey, file, record.path), file, record.result, fileTags, record.path).catch(() => {});
 }
 
-/** Writes each record's genre (its verdict's) into its file; `what` names them in the status. */
+/** How many of a result's MSD tags "with the most likely MSD tags" writes. */
+const MSD_TAGS_WRITTEN = 3;
+
+/**
+ * Writes each record's genre (its verdict's) into its file, with its most likely MSD tags in
+ * the MSD_TAGS field when asked; `what` names them in the status.
+ */
 function writeFiles(list, what) {
   const action = `${new Date().toISOString()} ${what}`;
+  const withMsd = $('#write-msd-tags').checked && !$('#write-msd').hidden;
   return enqueueWrite(async (writer) => {
     let written = 0;
     let failed = 0;
@@ -295,16 +302,17 @@ function writeFiles(list, what) {
       }
       records.update(record, { write: { state: 'writing' } });
       try {
-        const { file, before, genres } = await writer.write(record.handle, genre, { expected: record.fileInfo, log: { action, path: record.path, root: record.root } });
-        records.update(record, { write: { state: 'written', genres, before: before.genres } });
-        await afterRewrite(record, file, genres);
+        const msdTags = withMsd && record.result.tags?.length ? record.result.tags.slice(0, MSD_TAGS_WRITTEN).map((t) => t.label) : null;
+        const { file, before, genres } = await writer.write(record.handle, genre, { expected: record.fileInfo, msdTags, log: { action, path: record.path, root: record.root } });
+        records.update(record, { write: { state: 'written', genres, msdTags, before: before.genres } });
+        await afterRewrite(record, file, genres, msdTags);
         written += 1;
       } catch (err) {
         records.update(record, { write: { state: 'error', message: err.message, code: err.code ?? null } });
         failed += 1;
       }
     }
-    $('#write-status').textContent = `Wrote the genre into ${written} file${written === 1 ? '' : 's'}${failed ? `; ${failed} not written (the table says why; those files are unchanged)` : ''}.`;
+    $('#write-status').textContent = `Wrote the genre${withMsd ? ' and MSD tags' : ''} into ${written} file${written === 1 ? '' : 's'}${failed ? `; ${failed} not written (the table says why; those files are unchanged)` : ''}.`;
   });
 }
 
@@ -322,6 +330,8 @@ async function refreshUndo() {
 function updateWriteControls() {
   const opened = records.list.some((r) => r.handle);
   $('#write-controls').hidden = !canOpenFolders();
+  // Only a model with MSD tags gives some to write.
+  $('#write-msd').hidden = !records.list.some((r) => r.result?.tags?.length);
   $('#write-note').textContent = !canOpenFolders()
     ? 'This browser cannot write into files (it has no File System Access API; Chrome, Edge and Opera do). Save a playlist per genre or export the results instead.'
     : opened
@@ -355,7 +365,7 @@ $('#undo-write').addEventListener('click', () =>
       if (!record) continue;
       if (o.ok) {
         records.update(record, { write: { state: 'undone', genres: o.genres } });
-        await afterRewrite(record, o.file, o.genres);
+        await afterRewrite(record, o.file, o.genres, o.msdTags);
       } else records.update(record, { write: { state: 'error', message: `not undone: ${o.error.message}` } });
     }
     const failed = outcomes.filter((o) => !o.ok);

@@ -124,14 +124,14 @@ async function readTags(msg) {
   return { tags: glue.readTags(bytes), timings: { worker: now() - t0 }, memory: memory() };
 }
 
-/** The checked bytes of `msg.file` with `msg.genres` as its genre, and its tags before. */
+/** The checked bytes of `msg.file` with `msg.genres` as its genre (and `msg.msdTags` in its MSD_TAGS field unless null), and its tags before. */
 async function tagWrite(msg) {
   const t0 = now();
   checkSize(msg.file);
   const bytes = new Uint8Array(await msg.file.arrayBuffer());
   const glue = await loadDecoders();
   const before = glue.readTags(bytes);
-  const written = glue.tagWithGenres(bytes, msg.genres);
+  const written = glue.tagWith(bytes, msg.genres, msg.msdTags ?? null);
   return { bytes: written, before, timings: { worker: now() - t0 }, memory: memory() };
 }
 
@@ -141,7 +141,7 @@ async function tagCheck(msg) {
   checkSize(msg.written);
   const [original, written] = await Promise.all([msg.original, msg.written].map(async (b) => new Uint8Array(await b.arrayBuffer())));
   const glue = await loadDecoders();
-  glue.checkTagged(original, written, msg.genres);
+  glue.checkTagged(original, written, msg.genres, msg.msdTags ?? null);
   return { ok: true, timings: { worker: now() - t0 }, memory: memory() };
 }
 

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{checked_with_genres, read_tags, FileTags, TagError};
+use super::{checked_with_tags, read_tags, FileTags, TagError, TagWrite};
 use crate::audio::DecodeLimits;
 
-/// What [`write_genres_to_path`] did (or, dry, would do) to one file.
+/// What [`write_tags_to_path`] did (or, dry, would do) to one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TagChange {
@@ -19,8 +19,8 @@ pub struct TagChange {
     pub path: PathBuf,
     /// Its tags before.
     pub before: FileTags,
-    /// The genres it has now (or would have).
-    pub genres: Vec<String>,
+    /// What was (or would be) written.
+    pub write: TagWrite,
     /// Whether the file was rewritten (false for a dry run).
     pub written: bool,
 }
@@ -29,12 +29,12 @@ fn io(e: std::io::Error) -> TagError {
     TagError::Io(e.to_string())
 }
 
-/// Sets `genres` as the genre of the file at `path` (see [`super::with_genres`]) after the
-/// check of [`checked_with_genres`]; with `dry_run`, checks everything on a copy in memory
+/// Writes `write` into the tags of the file at `path` (see [`super::with_tags`]) after the
+/// check of [`checked_with_tags`]; with `dry_run`, checks everything on a copy in memory
 /// and leaves the file alone. A read-only file is refused, untouched.
-pub fn write_genres_to_path(
+pub fn write_tags_to_path(
     path: &Path,
-    genres: &[String],
+    write: &TagWrite,
     dry_run: bool,
     limits: &DecodeLimits,
 ) -> Result<TagChange, TagError> {
@@ -44,9 +44,9 @@ pub fn write_genres_to_path(
     }
     let original = fs::read(path).map_err(io)?;
     let before = read_tags(&original)?;
-    let updated = checked_with_genres(&original, genres, limits)?;
+    let updated = checked_with_tags(&original, write, limits)?;
     let change =
-        TagChange { path: path.to_path_buf(), before, genres: genres.to_vec(), written: false };
+        TagChange { path: path.to_path_buf(), before, write: write.clone(), written: false };
     if dry_run {
         return Ok(change);
     }

@@ -1,10 +1,11 @@
-//! Files' own tags (feature `tags`, with the lofty crate): what a file's tags say (its genre
-//! and a few basic fields), and writing a genre into a file without losing anything.
+//! Files' own tags (feature `tags`, with the lofty crate): what a file's tags say (its genre,
+//! its `MSD_TAGS` field and a few basic fields), and writing a genre (optionally the MSD tags
+//! too, in their own field) into a file without losing anything.
 //!
-//! Writing works on bytes ([`with_genres`]), so the page and the CLI share it, and is always
-//! checked ([`checked_with_genres`]): the new bytes must read back with the genre, and the
+//! Writing works on bytes ([`with_tags`]), so the page and the CLI share it, and is always
+//! checked ([`checked_with_tags`]): the new bytes must read back with what was written, and the
 //! audio stream (every packet, as the container reader hands it out) must be unchanged.
-//! [`write_genres_to_path`] does it for a file on disk: the checked bytes go to a new file
+//! [`write_tags_to_path`] does it for a file on disk: the checked bytes go to a new file
 //! beside it, which is read back and only then renamed over the original.
 
 use std::io::Cursor;
@@ -20,8 +21,12 @@ use crate::audio::{stream_digest, AudioError, DecodeLimits};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod file;
+mod msd_field;
 #[cfg(not(target_arch = "wasm32"))]
-pub use file::{write_genres_to_path, TagChange};
+pub use file::{write_tags_to_path, TagChange};
+pub use msd_field::MSD_FIELD;
+
+use msd_field::{holds_msd_field, read_msd_tags, MsdField};
 
 /// Why a file's tags could not be read or written. The file is never left changed.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -62,6 +67,29 @@ pub struct FileTags {
     pub artist: Option<String>,
     /// See `title`.
     pub album: Option<String>,
+    /// The main tag's `MSD_TAGS` field ([`MSD_FIELD`]): Million Song Dataset tags written by
+    /// an earlier `--write-msd-tags`; empty when it has none.
+    #[serde(default)]
+    pub msd_tags: Vec<String>,
+}
+
+/// What a write puts into a file's tags.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagWrite {
+    /// The genres, replacing the file's (none when empty).
+    pub genres: Vec<String>,
+    /// The Million Song Dataset tags for the [`MSD_FIELD`] field, replacing it (an empty list
+    /// removes it); `None` leaves the field as it is.
+    #[serde(default)]
+    pub msd_tags: Option<Vec<String>>,
+}
+
+impl TagWrite {
+    /// A write of `genres` alone.
+    pub fn genres(genres: &[String]) -> Self {
+        Self { genres: genres.to_vec(), msd_tags: None }
+    }
 }
 
 fn parse(bytes: &[u8]) -> Result<lofty::file::TaggedFile, TagError> {
@@ -94,15 +122,18 @@ pub fn read_tags(bytes: &[u8]) -> Result<FileTags, TagError> {
         title: text(|t| t.title()),
         artist: text(|t| t.artist()),
         album: text(|t| t.album()),
+        msd_tags: read_msd_tags(bytes, tagged.file_type()),
     })
 }
 
-/// The file's bytes with `genres` as the genre of every tag it has (replacing what was
-/// there; no genre when empty), a main tag of the format's kind being added when it has none.
-/// Every other field is kept, also those the tag library has no generic name for (an ID3v2
-/// `TXXX` frame, a Vorbis comment of one's own): each tag of the common formats is edited in
-/// its own kind. Not checked: see [`checked_with_genres`].
-pub fn with_genres(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError> {
+/// The file's bytes with `write.genres` as the genre of every tag it has (replacing what was
+/// there; no genre when empty), a main tag of the format's kind being added when it has none,
+/// and, when `write.msd_tags` is given, its tags in the [`MSD_FIELD`] field of every tag that
+/// can hold one (a format none of whose tags can is refused). Every other field is kept, also
+/// those the tag library has no generic name for (an ID3v2 `TXXX` frame, a Vorbis comment of
+/// one's own): each tag of the common formats is edited in its own kind. Not checked: see
+/// [`checked_with_tags`].
+pub fn with_tags(bytes: &[u8], write: &TagWrite) -> Result<Vec<u8>, TagError> {
     use lofty::file::FileType;
     use lofty::id3::v2::Id3v2Tag;
     use lofty::mp4::Ilst;
@@ -112,6 +143,16 @@ pub fn with_genres(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError>
         .guess_file_type()
         .map_err(|e| TagError::Unreadable(e.to_string()))?
         .file_type();
+    if write.msd_tags.as_ref().is_some_and(|t| !t.is_empty()) {
+        holds_msd_field(file_type)?;
+    }
+    let genres = &write.genres;
+    // The tag kinds that hold the MSD field take it with the genres.
+    let msd = |t: &mut dyn MsdField| {
+        if let Some(tags) = &write.msd_tags {
+            t.set_msd_tags(tags);
+        }
+    };
     match file_type {
         Some(FileType::Mpeg) => edit(bytes, |f: &mut lofty::mpeg::MpegFile| {
             if f.id3v2().is_none() {
@@ -119,12 +160,14 @@ pub fn with_genres(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError>
             }
             if let Some(t) = f.id3v2_mut() {
                 set_genres(t, genres);
+                msd(t);
             }
             if let Some(t) = f.id3v1_mut() {
                 set_genres(t, genres);
             }
             if let Some(t) = f.ape_mut() {
                 set_genres(t, genres);
+                msd(t);
             }
         }),
         Some(FileType::Flac) => edit(bytes, |f: &mut lofty::flac::FlacFile| {
@@ -133,9 +176,11 @@ pub fn with_genres(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError>
             }
             if let Some(t) = f.vorbis_comments_mut() {
                 set_genres(t, genres);
+                msd(t);
             }
             if let Some(t) = f.id3v2_mut() {
                 set_genres(t, genres);
+                msd(t);
             }
         }),
         Some(FileType::Wav) => edit(bytes, |f: &mut lofty::iff::wav::WavFile| {
@@ -144,6 +189,7 @@ pub fn with_genres(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError>
             }
             if let Some(t) = f.id3v2_mut() {
                 set_genres(t, genres);
+                msd(t);
             }
             if let Some(t) = f.riff_info_mut() {
                 set_genres(t, genres);
@@ -155,6 +201,7 @@ pub fn with_genres(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError>
             }
             if let Some(t) = f.id3v2_mut() {
                 set_genres(t, genres);
+                msd(t);
             }
         }),
         Some(FileType::Mp4) => edit(bytes, |f: &mut lofty::mp4::Mp4File| {
@@ -163,14 +210,17 @@ pub fn with_genres(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError>
             }
             if let Some(t) = f.ilst_mut() {
                 set_genres(t, genres);
+                msd(t);
             }
         }),
         Some(FileType::Vorbis) => edit(bytes, |f: &mut lofty::ogg::VorbisFile| {
-            set_genres(f.vorbis_comments_mut(), genres)
+            set_genres(f.vorbis_comments_mut(), genres);
+            msd(f.vorbis_comments_mut());
         }),
-        Some(FileType::Opus) => {
-            edit(bytes, |f: &mut lofty::ogg::OpusFile| set_genres(f.vorbis_comments_mut(), genres))
-        }
+        Some(FileType::Opus) => edit(bytes, |f: &mut lofty::ogg::OpusFile| {
+            set_genres(f.vorbis_comments_mut(), genres);
+            msd(f.vorbis_comments_mut());
+        }),
         _ => with_genres_generic(bytes, genres),
     }
 }
@@ -204,7 +254,7 @@ where
     *tag = rest.merge_tag(generic);
 }
 
-/// [`with_genres`] for the other formats, through the tag library's generic tags.
+/// [`with_tags`] for the other formats (genres only), through the tag library's generic tags.
 fn with_genres_generic(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagError> {
     let mut tagged = parse(bytes)?;
     let primary = tagged.primary_tag_type();
@@ -227,34 +277,48 @@ fn with_genres_generic(bytes: &[u8], genres: &[String]) -> Result<Vec<u8>, TagEr
     Ok(out.into_inner())
 }
 
-/// [`with_genres`], then the check every write passes: the new bytes read back with exactly
-/// `genres` in the main tag, and their audio stream is the original's, packet for packet.
-pub fn checked_with_genres(
+/// [`with_tags`], then the check every write passes: the new bytes read back with exactly
+/// what was written in the main tag, and their audio stream is the original's, packet for
+/// packet.
+pub fn checked_with_tags(
     bytes: &[u8],
-    genres: &[String],
+    write: &TagWrite,
     limits: &DecodeLimits,
 ) -> Result<Vec<u8>, TagError> {
-    let updated = with_genres(bytes, genres)?;
-    check(bytes, &updated, genres, limits)?;
+    let updated = with_tags(bytes, write)?;
+    check(bytes, &updated, write, limits)?;
     Ok(updated)
 }
 
-/// Whether `updated` reads back with `genres`, the same title, artist and album as
-/// `original`, and carries `original`'s audio stream.
+/// Whether `updated` reads back with `write`'s genres and MSD tags (or, when it writes none,
+/// `original`'s), the same title, artist and album as `original`, and carries `original`'s
+/// audio stream.
 pub fn check(
     original: &[u8],
     updated: &[u8],
-    genres: &[String],
+    write: &TagWrite,
     limits: &DecodeLimits,
 ) -> Result<(), TagError> {
     let read = read_tags(updated).map_err(|e| TagError::Check(format!("reading it back: {e}")))?;
-    if read.genres != genres {
+    if read.genres != write.genres {
         return Err(TagError::Check(format!(
             "its genre reads back as {:?}, not {:?}",
-            read.genres, genres
+            read.genres, write.genres
         )));
     }
-    if let Ok(before) = read_tags(original) {
+    let before = read_tags(original).ok();
+    let msd_expected = match (&write.msd_tags, &before) {
+        (Some(tags), _) => Some(tags.clone()),
+        (None, Some(before)) => Some(before.msd_tags.clone()),
+        (None, None) => None,
+    };
+    if let Some(expected) = msd_expected.filter(|e| *e != read.msd_tags) {
+        return Err(TagError::Check(format!(
+            "its {MSD_FIELD} field reads back as {:?}, not {:?}",
+            read.msd_tags, expected
+        )));
+    }
+    if let Some(before) = before {
         let fields = |t: &FileTags| (t.title.clone(), t.artist.clone(), t.album.clone());
         if fields(&before) != fields(&read) {
             return Err(TagError::Check(format!(

@@ -43,7 +43,7 @@ pub fn decode_file(bytes: Vec<u8>, name: Option<String>) -> Result<JsValue, JsVa
 }
 
 /// What a file's own tags say (`FileTags`: `{format, tagTypes, genres, title, artist,
-/// album}`), read with the same code as `trainer tags read`. Throws a `GenrescopeError` with
+/// album, msdTags}`), read with the same code as `trainer tags read`. Throws a `GenrescopeError` with
 /// code `no_tags` when the tag library cannot read the file (a format without tags, such
 /// as Sun AU, or a damaged file).
 #[cfg(feature = "tags")]
@@ -53,25 +53,38 @@ pub fn read_tags(bytes: &[u8]) -> Result<JsValue, JsValue> {
     super::errors::to_js(&tags)
 }
 
-/// The file's bytes with `genres` as its genre (replacing what its tags had), as `trainer tags
-/// write` writes them, and only after the same check: the new bytes read back with exactly
-/// `genres` and carry the original's audio stream, packet for packet. The page writes these
-/// bytes over the file, reads them back and checks once more with [`check_tagged`]. Throws a
-/// `GenrescopeError`: `no_tags` (the tag library cannot read it), `tags_unwritable` (the
-/// format cannot hold a genre) or `tag_check_failed`.
+/// The file's bytes with `genres` as its genre (replacing what its tags had) and, when
+/// `msdTags` is given (not `null`), those Million Song Dataset tags in the `MSD_TAGS` field
+/// (an empty list removes it), as `trainer tags write` writes them, and only after the same
+/// check: the new bytes read back with exactly what was written and carry the original's audio
+/// stream, packet for packet. The page writes these bytes over the file, reads them back and
+/// checks once more with [`check_tagged`]. Throws a `GenrescopeError`: `no_tags` (the tag
+/// library cannot read it), `tags_unwritable` (the format cannot hold a genre, or the field)
+/// or `tag_check_failed`.
 #[cfg(feature = "tags")]
-#[wasm_bindgen(js_name = tagWithGenres)]
-pub fn tag_with_genres(bytes: &[u8], genres: Vec<String>) -> Result<Vec<u8>, JsValue> {
-    crate::tags::checked_with_genres(bytes, &genres, &page_limits())
+#[wasm_bindgen(js_name = tagWith)]
+pub fn tag_with(
+    bytes: &[u8],
+    genres: Vec<String>,
+    msd_tags: Option<Vec<String>>,
+) -> Result<Vec<u8>, JsValue> {
+    let write = crate::tags::TagWrite { genres, msd_tags };
+    crate::tags::checked_with_tags(bytes, &write, &page_limits())
         .map_err(|e| super::errors::tag_error(&e))
 }
 
-/// Whether `written` (a file as read back after writing) has exactly `genres` and
-/// `original`'s audio stream; throws a `GenrescopeError` (`tag_check_failed`) saying what
-/// differs.
+/// Whether `written` (a file as read back after writing) has exactly `genres` (and
+/// `msdTags`, when given; else the original's) and `original`'s audio stream; throws a
+/// `GenrescopeError` (`tag_check_failed`) saying what differs.
 #[cfg(feature = "tags")]
 #[wasm_bindgen(js_name = checkTagged)]
-pub fn check_tagged(original: &[u8], written: &[u8], genres: Vec<String>) -> Result<(), JsValue> {
-    crate::tags::check(original, written, &genres, &page_limits())
+pub fn check_tagged(
+    original: &[u8],
+    written: &[u8],
+    genres: Vec<String>,
+    msd_tags: Option<Vec<String>>,
+) -> Result<(), JsValue> {
+    let write = crate::tags::TagWrite { genres, msd_tags };
+    crate::tags::check(original, written, &write, &page_limits())
         .map_err(|e| super::errors::tag_error(&e))
 }

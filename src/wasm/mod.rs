@@ -46,7 +46,7 @@ use wasm_bindgen::prelude::*;
 #[cfg(feature = "decoders")]
 pub use decoders::decode_file;
 #[cfg(all(feature = "decoders", feature = "tags"))]
-pub use decoders::{check_tagged, read_tags, tag_with_genres};
+pub use decoders::{check_tagged, read_tags, tag_with};
 #[cfg(feature = "engine")]
 pub use engine::Engine;
 #[cfg(feature = "training")]

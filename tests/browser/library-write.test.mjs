@@ -14,11 +14,12 @@
 // The flow: open the folder; kill the page's renderer mid-run (CDP Page.crash); open it again
 // in a new page, which shows the files done before from storage (same probabilities) and
 // analyses the rest; the files' own tags shown, the table virtualised, filtered and sorted;
-// "More like this" finds the same take in other formats; write the genre into a selection
-// (the AU file and the read-only file are reported and left byte for byte), then every
-// confident genre; every written file read back natively (`trainer tags read --json`): its
-// genre and its audio stream digest, against the original's; after a reload, undo twice puts
-// every file's previous genres back, its audio stream unchanged.
+// "More like this" finds the same take in other formats; write the genre with the three most
+// likely MSD tags (the MSD_TAGS field) into a selection (the AU file and the read-only file
+// are reported and left byte for byte), then every confident genre alone; every written file
+// read back natively (`trainer tags read --json`): its genre, its MSD_TAGS field and its audio
+// stream digest, against the original's; after a reload, undo twice puts every file's
+// previous genres back (and removes the field), its audio stream unchanged.
 //
 //   node --test tests/browser/library-write.test.mjs      (after ./build.sh build)
 
@@ -142,7 +143,7 @@ function nativeRead(files) {
   }
   const entries = JSON.parse(out);
   rmSync(scratch, { recursive: true, force: true });
-  return new Map(paths.map(([rel], i) => [rel, entries[i].tags ? { genres: entries[i].tags.genres, audio: entries[i].audio } : null]));
+  return new Map(paths.map(([rel], i) => [rel, entries[i].tags ? { genres: entries[i].tags.genres, msdTags: entries[i].tags.msdTags, audio: entries[i].audio } : null]));
 }
 
 /** Replaces showDirectoryPicker with a folder of the origin-private file system, and refuses writes to "readonly-*" files. */
@@ -221,6 +222,7 @@ function records(page) {
       verdict: r.result?.verdict?.kind ?? null,
       label: r.result?.verdict?.label ?? null,
       probabilities: r.result?.probabilities ?? null,
+      msdTags: r.result?.tags?.map((t) => t.label) ?? null,
       fileGenres: r.fileTags?.genres ?? null,
       write: r.write ?? null,
     })),
@@ -327,8 +329,10 @@ for (const webgpu of [false, true]) {
       assert.ok(similar.slice(0, 3).every((f) => takes.includes(f)), `the take's other formats come first: ${similar}`);
 
       step('neighbours');
-      // Write the selected: a WAV, the AU file (no tags possible) and the read-only file.
+      // Write the selected, with the MSD tags: a WAV, the AU file (no tags possible) and the
+      // read-only file.
       const pick = ['mixed/no-extension', 'mixed/take.au', 'mixed/readonly-take.wav'];
+      await page.locator('#write-msd-tags').check();
       for (const rel of pick) {
         const r = second.get(rel);
         assert.equal(r.verdict, 'genre', `${rel} has a genre to write`);
@@ -346,10 +350,11 @@ for (const webgpu of [false, true]) {
       assert.match(now.get('mixed/take.au').write.message, /tags cannot be read|cannot be written/);
       assert.equal(now.get('mixed/readonly-take.wav').write.state, 'error');
       assert.match(now.get('mixed/readonly-take.wav').write.message, /cannot be written.*unchanged/);
-      assert.match(await page.locator('#write-status').textContent(), /into 1 file; 2 not written/);
+      assert.match(await page.locator('#write-status').textContent(), /genre and MSD tags into 1 file; 2 not written/);
 
       step('selected written');
-      // Then every confident genre.
+      // Then every confident genre, alone.
+      await page.locator('#write-msd-tags').uncheck();
       const confident = [...now].filter(([, r]) => r.verdict === 'genre' && !r.write && !(r.fileGenres ?? []).some((g) => g.toLowerCase() === r.label)).map(([rel]) => rel);
       await page.click('#write-confident');
       await page.waitForFunction((n) => globalThis.genrescope.records.list.filter((r) => r.write && r.write.state !== 'writing').length >= n, 3 + confident.length, { timeout: 300_000, polling: 100 });
@@ -369,6 +374,9 @@ for (const webgpu of [false, true]) {
         const r = now.get(rel);
         if (written.includes(rel)) {
           assert.deepEqual(back.get(rel).genres, [r.label], `${rel}: the genre reads back`);
+          const msd = rel === 'mixed/no-extension' ? r.msdTags.slice(0, 3) : [];
+          assert.equal(msd.length, rel === 'mixed/no-extension' ? 3 : 0);
+          assert.deepEqual(back.get(rel).msdTags, msd, `${rel}: the MSD_TAGS field reads back`);
           assert.deepEqual(back.get(rel).audio, originals.get(rel).audio, `${rel}: the audio stream is unchanged`);
           assert.ok(back.get(rel).audio?.packets > 0);
         } else {
@@ -394,6 +402,7 @@ for (const webgpu of [false, true]) {
       for (const rel of rels) {
         if (rel === 'mixed/take.au') continue;
         assert.deepEqual(restored.get(rel).genres, originals.get(rel).genres, `${rel}: its previous genres are back`);
+        assert.deepEqual(restored.get(rel).msdTags, [], `${rel}: no MSD_TAGS field`);
         assert.deepEqual(restored.get(rel).audio, originals.get(rel).audio, `${rel}: the audio stream is unchanged`);
       }
       assert.deepEqual(errors, [], 'no page errors after the crash');

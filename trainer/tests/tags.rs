@@ -10,14 +10,17 @@
 //!   one's own) survive the write;
 //! - the check refuses bytes whose audio changed;
 //! - a dry run, a read-only file and a format without tags leave the file byte for byte;
-//! - the CLI writes the confident genres, logs them, and `tags undo` puts "Rock" back.
+//! - the `MSD_TAGS` field is written, kept by a genre-only write, removed by an empty list,
+//!   and compared by the check;
+//! - the CLI writes the confident genres (and three MSD tags), logs them, and `tags undo` puts
+//!   "Rock" back and removes the field.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use genrescope::audio::{stream_digest, DecodeLimits};
-use genrescope::tags::{check, read_tags, with_genres, write_genres_to_path, TagError};
+use genrescope::tags::{check, read_tags, with_tags, write_tags_to_path, TagError, TagWrite};
 use lofty::config::WriteOptions;
 use lofty::prelude::*;
 use lofty::tag::Tag;
@@ -28,8 +31,13 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/audio")).join(name)
 }
 
-fn genres(list: &[&str]) -> Vec<String> {
+fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
+}
+
+/// A write of these genres alone.
+fn genres(list: &[&str]) -> TagWrite {
+    TagWrite::genres(&strings(list))
 }
 
 /// A copy of the 6 s jazz fixture in `format`, in `dir`, tagged title / artist / "Rock".
@@ -64,8 +72,7 @@ fn a_genre_is_written_into_every_format_without_touching_the_audio() {
         assert!(audio.packets > 0 && audio.bytes > 1000, "{format}: {audio:?}");
 
         let change =
-            write_genres_to_path(&path, &genres(&["jazz"]), false, &DecodeLimits::default())
-                .unwrap();
+            write_tags_to_path(&path, &genres(&["jazz"]), false, &DecodeLimits::default()).unwrap();
         assert!(change.written);
         assert_eq!(change.before, before);
         let after = read_tags(&fs::read(&path).unwrap()).unwrap();
@@ -84,6 +91,43 @@ fn a_genre_is_written_into_every_format_without_touching_the_audio() {
             .collect();
         assert!(leftovers.is_empty(), "no temporary file is left");
     }
+}
+
+#[test]
+fn the_msd_tags_field_is_written_kept_and_removed_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = DecodeLimits::default();
+    let msd = strings(&["jazz", "instrumental", "chillout"]);
+    for format in FORMATS {
+        let path = tagged_copy(dir.path(), format);
+        let audio = digest(&path);
+        let write = TagWrite { genres: strings(&["jazz"]), msd_tags: Some(msd.clone()) };
+        let change = write_tags_to_path(&path, &write, false, &limits).unwrap();
+        assert!(change.before.msd_tags.is_empty(), "{format}: no field before");
+        let after = read_tags(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!((after.genres.as_slice(), &after.msd_tags), (&["jazz".to_string()][..], &msd));
+        assert_eq!(digest(&path), audio, "{format}: the audio stream is unchanged");
+
+        // A write of the genre alone leaves the field; an empty list removes it.
+        write_tags_to_path(&path, &genres(&["blues"]), false, &limits).unwrap();
+        let after = read_tags(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!((after.genres, &after.msd_tags), (strings(&["blues"]), &msd), "{format}");
+        let clear = TagWrite { genres: strings(&["blues"]), msd_tags: Some(Vec::new()) };
+        write_tags_to_path(&path, &clear, false, &limits).unwrap();
+        let after = read_tags(&fs::read(&path).unwrap()).unwrap();
+        assert!(after.msd_tags.is_empty(), "{format}: {after:?}");
+        assert_eq!(after.artist.as_deref(), Some("A Quartet"), "{format}: the artist stays");
+        assert_eq!(digest(&path), audio, "{format}: the audio stream is unchanged");
+    }
+
+    // The check compares the field: written bytes that gained it fail a check of the genre
+    // alone (which expects the original's field, none).
+    let original = fs::read(fixture("gtzan_jazz_6s.flac")).unwrap();
+    let write = TagWrite { genres: strings(&["jazz"]), msd_tags: Some(msd.clone()) };
+    let updated = with_tags(&original, &write).unwrap();
+    check(&original, &updated, &write, &limits).unwrap();
+    let e = check(&original, &updated, &genres(&["jazz"]), &limits).unwrap_err();
+    assert!(e.to_string().contains("MSD_TAGS field reads back as"), "{e}");
 }
 
 /// A 16-bit PCM AIFF of the mono 16-bit WAV fixture's samples, without tags.
@@ -118,7 +162,7 @@ fn aiff_of_wav_fixture() -> Vec<u8> {
 fn an_aiff_takes_a_genre_with_its_audio_and_samples_unchanged() {
     let limits = DecodeLimits::default();
     let original = aiff_of_wav_fixture();
-    let tagged = with_genres(&original, &genres(&["jazz"])).unwrap();
+    let tagged = with_tags(&original, &genres(&["jazz"])).unwrap();
     assert!(tagged.len() > original.len(), "a tag chunk follows the sound data");
     check(&original, &tagged, &genres(&["jazz"]), &limits).unwrap();
     let before = genrescope::audio::decode(original, Some("aiff"), &limits).unwrap();
@@ -158,7 +202,7 @@ fn fields_without_a_generic_name_survive_the_write() {
         FlacFile::read_from(&mut fs::File::open(&flac).unwrap(), ParseOptions::new()).unwrap();
     assert_eq!(before.vorbis_comments().unwrap().get("GENRESCOPE_TEST"), Some("kept"));
     for path in [&mp3, &flac] {
-        write_genres_to_path(path, &genres(&["jazz"]), false, &DecodeLimits::default()).unwrap();
+        write_tags_to_path(path, &genres(&["jazz"]), false, &DecodeLimits::default()).unwrap();
     }
     let file =
         MpegFile::read_from(&mut fs::File::open(&mp3).unwrap(), ParseOptions::new()).unwrap();
@@ -172,7 +216,7 @@ fn fields_without_a_generic_name_survive_the_write() {
 #[test]
 fn the_check_refuses_a_copy_whose_audio_changed() {
     let original = fs::read(fixture("gtzan_jazz_6s.wav")).unwrap();
-    let mut updated = with_genres(&original, &genres(&["jazz"])).unwrap();
+    let mut updated = with_tags(&original, &genres(&["jazz"])).unwrap();
     check(&original, &updated, &genres(&["jazz"]), &DecodeLimits::default()).unwrap();
     // One sample of the data chunk (the tag is written after it): the audio differs.
     let at = original.len() - 1000;
@@ -189,21 +233,21 @@ fn dry_runs_read_only_files_and_formats_without_tags_are_left_byte_for_byte() {
     let limits = DecodeLimits::default();
     let path = tagged_copy(dir.path(), "flac");
     let bytes = fs::read(&path).unwrap();
-    let change = write_genres_to_path(&path, &genres(&["jazz"]), true, &limits).unwrap();
+    let change = write_tags_to_path(&path, &genres(&["jazz"]), true, &limits).unwrap();
     assert!(!change.written);
     assert_eq!(fs::read(&path).unwrap(), bytes, "a dry run changes nothing");
 
     let mut permissions = fs::metadata(&path).unwrap().permissions();
     permissions.set_readonly(true);
     fs::set_permissions(&path, permissions).unwrap();
-    let e = write_genres_to_path(&path, &genres(&["jazz"]), false, &limits).unwrap_err();
+    let e = write_tags_to_path(&path, &genres(&["jazz"]), false, &limits).unwrap_err();
     assert_eq!(e, TagError::ReadOnly);
     assert_eq!(fs::read(&path).unwrap(), bytes, "a read-only file is untouched");
 
     let au = dir.path().join("track.au");
     fs::copy(fixture("gtzan_jazz_6s.au"), &au).unwrap();
     let au_bytes = fs::read(&au).unwrap();
-    let e = write_genres_to_path(&au, &genres(&["jazz"]), false, &limits).unwrap_err();
+    let e = write_tags_to_path(&au, &genres(&["jazz"]), false, &limits).unwrap_err();
     assert!(matches!(e, TagError::Unreadable(_) | TagError::Unwritable(_)), "{e}");
     assert_eq!(fs::read(&au).unwrap(), au_bytes, "a format without tags is untouched");
 }
@@ -219,7 +263,7 @@ fn the_cli_writes_confident_genres_and_undo_puts_the_old_ones_back() {
     let out = Command::new(trainer)
         .args(["classify", "--backend", "cpu", "--model"])
         .arg(&model)
-        .args(["--write-tags", "--undo-log"])
+        .args(["--write-tags", "--write-msd-tags", "3", "--undo-log"])
         .arg(&log)
         .args(&files)
         .output()
@@ -229,6 +273,11 @@ fn the_cli_writes_confident_genres_and_undo_puts_the_old_ones_back() {
     for (file, audio) in files.iter().zip(&audio) {
         let tags = read_tags(&fs::read(file).unwrap()).unwrap();
         assert_eq!(tags.genres, ["jazz"], "{}: {stderr}", file.display());
+        assert_eq!(tags.msd_tags.len(), 3, "{}: {tags:?}", file.display());
+        assert!(
+            stderr.contains(&format!("MSD_TAGS {} (was none)", tags.msd_tags.join("; "))),
+            "{stderr}"
+        );
         assert_eq!(&digest(file), audio);
         assert!(
             stderr.contains(&format!("wrote genre jazz: {} (was Rock)", file.display())),
@@ -242,6 +291,7 @@ fn the_cli_writes_confident_genres_and_undo_puts_the_old_ones_back() {
     for (file, audio) in files.iter().zip(&audio) {
         let tags = read_tags(&fs::read(file).unwrap()).unwrap();
         assert_eq!(tags.genres, ["Rock"], "{}", file.display());
+        assert!(tags.msd_tags.is_empty(), "{}: the field is removed again", file.display());
         assert_eq!(tags.artist.as_deref(), Some("A Quartet"));
         assert_eq!(&digest(file), audio);
     }

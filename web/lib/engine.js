@@ -695,7 +695,7 @@ export class EnginePool extends EventTarget {
 
   /**
    * What a File or Blob's own tags say (`{tags: {format, tagTypes, genres, title, artist,
-   * album}}`), read by the decoder module in a worker, behind first answers. Rejects with code
+   * album, msdTags}}`), read by the decoder module in a worker, behind first answers. Rejects with code
    * `no_tags` for a file whose tags cannot be read.
    */
   readTags(file) {
@@ -703,21 +703,23 @@ export class EnginePool extends EventTarget {
   }
 
   /**
-   * The bytes of `blob` with `genres` as its genre (`{bytes: Uint8Array, before: FileTags}`),
-   * written and checked by the decoder module in a worker as `trainer tags write` does: the
-   * genre reads back and the audio stream is unchanged. Rejects with `no_tags`,
+   * The bytes of `blob` with `genres` as its genre and, unless `msdTags` is null, those
+   * Million Song Dataset tags in its MSD_TAGS field (`{bytes: Uint8Array, before: FileTags}`),
+   * written and checked by the decoder module in a worker as `trainer tags write` does: what
+   * was written reads back and the audio stream is unchanged. Rejects with `no_tags`,
    * `tags_unwritable` or `tag_check_failed`. Runs before waiting analyses (someone asked).
    */
-  tagBytes(blob, genres) {
-    return this.submit({ type: 'tag-write', file: blob, genres }, []);
+  tagBytes(blob, genres, msdTags = null) {
+    return this.submit({ type: 'tag-write', file: blob, genres, msdTags }, []);
   }
 
   /**
    * Checks a written file as read back (`written`) against the `original` bytes: exactly
-   * `genres` in its tag, the original's audio stream. Rejects with `tag_check_failed`.
+   * `genres` in its tag (and `msdTags`, unless null; else the original's MSD_TAGS field), the
+   * original's audio stream. Rejects with `tag_check_failed`.
    */
-  checkTagged(original, written, genres) {
-    return this.submit({ type: 'tag-check', original, written, genres }, []);
+  checkTagged(original, written, genres, msdTags = null) {
+    return this.submit({ type: 'tag-check', original, written, genres, msdTags }, []);
   }
 
   /** Classifies a File or Blob (decoded in the worker by the Rust decoder). */

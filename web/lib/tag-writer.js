@@ -7,7 +7,8 @@
 //   3. the file is read back from the disk and checked again against the original bytes; if
 //      that fails, the original bytes are put back;
 //   4. the write is logged in the page's storage (with the folder's handle), so `undo` can put
-//      the previous genres back later, even after a reload, with the same steps.
+//      the previous genres (and MSD_TAGS field, when the write set it) back later, even after
+//      a reload, with the same steps.
 // A file that changed since it was analysed, a format that cannot hold a genre, or a file the
 // browser may not write is reported and left untouched.
 
@@ -44,14 +45,15 @@ export class TagWriter {
   }
 
   /**
-   * Writes `genre` (a name, a list, or '' for none) as the genre of the file at `handle`,
-   * checked before and after (see above). `expected` ({size, lastModified}) is the file as it
-   * was analysed; a file changed since is refused. Resolves to `{file, before, genres}` (the
-   * file as it now is, its tags before, the genres written); rejects with `code`:
+   * Writes `genre` (a name, a list, or '' for none) as the genre of the file at `handle` and,
+   * unless `msdTags` is null, those MSD tags into its MSD_TAGS field (an empty list removes
+   * it), checked before and after (see above). `expected` ({size, lastModified}) is the file
+   * as it was analysed; a file changed since is refused. Resolves to `{file, before, genres,
+   * msdTags}` (the file as it now is, its tags before, what was written); rejects with `code`:
    * `changed`, `no_tags`, `tags_unwritable`, `tag_check_failed` or `read_only`. With `log`
    * (`{action, path, root}`), the write is logged for undo.
    */
-  async write(handle, genre, { expected = null, log = null } = {}) {
+  async write(handle, genre, { expected = null, log = null, msdTags = null } = {}) {
     const genres = genresOf(genre);
     const current = await handle.getFile();
     if (expected && (current.size !== expected.size || current.lastModified !== expected.lastModified)) {
@@ -59,21 +61,23 @@ export class TagWriter {
     }
     // Read into memory: a File of a handle cannot be read once the file is rewritten.
     const original = new Blob([await current.arrayBuffer()]);
-    const { bytes, before } = await this.pool.tagBytes(original, genres);
+    const { bytes, before } = await this.pool.tagBytes(original, genres, msdTags);
     await ensureWritable(handle);
     await this.replace(handle, bytes);
     const written = await handle.getFile();
     try {
-      await this.pool.checkTagged(original, written, genres);
+      await this.pool.checkTagged(original, written, genres, msdTags);
     } catch (err) {
       await this.replace(handle, new Uint8Array(await original.arrayBuffer()));
       throw failure(err.code ?? 'tag_check_failed', `${err.message}; the original was put back`);
     }
     if (log) {
       this.seq += 1;
-      await this.store.logTagWrite({ id: `${Date.now()}-${this.seq}-${log.path}`, seq: this.seq, action: log.action, at: new Date().toISOString(), path: log.path, root: log.root, before: before.genres, after: genres, undone: null });
+      // `beforeMsd` / `afterMsd`: the MSD_TAGS field before and as written (null: not written).
+      const msd = msdTags ? { beforeMsd: before.msdTags ?? [], afterMsd: msdTags } : { beforeMsd: null, afterMsd: null };
+      await this.store.logTagWrite({ id: `${Date.now()}-${this.seq}-${log.path}`, seq: this.seq, action: log.action, at: new Date().toISOString(), path: log.path, root: log.root, before: before.genres, after: genres, ...msd, undone: null });
     }
-    return { file: written, before, genres };
+    return { file: written, before, genres, msdTags };
   }
 
   /** Replaces the file's content (a new file beside it, swapped in on close). */
@@ -103,8 +107,9 @@ export class TagWriter {
 
   /**
    * Undoes the newest action (every file it wrote, newest first): each file gets its previous
-   * genres back, with the same checks, if it still has the genres written then (a file
-   * changed since is left alone and reported). Resolves to `[{path, ok, error, file}]`.
+   * genres (and MSD_TAGS field, where the action set it) back, with the same checks, if it
+   * still has what was written then (a file changed since is left alone and reported).
+   * Resolves to `[{path, ok, error, file, genres, msdTags}]`.
    */
   async undoLast() {
     const entries = await this.store.tagWrites();
@@ -116,12 +121,17 @@ export class TagWriter {
         await ensureWritable(entry.root);
         const handle = await fileHandleAt(entry.root, entry.path);
         const { tags } = await this.pool.readTags(await handle.getFile());
-        if (tags.genres.join('\u0000') !== entry.after.join('\u0000')) {
+        const same = (a, b) => a.join('\u0000') === b.join('\u0000');
+        if (!same(tags.genres, entry.after)) {
           throw failure('changed', `its genre is now ${JSON.stringify(tags.genres)}, not what was written; left as it is`);
         }
-        const { file } = await this.write(handle, entry.before);
+        if (entry.afterMsd && !same(tags.msdTags ?? [], entry.afterMsd)) {
+          throw failure('changed', `its MSD_TAGS field is now ${JSON.stringify(tags.msdTags ?? [])}, not what was written; left as it is`);
+        }
+        const msdTags = entry.afterMsd ? entry.beforeMsd : null;
+        const { file } = await this.write(handle, entry.before, { msdTags });
         await this.store.logTagWrite({ ...entry, undone: new Date().toISOString() });
-        outcomes.push({ path: entry.path, ok: true, file, genres: entry.before });
+        outcomes.push({ path: entry.path, ok: true, file, genres: entry.before, msdTags });
       } catch (err) {
         // A file changed since is left for good (no later undo retries it); other failures
         // (no permission, say) stay in the log to try again.

@@ -21,6 +21,7 @@ use clap::Args;
 use genrescope::audio;
 use genrescope::audio::{fmt_duration, DecodeLimits};
 use genrescope::classify::{Classification, Ensemble, MemberResult, SpectrogramModel};
+use genrescope::tags::TagWrite;
 use genrescope::trust::{MusicScore, SignalLevel, Verdict, VerdictKind};
 
 use super::{load_classifier, progress_bar};
@@ -85,6 +86,11 @@ pub struct ClassifyArgs {
     /// With --write-tags: the undo log to append to.
     #[arg(long, requires = "write_tags", value_name = "FILE", default_value = super::tags::DEFAULT_UNDO_LOG)]
     pub undo_log: PathBuf,
+    /// With --write-tags: also write the K most likely of the model's Million Song Dataset
+    /// tags into the MSD_TAGS field (a field of its own: the genre field keeps the genre
+    /// alone), with the same check. Refused for a model without MSD tags.
+    #[arg(long, requires = "write_tags", value_name = "K")]
+    pub write_msd_tags: Option<usize>,
 }
 
 /// `--patches`: a number of patches, or every patch.
@@ -119,6 +125,12 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         Some(PatchChoice::All) | None => classifier.set_max_patches(None),
         Some(PatchChoice::AtMost(n)) => classifier.set_max_patches(Some(n)),
         Some(PatchChoice::Bundle) => {}
+    }
+    if args.write_msd_tags.is_some() && classifier.info().tags.is_empty() {
+        bail!(
+            "--write-msd-tags: the model {} has no Million Song Dataset tags",
+            args.model.display()
+        );
     }
     let files = collect_inputs(&args.paths)?;
     if files.is_empty() {
@@ -168,8 +180,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let unwritten =
-        if args.write_tags { write_tags(&results, args.dry_run, &args.undo_log)? } else { 0 };
+    let unwritten = if args.write_tags { write_tags(&results, &args)? } else { 0 };
     let failed = results.iter().filter(|r| r.outcome.is_err()).count();
     eprintln!(
         "{} file{} classified, {failed} failed ({backend_name}, {threads} thread{}, {:.1} s)",
@@ -181,21 +192,26 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     Ok(if failed == 0 && unwritten == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// `--write-tags`: the confident genres written (see [`super::tags::write_genres`]); the
-/// other files are named with their verdict. Returns how many writes failed.
-fn write_tags(results: &[FileResult], dry_run: bool, log: &Path) -> anyhow::Result<usize> {
+/// `--write-tags`: the confident genres (and with `--write-msd-tags` the most likely MSD
+/// tags) written (see [`super::tags::write_tags`]); the other files are named with their
+/// verdict. Returns how many writes failed.
+fn write_tags(results: &[FileResult], args: &ClassifyArgs) -> anyhow::Result<usize> {
     let mut writes = Vec::new();
     for r in results {
         match &r.outcome {
             Ok(t) if t.classification.verdict.kind == VerdictKind::Genre => {
-                let genre = t.classification.verdict.label.clone().unwrap_or_default();
-                writes.push((PathBuf::from(&r.file), genre));
+                let c = &t.classification;
+                let genre = c.verdict.label.clone().unwrap_or_default();
+                let msd_tags = args
+                    .write_msd_tags
+                    .map(|k| c.tags.iter().take(k).map(|t| t.label.clone()).collect());
+                writes.push((PathBuf::from(&r.file), TagWrite { genres: vec![genre], msd_tags }));
             }
             Ok(t) => eprintln!("left alone: {}: {}", r.file, t.classification.verdict.text),
             Err(_) => {}
         }
     }
-    super::tags::write_genres(&writes, dry_run, log)
+    super::tags::write_tags(&writes, args.dry_run, &args.undo_log)
 }
 
 /// One worker per core (at least one).

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use genrescope::audio::{stream_digest, DecodeLimits};
-use genrescope::tags::{read_tags, write_genres_to_path, FileTags, TagChange};
+use genrescope::tags::{read_tags, write_tags_to_path, FileTags, TagChange, TagWrite, MSD_FIELD};
 use serde::{Deserialize, Serialize};
 
 /// The undo log `classify --write-tags` appends to unless told otherwise.
@@ -28,7 +28,8 @@ pub struct TagsArgs {
 /// The `tags` sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum TagsCommand {
-    /// Print what files' own tags say (format, tag kinds, genres, title, artist, album).
+    /// Print what files' own tags say (format, tag kinds, genres, title, artist, album, and
+    /// the MSD_TAGS field when it is there).
     Read {
         /// Print JSON instead of a line per file, with each file's audio stream digest
         /// (`audio`: packets, bytes and hash of the audio track, what a tag write must not
@@ -45,6 +46,10 @@ pub enum TagsCommand {
         /// The genre to write.
         #[arg(long)]
         genre: String,
+        /// Also set the MSD_TAGS field (a field of its own) to these Million Song Dataset
+        /// tags, separated by `;` (an empty text removes the field).
+        #[arg(long, value_name = "TAGS")]
+        msd_tags: Option<String>,
         /// Check every write, change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -77,6 +82,9 @@ pub struct UndoEntry {
     pub before: FileTags,
     /// The genres written.
     pub genres: Vec<String>,
+    /// The MSD tags written into the MSD_TAGS field; `None` when the field was left alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msd_tags: Option<Vec<String>>,
     /// When (RFC 3339).
     pub at: String,
 }
@@ -85,9 +93,19 @@ pub struct UndoEntry {
 pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         TagsCommand::Read { json, files } => read(&files, json),
-        TagsCommand::Write { genre, dry_run, undo_log, files } => {
-            let writes: Vec<_> = files.into_iter().map(|f| (f, genre.clone())).collect();
-            let failed = write_genres(&writes, dry_run, &undo_log)?;
+        TagsCommand::Write { genre, msd_tags, dry_run, undo_log, files } => {
+            let write = TagWrite {
+                genres: vec![genre],
+                msd_tags: msd_tags.map(|t| {
+                    t.split(';')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(String::from)
+                        .collect()
+                }),
+            };
+            let writes: Vec<_> = files.into_iter().map(|f| (f, write.clone())).collect();
+            let failed = write_tags(&writes, dry_run, &undo_log)?;
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         TagsCommand::Undo { dry_run, log } => undo(&log, dry_run),
@@ -111,14 +129,19 @@ fn read(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
                 out.push(serde_json::json!({ "file": file, "tags": t, "audio": audio }))
             }
             Ok(t) => println!(
-                "{}: {} [{}] genre {}; {} / {} / {}",
+                "{}: {} [{}] genre {}; {} / {} / {}{}",
                 file.display(),
                 t.format,
                 t.tag_types.join(", "),
                 if t.genres.is_empty() { "none".into() } else { t.genres.join("; ") },
                 t.title.as_deref().unwrap_or("-"),
                 t.artist.as_deref().unwrap_or("-"),
-                t.album.as_deref().unwrap_or("-")
+                t.album.as_deref().unwrap_or("-"),
+                if t.msd_tags.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {MSD_FIELD} {}", t.msd_tags.join("; "))
+                }
             ),
             Err(e) => {
                 failed += 1;
@@ -136,26 +159,28 @@ fn read(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Writes `genre` into each of `files` (or, dry, checks that it could), logging every write
-/// to `log`. Prints a line per file; returns how many could not be written.
-pub fn write_genres(
-    writes: &[(PathBuf, String)],
+/// Writes each file's [`TagWrite`] (or, dry, checks that it could), logging every write to
+/// `log`. Prints a line per file; returns how many could not be written.
+pub fn write_tags(
+    writes: &[(PathBuf, TagWrite)],
     dry_run: bool,
     log: &Path,
 ) -> anyhow::Result<usize> {
     let limits = DecodeLimits::default();
     let mut failed = 0;
-    for (path, genre) in writes {
-        match write_genres_to_path(path, std::slice::from_ref(genre), dry_run, &limits) {
+    for (path, write) in writes {
+        match write_tags_to_path(path, write, dry_run, &limits) {
             Ok(change) => {
                 if change.written {
                     append(log, &change)?;
                 }
                 eprintln!(
-                    "{} genre {genre}: {} (was {})",
+                    "{} genre {}: {} (was {}){}",
                     if change.written { "wrote" } else { "would write" },
+                    write.genres.join("; "),
                     path.display(),
-                    was(&change.before)
+                    was(&change.before),
+                    msd_note(write.msd_tags.as_deref(), &change.before.msd_tags)
                 );
             }
             Err(e) => {
@@ -165,6 +190,22 @@ pub fn write_genres(
         }
     }
     Ok(failed)
+}
+
+/// A list of tags as printed ("none" when empty).
+fn listed(tags: &[String]) -> String {
+    if tags.is_empty() {
+        "none".into()
+    } else {
+        tags.join("; ")
+    }
+}
+
+/// "; MSD_TAGS a; b (was none)" when the field is written, else nothing.
+fn msd_note(written: Option<&[String]>, before: &[String]) -> String {
+    written
+        .map(|t| format!("; {MSD_FIELD} {} (was {})", listed(t), listed(before)))
+        .unwrap_or_default()
 }
 
 fn was(before: &FileTags) -> String {
@@ -179,7 +220,8 @@ fn append(log: &Path, change: &TagChange) -> anyhow::Result<()> {
     let entry = UndoEntry {
         path: std::path::absolute(&change.path).unwrap_or_else(|_| change.path.clone()),
         before: change.before.clone(),
-        genres: change.genres.clone(),
+        genres: change.write.genres.clone(),
+        msd_tags: change.write.msd_tags.clone(),
         at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     };
     let mut file = OpenOptions::new()
@@ -208,12 +250,22 @@ fn undo(log: &Path, dry_run: bool) -> anyhow::Result<ExitCode> {
     let limits = DecodeLimits::default();
     let mut failed = 0;
     for entry in entries.iter().rev() {
-        match write_genres_to_path(&entry.path, &entry.before.genres, dry_run, &limits) {
+        // The MSD_TAGS field is put back only where the write set it.
+        let restore = TagWrite {
+            genres: entry.before.genres.clone(),
+            msd_tags: entry.msd_tags.as_ref().map(|_| entry.before.msd_tags.clone()),
+        };
+        match write_tags_to_path(&entry.path, &restore, dry_run, &limits) {
             Ok(_) => eprintln!(
-                "{} {}: genre {}",
+                "{} {}: genre {}{}",
                 if dry_run { "would restore" } else { "restored" },
                 entry.path.display(),
-                was(&entry.before)
+                was(&entry.before),
+                restore
+                    .msd_tags
+                    .as_deref()
+                    .map(|t| format!("; {MSD_FIELD} {}", listed(t)))
+                    .unwrap_or_default()
             ),
             Err(e) => {
                 failed += 1;
