@@ -351,6 +351,9 @@ for (const webgpu of [false, true]) {
       assert.equal(now.get('mixed/readonly-take.wav').write.state, 'error');
       assert.match(now.get('mixed/readonly-take.wav').write.message, /cannot be written.*unchanged/);
       assert.match(await page.locator('#write-status').textContent(), /genre and MSD tags into 1 file; 2 not written/);
+      const msdWritten = now.get('mixed/no-extension').msdTags.slice(0, 3).join('; ');
+      const rowTag = await page.locator('#files > li[data-file="no-extension"] .file-tag').textContent();
+      assert.ok(rowTag.includes(`MSD_TAGS field says “${msdWritten}”`), `the row shows the field written: ${rowTag}`);
 
       step('selected written');
       // Then every confident genre, alone.

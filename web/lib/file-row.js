@@ -258,7 +258,8 @@ export class FileRow {
     const agreement = tagAgreement(fileTags, result);
     Object.assign(this.el.dataset, { fileGenre: agreement.said, agrees: agreement.agrees === null ? '' : agreement.agrees ? 'yes' : 'no' });
     this.fileTag?.remove();
-    const text = tagSentence(agreement, result);
+    const msd = fileTags?.msdTags?.length ? `Its MSD_TAGS field says “${fileTags.msdTags.join('; ')}”.` : '';
+    const text = [tagSentence(agreement, result), msd].filter(Boolean).join(' ');
     if (!text) return;
     this.fileTag = h('p', { class: `file-tag small${agreement.agrees === false ? ' disagree' : ''}` }, text);
     this.scores.after(this.fileTag);
