@@ -24,9 +24,9 @@ mod file;
 mod msd_field;
 #[cfg(not(target_arch = "wasm32"))]
 pub use file::{write_tags_to_path, TagChange};
-pub use msd_field::MSD_FIELD;
+pub use msd_field::{parse_msd_tags, MSD_FIELD};
 
-use msd_field::{holds_msd_field, read_msd_tags, MsdField};
+use msd_field::{no_msd_field, read_msd_tags, MsdField};
 
 /// Why a file's tags could not be read or written. The file is never left changed.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -143,9 +143,6 @@ pub fn with_tags(bytes: &[u8], write: &TagWrite) -> Result<Vec<u8>, TagError> {
         .guess_file_type()
         .map_err(|e| TagError::Unreadable(e.to_string()))?
         .file_type();
-    if write.msd_tags.as_ref().is_some_and(|t| !t.is_empty()) {
-        holds_msd_field(file_type)?;
-    }
     let genres = &write.genres;
     // The tag kinds that hold the MSD field take it with the genres.
     let msd = |t: &mut dyn MsdField| {
@@ -221,6 +218,8 @@ pub fn with_tags(bytes: &[u8], write: &TagWrite) -> Result<Vec<u8>, TagError> {
             set_genres(f.vorbis_comments_mut(), genres);
             msd(f.vorbis_comments_mut());
         }),
+        // The generic tags have no field of one's own: there, only the genres.
+        _ if write.msd_tags.as_ref().is_some_and(|t| !t.is_empty()) => Err(no_msd_field(file_type)),
         _ => with_genres_generic(bytes, genres),
     }
 }

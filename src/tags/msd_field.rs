@@ -24,8 +24,8 @@ fn joined(tags: &[String]) -> String {
     tags.join("; ")
 }
 
-/// The tags a stored text holds (split at `;`, blanks dropped).
-fn split(text: &str) -> Vec<String> {
+/// The tags a text holds, as the field stores them (split at `;`, blanks dropped).
+pub fn parse_msd_tags(text: &str) -> Vec<String> {
     text.split(';').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect()
 }
 
@@ -39,7 +39,7 @@ pub(super) trait MsdField {
 
 impl MsdField for Id3v2Tag {
     fn msd_tags(&self) -> Vec<String> {
-        self.get_user_text(MSD_FIELD).map(split).unwrap_or_default()
+        self.get_user_text(MSD_FIELD).map(parse_msd_tags).unwrap_or_default()
     }
     fn set_msd_tags(&mut self, tags: &[String]) {
         self.remove_user_text(MSD_FIELD);
@@ -51,7 +51,7 @@ impl MsdField for Id3v2Tag {
 
 impl MsdField for VorbisComments {
     fn msd_tags(&self) -> Vec<String> {
-        self.get_all(MSD_FIELD).flat_map(split).collect()
+        self.get_all(MSD_FIELD).flat_map(parse_msd_tags).collect()
     }
     fn set_msd_tags(&mut self, tags: &[String]) {
         let _ = self.remove(MSD_FIELD).count();
@@ -71,7 +71,7 @@ impl MsdField for Ilst {
         let Some(atom) = self.get(&mp4_ident()) else { return Vec::new() };
         atom.data()
             .filter_map(|d| match d {
-                AtomData::UTF8(s) | AtomData::UTF16(s) => Some(split(s)),
+                AtomData::UTF8(s) | AtomData::UTF16(s) => Some(parse_msd_tags(s)),
                 _ => None,
             })
             .flatten()
@@ -88,7 +88,7 @@ impl MsdField for Ilst {
 impl MsdField for ApeTag {
     fn msd_tags(&self) -> Vec<String> {
         match self.get(MSD_FIELD).map(ApeItem::value) {
-            Some(ItemValue::Text(text)) => split(text),
+            Some(ItemValue::Text(text)) => parse_msd_tags(text),
             _ => Vec::new(),
         }
     }
@@ -103,9 +103,10 @@ impl MsdField for ApeTag {
     }
 }
 
-/// Reads the file as its own kind `F` and gives what `get` finds in it.
+/// Reads the file's tags as its own kind `F` (not its audio properties, which the generic
+/// read has already taken) and gives what `get` finds in them.
 fn read_as<F: AudioFile>(bytes: &[u8], get: impl FnOnce(&F) -> Vec<String>) -> Vec<String> {
-    F::read_from(&mut Cursor::new(bytes), lofty::config::ParseOptions::new())
+    F::read_from(&mut Cursor::new(bytes), lofty::config::ParseOptions::new().read_properties(false))
         .map(|f| get(&f))
         .unwrap_or_default()
 }
@@ -136,16 +137,13 @@ pub(super) fn read_msd_tags(bytes: &[u8], file_type: FileType) -> Vec<String> {
     }
 }
 
-/// Whether the `MSD_TAGS` field can be written into files of this kind.
-pub(super) fn holds_msd_field(file_type: Option<FileType>) -> Result<(), TagError> {
-    use lofty::file::FileType as T;
-    match file_type {
-        Some(T::Mpeg | T::Wav | T::Aiff | T::Flac | T::Mp4 | T::Vorbis | T::Opus) => Ok(()),
-        other => Err(TagError::Unwritable(format!(
-            "the {MSD_FIELD} field cannot be written into {} files",
-            other.map(|t| format!("{t:?}")).unwrap_or_else(|| "these".into())
-        ))),
-    }
+/// The refusal of a write of the `MSD_TAGS` field into files of a kind that has no tag edited
+/// in its own kind (see `with_tags`).
+pub(super) fn no_msd_field(file_type: Option<FileType>) -> TagError {
+    TagError::Unwritable(format!(
+        "the {MSD_FIELD} field cannot be written into {} files",
+        file_type.map(|t| format!("{t:?}")).unwrap_or_else(|| "these".into())
+    ))
 }
 
 #[cfg(test)]
@@ -172,6 +170,6 @@ mod tests {
             kind.set_msd_tags(&[]);
             assert!(kind.msd_tags().is_empty(), "an empty list removes the field");
         }
-        assert_eq!(split(" a ;; b; "), list(&["a", "b"]));
+        assert_eq!(parse_msd_tags(" a ;; b; "), list(&["a", "b"]));
     }
 }

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use genrescope::audio::{stream_digest, DecodeLimits};
-use genrescope::tags::{read_tags, write_tags_to_path, FileTags, TagChange, TagWrite, MSD_FIELD};
+use genrescope::tags::{
+    parse_msd_tags, read_tags, write_tags_to_path, FileTags, TagChange, TagWrite, MSD_FIELD,
+};
 use serde::{Deserialize, Serialize};
 
 /// The undo log `classify --write-tags` appends to unless told otherwise.
@@ -94,16 +96,8 @@ pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         TagsCommand::Read { json, files } => read(&files, json),
         TagsCommand::Write { genre, msd_tags, dry_run, undo_log, files } => {
-            let write = TagWrite {
-                genres: vec![genre],
-                msd_tags: msd_tags.map(|t| {
-                    t.split(';')
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                        .map(String::from)
-                        .collect()
-                }),
-            };
+            let write =
+                TagWrite { genres: vec![genre], msd_tags: msd_tags.as_deref().map(parse_msd_tags) };
             let writes: Vec<_> = files.into_iter().map(|f| (f, write.clone())).collect();
             let failed = write_tags(&writes, dry_run, &undo_log)?;
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -133,7 +127,7 @@ fn read(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
                 file.display(),
                 t.format,
                 t.tag_types.join(", "),
-                if t.genres.is_empty() { "none".into() } else { t.genres.join("; ") },
+                listed(&t.genres),
                 t.title.as_deref().unwrap_or("-"),
                 t.artist.as_deref().unwrap_or("-"),
                 t.album.as_deref().unwrap_or("-"),
