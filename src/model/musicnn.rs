@@ -142,7 +142,7 @@ pub struct FrequencyPooledConv {
 impl FrequencyPooledConv {
     /// A conv of `filters` kernels `height` bands by `width` frames, zero-padded in time as
     /// TensorFlow's `same` does (the extra frame, for even widths, goes after).
-    fn new(filters: usize, height: usize, width: usize, device: &Device) -> Self {
+    pub(super) fn new(filters: usize, height: usize, width: usize, device: &Device) -> Self {
         let before = (width - 1) / 2;
         let after = width - 1 - before;
         FrequencyPooledConv {
@@ -153,7 +153,7 @@ impl FrequencyPooledConv {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<3> {
+    pub(super) fn forward(&self, x: Tensor<4>) -> Tensor<3> {
         let y = self.bn.forward(relu(self.conv.forward(x)));
         let [batch, filters, _, frames] = y.dims();
         y.max_dim(2).reshape([batch, filters, frames])

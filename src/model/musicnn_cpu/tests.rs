@@ -5,8 +5,11 @@ use burn::module::{Param, RunningState};
 use burn::nn::BatchNorm;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::pooled_conv::PooledConv;
 use super::{applies, front_end, pools, values};
-use crate::model::musicnn::{MusicnnEmbedding, MusicnnTransfer, FRONT_END_CHANNELS, POOL_DIM};
+use crate::model::musicnn::{
+    FrequencyPooledConv, MusicnnEmbedding, MusicnnTransfer, FRONT_END_CHANNELS, POOL_DIM,
+};
 
 /// Deterministic values in `[low, high)` (a linear congruential generator).
 fn uniform(n: usize, seed: u64, low: f32, high: f32) -> Vec<f32> {
@@ -74,6 +77,27 @@ fn front_end_equals_burn_layers() {
         let fast = front_end(&net.backbone, &x).expect("the MusiCNN front end has a CPU path");
         assert_eq!(fast.dims(), [batch, FRONT_END_CHANNELS, frames]);
         assert_close(fast, net.backbone.front_end_layers(x), "front end");
+    }
+}
+
+/// The fast FIR of the tall kernels against Burn's conv for every parity of kernel height and
+/// band count, down to a single output band, and widths with and without padding.
+#[test]
+fn frequency_pooled_convs_of_any_shape_equal_burn_layers() {
+    let device = Device::flex();
+    let frames = 23;
+    for (height, mels) in [(2, 2), (2, 7), (3, 3), (3, 8), (4, 9), (5, 12), (6, 11), (7, 20)] {
+        for width in [1, 3, 4] {
+            let mut module = FrequencyPooledConv::new(5, height, width, &device);
+            module.bn = randomised(module.bn, (height * 10 + width) as u64, &device);
+            let conv = PooledConv::of(&module).expect("a plain conv");
+            let x = uniform(mels * frames, (mels * 100 + width) as u64, -1.0, 3.0);
+            let mut fast = vec![0.0; 5 * frames];
+            conv.forward(&x, mels, frames, &mut fast);
+            let fast = Tensor::from_data(TensorData::new(fast, [1, 5, frames]), &device);
+            let input = Tensor::from_data(TensorData::new(x, [1, 1, mels, frames]), &device);
+            assert_close(fast, module.forward(input), &format!("{height}x{width} on {mels} bands"));
+        }
     }
 }
 
