@@ -51,7 +51,7 @@ function setProgress(text, stateName) {
 
 const ms = (v) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 0) : '–');
 
-const STAGE_NAMES = { melImage: 'Mel image', perPatch: 'per patch', total: 'engine total', endToEnd: 'end to end', firstAnswer: 'first answer', final: 'final (every patch)' };
+const STAGE_NAMES = { melImage: 'Mel image', perPatch: 'per patch', total: 'engine total', endToEnd: 'end to end', firstAnswer: 'first answer', final: 'final (every patch)', networkOnly: 'network alone, every patch' };
 
 /** Adds a header row of column headings to `table`. */
 function headRow(table, names) {

@@ -64,6 +64,9 @@ test('the bench page times every stage of a generated clip and its looped long f
     assert.equal(p.complete, true, `${id}: every patch analysed`);
     assert.equal(p.patches, cpu.inputs[id].windows, `${id}: as many patches as in one call over all`);
     assert.ok(p.stages.final.median >= p.stages.firstAnswer.median, `${id}: the final answer comes after the first`);
+    // The network-only run analyses every patch and nothing that reads the whole track.
+    assert.equal(p.networkOnly.patches, p.patches, `${id}: the network alone analyses every patch`);
+    assert.ok(Number.isFinite(p.stages.networkOnly.median), `${id}: the network-only run is timed`);
   }
   // The long file is the clip looped: the 6 s file has twice the 3 s clip's audio bytes.
   assert.equal(cpu.inputs.long.bytes - 44, 2 * (cpu.inputs.clip.bytes - 44));

@@ -14,8 +14,13 @@ import { EnginePool } from './engine.js';
 /** The stages reported per input, in ms: the engine's, plus `endToEnd` measured in the page. */
 export const STAGES = ['read', 'decode', 'resample', 'features', 'inference', 'perPatch', 'melImage', 'total', 'endToEnd'];
 
-/** What the progressive runs report per input, in ms. */
-export const PROGRESSIVE_STAGES = ['firstAnswer', 'final'];
+/**
+ * What the progressive runs report per input, in ms: the page's first answer and final answer
+ * (every patch and every member), and `networkOnly`, the final answer of a second run that
+ * leaves out the members reading the whole track and the Mel image (`spectrogramOnly`): the
+ * same work as peers that run the network alone on every patch.
+ */
+export const PROGRESSIVE_STAGES = ['firstAnswer', 'final', 'networkOnly'];
 
 // A missing stage stays NaN (null in JSON), so a check for finite numbers catches it.
 const round = (ms) => Math.round(ms * 1000) / 1000;
@@ -79,10 +84,18 @@ async function timeOnce(pool, file) {
   return { timings, result };
 }
 
-/** One progressive run (the page's way); `{timings: {firstAnswer, final}, result}`. */
+/**
+ * One progressive run (the page's way) and one of the network alone;
+ * `{timings: {firstAnswer, final, networkOnly}, result, networkResult}`.
+ */
 async function timeProgressive(pool, file) {
   const result = await pool.classifyTrack(file);
-  return { timings: { firstAnswer: round(result.timings.firstAnswer), final: round(result.timings.wall) }, result };
+  const networkResult = await pool.classifyTrack(file, { spectrogramOnly: true });
+  return {
+    timings: { firstAnswer: round(result.timings.firstAnswer), final: round(result.timings.wall), networkOnly: round(networkResult.timings.wall) },
+    result,
+    networkResult,
+  };
 }
 
 /**
@@ -94,18 +107,22 @@ export async function timeProgressiveInputs(pool, inputs, { warmup = 1, reps = 5
   for (const { id, file } of inputs) {
     const runs = [];
     let last = null;
+    let lastNetwork = null;
     for (let i = 0; i < warmup + reps; i++) {
       onProgress({ input: `${id} (progressive)`, run: i + 1, of: warmup + reps, warmup: i < warmup });
-      const { timings, result } = await timeProgressive(pool, file);
+      const { timings, result, networkResult } = await timeProgressive(pool, file);
       if (i >= warmup) runs.push(timings);
       last = result;
+      lastNetwork = networkResult;
     }
     const stages = {};
     for (const stage of PROGRESSIVE_STAGES) stages[stage] = summarise(runs.map((r) => r[stage]));
     const t = last.timings;
     // The first answer's own stages (engine time in its worker; the rest is queueing and transfer).
     const firstAnswerStages = Object.fromEntries(['read', 'decode', 'resample', 'features', 'inference', 'total', 'queue', 'worker'].map((k) => [k, round(Number(t[k] ?? NaN))]));
-    out[id] = { workers: pool.activeWorkers, patches: last.coverage.total, firstPatches: t.firstPatches, complete: last.coverage.complete, top: last.top[0], firstAnswerStages, runs, stages };
+    // The network-only run analyses the same patches; its members say what it left out.
+    const networkOnly = { patches: lastNetwork.coverage.analysed, of: lastNetwork.coverage.total, members: (lastNetwork.members ?? []).map((m) => ({ name: m.name, skipped: m.skipped ?? null })) };
+    out[id] = { workers: pool.activeWorkers, patches: last.coverage.total, firstPatches: t.firstPatches, complete: last.coverage.complete, top: last.top[0], firstAnswerStages, networkOnly, runs, stages };
   }
   return out;
 }

@@ -595,7 +595,10 @@ export class EnginePool extends EventTarget {
    * final result, which equals one run over every patch (`trainer classify`). Every result
    * carries `coverage: {analysed, total, complete}` and `timings.firstAnswer` /
    * `timings.wall` (ms from the call). A share that fails leaves the result incomplete, with
-   * a warning saying so.
+   * a warning saying so. `options.spectrogramOnly` leaves out the members that read the whole
+   * track (a fusion's descriptor table stays "not analysed yet") and the Mel image: the
+   * network's own work on every patch, which the bench compares with peers that run the
+   * network alone.
    */
   async classifyTrack(file, options = {}, { onStart, onUpdate, group = null } = {}) {
     const started = performance.now();
@@ -612,7 +615,8 @@ export class EnginePool extends EventTarget {
     const last = shares - 1;
     const rest = Array.from({ length: shares }, (_, i) => {
       const part = (last + i) % shares;
-      return job({ kind: 'rest', after: FIRST_ANSWER_PATCHES, part, parts: shares }, { wholeTrackMembers: part === last, mel: part === last && options.mel !== false }, { background: true });
+      const wholeTrack = part === last && !options.spectrogramOnly;
+      return job({ kind: 'rest', after: FIRST_ANSWER_PATCHES, part, parts: shares }, { wholeTrackMembers: wholeTrack, mel: wholeTrack && options.mel !== false }, { background: true });
     });
     for (const r of rest) r.catch(() => {});
     let base;
