@@ -80,8 +80,8 @@ fn front_end_equals_burn_layers() {
     }
 }
 
-/// The fast FIR of the tall kernels against Burn's conv for every parity of kernel height and
-/// band count, down to a single output band, and widths with and without padding.
+/// The CPU path's frequency-pooled convs against Burn's conv for kernel heights and band
+/// counts of both parities, down to a single output band, and widths with and without padding.
 #[test]
 fn frequency_pooled_convs_of_any_shape_equal_burn_layers() {
     let device = Device::flex();
