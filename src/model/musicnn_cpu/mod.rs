@@ -9,6 +9,7 @@
 //! the temporal pools (`mid_end`) likewise, without im2col copies.
 
 mod affine;
+mod aligned;
 mod gemm;
 mod mid_end;
 mod pooled_conv;
