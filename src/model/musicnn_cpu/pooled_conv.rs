@@ -33,12 +33,17 @@ pub(super) struct PooledConv {
     width: usize,
     /// Zero frames before the input (the rest of `width - 1` goes after).
     before: usize,
-    /// `[filters][height * width]`, the inner index `dw * height + dh` (one-band kernels).
-    weights: Vec<f32>,
-    /// The kernel split by the parity of its rows (kernels taller than one band).
-    phases: Option<KernelPhases>,
+    kernel: Kernel,
     bias: Vec<f32>,
     bn: ChannelAffine,
+}
+
+/// The kernel, arranged for the path its height takes.
+enum Kernel {
+    /// One band high: `[filters][width]`, the right-hand side of one product per band.
+    OneBand(Vec<f32>),
+    /// Taller: its rows split by parity.
+    Tall(KernelPhases),
 }
 
 /// A tall kernel's rows split by parity, for the fast FIR of [`PooledConv::forward_phases`]:
@@ -113,14 +118,17 @@ impl PooledConv {
             }
         }
         let bias = conv.bias.as_ref().map_or_else(|| vec![0.0; filters], |b| values(b.val()));
-        let phases = (height > 1).then(|| KernelPhases::of(&weights, filters, height, width));
+        let kernel = if height == 1 {
+            Kernel::OneBand(weights)
+        } else {
+            Kernel::Tall(KernelPhases::of(&weights, filters, height, width))
+        };
         Some(PooledConv {
             filters,
             height,
             width,
             before,
-            weights,
-            phases,
+            kernel,
             bias,
             bn: ChannelAffine::of(&module.bn),
         })
@@ -133,15 +141,10 @@ impl PooledConv {
 
     /// `out` (`[filters][frames]`) for one normalised input `x` (`[mels][frames]`).
     pub(super) fn forward(&self, x: &[f32], mels: usize, frames: usize, out: &mut [f32]) {
-        match &self.phases {
-            Some(phases) => self.forward_phases(phases, x, mels, frames, out),
-            None => self.forward_per_band(x, mels, frames, out),
+        match &self.kernel {
+            Kernel::Tall(phases) => self.forward_phases(phases, x, mels, frames, out),
+            Kernel::OneBand(weights) => self.forward_per_band(weights, x, mels, frames, out),
         }
-    }
-
-    /// The weights as the right-hand side `[height * width, filters]`.
-    fn rhs(&self) -> View<'_> {
-        View { data: &self.weights, rs: 1, cs: self.height * self.width }
     }
 
     /// The tall kernels' fast FIR (see the module docs). Output band `f = 2i` is
@@ -233,8 +236,17 @@ impl PooledConv {
         }
     }
 
-    fn forward_per_band(&self, x: &[f32], mels: usize, frames: usize, out: &mut [f32]) {
+    fn forward_per_band(
+        &self,
+        weights: &[f32],
+        x: &[f32],
+        mels: usize,
+        frames: usize,
+        out: &mut [f32],
+    ) {
         let (width, filters) = (self.width, self.filters);
+        // The weights as the right-hand side `[width, filters]`.
+        let rhs = View { data: weights, rs: 1, cs: width };
         let padded_len = frames + width - 1;
         let mut padded = vec![0.0; padded_len];
         let mut products = vec![0.0; frames * filters];
@@ -243,7 +255,7 @@ impl PooledConv {
             padded[self.before..self.before + frames]
                 .copy_from_slice(&x[f * frames..(f + 1) * frames]);
             let lhs = View { data: &padded, rs: 1, cs: 1 };
-            matmul(&mut products, frames, filters, width, lhs, self.rhs());
+            matmul(&mut products, frames, filters, width, lhs, rhs);
             extremes.update(0, &products);
         }
         extremes.finish(frames, filters, &self.bias, &self.bn, out, frames);
