@@ -16,10 +16,11 @@ PKG_DIR="$ROOT/web/pkg"
 # Builds of the same code: the small CPU engine every visitor loads (without the decoders of
 # compressed formats; a second build with relaxed-SIMD multiply-adds), the decoder module the
 # CPU engine fetches the first time a file needs it (FLAC, MP3, Ogg Vorbis, AAC/ALAC,
-# Matroska), the training module the page fetches when someone teaches it their own genres,
-# and the WebGPU-capable engine with every decoder, fetched only where navigator.gpu yields an
-# adapter.
-WASM_FLAVOURS=(cpu cpu-relaxed decoders train gpu)
+# Matroska), the descriptor module it fetches when a model's descriptor-table member first
+# runs (the clip descriptors' DSP, left out of the CPU engine), the training module the page
+# fetches when someone teaches it their own genres, and the WebGPU-capable engine with every
+# decoder and the descriptors, fetched only where navigator.gpu yields an adapter.
+WASM_FLAVOURS=(cpu cpu-relaxed decoders descriptors train gpu)
 BROWSER_DIR="$ROOT/tests/browser"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 APT_PACKAGES=(chromium mesa-vulkan-drivers)
@@ -50,7 +51,8 @@ Commands:
                 web/pkg/cpu (CPU engine, loaded first; genrescope_relaxed_bg.wasm is the
                 same engine with relaxed-SIMD multiply-adds, for browsers that validate
                 it, sharing genrescope.js), web/pkg/decoders (the
-                compressed-format decoders, loaded on demand), web/pkg/train (own-genre
+                compressed-format decoders, loaded on demand), web/pkg/descriptors (the
+                clip descriptors of table members, loaded on demand), web/pkg/train (own-genre
                 training, loaded on demand) and web/pkg/gpu (with WebGPU).
   bench [ARGS]  cargo bench -p genrescope [ARGS] (criterion).
   bench-web [ARGS]
@@ -225,6 +227,7 @@ build_flavour() {
     cpu) target_dir="$TARGET_DIR" features=(--no-default-features --features engine) ;;
     cpu-relaxed) target_dir="$TARGET_DIR" features=(--no-default-features --features relaxed-simd) ;;
     decoders) target_dir="$TARGET_DIR" features=(--no-default-features --features decoders,tags) ;;
+    descriptors) target_dir="$TARGET_DIR" features=(--no-default-features --features descriptor-module) ;;
     train) target_dir="$TARGET_DIR" features=(--no-default-features --features training) ;;
     gpu) target_dir="$GPU_TARGET_DIR" features=(--features webgpu) ;;
     *) die "unknown wasm flavour: $name" ;;

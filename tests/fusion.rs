@@ -316,3 +316,47 @@ fn table_header_errors_are_named() {
         .to_string()
         .contains("cannot save"));
 }
+
+#[test]
+fn table_members_take_their_descriptors_from_a_given_describer() {
+    // The browser's CPU engine has no descriptor code: the page's descriptor module computes
+    // the numbers through a describer. Given `describe` itself, the result is the same; what
+    // a describer gets wrong fails the run and says why.
+    let bytes =
+        fusion(vec![("cnn", 0.5, cnn_bundle()), ("table", 0.5, table_bundle(WeightStorage::F32))])
+            .unwrap();
+    let model = Ensemble::from_bundle(&bytes, &Device::flex()).unwrap();
+    let signal = music(14.0);
+    let prepared = model.prepare(&signal, SAMPLE_RATE).unwrap();
+    let here = model.run(&prepared, &mut RunContext::default()).unwrap();
+
+    let calls = std::cell::Cell::new(0);
+    let forwarded = |samples: &[f32], rate: u32| {
+        calls.set(calls.get() + 1);
+        describe(samples, rate).map_err(|e| e.to_string())
+    };
+    let mut ctx = RunContext::default().with_describer(&forwarded);
+    assert_eq!(model.run(&prepared, &mut ctx).unwrap(), here);
+    assert_eq!(calls.get(), 2, "one call per descriptor window");
+
+    let failing = |_: &[f32], _: u32| Err("the module did not load".to_string());
+    let too_few = |_: &[f32], _: u32| Ok(vec![0.0; 56]);
+    let not_finite = |_: &[f32], _: u32| Ok(vec![f64::NAN; column_names().len()]);
+    let cases: [(&genrescope::classify::Describer<'_>, &str); 3] = [
+        (&failing, "the module did not load"),
+        (&too_few, "56 values came back for one window, 57 were expected"),
+        (&not_finite, "value 0 of the window's descriptors is not finite"),
+    ];
+    for (describer, why) in cases {
+        let err = model.run(&prepared, &mut RunContext::default().with_describer(describer));
+        match err {
+            Err(ClassifyError::DescriptorSource(message)) => assert_eq!(message, why),
+            other => panic!("expected a descriptor-source error ({why}), got {other:?}"),
+        }
+    }
+    // A first answer leaves the table member out, so it never asks.
+    let plan =
+        PartPlan { patches: PatchSelection::Spread { count: 3 }, whole_track_members: false };
+    let part = model.analyse(&prepared, plan, &mut RunContext::default().with_describer(&failing));
+    assert!(part.is_ok(), "{part:?}");
+}

@@ -15,7 +15,8 @@
 // On install, the app shell is fetched into the cache (revalidated, so never a stale copy
 // from the HTTP cache; for the files the page has just loaded the server answers 304 and
 // nothing is downloaded twice): also the files the page loads only on demand (the live-mode
-// worklet, the WebAudio fallback, the decoder module of the compressed formats), so they
+// worklet, the WebAudio fallback, the decoder module of the compressed formats, the
+// descriptor module of table members), so they
 // work offline even if never used online. The WebGPU build is
 // not part of it (most visitors never need its 15 MB): it is cached when the page fetches it
 // through this worker, and on the first visit, when the page fetched it before this worker
@@ -23,7 +24,7 @@
 // cache; bump it when SHELL or these rules change, and the old cache is deleted when the new
 // worker activates.
 
-const CACHE = 'genrescope-v6';
+const CACHE = 'genrescope-v7';
 
 importScripts('./lib/relaxed-simd.js');
 
@@ -72,6 +73,8 @@ const SHELL = [
   cpuEngineWasm(),
   './pkg/decoders/genrescope.js',
   './pkg/decoders/genrescope_bg.wasm',
+  './pkg/descriptors/genrescope.js',
+  './pkg/descriptors/genrescope_bg.wasm',
   './models/default/model.gscope',
 ];
 

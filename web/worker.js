@@ -7,9 +7,15 @@
 // the decoder module (`decoders` in `init`: the same Rust decoders, built apart to keep the
 // first download small) once, decodes the file with it and classifies the PCM.
 //
+// Likewise the CPU build has no code for the clip descriptors that a model's descriptor-table
+// member reads (info.descriptorModule is true for such a model): before the first run that
+// may include that member, the worker loads the descriptor module (`descriptors` in `init`)
+// once and hands its `describeWindow` to the engine (`setDescriber`). The first answer of a
+// track leaves that member out, so it never waits for the module.
+//
 // Protocol (all messages are plain objects with a `type`):
 //   in  {type: 'init', glueUrl, module: WebAssembly.Module, bundle: ArrayBuffer, backend,
-//        decoders: {glueUrl, wasmUrl} | null}
+//        decoders: {glueUrl, wasmUrl} | null, descriptors: {glueUrl, wasmUrl} | null}
 //   out {type: 'ready', info}                    or {type: 'init-error', error}
 //   in  {type: 'file', id, file: File|Blob, name, options}
 //   in  {type: 'pcm', id, samples: Float32Array, sampleRate, options}
@@ -24,8 +30,8 @@
 //   out {type: 'result', id, result}  (result.mel.data's and result.embedding's buffers are
 //                                      transferred)
 //   out {type: 'error', id, error: {message, code, crashed}}
-// Results and errors carry `memory: {engineBytes, decoderBytes}`: the size of the engine's
-// and the decoder module's wasm memories after the job (wasm memory only grows, so this is
+// Results and errors carry `memory: {engineBytes, decoderBytes, descriptorBytes}`: the size
+// of the engine's, the decoder module's and the descriptor module's wasm memories after the job (wasm memory only grows, so this is
 // the worker's peak so far; tests/browser/memory.mjs reports it).
 // After a crash (a wasm trap: a bug or out of memory) the worker reports it with the panic
 // message the module recorded (never the bare "unreachable" of the trap), also when the trap
@@ -43,6 +49,15 @@ let decodersUrls = null;
 /** The decoder module's glue, once loaded; `decodersLoading` is the pending load. */
 let decoders = null;
 let decodersLoading = null;
+/** Whether the model's table members need the descriptor module, and where it is. */
+let needsDescriptors = false;
+let descriptorsUrls = null;
+/** The descriptor module's glue and exports once loaded; `descriptorsLoading`: the pending load. */
+let descriptors = null;
+let descriptorExports = null;
+let descriptorsLoading = null;
+/** Shortest audio, in seconds, any of the model's table members reads (they skip less). */
+let tableMinSeconds = Infinity;
 
 /** Codes meaning "this decoder cannot read the file" (as in lib/engine.js). */
 const UNSUPPORTED = new Set(['unrecognised_format', 'unsupported_codec', 'no_audio_track']);
@@ -56,7 +71,7 @@ function describe(err) {
   const crashed = err instanceof WebAssembly.RuntimeError;
   let message = err?.message ?? String(err);
   if (crashed) {
-    const panic = safe(() => wasm?.lastPanic()) || safe(() => decoders?.lastPanic());
+    const panic = safe(() => wasm?.lastPanic()) || safe(() => decoders?.lastPanic()) || safe(() => descriptors?.lastPanic());
     // A trap without a recorded panic is "unreachable" (an abort) or a memory fault.
     const cause = panic || (/unreachable/.test(message) ? 'out of memory or an internal error' : message);
     message = `the engine stopped on this file: ${cause}`;
@@ -67,7 +82,7 @@ function describe(err) {
 /** The wasm memories' sizes in bytes (0 for a module not loaded). */
 function memory() {
   const bytes = (exports) => safe(() => exports?.memory.buffer.byteLength) ?? 0;
-  return { engineBytes: bytes(engineExports), decoderBytes: bytes(decoderExports) };
+  return { engineBytes: bytes(engineExports), decoderBytes: bytes(decoderExports), descriptorBytes: bytes(descriptorExports) };
 }
 
 /** A trap that escaped the job's promise: report it as the current job's error, then close. */
@@ -93,7 +108,7 @@ function safe(f) {
   }
 }
 
-async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = null }) {
+async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = null, descriptors: descriptorsAt = null }) {
   const started = now();
   wasm = await import(glueUrl);
   engineExports = await wasm.default({ module_or_path: module });
@@ -103,6 +118,10 @@ async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = n
   limits = info.limits;
   compressedFormats = info.compressedFormats !== false;
   decodersUrls = decodersAt;
+  needsDescriptors = info.descriptorModule === true;
+  descriptorsUrls = descriptorsAt;
+  const tables = (info.model.members ?? []).filter((m) => m.kind === 'table');
+  tableMinSeconds = Math.min(Infinity, ...tables.map((m) => m.minSeconds));
   info.initMs = now() - started;
   return { info };
 }
@@ -175,6 +194,7 @@ async function embed(msg) {
 async function classify(msg) {
   const t0 = now();
   let result;
+  if (msg.type !== 'merge') await describerFor(msg);
   if (msg.type === 'merge') {
     result = engine.mergeParts(msg.parts, msg.options ?? {});
   } else if (msg.type === 'file' && msg.options?.trackKey && engine.keepsTrack(msg.options.trackKey)) {
@@ -198,6 +218,50 @@ async function classify(msg) {
   result.timings.worker = now() - t0;
   result.memory = memory();
   return result;
+}
+
+/**
+ * Makes sure the engine can compute the descriptors of the model's table members before a
+ * run that may include them (not a first answer, nor PCM shorter than they read): loads the
+ * descriptor module once and hands it to the engine. If it cannot load, the run goes ahead
+ * and the engine's error (code `descriptor_module`) says why.
+ */
+async function describerFor(msg) {
+  if (!needsDescriptors || descriptors || msg.options?.wholeTrackMembers === false) return;
+  if (msg.type === 'pcm' && msg.samples.length / msg.sampleRate < tableMinSeconds) return;
+  try {
+    await loadDescriptors();
+  } catch (err) {
+    engine.setDescriber(() => {
+      throw new Error(`the descriptor module did not load: ${err?.message ?? err}`);
+    });
+  }
+}
+
+/** Loads the descriptor module once and gives its `describeWindow` to the engine. */
+function loadDescriptors() {
+  descriptorsLoading ??= (async () => {
+    const glue = await import(descriptorsUrls.glueUrl);
+    descriptorExports = await glue.default({ module_or_path: descriptorsUrls.wasmUrl });
+    descriptors = glue;
+    engine.setDescriber((samples, rate) => {
+      try {
+        return glue.describeWindow(samples, rate);
+      } catch (err) {
+        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+        // A trap leaves the instance unusable: load a fresh one for the next run.
+        const panic = safe(() => glue.lastPanic());
+        descriptors = null;
+        descriptorsLoading = null;
+        throw new Error(`the descriptor module stopped: ${panic || err.message}`);
+      }
+    });
+    return glue;
+  })().catch((err) => {
+    descriptorsLoading = null;
+    throw err;
+  });
+  return descriptorsLoading;
 }
 
 /** Loads the decoder module once (a failed load is retried by the next file). */

@@ -23,7 +23,9 @@ pub use info::{
     embedder_id, EmbedderInfo, EvaluationInfo, MemberInfo, ModelInfo, ProvenanceInfo, SilenceInfo,
     EMBEDDER_METRIC,
 };
-pub use model::{load_model, AnalyseFuture, Analysis, Model, PatchEmbeddings, RunContext};
+pub use model::{
+    load_model, AnalyseFuture, Analysis, Describer, Model, PatchEmbeddings, RunContext,
+};
 pub use parts::{AnalysedWindow, Coverage, MemberPart, PatchSelection, TrackPart};
 pub use result::{
     argmax, max_abs_diff, mean_probabilities, rank, softmax, Classification, LabelScore,
@@ -53,6 +55,11 @@ pub enum ClassifyError {
     /// The clip descriptors of a table model could not be computed.
     #[error(transparent)]
     Descriptors(#[from] DescriptorError),
+    /// A table model's descriptors were to come from elsewhere (the page's descriptor module)
+    /// and could not be had: that source failed, or this build has no descriptor code and
+    /// none was given.
+    #[error("the clip descriptors could not be computed: {0}")]
+    DescriptorSource(String),
     /// No member of a fusion applies to this input (e.g. it is shorter than each needs).
     #[error("no member of the model can classify this input: {0}")]
     NoMemberApplies(String),

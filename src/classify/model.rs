@@ -126,9 +126,15 @@ pub fn load_model(
     })
 }
 
+/// Computes one window's 57 clip descriptors ([`column_names`](crate::descriptors::column_names)
+/// order) from mono PCM at the given rate, or says why it cannot (see
+/// [`RunContext::with_describer`]).
+pub type Describer<'d> = dyn Fn(&[f32], u32) -> Result<Vec<f64>, String> + 'd;
+
 /// What a caller wants from a run besides the result, and what the run measured.
 pub struct RunContext<'c> {
     clock: Option<&'c dyn Fn() -> f64>,
+    describer: Option<&'c Describer<'c>>,
     mel_columns: Option<usize>,
     /// Milliseconds spent computing features (log-Mel, descriptors), over every model run.
     pub features_ms: f64,
@@ -144,6 +150,7 @@ impl Default for RunContext<'_> {
     fn default() -> Self {
         RunContext {
             clock: None,
+            describer: None,
             mel_columns: None,
             features_ms: 0.0,
             inference_ms: 0.0,
@@ -157,6 +164,19 @@ impl<'c> RunContext<'c> {
     /// Times the stages with `clock` (milliseconds; e.g. `performance.now()` in the browser).
     pub fn timed(clock: &'c dyn Fn() -> f64) -> Self {
         RunContext { clock: Some(clock), ..Self::default() }
+    }
+
+    /// Gets table models' clip descriptors from `describer` instead of computing them here
+    /// (the browser's CPU engine, built without the descriptor code, calls the descriptor
+    /// module through it).
+    pub fn with_describer(mut self, describer: &'c Describer<'c>) -> Self {
+        self.describer = Some(describer);
+        self
+    }
+
+    /// The describer given with [`with_describer`](Self::with_describer), if any.
+    pub(crate) fn describer(&self) -> Option<&'c Describer<'c>> {
+        self.describer
     }
 
     /// Also draws the log-Mel image of the first spectrogram model, `columns` wide at most.

@@ -10,11 +10,11 @@ use std::ops::Range;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::model::{AnalyseFuture, Analysis, Model, RunContext};
+use super::model::{AnalyseFuture, Analysis, Describer, Model, RunContext};
 use super::parts::{AnalysedWindow, PatchSelection};
 use super::{softmax, Classification, ClassifyError, WindowResult};
 use crate::bundle::{ModelKind, TableBundle, TableHeader};
-use crate::descriptors::{frame_descriptors, N_FFT};
+use crate::descriptors::{N_COLUMNS, N_FFT};
 use crate::model::table::TableNet;
 use crate::segment::spread_evenly;
 
@@ -51,9 +51,23 @@ impl TableModel {
         &self.header
     }
 
-    /// The descriptor vectors of mono PCM at the model's rate: the
-    /// header's windows (at most `max_windows`, evenly spread), each described on its own.
+    /// The descriptor vectors of mono PCM at the model's rate: the header's windows (at most
+    /// `max_windows`, evenly spread), each described on its own by this build's descriptor
+    /// code.
+    #[cfg(feature = "descriptors")]
     pub fn features(&self, samples: &[f32]) -> Result<TableFeatures, ClassifyError> {
+        self.features_with(samples, None)
+    }
+
+    /// [`features`](Self::features), each window described by `describer` when one is given
+    /// (the browser's CPU engine: the descriptor module), else by this build's own code;
+    /// a build without it (no `descriptors` feature) then fails with
+    /// [`ClassifyError::DescriptorSource`].
+    pub fn features_with(
+        &self,
+        samples: &[f32],
+        describer: Option<&Describer<'_>>,
+    ) -> Result<TableFeatures, ClassifyError> {
         let input = &self.header.descriptors;
         let mut spans = input.windowing.spans(samples.len(), self.sample_rate());
         if let Some(max) = input.max_windows {
@@ -66,11 +80,31 @@ impl TableModel {
         let dim = self.columns.len();
         let mut vectors = Vec::with_capacity(spans.len() * dim);
         for span in &spans {
-            vectors.extend(self.standardise(
-                &frame_descriptors(&samples[span.clone()], self.sample_rate())?.summary(),
-            ));
+            let window = &samples[span.clone()];
+            let values = match describer {
+                Some(describe) => self.checked(describe(window, self.sample_rate()))?,
+                None => describe_here(window, self.sample_rate())?,
+            };
+            vectors.extend(self.standardise(&values));
         }
         Ok(TableFeatures { spans, dim, vectors })
+    }
+
+    /// A describer's answer, refused unless it has every column and only finite values.
+    fn checked(&self, values: Result<Vec<f64>, String>) -> Result<Vec<f64>, ClassifyError> {
+        let values = values.map_err(ClassifyError::DescriptorSource)?;
+        if values.len() != N_COLUMNS {
+            return Err(ClassifyError::DescriptorSource(format!(
+                "{} values came back for one window, {N_COLUMNS} were expected",
+                values.len()
+            )));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(ClassifyError::DescriptorSource(format!(
+                "value {i} of the window's descriptors is not finite"
+            )));
+        }
+        Ok(values)
     }
 
     /// The network's input from one window's descriptors (all of them, in
@@ -153,7 +187,7 @@ impl Model for TableModel {
         ctx: &mut RunContext,
     ) -> Result<Analysis, ClassifyError> {
         let start = ctx.now();
-        let features = self.features(samples)?;
+        let features = self.features_with(samples, ctx.describer())?;
         let described = ctx.now();
         ctx.features_ms += described - start;
         let result = self.infer(&features)?;
@@ -189,4 +223,18 @@ impl Model for TableModel {
             windows.iter().map(|w| w.window.clone()).collect(),
         )
     }
+}
+
+/// One window's descriptors computed by this build's own code.
+#[cfg(feature = "descriptors")]
+fn describe_here(window: &[f32], sample_rate: u32) -> Result<Vec<f64>, ClassifyError> {
+    Ok(crate::descriptors::describe(window, sample_rate)?)
+}
+
+/// A build without the descriptor code computes none: the caller must give a describer.
+#[cfg(not(feature = "descriptors"))]
+fn describe_here(_window: &[f32], _sample_rate: u32) -> Result<Vec<f64>, ClassifyError> {
+    Err(ClassifyError::DescriptorSource(
+        "this build has no descriptor code and no descriptor module was given".to_string(),
+    ))
 }

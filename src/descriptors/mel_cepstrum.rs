@@ -3,13 +3,12 @@
 //! `power_to_db(ref=1, amin=1e-10, top_db=80)` over the whole clip, orthonormal DCT-II).
 
 use super::spectrum::{N_BINS, N_FFT};
+use super::N_MFCC;
 use crate::feature_config::{Compression, MelNorm, MelScale};
 use crate::mel::{compress_in_place, MelFilterbank};
 
 /// Mel bands of the dB mel spectrogram.
 pub const N_MELS: usize = 128;
-/// Cepstral coefficients kept.
-pub const N_MFCC: usize = 20;
 
 /// The dB mel spectrogram of a frame-major power spectrogram, frame-major
 /// (`out[t * N_MELS + m]`); the 80 dB floor is relative to the whole clip's maximum.

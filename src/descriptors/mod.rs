@@ -8,25 +8,49 @@
 //! envelope (`tests/fixtures/descriptors/RECIPE.md` has every detail and the evidence).
 //! Pure DSP: 22050 Hz mono samples in, numbers out.
 
+//!
+//! The DSP itself is the `descriptors` feature (on by default). Without it (the browser's CPU
+//! engine, which gets the numbers from the separate descriptor module) only what describes
+//! the table is built: [`column_names`], [`DescriptorWindowing`], the rate and sizes.
+
+#[cfg(feature = "descriptors")]
 mod chroma;
+#[cfg(feature = "descriptors")]
 mod hpss;
+#[cfg(feature = "descriptors")]
 mod mel_cepstrum;
+#[cfg(feature = "descriptors")]
 mod spectral_shape;
+#[cfg(feature = "descriptors")]
 mod spectrum;
+#[cfg(feature = "descriptors")]
 mod tempo;
+#[cfg(feature = "descriptors")]
 mod time_domain;
 mod windows;
 
+#[cfg(feature = "descriptors")]
 pub use chroma::{chroma, chroma_filterbank, estimate_tuning, N_CHROMA};
+#[cfg(feature = "descriptors")]
 pub use hpss::{hpss, running_median, KERNEL};
-pub use mel_cepstrum::{log_mel, mfcc, N_MELS, N_MFCC};
+#[cfg(feature = "descriptors")]
+pub use mel_cepstrum::{log_mel, mfcc, N_MELS};
+#[cfg(feature = "descriptors")]
 pub use spectral_shape::{spectral_shape, SpectralShape};
-pub use spectrum::{
-    bin_frequencies, frame_count, istft_legacy, stft, Spectrogram, HOP, N_BINS, N_FFT,
-};
+#[cfg(feature = "descriptors")]
+pub use spectrum::{bin_frequencies, frame_count, istft_legacy, stft, Spectrogram, HOP, N_BINS};
+#[cfg(feature = "descriptors")]
 pub use tempo::{mean_tempogram, onset_envelope, tempo, tempogram_window, Tempo};
+#[cfg(feature = "descriptors")]
 pub use time_domain::{rms, zero_crossing_rate};
-pub use windows::{describe_windows, DescriptorWindowing, WindowDescriptors};
+pub use windows::DescriptorWindowing;
+#[cfg(feature = "descriptors")]
+pub use windows::{describe_windows, WindowDescriptors};
+
+/// FFT length of the descriptors' STFT (librosa's default): the shortest audio they describe.
+pub const N_FFT: usize = 2048;
+/// Cepstral coefficients kept (`librosa.feature.mfcc(n_mfcc=20)`).
+pub const N_MFCC: usize = 20;
 
 use thiserror::Error;
 
@@ -91,6 +115,7 @@ pub enum DescriptorError {
 }
 
 /// Every frame-level descriptor of one clip, before summarising.
+#[cfg(feature = "descriptors")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameDescriptors {
     /// Number of STFT frames.
@@ -118,6 +143,7 @@ pub struct FrameDescriptors {
 }
 
 /// Computes every frame-level descriptor of a mono clip at [`SAMPLE_RATE`].
+#[cfg(feature = "descriptors")]
 pub fn frame_descriptors(
     samples: &[f32],
     sample_rate: u32,
@@ -157,6 +183,7 @@ pub fn frame_descriptors(
     })
 }
 
+#[cfg(feature = "descriptors")]
 impl FrameDescriptors {
     /// The 57 table values in [`column_names`] order: mean and variance (ddof 0) of each
     /// descriptor over the clip, and the tempo.
@@ -196,11 +223,12 @@ pub fn mean_and_variance(values: &[f64]) -> (f64, f64) {
 }
 
 /// The 57 table values of a mono clip at [`SAMPLE_RATE`], in [`column_names`] order.
+#[cfg(feature = "descriptors")]
 pub fn describe(samples: &[f32], sample_rate: u32) -> Result<Vec<f64>, DescriptorError> {
     Ok(frame_descriptors(samples, sample_rate)?.summary())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "descriptors"))]
 mod tests {
     use super::*;
 

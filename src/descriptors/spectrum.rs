@@ -8,8 +8,8 @@ use rustfft::FftPlanner;
 use crate::feature_config::PadMode;
 use crate::mel::source_index;
 
-/// FFT length in samples.
-pub const N_FFT: usize = 2048;
+pub(super) use super::N_FFT;
+
 /// Distance between frame starts in samples.
 pub const HOP: usize = 512;
 /// FFT bins per frame (`N_FFT / 2 + 1`).

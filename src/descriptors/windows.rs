@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "descriptors")]
 use super::{frame_descriptors, DescriptorError};
 use crate::segment::window_starts;
 
@@ -41,6 +42,7 @@ impl DescriptorWindowing {
 }
 
 /// The 57 descriptor values of one window of a track.
+#[cfg(feature = "descriptors")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowDescriptors {
     /// Samples of the track the window covers.
@@ -50,6 +52,7 @@ pub struct WindowDescriptors {
 }
 
 /// Descriptors of every window of a mono track at [`super::SAMPLE_RATE`].
+#[cfg(feature = "descriptors")]
 pub fn describe_windows(
     samples: &[f32],
     sample_rate: u32,
@@ -67,7 +70,7 @@ pub fn describe_windows(
         .collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "descriptors"))]
 mod tests {
     use super::*;
 

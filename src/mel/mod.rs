@@ -9,6 +9,7 @@ mod stft;
 
 pub use compress::compress_in_place;
 pub use filterbank::{hz_to_mel, mel_frequencies, mel_to_hz, MelBand, MelFilterbank, FRAME_BLOCK};
+#[cfg(feature = "descriptors")]
 pub(crate) use stft::source_index;
 pub use stft::{periodic_hann, PowerSpectrogram};
 

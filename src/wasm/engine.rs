@@ -171,6 +171,10 @@ struct EngineInfo {
     /// Matroska). False in the CPU build: decode those with the decoder module
     /// (`web/pkg/decoders/`) and classify the PCM.
     compressed_formats: bool,
+    /// The model's table members need the descriptor module: true in the CPU build (which has
+    /// no descriptor code) for a model with one. Load `web/pkg/descriptors/` and hand its
+    /// `describeWindow` to `setDescriber` before a run with the whole-track members.
+    descriptor_module: bool,
 }
 
 #[derive(Serialize)]
@@ -219,6 +223,8 @@ struct Inner {
     gpu: Option<Ensemble>,
     info: EngineInfo,
     limits: DecodeLimits,
+    /// Computes table members' descriptors when this build cannot (see `set_describer`).
+    describer: RefCell<Option<js_sys::Function>>,
 }
 
 #[wasm_bindgen]
@@ -294,6 +300,8 @@ impl Engine {
             load_ms,
             limits: Limits { max_minutes: MAX_MINUTES, max_file_bytes: MAX_FILE_BYTES },
             compressed_formats: cfg!(feature = "compressed-formats"),
+            descriptor_module: !cfg!(feature = "descriptors")
+                && cpu.info().members.iter().any(|m| m.kind == crate::bundle::ModelKind::Table),
         };
         let limits = page_limits();
         Ok(Engine {
@@ -304,6 +312,7 @@ impl Engine {
                 gpu,
                 info,
                 limits,
+                describer: RefCell::new(None),
             }),
         })
     }
@@ -312,6 +321,15 @@ impl Engine {
     /// as a plain object.
     pub fn info(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.info)
+    }
+
+    /// From now on, table members' clip descriptors come from `describe(samples:
+    /// Float32Array, sampleRate) -> Float64Array` (the descriptor module's `describeWindow`),
+    /// one call per descriptor window. What it throws fails the run with code
+    /// `descriptor_module`, naming the cause.
+    #[wasm_bindgen(js_name = setDescriber)]
+    pub fn set_describer(&self, describe: js_sys::Function) {
+        *self.inner.describer.borrow_mut() = Some(describe);
     }
 
     /// Decodes an encoded file (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF, CAF, Sun AU, ...)
@@ -402,6 +420,22 @@ impl Engine {
             None,
         )
     }
+}
+
+/// One window's descriptors from the JavaScript describer (see `Engine::set_describer`).
+fn call_describer(f: &js_sys::Function, samples: &[f32], rate: u32) -> Result<Vec<f64>, String> {
+    let out = f
+        .call2(&JsValue::NULL, &js_sys::Float32Array::from(samples), &JsValue::from(rate))
+        .map_err(|e| {
+        js_sys::Reflect::get(&e, &JsValue::from_str("message"))
+            .ok()
+            .and_then(|m| m.as_string())
+            .or_else(|| e.as_string())
+            .unwrap_or_else(|| "the descriptor module failed".to_string())
+    })?;
+    let values: js_sys::Float64Array =
+        out.dyn_into().map_err(|_| "the describer returned no Float64Array".to_string())?;
+    Ok(values.to_vec())
 }
 
 /// A PCM sample rate from JavaScript: a positive whole number of Hz.
@@ -581,7 +615,17 @@ impl Inner {
         options: &ClassifyOptions,
     ) -> Result<JsValue, JsValue> {
         let source = &track.source;
+        let describer = self.describer.borrow().clone();
+        let describe = |samples: &[f32], rate: u32| {
+            match &describer {
+            Some(f) => call_describer(f, samples, rate),
+            None => Err("this build has no descriptor code and the descriptor module was not given (setDescriber)".to_string()),
+        }
+        };
         let mut ctx = RunContext::timed(&now_ms);
+        if describer.is_some() || !cfg!(feature = "descriptors") {
+            ctx = ctx.with_describer(&describe);
+        }
         if options.mel.unwrap_or(true) {
             let columns =
                 options.mel_columns.unwrap_or(DEFAULT_MEL_COLUMNS).clamp(1, MAX_MEL_COLUMNS);

@@ -60,6 +60,7 @@ pub(crate) fn classify_error(e: &ClassifyError) -> JsValue {
         ClassifyError::NoWindows => "no_samples",
         ClassifyError::Backend(_) => "backend",
         ClassifyError::Descriptors(_) => "descriptors",
+        ClassifyError::DescriptorSource(_) => "descriptor_module",
         ClassifyError::NoMemberApplies(_) => "too_short",
     };
     js_error(code, &e.to_string())

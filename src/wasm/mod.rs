@@ -12,23 +12,34 @@
 //! - `clock`: `performance.now()` (`std::time::Instant` panics on wasm32-unknown-unknown).
 //! - `limits`: the page's limits on input.
 //! - `decoders` (decoder-module build only): `decodeFile`, the compressed-format decoders.
+//! - `describe` (descriptor-module build only): `describeWindow`, the clip descriptors of
+//!   table models, which the CPU engine leaves out.
 //! - `train` (training-module build only): `trainOwnGenres`, own genres learnt in the page.
 //!
 //! The same source builds three times (see build.sh), each with only the features it adds:
 //! `web/pkg/cpu/` with `engine` (small, loads first, no compressed-format decoders),
 //! `web/pkg/gpu/` with `webgpu` (the engine, WebGPU and every decoder), and
 //! `web/pkg/decoders/` with `decoders`: the compressed-format decoders alone, which the page
-//! loads when a file needs them on the CPU build; and `web/pkg/train/` with `training`: the
-//! head training the page loads when someone teaches it their own genres.
+//! loads when a file needs them on the CPU build; `web/pkg/descriptors/` with
+//! `descriptor-module`: the clip descriptors alone, which the page loads when a model's table
+//! member first runs on the CPU build; and `web/pkg/train/` with `training`: the head
+//! training the page loads when someone teaches it their own genres.
 
 // Shared by the exports; a build with none of them (no features) needs none of them.
 #[cfg(any(feature = "engine", feature = "decoders"))]
 mod clock;
 #[cfg(feature = "decoders")]
 mod decoders;
+#[cfg(feature = "descriptor-module")]
+mod describe;
 #[cfg(feature = "engine")]
 mod engine;
-#[cfg(any(feature = "engine", feature = "decoders", feature = "training"))]
+#[cfg(any(
+    feature = "engine",
+    feature = "decoders",
+    feature = "descriptor-module",
+    feature = "training"
+))]
 mod errors;
 #[cfg(feature = "webgpu")]
 mod gpu;
@@ -47,6 +58,8 @@ use wasm_bindgen::prelude::*;
 pub use decoders::decode_file;
 #[cfg(all(feature = "decoders", feature = "tags"))]
 pub use decoders::{check_tagged, read_tags, tag_with};
+#[cfg(feature = "descriptor-module")]
+pub use describe::describe_window;
 #[cfg(feature = "engine")]
 pub use engine::Engine;
 #[cfg(feature = "training")]
@@ -93,11 +106,14 @@ pub fn version() -> String {
 }
 
 /// `"gpu"` for the build with the WebGPU backend, `"cpu"` for the CPU-only build,
-/// `"decoders"` for the decoder module, `"train"` for the training module.
+/// `"decoders"` for the decoder module, `"descriptors"` for the descriptor module, `"train"` for
+/// the training module.
 #[wasm_bindgen]
 pub fn flavour() -> String {
     if cfg!(feature = "decoders") {
         "decoders"
+    } else if cfg!(feature = "descriptor-module") && !cfg!(feature = "engine") {
+        "descriptors"
     } else if cfg!(feature = "training") && !cfg!(feature = "engine") {
         "train"
     } else if cfg!(feature = "webgpu") {

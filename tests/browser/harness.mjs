@@ -53,7 +53,7 @@ export const TABLE_MODEL = path.join(REPO, 'web', 'models', 'fused', 'members', 
  * when the wasm package has not been built yet. `responses`: see `startServer`.
  */
 export async function startWebServer({ root = DEFAULT_ROOT, responses = null, model = TEST_MODEL } = {}) {
-  for (const flavour of ['cpu', 'decoders', 'train', 'gpu']) {
+  for (const flavour of ['cpu', 'decoders', 'descriptors', 'train', 'gpu']) {
     const wasm = path.join(root, 'pkg', flavour, 'genrescope_bg.wasm');
     if (!existsSync(wasm)) {
       throw new Error(`${wasm} is missing: run ./build.sh build first`);

@@ -83,7 +83,7 @@ for (const webgpu of [false, true]) {
         const cached = await cachedPaths(page);
         const missing = loaded.filter((p) => !cached.includes(p));
         assert.deepEqual(missing, [], 'everything the page loaded is cached');
-        for (const p of ['/lib/live-capture-worklet.js', '/lib/webaudio.js', '/models/default/MODEL_CARD.md', '/pkg/decoders/genrescope_bg.wasm']) {
+        for (const p of ['/lib/live-capture-worklet.js', '/lib/webaudio.js', '/models/default/MODEL_CARD.md', '/pkg/decoders/genrescope_bg.wasm', '/pkg/descriptors/genrescope_bg.wasm']) {
           assert.ok(cached.includes(p), `${p} (loaded on demand) is cached`);
         }
         if (!webgpu) assert.ok(!cached.some((p) => p.startsWith('/pkg/gpu/')), 'the WebGPU build is not cached where it is not used');

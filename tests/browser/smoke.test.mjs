@@ -28,10 +28,13 @@ const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 
  * growth beyond that. The default became a fusion of the MusiCNN transfer network, which now
  * keeps MusiCNN's tag layer (the 50 MSD tags and the music detector's input, +0.3 M
  * parameters) and the descriptor-table model (issue 17: answers that hold up on music unlike
- * GTZAN, and "not music"): about 0.25 MB gzip more. The service worker's offline cache fill
- * afterwards is not part of it (the page requests are counted, not the service worker's).
+ * GTZAN, and "not music"): about 0.25 MB gzip more. The descriptors' code then left the CPU
+ * engine for the descriptor module, which a worker loads before the table member's first run
+ * (837 -> 746 kB; first load about 1.51 MB, descriptors.test.mjs checks it is not part of it).
+ * The service worker's offline cache fill afterwards is not part of it (the page requests
+ * are counted, not the service worker's).
  */
-const INITIAL_DOWNLOAD_BUDGET = 1.65e6;
+const INITIAL_DOWNLOAD_BUDGET = 1.55e6;
 /** Largest accepted |p_page - p_cli|, as in app.test.mjs. */
 const TOLERANCE = 1e-4;
 

@@ -38,6 +38,16 @@ export const DECODERS = {
   wasm: new URL('../pkg/decoders/genrescope_bg.wasm', import.meta.url),
 };
 
+/**
+ * The clip descriptors that a model's descriptor-table member reads, which the CPU build
+ * leaves out to keep the first download small: a CPU worker loads them before the first run
+ * that includes such a member (never for a first answer; the GPU build has them built in).
+ */
+export const DESCRIPTORS = {
+  glue: new URL('../pkg/descriptors/genrescope.js', import.meta.url),
+  wasm: new URL('../pkg/descriptors/genrescope_bg.wasm', import.meta.url),
+};
+
 /** An error from the engine, with the engine's `code` (e.g. 'corrupt', 'unsupported_codec'). */
 export class EngineError extends Error {
   constructor({ message, code = 'internal', crashed = false, memory = null }) {
@@ -151,7 +161,8 @@ class EngineWorker {
   init(module, bundle) {
     // Both flavours: the CPU build decodes compressed formats with it, and both read tags with it.
     const decoders = { glueUrl: DECODERS.glue.href, wasmUrl: DECODERS.wasm.href };
-    this.worker.postMessage({ type: 'init', glueUrl: BUILDS[this.flavour].glue.href, module, bundle: bundle.slice(0), backend: this.backend, decoders });
+    const descriptors = { glueUrl: DESCRIPTORS.glue.href, wasmUrl: DESCRIPTORS.wasm.href };
+    this.worker.postMessage({ type: 'init', glueUrl: BUILDS[this.flavour].glue.href, module, bundle: bundle.slice(0), backend: this.backend, decoders, descriptors });
     return this.ready;
   }
 
@@ -172,7 +183,7 @@ class EngineWorker {
       this.pending.delete(msg.id);
       this.busy = this.pending.size > 0;
       const memory = msg.result?.memory ?? msg.error?.memory;
-      if (memory) this.heldBytes = (memory.engineBytes ?? 0) + (memory.decoderBytes ?? 0);
+      if (memory) this.heldBytes = (memory.engineBytes ?? 0) + (memory.decoderBytes ?? 0) + (memory.descriptorBytes ?? 0);
       if (msg.type === 'result') job?.resolve(msg.result);
       else job?.reject(new EngineError(msg.error));
       this.onIdle?.();
