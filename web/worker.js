@@ -58,6 +58,8 @@ let descriptorExports = null;
 let descriptorsLoading = null;
 /** Shortest audio, in seconds, any of the model's table members reads (they skip less). */
 let tableMinSeconds = Infinity;
+/** Whether the model has a spectrogram network (else its table member answers first answers too). */
+let hasNetwork = true;
 
 /** Codes meaning "this decoder cannot read the file" (as in lib/engine.js). */
 const UNSUPPORTED = new Set(['unrecognised_format', 'unsupported_codec', 'no_audio_track']);
@@ -122,6 +124,7 @@ async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = n
   descriptorsUrls = descriptorsAt;
   const tables = (info.model.members ?? []).filter((m) => m.kind === 'table');
   tableMinSeconds = Math.min(Infinity, ...tables.map((m) => m.minSeconds));
+  hasNetwork = (info.model.members ?? []).some((m) => m.kind === 'spectrogram');
   info.initMs = now() - started;
   return { info };
 }
@@ -222,12 +225,13 @@ async function classify(msg) {
 
 /**
  * Makes sure the engine can compute the descriptors of the model's table members before a
- * run that may include them (not a first answer, nor PCM shorter than they read): loads the
+ * run that may include them (not a first answer of a model with a network, which leaves them
+ * out, nor PCM shorter than they read): loads the
  * descriptor module once and hands it to the engine. If it cannot load, the run goes ahead
  * and the engine's error (code `descriptor_module`) says why.
  */
 async function describerFor(msg) {
-  if (!needsDescriptors || descriptors || msg.options?.wholeTrackMembers === false) return;
+  if (!needsDescriptors || descriptors || (hasNetwork && msg.options?.wholeTrackMembers === false)) return;
   if (msg.type === 'pcm' && msg.samples.length / msg.sampleRate < tableMinSeconds) return;
   try {
     await loadDescriptors();

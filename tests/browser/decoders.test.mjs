@@ -47,7 +47,9 @@ test('CPU path: the decoder module is not needed for the first load or a WAV fil
     await waitForRows(page, 1);
     assert.equal((await readRows(page))[0].state, 'done', 'a WAV file is classified without the decoder module');
     await page.unroute('**/pkg/decoders/**');
-    for (const route of held) await route.continue();
+    // A request held when the route is removed may already have been let through by
+    // Playwright (1.65 does so when the tags read starts before `unroute`): that is fine.
+    for (const route of held) await route.continue().catch((err) => assert.match(err.message, /already handled/));
 
     const corrupt = Buffer.alloc(2048, 7);
     corrupt.write('fLaC', 0, 'latin1');
