@@ -38,6 +38,8 @@ pub use mel_cepstrum::{log_mel, mfcc, N_MELS};
 #[cfg(feature = "descriptors")]
 pub use spectral_shape::{spectral_shape, SpectralShape};
 #[cfg(feature = "descriptors")]
+use spectrum::istft_legacy_pair;
+#[cfg(feature = "descriptors")]
 pub use spectrum::{bin_frequencies, frame_count, istft_legacy, stft, Spectrogram, HOP, N_BINS};
 #[cfg(feature = "descriptors")]
 pub use tempo::{mean_tempogram, onset_envelope, tempo, tempogram_window, Tempo};
@@ -161,13 +163,15 @@ pub fn frame_descriptors(
     let frequencies = bin_frequencies(sr);
     let spectrogram = stft(samples);
     let magnitudes = spectrogram.magnitudes();
-    let power = spectrogram.powers();
+    // `powers()` squares the same norms: the same bits without computing them twice.
+    let power: Vec<f32> = magnitudes.iter().map(|m| m * m).collect();
     let (chroma, tuning) = chroma(&power, &frequencies, sr);
     let shape = spectral_shape(&magnitudes, &frequencies);
     let log_mel = log_mel(&power, sr);
     drop(power);
     let onset_envelope = onset_envelope(&log_mel);
     let (harmonic, percussive) = hpss(&spectrogram, &magnitudes);
+    let (harmonic, percussive) = istft_legacy_pair(&harmonic, &percussive, samples.len());
     Ok(FrameDescriptors {
         n_frames: spectrogram.n_frames,
         chroma,
@@ -175,8 +179,8 @@ pub fn frame_descriptors(
         rms: rms(samples),
         shape,
         zero_crossing_rate: zero_crossing_rate(samples),
-        harmonic: istft_legacy(&harmonic, samples.len()),
-        percussive: istft_legacy(&percussive, samples.len()),
+        harmonic,
+        percussive,
         mfcc: mfcc(&log_mel),
         tempo: tempo(&onset_envelope, sr),
         onset_envelope,

@@ -101,42 +101,102 @@ pub fn stft(samples: &[f32]) -> Spectrogram {
 /// divided by the window's sum of squares, `HOP * (n_frames - 1)` samples after dropping
 /// the centring, then zero-padded (or cut) to `length` (`fix_length(istft(D), length)`).
 pub fn istft_legacy(spectrogram: &Spectrogram, length: usize) -> Vec<f32> {
-    let n_frames = spectrogram.n_frames;
+    let frames = spectrogram.bins.chunks_exact(N_BINS);
+    overlap_add(
+        spectrogram.n_frames,
+        length,
+        frames.map(|frame| {
+            move |buffer: &mut [Complex64]| {
+                // The Hermitian spectrum of a real frame; the imaginary parts of the DC and
+                // Nyquist bins are ignored, as irfft does.
+                buffer[0] = Complex64::new(frame[0].re as f64, 0.0);
+                buffer[N_FFT / 2] = Complex64::new(frame[N_FFT / 2].re as f64, 0.0);
+                for k in 1..N_FFT / 2 {
+                    let z = wide(frame[k]);
+                    buffer[k] = z;
+                    buffer[N_FFT - k] = z.conj();
+                }
+            }
+        }),
+    )
+    .0
+}
+
+/// [`istft_legacy`] of two spectrograms of `n_frames` frames each (the HPSS signals) with half
+/// the transforms: both real signals come out of one complex inverse transform per frame, the
+/// first as its real part and the second as its imaginary part. The same values in exact
+/// arithmetic; in f64, the two differ from separate transforms by rounding only.
+pub(super) fn istft_legacy_pair(
+    first: &Spectrogram,
+    second: &Spectrogram,
+    length: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let n_frames = first.n_frames.min(second.n_frames);
+    let frames = first.bins.chunks_exact(N_BINS).zip(second.bins.chunks_exact(N_BINS));
+    overlap_add(
+        n_frames,
+        length,
+        frames.map(|(a, b)| {
+            move |buffer: &mut [Complex64]| {
+                // A + iB of the two Hermitian spectra (see `istft_legacy`).
+                let edge = |k: usize| Complex64::new(a[k].re as f64, b[k].re as f64);
+                buffer[0] = edge(0);
+                buffer[N_FFT / 2] = edge(N_FFT / 2);
+                let i = Complex64::new(0.0, 1.0);
+                for k in 1..N_FFT / 2 {
+                    let (x, y) = (wide(a[k]), wide(b[k]));
+                    buffer[k] = x + i * y;
+                    buffer[N_FFT - k] = x.conj() + i * y.conj();
+                }
+            }
+        }),
+    )
+}
+
+fn wide(z: Complex32) -> Complex64 {
+    Complex64::new(z.re as f64, z.im as f64)
+}
+
+/// The inverse transforms of `n_frames` frames, each spectrum written by one of `frames`,
+/// windowed and overlap-added as [`istft_legacy`] describes: the real parts' signal and the
+/// imaginary parts' signal.
+fn overlap_add<F: FnOnce(&mut [Complex64])>(
+    n_frames: usize,
+    length: usize,
+    frames: impl Iterator<Item = F>,
+) -> (Vec<f32>, Vec<f32>) {
     let window = periodic_hann_f64(N_FFT);
     let ifft = FftPlanner::<f64>::new().plan_fft_inverse(N_FFT);
     let total = N_FFT + HOP * n_frames.saturating_sub(1);
-    let mut signal = vec![0.0f64; total];
+    let mut real = vec![0.0f64; total];
+    let mut imaginary = vec![0.0f64; total];
     let mut window_power = vec![0.0f64; total];
     let mut buffer = vec![Complex64::default(); N_FFT];
     let mut scratch = vec![Complex64::default(); ifft.get_inplace_scratch_len()];
-    for (t, frame) in spectrogram.bins.chunks_exact(N_BINS).enumerate() {
-        // The Hermitian spectrum of a real frame; the imaginary parts of the DC and Nyquist
-        // bins are ignored, as irfft does.
-        buffer[0] = Complex64::new(frame[0].re as f64, 0.0);
-        buffer[N_FFT / 2] = Complex64::new(frame[N_FFT / 2].re as f64, 0.0);
-        for k in 1..N_FFT / 2 {
-            let z = Complex64::new(frame[k].re as f64, frame[k].im as f64);
-            buffer[k] = z;
-            buffer[N_FFT - k] = z.conj();
-        }
+    for (t, fill) in frames.take(n_frames).enumerate() {
+        fill(&mut buffer);
         ifft.process_with_scratch(&mut buffer, &mut scratch);
         let offset = t * HOP;
         for (n, (z, &w)) in buffer.iter().zip(&window).enumerate() {
-            signal[offset + n] += w * z.re / N_FFT as f64;
+            real[offset + n] += w * z.re / N_FFT as f64;
+            imaginary[offset + n] += w * z.im / N_FFT as f64;
             window_power[offset + n] += w * w;
         }
     }
-    for (y, &p) in signal.iter_mut().zip(&window_power) {
-        if p > f32::MIN_POSITIVE as f64 {
-            *y /= p;
+    let finish = |mut signal: Vec<f64>| {
+        for (y, &p) in signal.iter_mut().zip(&window_power) {
+            if p > f32::MIN_POSITIVE as f64 {
+                *y /= p;
+            }
         }
-    }
-    let kept = &signal[N_FFT / 2..total - N_FFT / 2];
-    let mut out = vec![0.0f32; length];
-    for (o, &y) in out.iter_mut().zip(kept) {
-        *o = y as f32;
-    }
-    out
+        let kept = &signal[N_FFT / 2..total - N_FFT / 2];
+        let mut out = vec![0.0f32; length];
+        for (o, &y) in out.iter_mut().zip(kept) {
+            *o = y as f32;
+        }
+        out
+    };
+    (finish(real), finish(imaginary))
 }
 
 #[cfg(test)]
@@ -163,5 +223,21 @@ mod tests {
             assert!((back[i] - signal[i]).abs() < 1e-5, "sample {i}: {} vs {}", back[i], signal[i]);
         }
         assert!(back[reconstructed..].iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn two_signals_invert_together_as_each_alone() {
+        let n = 9000;
+        let tone = |f: f32| -> Vec<f32> {
+            (0..n).map(|i| (i as f32 * f).sin() * 0.4 + (i as f32 * f * 3.7).cos() * 0.1).collect()
+        };
+        let (a, b) = (stft(&tone(0.05)), stft(&tone(0.23)));
+        let (pa, pb) = istft_legacy_pair(&a, &b, n);
+        for (pair, alone) in [(pa, istft_legacy(&a, n)), (pb, istft_legacy(&b, n))] {
+            assert_eq!(pair.len(), n);
+            let worst = pair.iter().zip(&alone).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            assert!(worst < 1e-6, "{worst}");
+            assert!(alone.iter().any(|&v| v.abs() > 0.1));
+        }
     }
 }
