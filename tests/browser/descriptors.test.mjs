@@ -40,7 +40,9 @@ function result(page, file) {
 test('CPU path: the descriptor module is not part of the first load, its failure is named, and once loaded the table member equals the CLI', { timeout: 600_000 }, async () => {
   const cli = nativeClassify([CLIP], SHIPPED_MODEL).get(path.basename(CLIP));
   assert.ok(cli?.ok, 'the CLI classified the clip');
-  const { context, page, requests, pageRequests, errors } = await openPage(browser);
+  // Without the service worker, whose offline cache fill would fetch the module past the
+  // page's routes.
+  const { context, page, requests, pageRequests, errors } = await openPage(browser, { serviceWorkers: 'block' });
   try {
     await page.goto(`${server.url}?backend=cpu`, { waitUntil: 'load' });
     assert.equal(await waitForEngine(page), 'cpu');

@@ -82,8 +82,8 @@ export async function launchBrowser({ webgpu = false, extraArgs = [] } = {}) {
  * ones the page and its workers made (`pageRequests`: without the service worker's own
  * fetches, e.g. its offline cache fill), uncaught page errors and console errors.
  */
-export async function openPage(browser) {
-  const context = await browser.newContext();
+export async function openPage(browser, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
   const requests = [];
   const pageRequests = [];
   const errors = [];
