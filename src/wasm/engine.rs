@@ -422,20 +422,27 @@ impl Engine {
     }
 }
 
+/// Why a run that needs descriptors fails in the CPU build before `setDescriber`.
+const NO_DESCRIBER: &str =
+    "this build has no descriptor code and the descriptor module was not given (setDescriber)";
+
 /// One window's descriptors from the JavaScript describer (see `Engine::set_describer`).
 fn call_describer(f: &js_sys::Function, samples: &[f32], rate: u32) -> Result<Vec<f64>, String> {
     let out = f
         .call2(&JsValue::NULL, &js_sys::Float32Array::from(samples), &JsValue::from(rate))
-        .map_err(|e| {
-        js_sys::Reflect::get(&e, &JsValue::from_str("message"))
-            .ok()
-            .and_then(|m| m.as_string())
-            .or_else(|| e.as_string())
-            .unwrap_or_else(|| "the descriptor module failed".to_string())
-    })?;
+        .map_err(|e| thrown_message(&e))?;
     let values: js_sys::Float64Array =
         out.dyn_into().map_err(|_| "the describer returned no Float64Array".to_string())?;
     Ok(values.to_vec())
+}
+
+/// The message of what a JavaScript call threw (an `Error`'s `message`, or a thrown string).
+fn thrown_message(e: &JsValue) -> String {
+    js_sys::Reflect::get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "the descriptor module failed".to_string())
 }
 
 /// A PCM sample rate from JavaScript: a positive whole number of Hz.
@@ -616,11 +623,9 @@ impl Inner {
     ) -> Result<JsValue, JsValue> {
         let source = &track.source;
         let describer = self.describer.borrow().clone();
-        let describe = |samples: &[f32], rate: u32| {
-            match &describer {
+        let describe = |samples: &[f32], rate: u32| match &describer {
             Some(f) => call_describer(f, samples, rate),
-            None => Err("this build has no descriptor code and the descriptor module was not given (setDescriber)".to_string()),
-        }
+            None => Err(NO_DESCRIBER.to_string()),
         };
         let mut ctx = RunContext::timed(&now_ms);
         if describer.is_some() || !cfg!(feature = "descriptors") {
