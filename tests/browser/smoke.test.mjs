@@ -30,7 +30,8 @@ const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 
  * parameters) and the descriptor-table model (issue 17: answers that hold up on music unlike
  * GTZAN, and "not music"): about 0.25 MB gzip more. The descriptors' code then left the CPU
  * engine for the descriptor module, which a worker loads before the table member's first run
- * (837 -> 746 kB; first load about 1.51 MB, descriptors.test.mjs checks it is not part of it).
+ * (the first load's wasm 837 -> 751 kB; first load about 1.51 MB; descriptors.test.mjs checks the
+ * module is not part of it).
  * The service worker's offline cache fill afterwards is not part of it (the page requests
  * are counted, not the service worker's).
  */
