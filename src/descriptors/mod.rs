@@ -7,7 +7,6 @@
 //! defaults: reflect padding, the old HPSS inverse STFT and beat_track's median onset
 //! envelope (`tests/fixtures/descriptors/RECIPE.md` has every detail and the evidence).
 //! Pure DSP: 22050 Hz mono samples in, numbers out.
-
 //!
 //! The DSP itself is the `descriptors` feature (on by default). Without it (the browser's CPU
 //! engine, which gets the numbers from the separate descriptor module) only what describes

@@ -422,10 +422,6 @@ impl Engine {
     }
 }
 
-/// Why a run that needs descriptors fails in the CPU build before `setDescriber`.
-const NO_DESCRIBER: &str =
-    "this build has no descriptor code and the descriptor module was not given (setDescriber)";
-
 /// One window's descriptors from the JavaScript describer (see `Engine::set_describer`).
 fn call_describer(f: &js_sys::Function, samples: &[f32], rate: u32) -> Result<Vec<f64>, String> {
     let out = f
@@ -622,14 +618,15 @@ impl Inner {
         options: &ClassifyOptions,
     ) -> Result<JsValue, JsValue> {
         let source = &track.source;
+        // Without a describer, table members use the build's own descriptor code, and a build
+        // without it says so (`TableModel::features_with`).
         let describer = self.describer.borrow().clone();
-        let describe = |samples: &[f32], rate: u32| match &describer {
-            Some(f) => call_describer(f, samples, rate),
-            None => Err(NO_DESCRIBER.to_string()),
-        };
+        let describe = describer
+            .as_ref()
+            .map(|f| move |samples: &[f32], rate: u32| call_describer(f, samples, rate));
         let mut ctx = RunContext::timed(&now_ms);
-        if describer.is_some() || !cfg!(feature = "descriptors") {
-            ctx = ctx.with_describer(&describe);
+        if let Some(describe) = &describe {
+            ctx = ctx.with_describer(describe);
         }
         if options.mel.unwrap_or(true) {
             let columns =
