@@ -9,7 +9,7 @@ use genrescope::bundle::{
     SpectrogramBundle, TableBundle, TableHeader, WeightStorage,
 };
 use genrescope::classify::{
-    ClassifyError, Ensemble, PartPlan, PatchSelection, RunContext, TableModel,
+    ClassifyError, Ensemble, MemberPart, PartPlan, PatchSelection, RunContext, TableModel,
 };
 use genrescope::descriptors::{column_names, describe, DescriptorWindowing, SAMPLE_RATE};
 use genrescope::model::table::{TableArchitecture, TableNet};
@@ -347,16 +347,94 @@ fn table_members_take_their_descriptors_from_a_given_describer() {
         (&too_few, "56 values came back for one window, 57 were expected"),
         (&not_finite, "value 0 of the window's descriptors is not finite"),
     ];
+    // A table model alone has nothing else to answer with: the run fails and says why.
+    let table_alone =
+        Ensemble::from_bundle(&table_bundle(WeightStorage::F32), &Device::flex()).unwrap();
+    let alone = table_alone.prepare(&signal, SAMPLE_RATE).unwrap();
+    // Beside a network, the table member fails alone: the network's answer stays, the member
+    // is left out with the reason and the result is not complete.
     for (describer, why) in cases {
-        let err = model.run(&prepared, &mut RunContext::default().with_describer(describer));
-        match err {
+        match table_alone.run(&alone, &mut RunContext::default().with_describer(describer)) {
             Err(ClassifyError::DescriptorSource(message)) => assert_eq!(message, why),
             other => panic!("expected a descriptor-source error ({why}), got {other:?}"),
         }
+        let fused = model.run(&prepared, &mut RunContext::default().with_describer(describer));
+        let fused = fused.unwrap_or_else(|e| panic!("{why}: {e}"));
+        let table = &fused.members[1];
+        assert_eq!(
+            table.skipped.as_deref(),
+            Some(format!("its clip descriptors could not be computed: {why}").as_str())
+        );
+        assert_eq!(fused.members[0].probabilities, here.members[0].probabilities);
+        assert_eq!(fused.windows, here.windows);
+        assert!(!fused.coverage.complete, "{:?}", fused.coverage);
     }
     // A first answer leaves the table member out, so it never asks.
     let plan =
         PartPlan { patches: PatchSelection::Spread { count: 3 }, whole_track_members: false };
     let part = model.analyse(&prepared, plan, &mut RunContext::default().with_describer(&failing));
     assert!(part.is_ok(), "{part:?}");
+}
+
+#[test]
+fn a_share_keeps_its_patches_when_the_table_member_fails() {
+    // The page's worker shares a track; the share that also runs the table member must not
+    // lose its patches when the descriptor module cannot load.
+    let bytes =
+        fusion(vec![("cnn", 0.5, cnn_bundle()), ("table", 0.5, table_bundle(WeightStorage::F32))])
+            .unwrap();
+    let model = Ensemble::from_bundle(&bytes, &Device::flex()).unwrap();
+    let prepared = model.prepare(&music(14.0), SAMPLE_RATE).unwrap();
+    let failing = |_: &[f32], _: u32| Err("the module did not load".to_string());
+    let share = |part: usize, parts: usize, whole_track_members: bool| PartPlan {
+        patches: PatchSelection::Rest { after: 1, part, parts },
+        whole_track_members,
+    };
+    let first =
+        PartPlan { patches: PatchSelection::Spread { count: 1 }, whole_track_members: false };
+    let mut ctx = RunContext::default();
+    let first = model.analyse(&prepared, first, &mut ctx).unwrap();
+    let other = model.analyse(&prepared, share(0, 2, false), &mut ctx).unwrap();
+    let mut failed_ctx = RunContext::default().with_describer(&failing);
+    let with_table = model.analyse(&prepared, share(1, 2, true), &mut failed_ctx).unwrap();
+    assert!(
+        matches!(&with_table.members[1], MemberPart::Failed { reason } if reason == "the module did not load"),
+        "{:?}",
+        with_table.members[1]
+    );
+    match &with_table.members[0] {
+        MemberPart::Analysed { windows, .. } => assert!(!windows.is_empty(), "its patches stay"),
+        other => panic!("the network ran: {other:?}"),
+    }
+
+    let merged = model.merge(&[with_table.clone(), first.clone(), other.clone()]).unwrap();
+    let all = model.run(&prepared, &mut RunContext::default()).unwrap();
+    assert_eq!(merged.windows, all.windows, "every patch is in the merged result");
+    assert_eq!(merged.coverage.analysed, merged.coverage.total);
+    assert!(!merged.coverage.complete);
+    assert_eq!(
+        model.failures(&[first.clone(), other.clone(), with_table.clone()]),
+        vec![("table", "the module did not load")]
+    );
+    // A share with no patch and only the failed member gives that member's error, with the
+    // code the page reports.
+    // (8 windows, 1 in the first answer: the eighth of 8 shares has none.)
+    let empty = model.analyse(&prepared, share(7, 8, true), &mut failed_ctx).unwrap();
+    match model.merge(std::slice::from_ref(&empty)) {
+        Err(ClassifyError::DescriptorSource(message)) => {
+            assert_eq!(message, "the module did not load")
+        }
+        other => panic!("expected the member's error, got {other:?}"),
+    }
+    // Merged with the others, it still names the member; the descriptors once computed
+    // replace the failure.
+    let merged = model.merge(&[first.clone(), other.clone(), empty]).unwrap();
+    assert_eq!(
+        merged.members[1].skipped.as_deref(),
+        Some("its clip descriptors could not be computed: the module did not load")
+    );
+    let table = model.analyse(&prepared, share(1, 2, true), &mut RunContext::default()).unwrap();
+    let recovered = model.merge(&[first, other, with_table, table]).unwrap();
+    assert!(recovered.members[1].skipped.is_none());
+    assert!(model.failures(&[]).is_empty());
 }

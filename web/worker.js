@@ -78,7 +78,8 @@ function describe(err) {
     const cause = panic || (/unreachable/.test(message) ? 'out of memory or an internal error' : message);
     message = `the engine stopped on this file: ${cause}`;
   }
-  return { message, code: err?.code ?? (crashed ? 'crashed' : 'internal'), crashed, memory: memory() };
+  // A share of a track where only a member failed carries its `part` (see Engine.mergeParts).
+  return { message, code: err?.code ?? (crashed ? 'crashed' : 'internal'), crashed, memory: memory(), part: err?.part };
 }
 
 /** The wasm memories' sizes in bytes (0 for a module not loaded). */

@@ -288,7 +288,7 @@ impl Ensemble {
         let mut members = Vec::with_capacity(self.members.len());
         for (m, input) in self.planned(prepared, plan) {
             members.push(match input {
-                Ok(samples) => m.model.analyse(samples, plan.patches, ctx)?.into(),
+                Ok(samples) => self.member_part(m, m.model.analyse(samples, plan.patches, ctx))?,
                 Err(part) => part,
             });
         }
@@ -305,17 +305,40 @@ impl Ensemble {
         let mut members = Vec::with_capacity(self.members.len());
         for (m, input) in self.planned(prepared, plan) {
             members.push(match input {
-                Ok(samples) => m.model.analyse_async(samples, plan.patches, ctx).await?.into(),
+                Ok(samples) => {
+                    self.member_part(m, m.model.analyse_async(samples, plan.patches, ctx).await)?
+                }
                 Err(part) => part,
             });
         }
         Ok(TrackPart { level: prepared.level, members })
     }
 
+    /// A member's analysis as its share of a part. In a model with a network, a member whose
+    /// clip descriptors could not be had (the page's descriptor module failed) fails alone:
+    /// the part keeps the network's rows. Any other error fails the part.
+    fn member_part(
+        &self,
+        member: &Member,
+        analysis: Result<Analysis, ClassifyError>,
+    ) -> Result<MemberPart, ClassifyError> {
+        match analysis {
+            Ok(analysis) => Ok(analysis.into()),
+            Err(ClassifyError::DescriptorSource(reason))
+                if member.model.kind() != ModelKind::Spectrogram
+                    && self.has_spectrogram_member() =>
+            {
+                Ok(MemberPart::Failed { reason })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The result from parts of one track (any number, any order; see [`TrackPart`]): each
     /// member's windows gathered by index, concluded and calibrated, then fused, calibrated
-    /// and given a verdict. A member no part has run counts as skipped, and the result's
-    /// [`Coverage`] says how much of the track it covers.
+    /// and given a verdict. A member no part has run counts as skipped (one that failed says
+    /// why), and the result's [`Coverage`] says how much of the track it covers. Parts with
+    /// no rows at all, where a member failed, give that member's error.
     pub fn merge(&self, parts: &[TrackPart]) -> Result<Classification, ClassifyError> {
         let level = parts.first().ok_or(ClassifyError::NoWindows)?.level;
         if parts.iter().any(|p| p.members.len() != self.members.len()) {
@@ -343,11 +366,27 @@ impl Ensemble {
                 }
             }
         }
+        if results.iter().all(Result::is_err) {
+            if let Some(source) = (0..self.members.len()).find_map(|i| parts::failure(parts, i)) {
+                return Err(ClassifyError::DescriptorSource(source.to_string()));
+            }
+        }
         let mut result = self.finish(results, level)?;
         let (_, analysed, total) =
             covered.iter().find(|c| c.0).or(covered.first()).copied().unwrap_or_default();
         result.coverage = Coverage { analysed, total, complete };
         Ok(result)
+    }
+
+    /// Each member that failed in one of `parts` (see [`MemberPart::Failed`]) and no part
+    /// analysed: its name and the descriptor source's error.
+    pub fn failures<'p>(&'p self, parts: &'p [TrackPart]) -> Vec<(&'p str, &'p str)> {
+        self.members
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| parts::gather(parts, i).is_none_or(|(_, w)| w.is_empty()))
+            .filter_map(|(i, m)| Some((m.name.as_str(), parts::failure(parts, i)?)))
+            .collect()
     }
 
     /// The fused result with its tags, music score, level and verdict; refuses a result that

@@ -95,6 +95,13 @@ pub enum MemberPart {
     },
     /// This run left it for another part (a table member after a first answer).
     Deferred,
+    /// It could not run in this part because its clip descriptors could not be had (the
+    /// page's descriptor module did not load or failed); the part keeps the other members'
+    /// rows, and a merged result leaves this member out with this reason.
+    Failed {
+        /// Why (the descriptor source's error).
+        reason: String,
+    },
 }
 
 /// One run's share of a track: the input's level and each member's rows, in bundle order.
@@ -133,16 +140,30 @@ pub(crate) fn gather(parts: &[TrackPart], member: usize) -> Option<(usize, Vec<A
     total.map(|t| (t, windows))
 }
 
-/// Why member `member` is missing from every part: its own reason when a part skipped it,
-/// else that it was deferred.
+/// Why member `member` is missing from every part: its own reason when a part skipped it or
+/// it failed there, else that it was deferred.
 pub(crate) fn missing_reason(parts: &[TrackPart], member: usize) -> String {
     parts
         .iter()
         .find_map(|p| match p.members.get(member) {
             Some(MemberPart::Skipped { reason }) => Some(reason.clone()),
+            Some(MemberPart::Failed { reason }) => Some(failure_reason(reason)),
             _ => None,
         })
         .unwrap_or_else(|| "not analysed yet: it runs after the first answer".to_string())
+}
+
+/// The descriptor source's error that made member `member` fail in one of `parts`, if any.
+pub(crate) fn failure(parts: &[TrackPart], member: usize) -> Option<&str> {
+    parts.iter().find_map(|p| match p.members.get(member) {
+        Some(MemberPart::Failed { reason }) => Some(reason.as_str()),
+        _ => None,
+    })
+}
+
+/// A descriptor source's error as the reason a member is left out.
+fn failure_reason(source: &str) -> String {
+    format!("its clip descriptors could not be computed: {source}")
 }
 
 #[cfg(test)]

@@ -415,7 +415,7 @@ impl Engine {
             top_k,
             &Source::default(),
             &Timings::default(),
-            &[],
+            &failure_warnings(&self.inner.cpu, &parts),
             None,
             None,
         )
@@ -652,8 +652,13 @@ impl Inner {
                 self.analyse(&prepared, plan, &mut ctx).await?
             }
         };
-        let classification =
-            self.cpu.merge(std::slice::from_ref(&part)).map_err(|e| classify_error(&e))?;
+        let parts = std::slice::from_ref(&part);
+        let classification = match self.cpu.merge(parts) {
+            Ok(c) => c,
+            // A share with nothing but a member that failed: the error, with the part (the
+            // failure) for the page to merge.
+            Err(e) => return Err(with_part(classify_error(&e), options.patches.map(|_| &part))),
+        };
         timings.features = ctx.features_ms;
         timings.inference = ctx.inference_ms;
         timings.mel_image = ctx.mel_image_ms;
@@ -671,6 +676,7 @@ impl Inner {
             );
         }
         warnings.extend(gpu_warning);
+        warnings.extend(failure_warnings(&self.cpu, parts));
 
         let n_labels = classification.labels.len();
         let top_k = options.top_k.unwrap_or(3).clamp(1, n_labels.max(1));
@@ -712,6 +718,26 @@ impl Inner {
         let part = self.cpu.analyse(prepared, plan, ctx).map_err(|e| classify_error(&e))?;
         Ok((part, "cpu", warning))
     }
+}
+
+/// A warning for each member that failed in `parts` and ran in none.
+fn failure_warnings(model: &Ensemble, parts: &[TrackPart]) -> Vec<String> {
+    model
+        .failures(parts)
+        .into_iter()
+        .map(|(name, source)| {
+            format!("the `{name}` member was left out: its clip descriptors could not be computed ({source})")
+        })
+        .collect()
+}
+
+/// `error` with a `part` property (see `ClassifyOptions::patches`) when there is one.
+fn with_part(error: JsValue, part: Option<&TrackPart>) -> JsValue {
+    if let Some(value) = part.and_then(|p| to_js(p).ok()) {
+        // Setting a property on a fresh Error object cannot fail.
+        let _ = js_sys::Reflect::set(&error, &JsValue::from_str("part"), &value);
+    }
+    error
 }
 
 /// Reads an options object; `undefined` and `null` give the defaults.

@@ -2,9 +2,9 @@
 // descriptors that a descriptor-table member reads (to keep the first download small), and a
 // worker loads web/pkg/descriptors/ before the first run that includes such a member. With
 // the shipped fusion model: the first load must not fetch it; a track whose module cannot be
-// fetched still gets its first answer and a final result that says which part could not be
-// analysed and why; once the module loads, the table member's answer and the fused one equal
-// the native CLI's.
+// fetched still gets its first answer and every patch, and a final result that leaves the
+// table member out and says why; once the module loads, the table member's answer and the
+// fused one equal the native CLI's.
 //
 //   node --test tests/browser/descriptors.test.mjs      (after ./build.sh build)
 
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { REPO, SHIPPED_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, readRows, startWebServer, waitForEngine, waitForRows } from './harness.mjs';
+import { REPO, SHIPPED_MODEL, dropFiles, launchBrowser, nativeClassify, offsiteRequests, openPage, readRows, startWebServer, waitForEngine, waitForRows, wavBytes, wavSamples } from './harness.mjs';
 
 const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 'jazz', 'jazz.00004.wav');
 /** Largest accepted |p_page - p_cli|, as in smoke.test.mjs. */
@@ -49,26 +49,38 @@ test('CPU path: the descriptor module is not part of the first load, its failure
     const fetched = () => pageRequests.filter((u) => new URL(u).pathname.startsWith('/pkg/descriptors/'));
     assert.deepEqual(fetched(), [], 'the first load does not fetch the descriptor module');
 
-    // The module cannot be fetched: the first answer comes all the same, and the final
-    // result says which part of the track is missing and why.
+    // The module cannot be fetched: the first answer comes all the same, every patch is
+    // analysed, and the final result leaves the table member out, saying why. A 60 s track as
+    // well, whose share with the table member also holds patches: none is lost.
     await page.route('**/pkg/descriptors/**', (route) => route.abort());
-    await dropFiles(page, [{ name: 'unreachable.wav', bytes: readFileSync(CLIP) }]);
-    await waitForRows(page, 1);
-    let [row] = await readRows(page);
-    assert.equal(row.state, 'done', row.error);
-    const failed = await result(page, 'unreachable.wav');
-    assert.equal(failed.coverage.complete, false, JSON.stringify(failed.coverage));
-    assert.ok(failed.coverage.analysed >= 3, `the first answer's patches stay: ${JSON.stringify(failed.coverage)}`);
-    assert.ok(
-      failed.warnings.some((w) => /part of the track could not be analysed \(the clip descriptors could not be computed: the descriptor module did not load/.test(w)),
-      JSON.stringify(failed.warnings),
-    );
+    const { samples, sampleRate } = wavSamples(CLIP);
+    const twice = new Float32Array(2 * samples.length);
+    twice.set(samples);
+    twice.set(samples, samples.length);
+    await dropFiles(page, [
+      { name: 'unreachable.wav', bytes: readFileSync(CLIP) },
+      { name: 'unreachable-60s.wav', bytes: wavBytes(twice, sampleRate) },
+    ]);
+    await waitForRows(page, 2);
+    const why = /its clip descriptors could not be computed.*the descriptor module did not load/;
+    for (const file of ['unreachable.wav', 'unreachable-60s.wav']) {
+      const row = (await readRows(page)).find((r) => r.file === file);
+      assert.equal(row.state, 'done', `${file}: ${row.error}`);
+      const failed = await result(page, file);
+      assert.equal(failed.coverage.complete, false, `${file}: ${JSON.stringify(failed.coverage)}`);
+      assert.equal(failed.coverage.analysed, failed.coverage.total, `${file}: every patch stays: ${JSON.stringify(failed.coverage)}`);
+      assert.deepEqual(failed.warnings.length, 1, `${file}: ${JSON.stringify(failed.warnings)}`);
+      assert.match(failed.warnings[0], /^the `table` member was left out: /, file);
+      assert.match(failed.warnings[0], why, file);
+      const table = row.members.find((m) => m.name === 'table');
+      assert.match(table?.skipped ?? '', why, `${file}: ${JSON.stringify(row.members)}`);
+    }
     await page.unroute('**/pkg/descriptors/**');
 
     // Reachable again: the next track loads it, and every member equals the CLI.
     await dropFiles(page, [{ path: CLIP }]);
-    await waitForRows(page, 2);
-    row = (await readRows(page)).find((r) => r.file === path.basename(CLIP));
+    await waitForRows(page, 3);
+    const row = (await readRows(page)).find((r) => r.file === path.basename(CLIP));
     assert.equal(row.state, 'done', row.error);
     assert.ok(fetched().some((u) => u.endsWith('/pkg/descriptors/genrescope_bg.wasm')), 'the descriptor module was fetched');
     const done = await result(page, path.basename(CLIP));

@@ -276,6 +276,20 @@ export function wavExcerpt(file, seconds, offset = 0) {
   throw new Error(`${file}: no fmt and data chunks`);
 }
 
+/** The samples (-1..1) and rate of a 16-bit PCM mono WAV (the GTZAN clips). */
+export function wavSamples(file) {
+  const b = readFileSync(file);
+  const sampleRate = b.readUInt32LE(24);
+  for (let at = 12; at + 8 <= b.length; at += 8 + b.readUInt32LE(at + 4) + (b.readUInt32LE(at + 4) & 1)) {
+    if (b.toString('latin1', at, at + 4) !== 'data') continue;
+    const n = Math.min(b.readUInt32LE(at + 4), b.length - at - 8) >> 1;
+    const samples = new Float32Array(n);
+    for (let i = 0; i < n; i++) samples[i] = b.readInt16LE(at + 8 + 2 * i) / 32768;
+    return { samples, sampleRate };
+  }
+  throw new Error(`${file}: no data chunk`);
+}
+
 /**
  * A 16-bit PCM mono WAV of `samples` (numbers in [-1, 1], clipped) at `rate`, as a Buffer.
  */

@@ -9,31 +9,16 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { REPO, SHIPPED_MODEL, dropFiles, launchBrowser, nativeClassify, openPage, readRows, startWebServer, waitForEngine, waitForRows, writeTempWav } from './harness.mjs';
+import { REPO, SHIPPED_MODEL, dropFiles, launchBrowser, nativeClassify, openPage, readRows, startWebServer, waitForEngine, waitForRows, wavSamples, writeTempWav } from './harness.mjs';
 
 const GENRES = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres');
 const CLIPS = ['jazz/jazz.00004.wav', 'metal/metal.00002.wav', 'classical/classical.00001.wav', 'reggae/reggae.00003.wav'].map((p) => path.join(GENRES, p));
 /** Largest accepted |p_page - p_cli| (as app.test.mjs). */
 const TOLERANCE = 1e-4;
 
-/** The samples (-1..1) and rate of a 16-bit PCM mono WAV (the GTZAN clips). */
-function readWav(file) {
-  const b = readFileSync(file);
-  const sampleRate = b.readUInt32LE(24);
-  for (let at = 12; at + 8 <= b.length; at += 8 + b.readUInt32LE(at + 4) + (b.readUInt32LE(at + 4) & 1)) {
-    if (b.toString('latin1', at, at + 4) !== 'data') continue;
-    const n = Math.min(b.readUInt32LE(at + 4), b.length - at - 8) >> 1;
-    const samples = new Float32Array(n);
-    for (let i = 0; i < n; i++) samples[i] = b.readInt16LE(at + 8 + 2 * i) / 32768;
-    return { samples, sampleRate };
-  }
-  throw new Error(`${file}: no data chunk`);
-}
-
 /** The clips back to back as one 16-bit mono WAV at their rate (22050 Hz), in a temp folder. */
 function longTrack(name, order) {
-  const clips = order.map((i) => readWav(CLIPS[i]));
+  const clips = order.map((i) => wavSamples(CLIPS[i]));
   const samples = clips.flatMap((c) => Array.from(c.samples));
   return writeTempWav(name, samples, clips[0].sampleRate);
 }

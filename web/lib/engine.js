@@ -50,13 +50,15 @@ export const DESCRIPTORS = {
 
 /** An error from the engine, with the engine's `code` (e.g. 'corrupt', 'unsupported_codec'). */
 export class EngineError extends Error {
-  constructor({ message, code = 'internal', crashed = false, memory = null }) {
+  constructor({ message, code = 'internal', crashed = false, memory = null, part = undefined }) {
     super(message);
     this.name = 'EngineError';
     this.code = code;
     this.crashed = crashed;
     /** The worker's wasm memory sizes after the job (see worker.js), when it reported them. */
     this.memory = memory;
+    /** A share of a track in which only a member failed: its part, which still merges. */
+    this.part = part;
   }
 }
 
@@ -661,7 +663,9 @@ export class EnginePool extends EventTarget {
     const take = ({ i, r, err }) => {
       open.delete(i);
       if (err?.code === 'cancelled') return;
-      if (err) failures.push(err.message);
+      // A share in which only a member failed still merges: the result names the member.
+      if (err?.part) parts.push(err.part);
+      else if (err) failures.push(err.message);
       else parts.push(r.part);
       mel ??= r?.mel;
     };
@@ -681,9 +685,9 @@ export class EnginePool extends EventTarget {
     return this.submit({ type: 'merge', parts, options }, []);
   }
 
-  /** A merged result with the first answer's source and warnings, the Mel image, and the wall time. */
+  /** A merged result with the first answer's source and warnings (and its own), the Mel image, and the wall time. */
   dress(merged, base, started, failures) {
-    const warnings = [...base.warnings];
+    const warnings = [...base.warnings, ...merged.warnings];
     if (failures.length) warnings.push(`part of the track could not be analysed (${failures[0]}); the result covers ${merged.coverage.analysed} of ${merged.coverage.total} patches`);
     return {
       ...merged,
