@@ -28,6 +28,7 @@ fn header(
         tags: architecture.tag_names(),
         architecture,
         weight_storage: WeightStorage::F32,
+        weight_levels: Default::default(),
         provenance: Provenance { data: "verdict test".into(), ..Provenance::default() },
         feature_config,
         calibration,

@@ -1,6 +1,6 @@
 //! [`SpectrogramHeader`]: the JSON half of a model bundle, and its validation.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -26,6 +26,12 @@ pub struct SpectrogramHeader {
     /// How the weight matrices are stored (format v2; absent, i.e. f32, in v1 bundles).
     #[serde(default)]
     pub weight_storage: WeightStorage,
+    /// With an integer `weight_storage`: weight matrices (by parameter path) stored with
+    /// fewer levels than the storage's (`q` in `-n..=n`), e.g. a layer whose rounding barely
+    /// moves the outputs, to shrink the gzipped download. Empty: every matrix uses the
+    /// storage's levels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub weight_levels: BTreeMap<String, u8>,
     /// Where the model came from.
     pub provenance: Provenance,
     /// The temperature and `uncertain` threshold fitted on out-of-fold predictions (absent:
@@ -178,6 +184,7 @@ impl SpectrogramHeader {
             normalisation: decode_field("normalisation", normalisation)?,
             architecture: decode_field("architecture", architecture)?,
             weight_storage,
+            weight_levels: optional_field(&mut object, "weight_levels")?.unwrap_or_default(),
             provenance: decode_field("provenance", provenance)?,
             calibration: optional_field(&mut object, "calibration")?,
             music_detector: optional_field(&mut object, "music_detector")?,
@@ -197,6 +204,7 @@ impl SpectrogramHeader {
     /// can be built for this input size and number of labels.
     pub fn validate(&self) -> Result<(), BundleError> {
         validate_labels(&self.labels)?;
+        validate_weight_levels(&self.weight_levels, self.weight_storage)?;
 
         let fc = &self.feature_config;
         fc.validate().map_err(BundleError::InvalidFeatureConfig)?;
@@ -305,6 +313,29 @@ pub(crate) fn validate_labels(labels: &[String]) -> Result<(), BundleError> {
         }
         if !seen.insert(label.as_str()) {
             return Err(BundleError::DuplicateLabel { label: label.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// `weight_levels` needs an integer storage and levels from 1 to the storage's own.
+pub(crate) fn validate_weight_levels(
+    levels: &BTreeMap<String, u8>,
+    storage: WeightStorage,
+) -> Result<(), BundleError> {
+    let fail =
+        |message: String| Err(BundleError::InvalidHeaderField { field: "weight_levels", message });
+    for (name, &n) in levels {
+        match storage.int_levels() {
+            None => {
+                return fail(format!(
+                    "`{name}` has its own levels, but {storage} weights have none"
+                ))
+            }
+            Some(most) if n == 0 || n > most => {
+                return fail(format!("`{name}` has {n} levels; {storage} allows 1 to {most}"))
+            }
+            Some(_) => {}
         }
     }
     Ok(())

@@ -36,7 +36,7 @@ pub use header::{Dataset, Evaluation, Normalisation, Provenance, SpectrogramHead
 pub use kind::{Header, ModelKind};
 pub use storage::WeightStorage;
 pub use table::{DescriptorInput, TableBundle, TableHeader};
-pub use weights::rounded;
+pub use weights::{rounded, rounded_with_levels, weight_matrices};
 
 use burn::tensor::Device;
 
@@ -82,7 +82,7 @@ impl SpectrogramBundle {
                 format!("{} x {}", header.n_mels(), header.n_frames()),
             );
         }
-        let weights = weights::encode(model, header.weight_storage)?;
+        let weights = weights::encode(model, header.weight_storage, &header.weight_levels)?;
         format::write(&header.to_json()?, &weights)
     }
 
@@ -106,7 +106,8 @@ impl SpectrogramBundle {
             device,
         )
         .map_err(BundleError::InvalidArchitecture)?;
-        let model = weights::decode(model, sections.weights, header.weight_storage)?;
+        let model =
+            weights::decode(model, sections.weights, header.weight_storage, &header.weight_levels)?;
         Ok((header, model))
     }
 

@@ -204,7 +204,7 @@ impl TableBundle {
                 expected.num_params()
             )));
         }
-        let weights = weights::encode(net, header.weight_storage)?;
+        let weights = weights::encode(net, header.weight_storage, &Default::default())?;
         format::write(&header.to_json()?, &weights)
     }
 
@@ -222,7 +222,8 @@ impl TableBundle {
             device,
         )
         .map_err(BundleError::InvalidArchitecture)?;
-        let net = weights::decode(net, sections.weights, header.weight_storage)?;
+        let net =
+            weights::decode(net, sections.weights, header.weight_storage, &Default::default())?;
         Ok((header, net))
     }
 }

@@ -1,5 +1,7 @@
 //! Bundle round trip and one test per load error.
 
+use std::collections::BTreeMap;
+
 use burn::module::Module;
 use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 use serde_json::{json, Value};
@@ -24,6 +26,7 @@ fn header_for(arch: ArchitectureConfig) -> SpectrogramHeader {
         },
         architecture: arch,
         weight_storage: WeightStorage::F32,
+        weight_levels: Default::default(),
         provenance: Provenance {
             data: "GTZAN (unit test)".into(),
             split: "fault-filtered".into(),
@@ -708,7 +711,9 @@ fn bundle_stored_weights_stay_within_the_storage_error_bound() {
     let header = header_for(ArchitectureConfig::cnn_default());
     let model = model_for(&header, &device);
     let original = params_of(&model);
-    for storage in [WeightStorage::F16, WeightStorage::Int8] {
+    for storage in
+        [WeightStorage::F16, WeightStorage::Int8, WeightStorage::Int6, WeightStorage::Int5]
+    {
         let header = SpectrogramHeader { weight_storage: storage, ..header.clone() };
         let (_, loaded) = load(&SpectrogramBundle::to_bytes(&header, &model).unwrap()).unwrap();
         let loaded = params_of(&loaded);
@@ -726,12 +731,15 @@ fn bundle_stored_weights_stay_within_the_storage_error_bound() {
                 let bound = match storage {
                     // Nearest f16: half a unit in the 11th significant bit (plus subnormals).
                     WeightStorage::F16 => x.abs() * 2f32.powi(-11) + 2f32.powi(-25),
-                    // Half a quantisation step of the channel, at most max|w| / 254.
-                    _ => max_abs / 254.0 * (1.0 + 1e-5),
+                    // Half a quantisation step of the channel, at most max|w| / (2 levels).
+                    _ => {
+                        let levels = f32::from(storage.int_levels().unwrap());
+                        max_abs / (2.0 * levels) * (1.0 + 1e-5)
+                    }
                 };
                 assert!((x - y).abs() <= bound, "{storage} {name}: {x} -> {y}");
             }
-            if storage == WeightStorage::Int8 {
+            if storage != WeightStorage::F16 {
                 assert_ne!(a, b, "{name} is quantised");
             }
         }
@@ -863,6 +871,92 @@ fn bundle_error_storage_and_stored_types_disagree() {
     assert!(matches!(
         load_err(&bundle),
         BundleError::WeightDType { .. } | BundleError::UnexpectedWeight { .. }
+    ));
+}
+
+#[test]
+fn bundle_error_int_values_beyond_the_storage_levels() {
+    // An int6 bundle stores its levels as int8 bytes: a byte beyond ±31 is refused by name.
+    let (bytes, _) = small_bundle_as(WeightStorage::Int6);
+    let target = "network.Cnn.blocks.0.conv.weight";
+    let values = |t: &burn_pack::Tensor| t.to_bytes().unwrap().iter().map(|b| *b as i8).collect();
+    let stored: Vec<i8> = values(tensors_of(&bytes).iter().find(|t| t.name == target).unwrap());
+    assert_eq!(stored.iter().map(|v| v.unsigned_abs()).max(), Some(31));
+    let bundle = map_tensors(&bytes, |t| {
+        if t.name != target {
+            return vec![t];
+        }
+        let mut data = t.to_bytes().unwrap().to_vec();
+        data[3] = 40;
+        let shape = t.shape.as_slice().to_vec();
+        vec![burn_pack::Tensor::new(t.name, DType::I8, shape, None, Bytes::from_bytes_vec(data))]
+    });
+    match load_err(&bundle) {
+        BundleError::InvalidQuantisation { parameter, message } => {
+            assert_eq!(parameter, target);
+            assert_eq!(message, "value 3 is 40, beyond int6's range of ±31");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same byte is within int8's levels.
+    let as_int8 = with_header(&bundle, |v| v["weight_storage"] = json!("int8"));
+    assert!(load(&as_int8).is_ok());
+}
+
+#[test]
+fn bundle_weight_levels_are_stored_checked_and_named() {
+    // One matrix at 15 levels under int8 storage: stored within ±15, loaded as that rounding,
+    // and a header or bytes that break the rule are refused by name.
+    let (header, model) = small_bundle_model();
+    let target = "network.Cnn.blocks.0.conv.weight";
+    let levels = BTreeMap::from([(target.to_string(), 15u8)]);
+    let header = SpectrogramHeader {
+        weight_storage: WeightStorage::Int8,
+        weight_levels: levels.clone(),
+        ..header
+    };
+    let bytes = SpectrogramBundle::to_bytes(&header, &model).unwrap();
+    let stored = tensors_of(&bytes);
+    let q = |name: &str| -> Vec<i8> {
+        let t = stored.iter().find(|t| t.name == name).unwrap();
+        t.to_bytes().unwrap().iter().map(|b| *b as i8).collect()
+    };
+    assert_eq!(q(target).iter().map(|v| v.unsigned_abs()).max(), Some(15));
+    assert_eq!(
+        q("network.Cnn.blocks.1.conv.weight").iter().map(|v| v.unsigned_abs()).max(),
+        Some(127)
+    );
+    let (loaded_header, loaded) = load(&bytes).unwrap();
+    assert_eq!(loaded_header.weight_levels, levels);
+    let expected = rounded_with_levels(&model, WeightStorage::Int8, &levels).unwrap();
+    assert_eq!(params_of(&loaded), params_of(&expected));
+
+    let invalid = |edit: &dyn Fn(&mut Value)| match load_err(&with_header(&bytes, edit)) {
+        BundleError::InvalidHeaderField { field: "weight_levels", message } => message,
+        other => panic!("{other:?}"),
+    };
+    let message = invalid(&|v| v["weight_storage"] = json!("f16"));
+    assert!(message.contains("f16 weights have none"), "{message}");
+    let message = invalid(&|v| v["weight_levels"][target] = json!(0));
+    assert!(message.contains("0 levels; int8 allows 1 to 127"), "{message}");
+    let message = invalid(&|v| v["weight_levels"]["network.Cnn.nothing"] = json!(3));
+    assert!(message.contains("`network.Cnn.nothing` is not a weight matrix"), "{message}");
+    // Fewer levels in the header than the bytes hold: the value beyond them is named.
+    match load_err(&with_header(&bytes, |v: &mut Value| v["weight_levels"][target] = json!(7))) {
+        BundleError::InvalidQuantisation { parameter, message } => {
+            assert_eq!(parameter, target);
+            assert!(message.contains("beyond its weight_levels range of ±7"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Writing refuses a name the model does not have.
+    let header = SpectrogramHeader {
+        weight_levels: BTreeMap::from([("network.Cnn.nothing".to_string(), 3u8)]),
+        ..header
+    };
+    assert!(matches!(
+        SpectrogramBundle::to_bytes(&header, &model),
+        Err(BundleError::InvalidHeaderField { field: "weight_levels", .. })
     ));
 }
 

@@ -19,10 +19,16 @@ use super::error::BundleError;
 use super::storage::{self, WeightStorage, SCALE_SUFFIX};
 
 /// Serialises the model's parameters (and batch-norm running statistics) as burnpack bytes,
-/// with the weight matrices in `storage`. Fails if a weight is NaN or infinite, or (f16) beyond
-/// f16's range.
-pub(crate) fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec<u8>, BundleError> {
+/// with the weight matrices in `storage` (integer storage: with the levels `levels` gives a
+/// matrix, else the storage's). Fails if a weight is NaN or infinite, or (f16) beyond f16's
+/// range, or `levels` names no weight matrix of the model.
+pub(crate) fn encode<M: Module>(
+    model: &M,
+    storage: WeightStorage,
+    levels: &BTreeMap<String, u8>,
+) -> Result<Vec<u8>, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
+    let mut unused: BTreeMap<&String, u8> = levels.iter().map(|(k, v)| (k, *v)).collect();
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();
     for tensor in read_tensors(&record).map_err(|e| serialise(e.to_string()))? {
@@ -60,8 +66,9 @@ pub(crate) fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec
                     Bytes::from_bytes_vec(bytes),
                 ));
             }
-            WeightStorage::Int8 => {
-                let q = storage::quantise_int8(&values, &dims);
+            WeightStorage::Int8 | WeightStorage::Int6 | WeightStorage::Int5 => {
+                let levels = unused.remove(&name).or(storage.int_levels()).unwrap_or(127);
+                let q = storage::quantise(&values, &dims, levels);
                 let bytes = q.values.iter().map(|v| *v as u8).collect();
                 let scales = q.scales.iter().flat_map(|s| s.to_le_bytes()).collect();
                 let scale_name = format!("{name}{SCALE_SUFFIX}");
@@ -82,10 +89,21 @@ pub(crate) fn encode<M: Module>(model: &M, storage: WeightStorage) -> Result<Vec
             }
         }
     }
+    if let Some(name) = unused.into_keys().next() {
+        return Err(not_a_matrix(name));
+    }
     burn_pack::Writer::new(out)
         .into_bytes()
         .map(|b| b.to_vec())
         .map_err(|e| serialise(e.to_string()))
+}
+
+/// The error for a `weight_levels` entry that names no stored weight matrix.
+fn not_a_matrix(name: &str) -> BundleError {
+    BundleError::InvalidHeaderField {
+        field: "weight_levels",
+        message: format!("`{name}` is not a weight matrix of this model"),
+    }
 }
 
 /// Loads burnpack `bytes` holding weights in `storage` into `model` (built from the header's
@@ -99,7 +117,9 @@ pub(crate) fn decode<M: Module>(
     model: M,
     bytes: &[u8],
     storage: WeightStorage,
+    levels: &BTreeMap<String, u8>,
 ) -> Result<M, BundleError> {
+    let mut unused: BTreeMap<&String, u8> = levels.iter().map(|(k, v)| (k, *v)).collect();
     let mut expected = ExpectedParams::default();
     model.visit(&mut expected);
     let mut expected = expected.params;
@@ -108,7 +128,7 @@ pub(crate) fn decode<M: Module>(
     let mut tensors = Vec::new();
     let mut scales = BTreeMap::new();
     for tensor in read_tensors(bytes).map_err(unreadable)? {
-        if storage == WeightStorage::Int8 && tensor.name.ends_with(SCALE_SUFFIX) {
+        if storage.int_levels().is_some() && tensor.name.ends_with(SCALE_SUFFIX) {
             scales.insert(tensor.name.clone(), tensor);
         } else {
             tensors.push(tensor);
@@ -125,7 +145,7 @@ pub(crate) fn decode<M: Module>(
         let allowed = match dtype {
             DType::F32 => true,
             DType::F16 => storage == WeightStorage::F16,
-            DType::I8 => storage == WeightStorage::Int8,
+            DType::I8 => storage.int_levels().is_some(),
             _ => false,
         };
         if !allowed {
@@ -163,9 +183,21 @@ pub(crate) fn decode<M: Module>(
                 let scale_shape = scale.shape.as_slice().to_vec();
                 let scale_values = f32s(&scale.into_bytes().map_err(unreadable)?);
                 let q: Vec<i8> = data.iter().map(|b| *b as i8).collect();
-                storage::dequantise_int8(&q, &shape, &scale_values, &scale_shape).map_err(
-                    |message| BundleError::InvalidQuantisation { parameter: name.clone(), message },
-                )?
+                let own = unused.remove(&name);
+                let levels = own.or(storage.int_levels()).unwrap_or(127);
+                if let Some(i) = q.iter().position(|v| v.unsigned_abs() > levels) {
+                    let range = match own {
+                        Some(_) => "its weight_levels range".to_string(),
+                        None => format!("{storage}'s range"),
+                    };
+                    return Err(BundleError::InvalidQuantisation {
+                        parameter: name,
+                        message: format!("value {i} is {}, beyond {range} of ±{levels}", q[i]),
+                    });
+                }
+                storage::dequantise(&q, &shape, &scale_values, &scale_shape).map_err(|message| {
+                    BundleError::InvalidQuantisation { parameter: name.clone(), message }
+                })?
             }
         };
         if let Some(index) = values.iter().position(|v| !v.is_finite()) {
@@ -185,6 +217,9 @@ pub(crate) fn decode<M: Module>(
     if let Some(parameter) = scales.into_keys().next() {
         return Err(BundleError::UnexpectedWeight { parameter });
     }
+    if let Some(name) = unused.into_keys().next() {
+        return Err(not_a_matrix(name));
+    }
 
     let f32_bytes = if converted {
         burn_pack::Writer::new(f32_tensors)
@@ -202,6 +237,16 @@ pub(crate) fn decode<M: Module>(
 /// written with `storage` loads as. Computed in memory (without the compact tensors or their
 /// encoding), so comparing it with a reloaded bundle checks the encoding.
 pub fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, BundleError> {
+    rounded_with_levels(model, storage, &BTreeMap::new())
+}
+
+/// [`rounded`] with some weight matrices at their own levels (see
+/// [`SpectrogramHeader::weight_levels`](super::SpectrogramHeader::weight_levels)).
+pub fn rounded_with_levels<M: Module>(
+    model: &M,
+    storage: WeightStorage,
+    levels: &BTreeMap<String, u8>,
+) -> Result<M, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();
@@ -212,9 +257,10 @@ pub fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, Bundle
         let data = if dtype == DType::F32 && storage.compacts(&dims) {
             let values = f32s(&data);
             let back: Vec<f32> = match storage {
-                WeightStorage::Int8 => {
-                    let q = storage::quantise_int8(&values, &dims);
-                    storage::dequantise_int8(&q.values, &dims, &q.scales, &q.scale_shape)
+                WeightStorage::Int8 | WeightStorage::Int6 | WeightStorage::Int5 => {
+                    let n = levels.get(&name).copied().or(storage.int_levels()).unwrap_or(127);
+                    let q = storage::quantise(&values, &dims, n);
+                    storage::dequantise(&q.values, &dims, &q.scales, &q.scale_shape)
                         .map_err(serialise)?
                 }
                 _ => values.iter().map(|v| f16::from_f32(*v).to_f32()).collect(),
@@ -228,6 +274,14 @@ pub fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, Bundle
     let bytes = burn_pack::Writer::new(out).into_bytes().map_err(|e| serialise(e.to_string()))?;
     let record = ModuleRecord::from_bytes(bytes).map_err(|e| serialise(e.to_string()))?;
     model.clone().try_load_record(record).map_err(|e| serialise(e.to_string()))
+}
+
+/// The parameter paths of the model's weight matrices (rank 2 and up): what integer storage
+/// quantises and `weight_levels` may name.
+pub fn weight_matrices<M: Module>(model: &M) -> Vec<String> {
+    let mut params = ExpectedParams::default();
+    model.visit(&mut params);
+    params.params.into_iter().filter(|(_, shape)| shape.len() >= 2).map(|(name, _)| name).collect()
 }
 
 fn read_tensors(bytes: &[u8]) -> Result<Vec<burn_pack::Tensor>, burn_pack::Error> {

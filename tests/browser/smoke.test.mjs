@@ -31,11 +31,12 @@ const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 
  * GTZAN, and "not music"): about 0.25 MB gzip more. The descriptors' code then left the CPU
  * engine for the descriptor module, which a worker loads before the table member's first run
  * (the first load's wasm 837 -> 751 kB; first load about 1.51 MB; descriptors.test.mjs checks the
- * module is not part of it).
+ * module is not part of it). MusiCNN's penultimate layer then went to 15 integer levels (the
+ * model 672 -> 577 kB; the model card measures the effect): first load about 1.43 MB.
  * The service worker's offline cache fill afterwards is not part of it (the page requests
  * are counted, not the service worker's).
  */
-const INITIAL_DOWNLOAD_BUDGET = 1.55e6;
+const INITIAL_DOWNLOAD_BUDGET = 1.45e6;
 /** Largest accepted |p_page - p_cli|, as in app.test.mjs. */
 const TOLERANCE = 1e-4;
 

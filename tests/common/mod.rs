@@ -99,6 +99,7 @@ pub fn tiny_cnn_bundle(labels: Vec<String>) -> Vec<u8> {
         normalisation: Normalisation::identity(feature_config.n_mels),
         architecture: ArchitectureConfig::Cnn { filters: vec![4], dense: vec![], dropout: 0.0 },
         weight_storage: WeightStorage::F32,
+        weight_levels: Default::default(),
         provenance: Provenance { data: "integration test".into(), ..Provenance::default() },
         feature_config,
         calibration: None,

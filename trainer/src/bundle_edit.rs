@@ -87,6 +87,7 @@ mod tests {
                 dropout: 0.5,
             },
             weight_storage: WeightStorage::F32,
+            weight_levels: Default::default(),
             provenance: Provenance::default(),
             calibration: None,
             music_detector: None,

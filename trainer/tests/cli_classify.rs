@@ -33,6 +33,7 @@ fn write_bundle(dir: &Path) -> PathBuf {
             dropout: 0.5,
         },
         weight_storage: WeightStorage::F32,
+        weight_levels: Default::default(),
         provenance: Provenance {
             data: "cli test (untrained)".into(),
             seed: 7,

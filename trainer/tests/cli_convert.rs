@@ -1,12 +1,14 @@
 //! End-to-end tests of `trainer convert`: re-encoding a bundle's weights without retraining.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use genrescope::bundle::{
-    Normalisation, Provenance, SpectrogramBundle, SpectrogramHeader, WeightStorage,
+    rounded_with_levels, weight_matrices, FusionBundle, MemberBundle, Normalisation, Provenance,
+    SpectrogramBundle, SpectrogramHeader, WeightStorage,
 };
 use genrescope::model::{ArchitectureConfig, GenreNet};
 use genrescope::FeatureConfig;
@@ -34,6 +36,7 @@ fn write_bundle(dir: &Path) -> PathBuf {
             dropout: 0.5,
         },
         weight_storage: WeightStorage::F32,
+        weight_levels: Default::default(),
         provenance: Provenance {
             data: "convert test (untrained)".into(),
             seed: 3,
@@ -52,11 +55,16 @@ fn write_bundle(dir: &Path) -> PathBuf {
 }
 
 fn convert(model: &Path, out: &Path, weights: &str) -> Output {
+    convert_with(model, out, weights, &[])
+}
+
+fn convert_with(model: &Path, out: &Path, weights: &str, extra: &[&str]) -> Output {
     trainer()
         .args(["convert", "--weights", weights, "--model"])
         .arg(model)
         .arg("--out")
         .arg(out)
+        .args(extra)
         .output()
         .unwrap()
 }
@@ -83,9 +91,14 @@ fn convert_changes_only_the_weight_storage() {
         assert!(run.status.success(), "{}", text(&run));
         assert!(text(&run).contains(&format!("weights {storage}")), "{}", text(&run));
         let (converted_header, converted) = load(&out);
+        let command = format!(
+            "{} && trainer convert --model IN --out OUT --weights {storage}",
+            header.provenance.command
+        );
+        let provenance = Provenance { command, ..header.provenance.clone() };
         assert_eq!(
             converted_header,
-            SpectrogramHeader { weight_storage: storage, ..header.clone() }
+            SpectrogramHeader { weight_storage: storage, provenance, ..header.clone() }
         );
         // The converted bundle is the original model with its weights rounded in `storage`.
         assert_eq!(
@@ -153,4 +166,71 @@ fn convert_errors_name_the_problem() {
     assert_eq!(run.status.code(), Some(2));
     assert!(text(&run).contains("fp8") && text(&run).contains("int8"), "{}", text(&run));
     assert!(!out.exists(), "nothing is written on failure");
+}
+
+#[test]
+fn convert_gives_chosen_matrices_fewer_levels_and_converts_fusions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = write_bundle(tmp.path());
+    let (header, model) = load(&original);
+    let matrices = weight_matrices(&model);
+    let dense = matrices.last().unwrap().clone();
+    let out = tmp.path().join("levels.gscope");
+    let run = convert_with(&original, &out, "int8", &["--levels", &format!("{dense}=15")]);
+    assert!(run.status.success(), "{}", text(&run));
+    let (converted_header, converted) = load(&out);
+    assert_eq!(converted_header.weight_levels, BTreeMap::from([(dense.clone(), 15)]));
+    assert!(converted_header.provenance.command.ends_with(&format!("--levels {dense}=15")));
+    let expected =
+        rounded_with_levels(&model, WeightStorage::Int8, &converted_header.weight_levels);
+    assert_eq!(logits(&converted), logits(&expected.unwrap()));
+    // Fewer levels move that matrix more than int8 alone does.
+    let int8 = rounded_with_levels(&model, WeightStorage::Int8, &BTreeMap::new()).unwrap();
+    assert_ne!(logits(&converted), logits(&int8));
+
+    // Levels need an integer storage and a matrix the model has.
+    let run = convert_with(&original, &out, "f16", &["--levels", &format!("{dense}=15")]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run).contains("f16 weights have none"), "{}", text(&run));
+    let run = convert_with(&original, &out, "int8", &["--levels", "network.nothing.weight=15"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run).contains("`network.nothing.weight`, which is not a weight matrix"),
+        "{}",
+        text(&run)
+    );
+    let run = convert_with(&original, &out, "int8", &["--levels", &format!("{dense}=200")]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run).contains("from 1 to 127"), "{}", text(&run));
+
+    // A fusion: every member converted, the fusion's own header kept.
+    let bytes = fs::read(&original).unwrap();
+    let members = ["a", "b"].map(|name| MemberBundle {
+        name: name.into(),
+        weight: 0.5,
+        bytes: bytes.clone(),
+    });
+    let provenance = Provenance { command: "trainer fuse".into(), ..Provenance::default() };
+    let fused = tmp.path().join("fused.gscope");
+    fs::write(&fused, FusionBundle::to_bytes(&header.labels, provenance, None, &members).unwrap())
+        .unwrap();
+    let out = tmp.path().join("fused-int6.gscope");
+    let run = convert(&fused, &out, "int6");
+    assert!(run.status.success(), "{}", text(&run));
+    let converted = fs::read(&out).unwrap();
+    let (fusion, parts) = FusionBundle::from_bytes(&converted).unwrap();
+    assert_eq!(
+        fusion.members.iter().map(|m| (m.name.as_str(), m.weight)).collect::<Vec<_>>(),
+        [("a", 0.5), ("b", 0.5)]
+    );
+    assert_eq!(
+        fusion.provenance.command,
+        "trainer fuse && trainer convert --model IN --out OUT --weights int6"
+    );
+    for part in parts {
+        let (member_header, member) = SpectrogramBundle::from_bytes(part, &Device::flex()).unwrap();
+        assert_eq!(member_header.weight_storage, WeightStorage::Int6);
+        let expected = rounded_with_levels(&model, WeightStorage::Int6, &BTreeMap::new()).unwrap();
+        assert_eq!(logits(&member), logits(&expected));
+    }
 }

@@ -143,6 +143,7 @@ fn bundle_tags_agree_with_tensorflow() {
         tags: architecture.tag_names(),
         architecture: architecture.clone(),
         weight_storage: WeightStorage::F32,
+        weight_levels: Default::default(),
         provenance: Provenance { data: "tag parity test".into(), ..Provenance::default() },
         feature_config: cfg.clone(),
         calibration: None,

@@ -1,75 +1,207 @@
-//! `trainer convert`: re-encode a model bundle's weights (f32, f16 or int8) without
-//! retraining, e.g. to make a trained model's download smaller.
+//! `trainer convert`: re-encode a model bundle's weights (f32, f16, int8, int6 or int5)
+//! without retraining, e.g. to make a trained model's download smaller.
 //!
 //! The converted bundle keeps the header (labels, front end, normalisation, architecture,
-//! provenance) and changes only `weight_storage`. Before writing, the command reloads the
-//! converted bytes and checks that they give exactly the model the storage describes (the
-//! input model with its weights rounded in memory), and tells how far that rounding moves
-//! the output probabilities on a fixed input.
+//! calibration, provenance) and changes only `weight_storage` (and `weight_levels`), adding
+//! the conversion to the provenance's command; a fusion has each member converted and keeps
+//! its own header (fusion weights, calibration). Before writing, the
+//! command reloads each converted member and checks that it gives exactly the model the
+//! storage describes (the input model with its weights rounded in memory), and tells how far
+//! that rounding moves the output probabilities on a fixed input.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
-use genrescope::bundle::{SpectrogramBundle, WeightStorage};
+use genrescope::bundle::{
+    rounded_with_levels, weight_matrices, FusionBundle, Header, MemberBundle, Provenance,
+    SpectrogramBundle, TableBundle, WeightStorage,
+};
 use genrescope::classify::{max_abs_diff, softmax};
 use genrescope::model::GenreNet;
 
 /// Options of `trainer convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Model bundle (`.gscope`) to convert (format v1 or v2, any weight storage).
+    /// Model bundle (`.gscope`) to convert: a spectrogram, table or fusion model (any format
+    /// version, any weight storage).
     #[arg(long, value_name = "BUNDLE")]
     pub model: PathBuf,
     /// Where to write the converted bundle (may be the input itself).
     #[arg(long, value_name = "BUNDLE")]
     pub out: PathBuf,
-    /// Weight storage of the output: f32, f16 (half the size) or int8 (per-channel 8-bit,
-    /// a quarter of the size).
-    #[arg(long, value_name = "f32|f16|int8")]
+    /// Weight storage of the output: f32, f16 (half the size), int8 (per-channel 8-bit, a
+    /// quarter of the size), int6 or int5 (per-channel 6 or 5-bit levels stored as int8: the
+    /// int8 size, a smaller gzip).
+    #[arg(long, value_name = "f32|f16|int8|int6|int5")]
     pub weights: WeightStorage,
+    /// With integer weights: store the weight matrix at this parameter path with fewer levels
+    /// (`q` in `-N..=N`), e.g. `network.Musicnn.backbone.penultimate.weight=15`; repeatable.
+    /// In a fusion it applies to the member that has the parameter. Check the effect with
+    /// `trainer eval` (or `classify --json`) before shipping.
+    #[arg(long = "levels", value_name = "PARAM=N", value_parser = parse_levels)]
+    pub levels: Vec<(String, u8)>,
+}
+
+/// Parses `PARAM=N` (N from 1 to 127).
+fn parse_levels(s: &str) -> Result<(String, u8), String> {
+    let (name, n) = s.split_once('=').ok_or_else(|| format!("expected PARAM=N, got '{s}'"))?;
+    let n: u8 =
+        n.parse().map_err(|_| format!("levels must be a number from 1 to 127, got '{n}'"))?;
+    if name.is_empty() || !(1..=127).contains(&n) {
+        return Err(format!("expected a parameter path and levels from 1 to 127, got '{s}'"));
+    }
+    Ok((name.to_string(), n))
 }
 
 /// Runs `trainer convert`.
 pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     let input = std::fs::read(&args.model)
         .with_context(|| format!("cannot read the model bundle {}", args.model.display()))?;
-    let device = Device::flex();
-    let (mut header, model) = SpectrogramBundle::from_bytes(&input, &device)
-        .with_context(|| format!("{} is not a usable model bundle", args.model.display()))?;
-    let from = header.weight_storage;
-    header.weight_storage = args.weights;
-    let output = SpectrogramBundle::to_bytes(&header, &model)
-        .context("cannot encode the converted bundle")?;
-
-    let (_, reloaded) = SpectrogramBundle::from_bytes(&output, &device)
-        .context("the converted bundle does not load")?;
-    let rounded = genrescope::bundle::rounded(&model, args.weights)?;
-    let input_x = probe_input(model.n_mels, model.n_frames, &device);
-    let [before, expected, got] = [&model, &rounded, &reloaded].map(|m| probabilities(m, &input_x));
-    let check = max_abs_diff(&expected, &got);
-    if check > 1e-5 {
-        bail!("the converted bundle disagrees with the rounded model (max probability difference {check:.1e})");
+    let what = format!("{} is not a usable model bundle", args.model.display());
+    let header = Header::read(&input).with_context(|| what.clone())?;
+    let levels: BTreeMap<String, u8> = args.levels.iter().cloned().collect();
+    let mut unused: BTreeSet<&String> = levels.keys().collect();
+    let mut convert = |bytes: &[u8], name: &str, top: Option<&ConvertArgs>| {
+        let (converted, used) = convert_member(bytes, args.weights, &levels, name, top)?;
+        unused.retain(|k| !used.contains(*k));
+        anyhow::Ok(converted)
+    };
+    let output = match header {
+        Header::Fusion(fusion) => {
+            let (_, members) = FusionBundle::from_bytes(&input).with_context(|| what.clone())?;
+            let mut converted = Vec::with_capacity(members.len());
+            for (member, bytes) in fusion.members.iter().zip(members) {
+                let bytes = convert(bytes, &member.name, None)
+                    .with_context(|| format!("member `{}`", member.name))?;
+                converted.push(MemberBundle {
+                    name: member.name.clone(),
+                    weight: member.weight,
+                    bytes,
+                });
+            }
+            FusionBundle::to_bytes(
+                &fusion.labels,
+                Provenance {
+                    command: converted_command(&fusion.provenance.command, &args),
+                    ..fusion.provenance
+                },
+                fusion.calibration,
+                &converted,
+            )
+            .context("cannot encode the converted fusion")?
+        }
+        _ => convert(&input, "model", Some(&args)).with_context(|| what.clone())?,
+    };
+    if let Some(name) = unused.into_iter().next() {
+        bail!("--levels names `{name}`, which is not a weight matrix of this model");
     }
-    let moved = max_abs_diff(&before, &got);
-
     std::fs::write(&args.out, &output)
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
-        "wrote {} ({} bytes, weights {}); was {} bytes, weights {from}",
+        "wrote {} ({} bytes, weights {}); was {} bytes (run `trainer eval` on real data for \
+         the accuracy)",
         args.out.display(),
         output.len(),
         args.weights,
         input.len()
     );
-    eprintln!(
-        "check: reloads as the rounded model (max probability difference {check:.1e}); on a fixed \
-         test input, the rounding moves probabilities by up to {moved:.1e} (run `trainer eval` on \
-         real data for the accuracy)"
-    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// One spectrogram or table bundle re-encoded in `storage` (a spectrogram model's weight
+/// matrices named in `levels` with those levels), checked to reload as the rounded model;
+/// reports how far the rounding moves its probabilities on a fixed input. Also returns the
+/// names of `levels` it used.
+fn convert_member(
+    input: &[u8],
+    storage: WeightStorage,
+    levels: &BTreeMap<String, u8>,
+    name: &str,
+    top: Option<&ConvertArgs>,
+) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
+    let device = Device::flex();
+    let mut used = Vec::new();
+    let (from, output, before, expected, got) = match Header::read(input)? {
+        Header::Spectrogram(_) => {
+            let (mut header, model) = SpectrogramBundle::from_bytes(input, &device)?;
+            let from = header.weight_storage;
+            header.weight_storage = storage;
+            let matrices = weight_matrices(&model);
+            header.weight_levels = levels
+                .iter()
+                .filter(|(k, _)| matrices.contains(k))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            used.extend(header.weight_levels.keys().cloned());
+            if let Some(args) = top {
+                header.provenance.command = converted_command(&header.provenance.command, args);
+            }
+            let output = SpectrogramBundle::to_bytes(&header, &model)?;
+            let (_, reloaded) = SpectrogramBundle::from_bytes(&output, &device)
+                .context("the converted bundle does not load")?;
+            let rounded = rounded_with_levels(&model, storage, &header.weight_levels)?;
+            let x = probe_input(model.n_mels, model.n_frames, &device);
+            let [before, expected, got] =
+                [&model, &rounded, &reloaded].map(|m| probabilities(m, &x));
+            (from, output, before, expected, got)
+        }
+        Header::Table(_) => {
+            let (mut header, net) = TableBundle::from_bytes(input, &device)?;
+            let from = header.weight_storage;
+            header.weight_storage = storage;
+            if let Some(args) = top {
+                header.provenance.command = converted_command(&header.provenance.command, args);
+            }
+            let output = TableBundle::to_bytes(&header, &net)?;
+            let (_, reloaded) = TableBundle::from_bytes(&output, &device)
+                .context("the converted bundle does not load")?;
+            let rounded = genrescope::bundle::rounded(&net, storage)?;
+            let x = probe_vectors(header.descriptors.columns.len(), &device);
+            let n_labels = header.labels.len();
+            let [before, expected, got] =
+                [&net, &rounded, &reloaded].map(|m| softmax_rows(m.forward(x.clone()), n_labels));
+            (from, output, before, expected, got)
+        }
+        Header::Fusion(_) => bail!("a fusion cannot be a member of a fusion"),
+    };
+    let check = max_abs_diff(&expected, &got);
+    if check > 1e-5 {
+        bail!("the converted bundle disagrees with the rounded model (max probability difference {check:.1e})");
+    }
+    eprintln!(
+        "{name}: weights {from} -> {storage}, {} -> {} bytes; reloads as the rounded model \
+         (max probability difference {check:.1e}); on a fixed test input the rounding moves \
+         probabilities by up to {:.1e}",
+        input.len(),
+        output.len(),
+        max_abs_diff(&before, &got)
+    );
+    Ok((output, used))
+}
+
+/// The provenance's command followed by this conversion (the files as `IN`, `OUT`).
+fn converted_command(before: &str, args: &ConvertArgs) -> String {
+    let levels: String =
+        args.levels.iter().map(|(name, n)| format!(" --levels {name}={n}")).collect();
+    format!("{before} && trainer convert --model IN --out OUT --weights {}{levels}", args.weights)
+}
+
+/// A fixed batch of 8 standardised-looking descriptor vectors.
+fn probe_vectors(dim: usize, device: &Device) -> Tensor<2> {
+    let batch = 8;
+    let values: Vec<f32> =
+        (0..batch * dim).map(|i| ((i as f32 * 0.37).sin() * 1.3).clamp(-3.0, 3.0)).collect();
+    Tensor::from_data(TensorData::new(values, [batch, dim]), device)
+}
+
+/// Softmax probabilities of every row of `logits`, flattened.
+fn softmax_rows(logits: Tensor<2>, n_labels: usize) -> Vec<f32> {
+    let values = logits.into_data().try_to_vec::<f32>().unwrap_or_default();
+    values.chunks(n_labels.max(1)).flat_map(softmax).collect()
 }
 
 /// A fixed batch of 8 smooth pseudo-spectrograms, standardised-looking (about zero mean, unit
@@ -88,6 +220,5 @@ fn probe_input(n_mels: usize, n_frames: usize, device: &Device) -> Tensor<4> {
 
 /// Softmax probabilities of every input row, flattened.
 fn probabilities(model: &GenreNet, x: &Tensor<4>) -> Vec<f32> {
-    let logits = model.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap_or_default();
-    logits.chunks(model.n_labels.max(1)).flat_map(softmax).collect()
+    softmax_rows(model.forward(x.clone()), model.n_labels)
 }

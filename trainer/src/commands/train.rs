@@ -382,6 +382,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         normalisation: outcome.normalisation.clone(),
         architecture: settings.architecture.clone(),
         weight_storage: args.weights,
+        weight_levels: Default::default(),
         provenance: Provenance {
             data: describe_data(&data_dir, &data),
             split: bundled.split.clone(),

@@ -78,8 +78,9 @@ pub struct RunOptions {
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
     /// How the bundle stores the weight matrices: int8 (per-channel 8-bit, a quarter of the
-    /// size), f16 (half) or f32 (as trained). `trainer convert` changes it later.
-    #[arg(long, value_name = "f32|f16|int8", default_value_t = WeightStorage::Int8)]
+    /// size), int6 or int5 (fewer levels: the int8 size, a smaller gzip), f16 (half) or f32
+    /// (as trained). `trainer convert` changes it later.
+    #[arg(long, value_name = "f32|f16|int8|int6|int5", default_value_t = WeightStorage::Int8)]
     pub weights: WeightStorage,
 }
 
