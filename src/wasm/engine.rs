@@ -26,7 +26,7 @@ use super::limits::{page_limits, MAX_FILE_BYTES, MAX_MINUTES};
 use super::output::{classification_to_js, Source, Timings};
 use crate::audio::{self, DecodeLimits, DecodeWarnings};
 use crate::classify::{
-    Ensemble, ModelInfo, PartPlan, PatchSelection, Prepared, RunContext, TrackPart,
+    ClassifyError, Ensemble, ModelInfo, PartPlan, PatchSelection, Prepared, RunContext, TrackPart,
 };
 
 /// Default width cap of the Mel image, in columns (a 30 s clip has about 1300).
@@ -655,9 +655,13 @@ impl Inner {
         let parts = std::slice::from_ref(&part);
         let classification = match self.cpu.merge(parts) {
             Ok(c) => c,
-            // A share with nothing but a member that failed: the error, with the part (the
-            // failure) for the page to merge.
-            Err(e) => return Err(with_part(classify_error(&e), options.patches.map(|_| &part))),
+            // A share with nothing but a member that failed (its descriptors): the error, with
+            // the part (the failure) for the page to merge. Other errors fail the share.
+            Err(e) => {
+                let failed = matches!(e, ClassifyError::DescriptorSource(_));
+                let part = options.patches.filter(|_| failed).map(|_| &part);
+                return Err(with_part(classify_error(&e), part));
+            }
         };
         timings.features = ctx.features_ms;
         timings.inference = ctx.inference_ms;
@@ -709,7 +713,7 @@ impl Inner {
         if let Some(gpu) = &self.gpu {
             match gpu.analyse_async(prepared, plan, ctx).await {
                 Ok(part) => return Ok((part, "webgpu", None)),
-                Err(crate::classify::ClassifyError::Backend(e)) => {
+                Err(ClassifyError::Backend(e)) => {
                     warning = Some(format!("WebGPU failed ({e}); this file ran on the CPU"))
                 }
                 Err(e) => return Err(classify_error(&e)),
