@@ -28,7 +28,7 @@ pub(crate) fn encode<M: Module>(
     levels: &BTreeMap<String, u8>,
 ) -> Result<Vec<u8>, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
-    let mut unused: BTreeMap<&String, u8> = levels.iter().map(|(k, v)| (k, *v)).collect();
+    check_level_names(model, levels)?;
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();
     for tensor in read_tensors(&record).map_err(|e| serialise(e.to_string()))? {
@@ -67,8 +67,7 @@ pub(crate) fn encode<M: Module>(
                 ));
             }
             WeightStorage::Int8 | WeightStorage::Int6 | WeightStorage::Int5 => {
-                let levels = unused.remove(&name).or(storage.int_levels()).unwrap_or(127);
-                let q = storage::quantise(&values, &dims, levels);
+                let q = storage::quantise(&values, &dims, levels_of(storage, levels, &name));
                 let bytes = q.values.iter().map(|v| *v as u8).collect();
                 let scales = q.scales.iter().flat_map(|s| s.to_le_bytes()).collect();
                 let scale_name = format!("{name}{SCALE_SUFFIX}");
@@ -89,21 +88,34 @@ pub(crate) fn encode<M: Module>(
             }
         }
     }
-    if let Some(name) = unused.into_keys().next() {
-        return Err(not_a_matrix(name));
-    }
     burn_pack::Writer::new(out)
         .into_bytes()
         .map(|b| b.to_vec())
         .map_err(|e| serialise(e.to_string()))
 }
 
-/// The error for a `weight_levels` entry that names no stored weight matrix.
-fn not_a_matrix(name: &str) -> BundleError {
-    BundleError::InvalidHeaderField {
-        field: "weight_levels",
-        message: format!("`{name}` is not a weight matrix of this model"),
+/// Refuses `weight_levels` entries that name no weight matrix of `model`.
+fn check_level_names<M: Module>(
+    model: &M,
+    levels: &BTreeMap<String, u8>,
+) -> Result<(), BundleError> {
+    if levels.is_empty() {
+        return Ok(());
     }
+    let matrices = weight_matrices(model);
+    match levels.keys().find(|name| !matrices.contains(name)) {
+        Some(name) => Err(BundleError::InvalidHeaderField {
+            field: "weight_levels",
+            message: format!("`{name}` is not a weight matrix of this model"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The levels weight matrix `name` is stored with in an integer `storage`: its own in
+/// `levels`, else the storage's.
+fn levels_of(storage: WeightStorage, levels: &BTreeMap<String, u8>, name: &str) -> u8 {
+    levels.get(name).copied().or(storage.int_levels()).unwrap_or(127)
 }
 
 /// Loads burnpack `bytes` holding weights in `storage` into `model` (built from the header's
@@ -119,7 +131,7 @@ pub(crate) fn decode<M: Module>(
     storage: WeightStorage,
     levels: &BTreeMap<String, u8>,
 ) -> Result<M, BundleError> {
-    let mut unused: BTreeMap<&String, u8> = levels.iter().map(|(k, v)| (k, *v)).collect();
+    check_level_names(&model, levels)?;
     let mut expected = ExpectedParams::default();
     model.visit(&mut expected);
     let mut expected = expected.params;
@@ -183,16 +195,16 @@ pub(crate) fn decode<M: Module>(
                 let scale_shape = scale.shape.as_slice().to_vec();
                 let scale_values = f32s(&scale.into_bytes().map_err(unreadable)?);
                 let q: Vec<i8> = data.iter().map(|b| *b as i8).collect();
-                let own = unused.remove(&name);
-                let levels = own.or(storage.int_levels()).unwrap_or(127);
-                if let Some(i) = q.iter().position(|v| v.unsigned_abs() > levels) {
-                    let range = match own {
-                        Some(_) => "its weight_levels range".to_string(),
-                        None => format!("{storage}'s range"),
+                let most = levels_of(storage, levels, &name);
+                if let Some(i) = q.iter().position(|v| v.unsigned_abs() > most) {
+                    let range = if levels.contains_key(&name) {
+                        "its weight_levels range".to_string()
+                    } else {
+                        format!("{storage}'s range")
                     };
                     return Err(BundleError::InvalidQuantisation {
                         parameter: name,
-                        message: format!("value {i} is {}, beyond {range} of ±{levels}", q[i]),
+                        message: format!("value {i} is {}, beyond {range} of ±{most}", q[i]),
                     });
                 }
                 storage::dequantise(&q, &shape, &scale_values, &scale_shape).map_err(|message| {
@@ -216,9 +228,6 @@ pub(crate) fn decode<M: Module>(
     }
     if let Some(parameter) = scales.into_keys().next() {
         return Err(BundleError::UnexpectedWeight { parameter });
-    }
-    if let Some(name) = unused.into_keys().next() {
-        return Err(not_a_matrix(name));
     }
 
     let f32_bytes = if converted {
@@ -258,8 +267,7 @@ pub fn rounded_with_levels<M: Module>(
             let values = f32s(&data);
             let back: Vec<f32> = match storage {
                 WeightStorage::Int8 | WeightStorage::Int6 | WeightStorage::Int5 => {
-                    let n = levels.get(&name).copied().or(storage.int_levels()).unwrap_or(127);
-                    let q = storage::quantise(&values, &dims, n);
+                    let q = storage::quantise(&values, &dims, levels_of(storage, levels, &name));
                     storage::dequantise(&q.values, &dims, &q.scales, &q.scale_shape)
                         .map_err(serialise)?
                 }

@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
 use genrescope::bundle::{
-    rounded_with_levels, weight_matrices, FusionBundle, Header, MemberBundle, Provenance,
+    rounded, rounded_with_levels, weight_matrices, FusionBundle, Header, MemberBundle, Provenance,
     SpectrogramBundle, TableBundle, WeightStorage,
 };
 use genrescope::classify::{max_abs_diff, softmax};
@@ -159,7 +159,7 @@ fn convert_member(
             let output = TableBundle::to_bytes(&header, &net)?;
             let (_, reloaded) = TableBundle::from_bytes(&output, &device)
                 .context("the converted bundle does not load")?;
-            let rounded = genrescope::bundle::rounded(&net, storage)?;
+            let rounded = rounded(&net, storage)?;
             let x = probe_vectors(header.descriptors.columns.len(), &device);
             let n_labels = header.labels.len();
             let [before, expected, got] =
