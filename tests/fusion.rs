@@ -317,15 +317,19 @@ fn table_header_errors_are_named() {
         .contains("cannot save"));
 }
 
+/// A fusion of the tiny CNN and the five-descriptor table model, equal weights.
+fn cnn_and_table() -> Ensemble {
+    let members =
+        vec![("cnn", 0.5, cnn_bundle()), ("table", 0.5, table_bundle(WeightStorage::F32))];
+    Ensemble::from_bundle(&fusion(members).unwrap(), &Device::flex()).unwrap()
+}
+
 #[test]
 fn table_members_take_their_descriptors_from_a_given_describer() {
     // The browser's CPU engine has no descriptor code: the page's descriptor module computes
     // the numbers through a describer. Given `describe` itself, the result is the same; what
     // a describer gets wrong fails the run and says why.
-    let bytes =
-        fusion(vec![("cnn", 0.5, cnn_bundle()), ("table", 0.5, table_bundle(WeightStorage::F32))])
-            .unwrap();
-    let model = Ensemble::from_bundle(&bytes, &Device::flex()).unwrap();
+    let model = cnn_and_table();
     let signal = music(14.0);
     let prepared = model.prepare(&signal, SAMPLE_RATE).unwrap();
     let here = model.run(&prepared, &mut RunContext::default()).unwrap();
@@ -380,10 +384,7 @@ fn table_members_take_their_descriptors_from_a_given_describer() {
 fn a_share_keeps_its_patches_when_the_table_member_fails() {
     // The page's worker shares a track; the share that also runs the table member must not
     // lose its patches when the descriptor module cannot load.
-    let bytes =
-        fusion(vec![("cnn", 0.5, cnn_bundle()), ("table", 0.5, table_bundle(WeightStorage::F32))])
-            .unwrap();
-    let model = Ensemble::from_bundle(&bytes, &Device::flex()).unwrap();
+    let model = cnn_and_table();
     let prepared = model.prepare(&music(14.0), SAMPLE_RATE).unwrap();
     let failing = |_: &[f32], _: u32| Err("the module did not load".to_string());
     let share = |part: usize, parts: usize, whole_track_members: bool| PartPlan {

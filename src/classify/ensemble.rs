@@ -384,7 +384,7 @@ impl Ensemble {
         self.members
             .iter()
             .enumerate()
-            .filter(|&(i, _)| parts::gather(parts, i).is_none_or(|(_, w)| w.is_empty()))
+            .filter(|&(i, _)| !parts::has_rows(parts, i))
             .filter_map(|(i, m)| Some((m.name.as_str(), parts::failure(parts, i)?)))
             .collect()
     }

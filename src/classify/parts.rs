@@ -153,6 +153,13 @@ pub(crate) fn missing_reason(parts: &[TrackPart], member: usize) -> String {
         .unwrap_or_else(|| "not analysed yet: it runs after the first answer".to_string())
 }
 
+/// Whether some part analysed at least one window of member `member`.
+pub(crate) fn has_rows(parts: &[TrackPart], member: usize) -> bool {
+    parts.iter().any(|p| {
+        matches!(p.members.get(member), Some(MemberPart::Analysed { windows, .. }) if !windows.is_empty())
+    })
+}
+
 /// The descriptor source's error that made member `member` fail in one of `parts`, if any.
 pub(crate) fn failure(parts: &[TrackPart], member: usize) -> Option<&str> {
     parts.iter().find_map(|p| match p.members.get(member) {
