@@ -13,14 +13,15 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # sharing one would make each build overwrite (and re-link) the other's output.
 GPU_TARGET_DIR="$TARGET_DIR/wasm-gpu"
 PKG_DIR="$ROOT/web/pkg"
-# Builds of the same code: the small CPU engine every visitor loads (without the decoders of
-# compressed formats; a second build with relaxed-SIMD multiply-adds), the decoder module the
+# Builds of the same code: the small CPU engine every visitor loads (without Burn or the
+# decoders of compressed formats; a second build with relaxed-SIMD multiply-adds), the CPU
+# engine with Burn for models whose network the small one does not run (a CNN), the decoder module the
 # CPU engine fetches the first time a file needs it (FLAC, MP3, Ogg Vorbis, AAC/ALAC,
 # Matroska), the descriptor module it fetches when a model's descriptor-table member first
 # runs (the clip descriptors' DSP, left out of the CPU engine), the training module the page
 # fetches when someone teaches it their own genres, and the WebGPU-capable engine with every
 # decoder and the descriptors, fetched only where navigator.gpu yields an adapter.
-WASM_FLAVOURS=(cpu cpu-relaxed decoders descriptors train gpu)
+WASM_FLAVOURS=(cpu cpu-relaxed cpu-burn decoders descriptors train gpu)
 BROWSER_DIR="$ROOT/tests/browser"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 APT_PACKAGES=(chromium mesa-vulkan-drivers)
@@ -48,9 +49,10 @@ Commands:
   build [NAME...]
                 Build the wasm modules (release, +simd128) and their JS bindings (only the
                 NAMEd ones: ${WASM_FLAVOURS[*]}):
-                web/pkg/cpu (CPU engine, loaded first; genrescope_relaxed_bg.wasm is the
-                same engine with relaxed-SIMD multiply-adds, for browsers that validate
-                it, sharing genrescope.js), web/pkg/decoders (the
+                web/pkg/cpu (CPU engine without Burn, loaded first; genrescope_relaxed_bg.wasm
+                is the same engine with relaxed-SIMD multiply-adds, for browsers that
+                validate it, sharing genrescope.js), web/pkg/cpu-burn (the CPU engine with
+                Burn, for CNN and CRNN models), web/pkg/decoders (the
                 compressed-format decoders, loaded on demand), web/pkg/descriptors (the
                 clip descriptors of table members, loaded on demand), web/pkg/train (own-genre
                 training, loaded on demand) and web/pkg/gpu (with WebGPU).
@@ -226,6 +228,7 @@ build_flavour() {
   case "$name" in
     cpu) target_dir="$TARGET_DIR" features=(--no-default-features --features engine) ;;
     cpu-relaxed) target_dir="$TARGET_DIR" features=(--no-default-features --features relaxed-simd) ;;
+    cpu-burn) target_dir="$TARGET_DIR" features=(--no-default-features --features engine,burn) ;;
     decoders) target_dir="$TARGET_DIR" features=(--no-default-features --features decoders,tags) ;;
     descriptors) target_dir="$TARGET_DIR" features=(--no-default-features --features descriptor-module) ;;
     train) target_dir="$TARGET_DIR" features=(--no-default-features --features training) ;;

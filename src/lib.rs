@@ -10,6 +10,7 @@ pub mod audio;
 pub mod bundle;
 pub mod classify;
 pub mod descriptors;
+pub mod device;
 pub mod feature_config;
 pub mod mel;
 pub mod mel_image;

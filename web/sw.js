@@ -24,7 +24,7 @@
 // cache; bump it when SHELL or these rules change, and the old cache is deleted when the new
 // worker activates.
 
-const CACHE = 'genrescope-v7';
+const CACHE = 'genrescope-v8';
 
 importScripts('./lib/relaxed-simd.js');
 
@@ -83,6 +83,9 @@ const SHELL = [
  * widget and its example host page, player.html, are for other pages).
  */
 const OPTIONAL = [
+  // The CPU engine with Burn, for models whose network the small one does not run (a CNN).
+  './pkg/cpu-burn/genrescope.js',
+  './pkg/cpu-burn/genrescope_bg.wasm',
   // Own-genre training, loaded the first time someone trains.
   './train-worker.js',
   './pkg/train/genrescope.js',

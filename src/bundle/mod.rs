@@ -26,7 +26,7 @@ mod storage;
 mod table;
 mod weights;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "burn"))]
 mod tests;
 
 pub use error::BundleError;
@@ -36,16 +36,22 @@ pub use header::{Dataset, Evaluation, Normalisation, Provenance, SpectrogramHead
 pub use kind::{Header, ModelKind};
 pub use storage::WeightStorage;
 pub use table::{DescriptorInput, TableBundle, TableHeader};
+pub(crate) use weights::StoredParam;
+#[cfg(feature = "burn")]
 pub use weights::{rounded, rounded_with_levels, weight_matrices};
 
+#[cfg(feature = "burn")]
 use burn::tensor::Device;
 
+use crate::model::plain::PlainTransfer;
+#[cfg(feature = "burn")]
 use crate::model::GenreNet;
 
 /// Reading and writing model bundles.
 pub struct SpectrogramBundle;
 
 impl SpectrogramBundle {
+    #[cfg(feature = "burn")]
     /// Encodes `header` and `model`'s weights as a bundle, the weight matrices stored as
     /// `header.weight_storage` says (rounded to f16 or quantised to int8 if it says so).
     ///
@@ -86,6 +92,7 @@ impl SpectrogramBundle {
         format::write(&header.to_json()?, &weights)
     }
 
+    #[cfg(feature = "burn")]
     /// Decodes a bundle: checks the container, validates the header, builds the network from
     /// its architecture on `device` and loads the weights into it.
     ///
@@ -109,6 +116,32 @@ impl SpectrogramBundle {
         let model =
             weights::decode(model, sections.weights, header.weight_storage, &header.weight_levels)?;
         Ok((header, model))
+    }
+
+    /// Decodes a bundle of a MusiCNN transfer network into the Burn-free
+    /// [`PlainTransfer`] (the same checks as [`from_bytes`](Self::from_bytes)); `Ok(None)`
+    /// when its architecture is another one.
+    pub fn plain_from_bytes(
+        bytes: &[u8],
+    ) -> Result<Option<(SpectrogramHeader, PlainTransfer)>, BundleError> {
+        let sections = format::read(bytes)?;
+        let header = SpectrogramHeader::from_json_version(sections.header, sections.version)?;
+        let n_labels = header.labels.len();
+        header
+            .architecture
+            .validate(header.n_mels(), header.n_frames(), n_labels)
+            .map_err(BundleError::InvalidArchitecture)?;
+        let Some(expected) = PlainTransfer::expected(&header.architecture, n_labels) else {
+            return Ok(None);
+        };
+        let params = weights::read_params(
+            sections.weights,
+            header.weight_storage,
+            &header.weight_levels,
+            expected.0,
+        )?;
+        let net = PlainTransfer::from_params(&header.architecture, n_labels, params)?;
+        Ok(Some((header, net)))
     }
 
     /// Decodes and validates only the header, without touching the weights or checksum: the

@@ -22,6 +22,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(feature = "burn")]
 use half::f16;
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +100,7 @@ impl FromStr for WeightStorage {
 /// Suffix of the tensor holding an int8 weight's scales.
 pub(crate) const SCALE_SUFFIX: &str = ":scale";
 
+#[cfg(feature = "burn")]
 /// Rounds f32 values to f16; fails with the first value f16 cannot hold (NaN or beyond
 /// ±65504), giving its index.
 pub(crate) fn to_f16(values: &[f32]) -> Result<Vec<f16>, usize> {
@@ -116,6 +118,7 @@ pub(crate) fn to_f16(values: &[f32]) -> Result<Vec<f16>, usize> {
         .collect()
 }
 
+#[cfg(feature = "burn")]
 /// An integer-quantised tensor: values, and one scale per output channel.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Quantised {
@@ -127,6 +130,7 @@ pub(crate) struct Quantised {
     pub scales: Vec<f32>,
 }
 
+#[cfg(feature = "burn")]
 /// The output-channel axis of a weight of this rank (see the module docs).
 fn channel_axis(rank: usize) -> usize {
     if rank == 2 {
@@ -136,6 +140,7 @@ fn channel_axis(rank: usize) -> usize {
     }
 }
 
+#[cfg(feature = "burn")]
 /// Quantises a finite f32 tensor of `shape` (rank 2 or more) per output channel to integers
 /// in `-levels..=levels` (127 for int8), stored as i8.
 pub(crate) fn quantise(values: &[f32], shape: &[usize], levels: u8) -> Quantised {

@@ -7,7 +7,9 @@
 //! on, the network and the provenance. The weights section is the network's burnpack
 //! record, stored as `weight_storage` says, as in a spectrogram bundle.
 
+#[cfg(feature = "burn")]
 use burn::module::Module;
+#[cfg(feature = "burn")]
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,10 @@ use super::kind::{expect_kind, header_object, json_with_kind, take_kind, ModelKi
 use super::storage::WeightStorage;
 use super::{format, weights};
 use crate::descriptors::{column_names, DescriptorWindowing, SAMPLE_RATE};
-use crate::model::table::{TableArchitecture, TableNet};
+use crate::model::plain::PlainTableNet;
+use crate::model::table::TableArchitecture;
+#[cfg(feature = "burn")]
+use crate::model::table::TableNet;
 use crate::trust::Calibration;
 
 /// Longest descriptor window a header may ask for, in seconds (an hour).
@@ -186,6 +191,7 @@ impl TableHeader {
 pub struct TableBundle;
 
 impl TableBundle {
+    #[cfg(feature = "burn")]
     /// Encodes `header` and the network's weights (stored as `header.weight_storage` says).
     /// Refuses a header that fails validation or a network of another shape.
     pub fn to_bytes(header: &TableHeader, net: &TableNet) -> Result<Vec<u8>, BundleError> {
@@ -208,6 +214,28 @@ impl TableBundle {
         format::write(&header.to_json()?, &weights)
     }
 
+    /// Decodes a bundle into the Burn-free [`PlainTableNet`] (the same checks as
+    /// [`from_bytes`](Self::from_bytes)).
+    pub fn plain_from_bytes(bytes: &[u8]) -> Result<(TableHeader, PlainTableNet), BundleError> {
+        let sections = format::read(bytes)?;
+        let header = TableHeader::from_json_version(sections.header, sections.version)?;
+        let (n_inputs, n_labels) = (header.descriptors.columns.len(), header.labels.len());
+        header
+            .architecture
+            .validate(n_inputs, n_labels)
+            .map_err(BundleError::InvalidArchitecture)?;
+        let expected = PlainTableNet::expected(&header.architecture, n_inputs, n_labels);
+        let params = weights::read_params(
+            sections.weights,
+            header.weight_storage,
+            &Default::default(),
+            expected.0,
+        )?;
+        let net = PlainTableNet::from_params(&header.architecture, n_inputs, n_labels, params)?;
+        Ok((header, net))
+    }
+
+    #[cfg(feature = "burn")]
     /// Decodes a table-model bundle: container, header, then the network on `device`.
     pub fn from_bytes(
         bytes: &[u8],

@@ -10,14 +10,19 @@
 
 use std::collections::BTreeMap;
 
+#[cfg(feature = "burn")]
 use burn::module::{Module, ModuleVisitor, Param};
+#[cfg(feature = "burn")]
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, DType, Tensor};
+#[cfg(feature = "burn")]
+use burn::tensor::Tensor;
+use burn_pack::{Bytes, DType};
 use half::f16;
 
 use super::error::BundleError;
 use super::storage::{self, WeightStorage, SCALE_SUFFIX};
 
+#[cfg(feature = "burn")]
 /// Serialises the model's parameters (and batch-norm running statistics) as burnpack bytes,
 /// with the weight matrices in `storage` (integer storage: with the levels `levels` gives a
 /// matrix, else the storage's). Fails if a weight is NaN or infinite, or (f16) beyond f16's
@@ -28,7 +33,7 @@ pub(crate) fn encode<M: Module>(
     levels: &BTreeMap<String, u8>,
 ) -> Result<Vec<u8>, BundleError> {
     let serialise = |e: String| BundleError::Serialise(format!("weights: {e}"));
-    check_level_names(model, levels)?;
+    check_level_names(&weight_matrices(model), levels)?;
     let record = model.clone().into_record().into_bytes().map_err(|e| serialise(e.to_string()))?;
     let mut out = Vec::new();
     for tensor in read_tensors(&record).map_err(|e| serialise(e.to_string()))? {
@@ -94,15 +99,11 @@ pub(crate) fn encode<M: Module>(
         .map_err(|e| serialise(e.to_string()))
 }
 
-/// Refuses `weight_levels` entries that name no weight matrix of `model`.
-fn check_level_names<M: Module>(
-    model: &M,
+/// Refuses `weight_levels` entries that name none of a model's weight `matrices`.
+fn check_level_names(
+    matrices: &[String],
     levels: &BTreeMap<String, u8>,
 ) -> Result<(), BundleError> {
-    if levels.is_empty() {
-        return Ok(());
-    }
-    let matrices = weight_matrices(model);
     match levels.keys().find(|name| !matrices.contains(name)) {
         Some(name) => Err(BundleError::InvalidHeaderField {
             field: "weight_levels",
@@ -118,24 +119,64 @@ fn levels_of(storage: WeightStorage, levels: &BTreeMap<String, u8>, name: &str) 
     levels.get(name).copied().or(storage.int_levels()).unwrap_or(127)
 }
 
+#[cfg(feature = "burn")]
 /// Loads burnpack `bytes` holding weights in `storage` into `model` (built from the header's
-/// architecture).
-///
-/// Before Burn sees the record, every stored tensor is checked against the model: same set of
-/// parameter paths, same shapes, a data type the storage allows (f32 always; f16 for `f16`;
-/// int8 with valid scales for `int8`), finite values. So a mismatch gets a named error rather
-/// than a panic, and no tensor is allocated from a shape the architecture did not ask for.
+/// architecture), after [`read_params`] has checked them against the model's parameters.
 pub(crate) fn decode<M: Module>(
     model: M,
     bytes: &[u8],
     storage: WeightStorage,
     levels: &BTreeMap<String, u8>,
 ) -> Result<M, BundleError> {
-    check_level_names(&model, levels)?;
     let mut expected = ExpectedParams::default();
     model.visit(&mut expected);
-    let mut expected = expected.params;
+    let params = read_params(bytes, storage, levels, expected.params)?;
+    let tensors = params
+        .into_iter()
+        .map(|p| {
+            let bytes =
+                Bytes::from_bytes_vec(p.values.iter().flat_map(|v| v.to_le_bytes()).collect());
+            burn_pack::Tensor::new(p.name, DType::F32, p.shape, p.param_id, bytes)
+        })
+        .collect();
+    let f32_bytes = burn_pack::Writer::new(tensors)
+        .into_bytes()
+        .map_err(|e| BundleError::UnreadableWeights(e.to_string()))?;
+    let record = ModuleRecord::from_bytes(f32_bytes)
+        .map_err(|e| BundleError::UnreadableWeights(e.to_string()))?;
+    model.try_load_record(record).map_err(|e| BundleError::WeightsRejected(e.to_string()))
+}
 
+/// One stored parameter, read back as f32 values (whatever the storage).
+pub(crate) struct StoredParam {
+    /// Its module path (`network.Musicnn.head.out.weight`).
+    pub(crate) name: String,
+    /// Its shape.
+    #[cfg_attr(not(feature = "burn"), allow(dead_code))]
+    pub(crate) shape: Vec<usize>,
+    /// Its values, row-major.
+    pub(crate) values: Vec<f32>,
+    /// Burn's parameter id, kept for the record.
+    #[cfg_attr(not(feature = "burn"), allow(dead_code))]
+    param_id: Option<u64>,
+}
+
+/// Reads burnpack `bytes` holding weights in `storage` as f32 parameters, checked against
+/// `expected` (every parameter's path and shape; `weight_levels` may name only its matrices).
+///
+/// Every stored tensor is checked: same set of parameter paths, same shapes, a data type the
+/// storage allows (f32 always; f16 for `f16`; int8 with valid scales and values within the
+/// matrix's levels for integer storage), finite values. So a mismatch gets a named error
+/// rather than a panic, and nothing is allocated from a shape the architecture did not ask
+/// for. Needs no Burn module: the Burn-free networks ([`crate::model::plain`]) read their
+/// weights with it too.
+pub(crate) fn read_params(
+    bytes: &[u8],
+    storage: WeightStorage,
+    levels: &BTreeMap<String, u8>,
+    mut expected: BTreeMap<String, Vec<usize>>,
+) -> Result<Vec<StoredParam>, BundleError> {
+    check_level_names(&matrices_of(&expected), levels)?;
     let unreadable = |e: burn_pack::Error| BundleError::UnreadableWeights(e.to_string());
     let mut tensors = Vec::new();
     let mut scales = BTreeMap::new();
@@ -147,8 +188,7 @@ pub(crate) fn decode<M: Module>(
         }
     }
 
-    let mut converted = false;
-    let mut f32_tensors = Vec::with_capacity(tensors.len());
+    let mut params = Vec::with_capacity(tensors.len());
     for tensor in tensors {
         let Some(shape) = expected.remove(&tensor.name) else {
             return Err(BundleError::UnexpectedWeight { parameter: tensor.name });
@@ -174,7 +214,7 @@ pub(crate) fn decode<M: Module>(
                 found: tensor.shape.as_slice().to_vec(),
             });
         }
-        let (name, _, burn_shape, id, data) = tensor.into_parts().map_err(unreadable)?;
+        let (name, _, _, param_id, data) = tensor.into_parts().map_err(unreadable)?;
         let values = match dtype {
             DType::F32 => f32s(&data),
             DType::F16 => {
@@ -215,13 +255,7 @@ pub(crate) fn decode<M: Module>(
         if let Some(index) = values.iter().position(|v| !v.is_finite()) {
             return Err(BundleError::NonFiniteWeight { parameter: name, index });
         }
-        let data = if dtype == DType::F32 {
-            data
-        } else {
-            converted = true;
-            Bytes::from_bytes_vec(values.iter().flat_map(|v| v.to_le_bytes()).collect())
-        };
-        f32_tensors.push(burn_pack::Tensor::new(name, DType::F32, burn_shape, id, data));
+        params.push(StoredParam { name, shape, values, param_id });
     }
     if let Some(parameter) = expected.into_keys().next() {
         return Err(BundleError::MissingWeight { parameter });
@@ -229,19 +263,10 @@ pub(crate) fn decode<M: Module>(
     if let Some(parameter) = scales.into_keys().next() {
         return Err(BundleError::UnexpectedWeight { parameter });
     }
-
-    let f32_bytes = if converted {
-        burn_pack::Writer::new(f32_tensors)
-            .into_bytes()
-            .map_err(|e| BundleError::UnreadableWeights(e.to_string()))?
-    } else {
-        Bytes::from_bytes_vec(bytes.to_vec())
-    };
-    let record = ModuleRecord::from_bytes(f32_bytes)
-        .map_err(|e| BundleError::UnreadableWeights(e.to_string()))?;
-    model.try_load_record(record).map_err(|e| BundleError::WeightsRejected(e.to_string()))
+    Ok(params)
 }
 
+#[cfg(feature = "burn")]
 /// The model with its weights rounded the way `storage` stores them, i.e. the model a bundle
 /// written with `storage` loads as. Computed in memory (without the compact tensors or their
 /// encoding), so comparing it with a reloaded bundle checks the encoding.
@@ -249,6 +274,7 @@ pub fn rounded<M: Module>(model: &M, storage: WeightStorage) -> Result<M, Bundle
     rounded_with_levels(model, storage, &BTreeMap::new())
 }
 
+#[cfg(feature = "burn")]
 /// [`rounded`] with some weight matrices at their own levels (see
 /// [`SpectrogramHeader::weight_levels`](super::SpectrogramHeader::weight_levels)).
 pub fn rounded_with_levels<M: Module>(
@@ -284,12 +310,18 @@ pub fn rounded_with_levels<M: Module>(
     model.clone().try_load_record(record).map_err(|e| serialise(e.to_string()))
 }
 
+#[cfg(feature = "burn")]
 /// The parameter paths of the model's weight matrices (rank 2 and up): what integer storage
 /// quantises and `weight_levels` may name.
 pub fn weight_matrices<M: Module>(model: &M) -> Vec<String> {
     let mut params = ExpectedParams::default();
     model.visit(&mut params);
-    params.params.into_iter().filter(|(_, shape)| shape.len() >= 2).map(|(name, _)| name).collect()
+    matrices_of(&params.params)
+}
+
+/// The paths of the weight matrices (rank 2 and up) among parameters of these shapes.
+fn matrices_of(params: &BTreeMap<String, Vec<usize>>) -> Vec<String> {
+    params.iter().filter(|(_, shape)| shape.len() >= 2).map(|(name, _)| name.clone()).collect()
 }
 
 fn read_tensors(bytes: &[u8]) -> Result<Vec<burn_pack::Tensor>, burn_pack::Error> {
@@ -301,6 +333,7 @@ fn f32s(data: &[u8]) -> Vec<f32> {
     data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
+#[cfg(feature = "burn")]
 /// Collects each float parameter's module path and shape without initialising it, using the
 /// same path scheme as Burn's record (`network.Cnn.blocks.0.conv.weight`).
 #[derive(Default)]
@@ -309,6 +342,7 @@ struct ExpectedParams {
     params: BTreeMap<String, Vec<usize>>,
 }
 
+#[cfg(feature = "burn")]
 impl ModuleVisitor for ExpectedParams {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());

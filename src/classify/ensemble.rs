@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 
-use burn::tensor::Device;
+use crate::device::Device;
 
 use super::model::{load_model, Analysis, Model, PatchEmbeddings, RunContext};
 use super::parts::{self, Coverage, MemberPart, PatchSelection, TrackPart};

@@ -66,4 +66,8 @@ pub enum ClassifyError {
     /// The compute backend failed while running the model.
     #[error("the model could not run on this device: {0}")]
     Backend(String),
+    /// This build has no Burn (the browser's small CPU engine), and the model's network is one
+    /// only Burn computes (a CNN or CRNN); the value names it.
+    #[error("this engine runs MusiCNN transfer and descriptor-table networks; a {0} needs the engine built with Burn")]
+    NeedsBurn(String),
 }

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use burn::tensor::Device;
+use crate::device::Device;
 
 use super::parts::{AnalysedWindow, PatchSelection};
 use super::spectrogram::SpectrogramModel;

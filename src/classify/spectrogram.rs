@@ -5,15 +5,19 @@
 //! (standardise, network, softmax, tags and detector input per window) -> [`Model::conclude`]
 //! (mean per track). [`SpectrogramModel::infer`] runs the last two on given features.
 
-use burn::tensor::{Device, Tensor, TensorData};
+#[cfg(feature = "burn")]
+use burn::tensor::{Tensor, TensorData};
 
 use super::model::{AnalyseFuture, Analysis, Model, PatchEmbeddings, RunContext};
 use super::parts::{AnalysedWindow, PatchSelection};
 use super::{mean_probabilities, rank, softmax, Classification, ClassifyError, WindowResult};
 use crate::audio::{resample_range, resampled_len};
 use crate::bundle::{BundleError, ModelKind, SpectrogramBundle, SpectrogramHeader};
+use crate::device::Device;
 use crate::feature_config::Windowing;
 use crate::mel::MelExtractor;
+use crate::model::plain::{self, PlainTransfer};
+#[cfg(feature = "burn")]
 use crate::model::GenreNet;
 use crate::segment::{window_features, window_starts, WindowFeatures, WindowSpan};
 use crate::trust::music_detector::sigmoid;
@@ -22,22 +26,52 @@ use crate::trust::DetectorInput;
 /// Windows sent through the network at once; bounds memory on long tracks.
 const BATCH: usize = 16;
 
-/// A spectrogram model ready to classify: header, network on a device, and the matching
-/// front end.
+/// A spectrogram model ready to classify: header, network, and the matching front end.
 pub struct SpectrogramModel {
     header: SpectrogramHeader,
-    model: GenreNet,
-    device: Device,
+    network: Network,
     extractor: MelExtractor,
 }
 
+/// The network and what runs it.
+// One per loaded model: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
+enum Network {
+    /// Burn-free, on the CPU: what a MusiCNN transfer network runs as on the plain CPU device.
+    Plain(PlainTransfer),
+    /// Burn's network on a device (the other architectures, and the GPU).
+    #[cfg(feature = "burn")]
+    Burn { model: GenreNet, device: Device },
+}
+
 impl SpectrogramModel {
-    /// Loads a bundle onto `device`, checking it completely (see [`SpectrogramBundle::from_bytes`]).
+    /// Loads a bundle for `device`, checking it completely (see [`SpectrogramBundle::from_bytes`]).
+    /// On the plain CPU device a MusiCNN transfer network runs without Burn
+    /// ([`PlainTransfer`], the same values).
     pub fn from_bundle(bytes: &[u8], device: &Device) -> Result<Self, ClassifyError> {
-        let (header, model) = SpectrogramBundle::from_bytes(bytes, device)?;
+        let plain =
+            if plain::serves(device) { SpectrogramBundle::plain_from_bytes(bytes)? } else { None };
+        let (header, network) = match plain {
+            Some((header, net)) => (header, Network::Plain(net)),
+            #[cfg(feature = "burn")]
+            None => {
+                let (header, model) = SpectrogramBundle::from_bytes(bytes, device)?;
+                (header, Network::Burn { model, device: device.clone() })
+            }
+            #[cfg(not(feature = "burn"))]
+            None => {
+                let header = SpectrogramBundle::read_header(bytes)?;
+                return Err(ClassifyError::NeedsBurn(header.architecture.description().into()));
+            }
+        };
         let extractor =
             MelExtractor::new(&header.feature_config).map_err(BundleError::InvalidFeatureConfig)?;
-        Ok(SpectrogramModel { header, model, device: device.clone(), extractor })
+        Ok(SpectrogramModel { header, network, extractor })
+    }
+
+    /// Whether the network runs without Burn ([`PlainTransfer`]).
+    pub fn runs_plain(&self) -> bool {
+        matches!(self.network, Network::Plain(_))
     }
 
     /// The bundle header (labels, feature config, provenance).
@@ -67,10 +101,20 @@ impl SpectrogramModel {
         }
         let mut data = Vec::new();
         for start in (0..features.len()).step_by(BATCH) {
-            let e = self.model.backbone_embedding(self.input_batch(&features, start)).ok_or_else(
-                || ClassifyError::Backend("this network has no backbone embedding".into()),
-            )?;
-            data.extend(e.try_into_data().map_err(backend_error)?.iter::<f32>());
+            let input = self.standardised_batch(&features, start);
+            match &self.network {
+                Network::Plain(net) => {
+                    data.extend(net.backbone_embedding(&input, features.n_mels, features.n_frames))
+                }
+                #[cfg(feature = "burn")]
+                Network::Burn { model, device } => {
+                    let x = tensor_batch(input, &features, device);
+                    let e = model.backbone_embedding(x).ok_or_else(|| {
+                        ClassifyError::Backend("this network has no backbone embedding".into())
+                    })?;
+                    data.extend(e.try_into_data().map_err(backend_error)?.iter::<f32>());
+                }
+            }
         }
         let dim = data.len() / features.len();
         Ok(PatchEmbeddings { dim, data })
@@ -85,9 +129,8 @@ impl SpectrogramModel {
     ) -> Result<Vec<AnalysedWindow>, ClassifyError> {
         let mut rows = self.rows(features)?;
         for start in (0..features.len()).step_by(BATCH) {
-            let outputs = self.batch_outputs(features, start);
-            for tensor in outputs {
-                rows.read(tensor.try_into_data().map_err(backend_error)?)?;
+            for output in self.batch_outputs(features, start) {
+                rows.read(output.values()?)?;
             }
         }
         Ok(self.analysed(features, indices, rows))
@@ -101,9 +144,8 @@ impl SpectrogramModel {
     ) -> Result<Vec<AnalysedWindow>, ClassifyError> {
         let mut rows = self.rows(features)?;
         for start in (0..features.len()).step_by(BATCH) {
-            let outputs = self.batch_outputs(features, start);
-            for tensor in outputs {
-                rows.read(tensor.into_data_async().await.map_err(backend_error)?)?;
+            for output in self.batch_outputs(features, start) {
+                rows.read(output.values_async().await?)?;
             }
         }
         Ok(self.analysed(features, indices, rows))
@@ -131,44 +173,62 @@ impl SpectrogramModel {
             .unwrap_or(0)
     }
 
-    /// The windows `start .. start + BATCH` of `features`, standardised, as the network's
-    /// input `[n, 1, n_mels, n_frames]` on the model's device.
-    fn input_batch(&self, features: &WindowFeatures, start: usize) -> Tensor<4> {
+    /// The windows `start .. start + BATCH` of `features`, standardised
+    /// (`[n][n_mels][n_frames]`).
+    fn standardised_batch(&self, features: &WindowFeatures, start: usize) -> Vec<f32> {
         let end = (start + BATCH).min(features.len());
-        let (n_mels, n_frames) = (features.n_mels, features.n_frames);
-        let size = n_mels * n_frames;
+        let size = features.n_mels * features.n_frames;
         let mut input = features.data[start * size..end * size].to_vec();
         for window in input.chunks_exact_mut(size) {
-            self.header.normalisation.standardise(window, n_frames);
+            self.header.normalisation.standardise(window, features.n_frames);
         }
-        let shape = [end - start, 1, n_mels, n_frames];
-        Tensor::<4>::from_data(TensorData::new(input, shape), &self.device)
+        input
     }
 
     /// The outputs of the windows `start .. start + BATCH` that the result needs, in the
     /// order [`Rows::read`] takes them: logits, then tag logits (when the header names
     /// tags), then the music detector's input (when it has one). Standardised first.
-    fn batch_outputs(&self, features: &WindowFeatures, start: usize) -> Vec<Tensor<2>> {
-        let x = self.input_batch(features, start);
+    fn batch_outputs(&self, features: &WindowFeatures, start: usize) -> Vec<BatchOutput> {
+        let input = self.standardised_batch(features, start);
         let wants_tags = !self.header.tags.is_empty();
         let detector = self.header.music_detector.as_ref().map(|d| d.input);
-        if !wants_tags && detector.is_none() {
-            return vec![self.model.forward(x)];
-        }
-        let (logits, backbone) = self.model.forward_all(x);
-        let mut outputs = vec![logits];
-        if let Some(b) = backbone {
-            if wants_tags {
-                outputs.extend(b.tag_logits.clone());
+        match &self.network {
+            Network::Plain(net) => {
+                let out = net.forward_all(&input, features.n_mels, features.n_frames);
+                let mut outputs = vec![out.logits];
+                if wants_tags {
+                    outputs.extend(out.tag_logits.clone());
+                }
+                outputs.extend(match detector {
+                    Some(DetectorInput::Penultimate) => out.penultimate,
+                    Some(DetectorInput::TagLogits) => out.tag_logits,
+                    Some(DetectorInput::Pools) => Some(out.pools),
+                    None => None,
+                });
+                outputs.into_iter().map(BatchOutput::Values).collect()
             }
-            outputs.extend(match detector {
-                Some(DetectorInput::Penultimate) => b.penultimate,
-                Some(DetectorInput::TagLogits) => b.tag_logits,
-                Some(DetectorInput::Pools) => Some(b.pools),
-                None => None,
-            });
+            #[cfg(feature = "burn")]
+            Network::Burn { model, device } => {
+                let x = tensor_batch(input, features, device);
+                if !wants_tags && detector.is_none() {
+                    return vec![BatchOutput::Tensor(Box::new(model.forward(x)))];
+                }
+                let (logits, backbone) = model.forward_all(x);
+                let mut outputs = vec![logits];
+                if let Some(b) = backbone {
+                    if wants_tags {
+                        outputs.extend(b.tag_logits.clone());
+                    }
+                    outputs.extend(match detector {
+                        Some(DetectorInput::Penultimate) => b.penultimate,
+                        Some(DetectorInput::TagLogits) => b.tag_logits,
+                        Some(DetectorInput::Pools) => Some(b.pools),
+                        None => None,
+                    });
+                }
+                outputs.into_iter().map(|t| BatchOutput::Tensor(Box::new(t))).collect()
+            }
         }
-        outputs
     }
 
     /// Each window's rows with its index and place in the track.
@@ -460,8 +520,7 @@ impl Rows {
     }
 
     /// Takes the next output of a batch, in [`SpectrogramModel::batch_outputs`]'s order.
-    fn read(&mut self, data: TensorData) -> Result<(), ClassifyError> {
-        let values = data.try_to_vec::<f32>().map_err(backend_error)?;
+    fn read(&mut self, values: Vec<f32>) -> Result<(), ClassifyError> {
         match self.pending() {
             Pending::Logits => {
                 self.probabilities.extend(values.chunks_exact(self.n_labels).map(softmax))
@@ -499,6 +558,48 @@ enum Pending {
     Detector,
 }
 
+/// One output of a batch: values already on the host (the plain network), or a tensor to
+/// read back.
+enum BatchOutput {
+    Values(Vec<f32>),
+    #[cfg(feature = "burn")]
+    Tensor(Box<Tensor<2>>),
+}
+
+impl BatchOutput {
+    /// The values, read synchronously (CPU backends, native wgpu).
+    fn values(self) -> Result<Vec<f32>, ClassifyError> {
+        match self {
+            BatchOutput::Values(values) => Ok(values),
+            #[cfg(feature = "burn")]
+            BatchOutput::Tensor(t) => {
+                t.try_into_data().map_err(backend_error)?.try_to_vec::<f32>().map_err(backend_error)
+            }
+        }
+    }
+
+    /// The values, read asynchronously (every backend).
+    async fn values_async(self) -> Result<Vec<f32>, ClassifyError> {
+        match self {
+            BatchOutput::Values(values) => Ok(values),
+            #[cfg(feature = "burn")]
+            BatchOutput::Tensor(t) => {
+                let data = t.into_data_async().await.map_err(backend_error)?;
+                data.try_to_vec::<f32>().map_err(backend_error)
+            }
+        }
+    }
+}
+
+/// Standardised windows as the Burn network's input `[n, 1, n_mels, n_frames]` on `device`.
+#[cfg(feature = "burn")]
+fn tensor_batch(input: Vec<f32>, features: &WindowFeatures, device: &Device) -> Tensor<4> {
+    let n = input.len() / (features.n_mels * features.n_frames).max(1);
+    let shape = [n, 1, features.n_mels, features.n_frames];
+    Tensor::<4>::from_data(TensorData::new(input, shape), device)
+}
+
+#[cfg(feature = "burn")]
 fn backend_error(e: impl std::fmt::Debug) -> ClassifyError {
     ClassifyError::Backend(format!("{e:?}"))
 }

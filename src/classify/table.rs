@@ -4,18 +4,17 @@
 //!
 //! Stages: [`TableModel::features`] (descriptor windows of 22050 Hz mono PCM, selected
 //! and standardised as in training) -> [`TableModel::infer`] (the network, softmax per
-//! window, mean per track). The network is tiny, so it always runs on the CPU (burn-flex).
+//! window, mean per track). The network is tiny, so it always runs on the CPU, without Burn
+//! ([`PlainTableNet`]).
 
 use std::ops::Range;
-
-use burn::tensor::{Device, Tensor, TensorData};
 
 use super::model::{AnalyseFuture, Analysis, Describer, Model, RunContext};
 use super::parts::{AnalysedWindow, PatchSelection};
 use super::{softmax, Classification, ClassifyError, WindowResult};
 use crate::bundle::{ModelKind, TableBundle, TableHeader};
 use crate::descriptors::{N_COLUMNS, N_FFT};
-use crate::model::table::TableNet;
+use crate::model::plain::PlainTableNet;
 use crate::segment::spread_evenly;
 
 /// The standardised descriptor vectors of a track's windows.
@@ -32,18 +31,16 @@ pub struct TableFeatures {
 /// A loaded table model.
 pub struct TableModel {
     header: TableHeader,
-    net: TableNet,
-    device: Device,
+    net: PlainTableNet,
     columns: Vec<usize>,
 }
 
 impl TableModel {
     /// Loads a table-model bundle (on the CPU), checking it completely.
     pub fn from_bundle(bytes: &[u8]) -> Result<Self, ClassifyError> {
-        let device = Device::flex();
-        let (header, net) = TableBundle::from_bytes(bytes, &device)?;
+        let (header, net) = TableBundle::plain_from_bytes(bytes)?;
         let columns = header.descriptors.column_indices()?;
-        Ok(TableModel { header, net, device, columns })
+        Ok(TableModel { header, net, columns })
     }
 
     /// The bundle header.
@@ -126,16 +123,7 @@ impl TableModel {
         if n == 0 {
             return Err(ClassifyError::NoWindows);
         }
-        let x = Tensor::<2>::from_data(
-            TensorData::new(features.vectors.clone(), [n, features.dim]),
-            &self.device,
-        );
-        let logits = self
-            .net
-            .forward(x)
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| ClassifyError::Backend(format!("{e:?}")))?;
+        let logits = self.net.forward(&features.vectors, features.dim);
         let rate = self.sample_rate() as f64;
         let windows = features
             .spans

@@ -62,6 +62,7 @@ pub(crate) fn classify_error(e: &ClassifyError) -> JsValue {
         ClassifyError::Descriptors(_) => "descriptors",
         ClassifyError::DescriptorSource(_) => "descriptor_module",
         ClassifyError::NoMemberApplies(_) => "too_short",
+        ClassifyError::NeedsBurn(_) => "needs_burn_engine",
     };
     js_error(code, &e.to_string())
 }

@@ -26,6 +26,12 @@ const BUILDS = {
     /** The same engine with relaxed-SIMD multiply-adds in its matrix products (same glue). */
     relaxedWasm: new URL('../pkg/cpu/genrescope_relaxed_bg.wasm', import.meta.url),
   },
+  /**
+   * The CPU engine with Burn: the small one above runs MusiCNN transfer and descriptor-table
+   * networks (and fusions of them) without Burn; a model with another network (a CNN or CRNN)
+   * makes its first worker fail with `needs_burn_engine`, and the pool loads this one instead.
+   */
+  cpuBurn: { glue: new URL('../pkg/cpu-burn/genrescope.js', import.meta.url), wasm: new URL('../pkg/cpu-burn/genrescope_bg.wasm', import.meta.url) },
   gpu: { glue: new URL('../pkg/gpu/genrescope.js', import.meta.url), wasm: new URL('../pkg/gpu/genrescope_bg.wasm', import.meta.url) },
 };
 /**
@@ -160,11 +166,12 @@ class EngineWorker {
     };
   }
 
-  init(module, bundle) {
+  /** Starts the engine: `module` compiled from the build whose JS glue is at `glue`. */
+  init(module, bundle, glue = BUILDS[this.flavour].glue) {
     // Both flavours: the CPU build decodes compressed formats with it, and both read tags with it.
     const decoders = { glueUrl: DECODERS.glue.href, wasmUrl: DECODERS.wasm.href };
     const descriptors = { glueUrl: DESCRIPTORS.glue.href, wasmUrl: DESCRIPTORS.wasm.href };
-    this.worker.postMessage({ type: 'init', glueUrl: BUILDS[this.flavour].glue.href, module, bundle: bundle.slice(0), backend: this.backend, decoders, descriptors });
+    this.worker.postMessage({ type: 'init', glueUrl: glue.href, module, bundle: bundle.slice(0), backend: this.backend, decoders, descriptors });
     return this.ready;
   }
 
@@ -371,7 +378,8 @@ export class EnginePool extends EventTarget {
     const cpu = this.workers.filter((w) => w.flavour === 'cpu' && !w.dead);
     const started = [];
     for (let i = cpu.length; i < count; i++) started.push(this.spawn('cpu', 'cpu'));
-    const results = await Promise.allSettled(started.map((w) => w.init(this.modules.cpu, this.bundle).then(() => w)));
+    const glue = this.cpuGlue ?? BUILDS.cpu.glue;
+    const results = await Promise.allSettled(started.map((w) => w.init(this.modules.cpu, this.bundle, glue).then(() => w)));
     for (const r of results) {
       if (r.status === 'fulfilled') this.activate(r.value);
     }
@@ -379,6 +387,13 @@ export class EnginePool extends EventTarget {
     if (!this.workers.some((w) => w.info && !w.retiring)) {
       const failure = results.find((r) => r.status === 'rejected');
       const message = failure?.reason?.message ?? 'unknown error';
+      if (failure?.reason?.code === 'needs_burn_engine' && !this.cpuGlue) {
+        // The model's network needs Burn: the CPU engine built with it, for every CPU worker.
+        this.modules.cpu = await compileWasm(BUILDS.cpuBurn.wasm);
+        this.cpuGlue = BUILDS.cpuBurn.glue;
+        this.update({ cpuEngine: { relaxed: false, burn: true, reason: message } });
+        return this.startCpu(count);
+      }
       if (this.status.cpuEngine?.relaxed) {
         // The relaxed-SIMD build compiled but does not start here: the SIMD128 one, once.
         this.modules.cpu = await this.compileSimd128Cpu(`the relaxed-SIMD build did not start (${message})`);

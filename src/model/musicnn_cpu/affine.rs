@@ -3,29 +3,27 @@
 //! when `scale >= 0` and turns it into the minimum when `scale < 0`; ReLU is monotone, so it
 //! commutes with both.
 
-use burn::nn::BatchNorm;
-
-use super::values;
-
 /// Inference batch norm as `scale * v + shift` per channel.
-pub(super) struct ChannelAffine {
+pub(crate) struct ChannelAffine {
     /// `gamma / sqrt(running_var + epsilon)`.
-    pub(super) scale: Vec<f32>,
+    pub(crate) scale: Vec<f32>,
     /// `beta - running_mean * scale`.
-    pub(super) shift: Vec<f32>,
+    pub(crate) shift: Vec<f32>,
 }
 
 impl ChannelAffine {
-    /// The map `bn` applies at inference (running statistics).
-    pub(super) fn of(bn: &BatchNorm) -> Self {
-        let gamma = values(bn.gamma.val());
-        let beta = values(bn.beta.val());
-        let mean = values(bn.running_mean.value());
-        let var = values(bn.running_var.value());
-        let epsilon = bn.epsilon as f32;
+    /// The map a batch norm with scales `gamma`, shifts `beta` and running statistics `mean`
+    /// and `var` applies at inference.
+    pub(crate) fn new(
+        gamma: &[f32],
+        beta: &[f32],
+        mean: &[f32],
+        var: &[f32],
+        epsilon: f32,
+    ) -> Self {
         let scale: Vec<f32> =
-            gamma.iter().zip(&var).map(|(g, v)| g / (v + epsilon).sqrt()).collect();
-        let shift = beta.iter().zip(&mean).zip(&scale).map(|((b, m), s)| b - m * s).collect();
+            gamma.iter().zip(var).map(|(g, v)| g / (v + epsilon).sqrt()).collect();
+        let shift = beta.iter().zip(mean).zip(&scale).map(|((b, m), s)| b - m * s).collect();
         ChannelAffine { scale, shift }
     }
 }

@@ -4,13 +4,13 @@
 /// A read-only matrix in a slice: element `(i, j)` is `data[i * rs + j * cs]`. Strides may
 /// overlap (a sliding window over one signal is a matrix with `rs = cs = 1`).
 #[derive(Clone, Copy)]
-pub(super) struct View<'a> {
+pub(crate) struct View<'a> {
     /// The values.
-    pub(super) data: &'a [f32],
+    pub(crate) data: &'a [f32],
     /// Row stride.
-    pub(super) rs: usize,
+    pub(crate) rs: usize,
     /// Column stride.
-    pub(super) cs: usize,
+    pub(crate) cs: usize,
 }
 
 impl View<'_> {
@@ -24,7 +24,7 @@ impl View<'_> {
 ///
 /// # Panics
 /// When a matrix does not fit in its slice.
-pub(super) fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: View, rhs: View) {
+pub(crate) fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: View, rhs: View) {
     product(dst, m, n, k, lhs, rhs, false);
 }
 

@@ -7,13 +7,11 @@
 //! padded input itself read with row stride 1 and column stride `frames + 6`, so there is no
 //! im2col copy.
 
-use super::super::musicnn::MidEndConv;
 use super::affine::ChannelAffine;
 use super::gemm::{matmul, matmul_add, View};
-use super::values;
 
-/// One [`MidEndConv`]'s weights.
-pub(super) struct MidLayer {
+/// One mid-end conv's weights (see `MidEndConv`).
+pub(crate) struct MidLayer {
     /// Input channels.
     c_in: usize,
     /// Output channels.
@@ -28,41 +26,26 @@ pub(super) struct MidLayer {
 }
 
 impl MidLayer {
-    /// The weights of `module`, or `None` when its conv is not a plain stride-1 conv padded
-    /// by `(width - 1) / 2` frames on each side.
-    pub(super) fn of(module: &MidEndConv) -> Option<Self> {
-        let conv = &module.conv;
-        let [c_out, c_in, width] = conv.weight.dims();
-        let burn::nn::PaddingConfig1d::Explicit(before, after) = conv.padding else {
-            return None;
-        };
-        let plain = conv.stride == 1
-            && conv.dilation == 1
-            && conv.groups == 1
-            && before == after
-            && before + after + 1 == width;
-        if !plain {
-            return None;
-        }
-        let bias = conv.bias.as_ref().map_or_else(|| vec![0.0; c_out], |b| values(b.val()));
-        Some(MidLayer {
-            c_in,
-            c_out,
-            width,
-            pad: before,
-            weights: values(conv.weight.val()),
-            bias,
-            bn: ChannelAffine::of(&module.bn),
-        })
+    /// A stride-1 conv from `c_in` to `c_out` channels, `width` frames wide and zero-padded by
+    /// `(width - 1) / 2` frames on each side; `weights` is `[c_out][c_in][width]` (Burn's
+    /// layout), `bias` one value per output channel, `bn` the batch norm after the ReLU.
+    pub(crate) fn new(
+        weights: Vec<f32>,
+        [c_out, c_in, width]: [usize; 3],
+        bias: Vec<f32>,
+        bn: ChannelAffine,
+    ) -> Self {
+        MidLayer { c_in, c_out, width, pad: (width - 1) / 2, weights, bias, bn }
     }
 
+    #[cfg_attr(not(feature = "burn"), allow(dead_code))]
     /// Input channels.
-    pub(super) fn c_in(&self) -> usize {
+    pub(crate) fn c_in(&self) -> usize {
         self.c_in
     }
 
     /// Output channels.
-    pub(super) fn c_out(&self) -> usize {
+    pub(crate) fn c_out(&self) -> usize {
         self.c_out
     }
 
@@ -92,7 +75,7 @@ impl MidLayer {
 
 /// The pooled vector of one input (`[max_0, mean_0, max_1, …]` over the front end's channels,
 /// then each mid-end layer's) from the front end's output `front` (`[channels][frames]`).
-pub(super) fn pools(layers: &[MidLayer], front: &[f32], frames: usize, pooled: &mut Vec<f32>) {
+pub(crate) fn pools(layers: &[MidLayer], front: &[f32], frames: usize, pooled: &mut Vec<f32>) {
     pool_into(front, frames, pooled);
     let mut previous = front.to_vec();
     for (i, layer) in layers.iter().enumerate() {

@@ -15,20 +15,18 @@
 //!   contiguous), and the im2col matrix of band `f` is the padded band itself read with row
 //!   and column stride 1, so there is no copy at all: one product per band.
 
-use super::super::musicnn::FrequencyPooledConv;
 use super::affine::{ChannelAffine, Extremes};
 use super::aligned::Aligned;
 use super::gemm::{matmul, View};
-use super::values;
 
 /// Frames per im2col chunk of the tall kernels (bounds the scratch memory: for the 38-band
 /// kernel, three phases of 8 x 30 rows of 133 values).
 const CHUNK_FRAMES: usize = 8;
 
-/// A [`FrequencyPooledConv`]'s weights, arranged for [`matmul`].
-pub(super) struct PooledConv {
+/// A frequency-pooled conv's weights (see `FrequencyPooledConv`), arranged for [`matmul`].
+pub(crate) struct PooledConv {
     /// Output channels.
-    pub(super) filters: usize,
+    pub(crate) filters: usize,
     height: usize,
     width: usize,
     /// Zero frames before the input (the rest of `width - 1` goes after).
@@ -86,28 +84,17 @@ struct PhaseScratch {
 }
 
 impl PooledConv {
-    /// The weights of `module`, or `None` when its conv is not a plain stride-1,
-    /// one-input-channel conv padded only in time (the module path then runs instead).
-    pub(super) fn of(module: &FrequencyPooledConv) -> Option<Self> {
-        let conv = &module.conv;
-        let [filters, channels, height, width] = conv.weight.dims();
-        let ((top, bottom), (before, after)) = match conv.padding {
-            burn::nn::PaddingConfig2d::Explicit(top, left, bottom, right) => {
-                ((top, bottom), (left, right))
-            }
-            _ => return None,
-        };
-        let plain = channels == 1
-            && conv.stride == [1, 1]
-            && conv.dilation == [1, 1]
-            && conv.groups == 1
-            && top == 0
-            && bottom == 0
-            && before + after + 1 == width;
-        if !plain {
-            return None;
-        }
-        let raw = values(conv.weight.val());
+    /// A conv of `filters` kernels `height` bands by `width` frames on one input channel,
+    /// stride 1, zero-padded by `before` frames before the input (the rest of `width - 1`
+    /// after); `raw` is `[filters][1][height][width]` (Burn's layout), `bias` one value per
+    /// filter, `bn` the batch norm after the ReLU.
+    pub(crate) fn new(
+        raw: &[f32],
+        [filters, height, width]: [usize; 3],
+        before: usize,
+        bias: Vec<f32>,
+        bn: ChannelAffine,
+    ) -> Self {
         let k = height * width;
         let mut weights = vec![0.0; filters * k];
         for c in 0..filters {
@@ -117,30 +104,21 @@ impl PooledConv {
                 }
             }
         }
-        let bias = conv.bias.as_ref().map_or_else(|| vec![0.0; filters], |b| values(b.val()));
         let kernel = if height == 1 {
             Kernel::OneBand(weights)
         } else {
             Kernel::Tall(KernelPhases::of(&weights, filters, height, width))
         };
-        Some(PooledConv {
-            filters,
-            height,
-            width,
-            before,
-            kernel,
-            bias,
-            bn: ChannelAffine::of(&module.bn),
-        })
+        PooledConv { filters, height, width, before, kernel, bias, bn }
     }
 
     /// Whether an input of `mels` bands is tall enough for the kernel.
-    pub(super) fn fits(&self, mels: usize) -> bool {
+    pub(crate) fn fits(&self, mels: usize) -> bool {
         mels >= self.height
     }
 
     /// `out` (`[filters][frames]`) for one normalised input `x` (`[mels][frames]`).
-    pub(super) fn forward(&self, x: &[f32], mels: usize, frames: usize, out: &mut [f32]) {
+    pub(crate) fn forward(&self, x: &[f32], mels: usize, frames: usize, out: &mut [f32]) {
         match &self.kernel {
             Kernel::Tall(phases) => self.forward_phases(phases, x, mels, frames, out),
             Kernel::OneBand(weights) => self.forward_per_band(weights, x, mels, frames, out),

@@ -5,14 +5,13 @@ use burn::module::{Param, RunningState};
 use burn::nn::BatchNorm;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::pooled_conv::PooledConv;
-use super::{applies, front_end, pools, values};
+use super::from_burn::{applies, front_end, pooled_conv_of, pools, values};
 use crate::model::musicnn::{
     FrequencyPooledConv, MusicnnEmbedding, MusicnnTransfer, FRONT_END_CHANNELS, POOL_DIM,
 };
 
 /// Deterministic values in `[low, high)` (a linear congruential generator).
-fn uniform(n: usize, seed: u64, low: f32, high: f32) -> Vec<f32> {
+pub(crate) fn uniform(n: usize, seed: u64, low: f32, high: f32) -> Vec<f32> {
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
@@ -28,7 +27,7 @@ fn vector(values: Vec<f32>, device: &Device) -> Tensor<1> {
 }
 
 /// `bn` with random scales (about a third negative), shifts and running statistics.
-fn randomised(mut bn: BatchNorm, seed: u64, device: &Device) -> BatchNorm {
+pub(crate) fn randomised(mut bn: BatchNorm, seed: u64, device: &Device) -> BatchNorm {
     let [n] = bn.gamma.dims();
     bn.gamma = Param::from_tensor(vector(uniform(n, seed, -0.5, 1.0), device));
     bn.beta = Param::from_tensor(vector(uniform(n, seed + 1, -0.3, 0.3), device));
@@ -90,7 +89,7 @@ fn frequency_pooled_convs_of_any_shape_equal_burn_layers() {
         for width in [1, 3, 4] {
             let mut module = FrequencyPooledConv::new(5, height, width, &device);
             module.bn = randomised(module.bn, (height * 10 + width) as u64, &device);
-            let conv = PooledConv::of(&module).expect("a plain conv");
+            let conv = pooled_conv_of(&module).expect("a plain conv");
             let x = uniform(mels * frames, (mels * 100 + width) as u64, -1.0, 3.0);
             let mut fast = vec![0.0; 5 * frames];
             conv.forward(&x, mels, frames, &mut fast);

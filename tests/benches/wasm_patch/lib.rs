@@ -1,9 +1,11 @@
-//! Wasm single-thread timing of the MusiCNN transfer network (the page's CPU path): a
-//! wasm-bindgen export that runs `GenreNet::forward_all` on `batch` patches of
-//! `[1, 96, 187]`. Weights are freshly initialised; speed does not depend on their values.
+//! Wasm single-thread timing of the MusiCNN transfer network through Burn (the path of the CPU
+//! engine built with Burn; its front end and mid end are the Burn-free kernels the page's
+//! small CPU engine runs too, which the bench page times end to end): a wasm-bindgen export
+//! that runs `GenreNet::forward_all` on `batch` patches of `[1, 96, 187]`. Weights are freshly
+//! initialised; speed does not depend on their values.
 //!
 //! Built and timed by `run.mjs` beside it (wasm32, `+simd128`, the `wasm-release` profile, the
-//! CPU engine's features, a target dir of its own):
+//! CPU engine's features with Burn, a target dir of its own):
 //!
 //! ```sh
 //! node tests/benches/wasm_patch/run.mjs

@@ -46,7 +46,7 @@ if (!args.includes('--no-build') && pkgAt < 0) {
     [
       'build', '--profile', 'wasm-release', '--target', 'wasm32-unknown-unknown',
       '-p', 'genrescope', '--example', 'wasm_patch',
-      '--no-default-features', '--features', relaxed ? 'relaxed-simd' : 'engine', '--target-dir', targetDir,
+      '--no-default-features', '--features', relaxed ? 'relaxed-simd,burn' : 'engine,burn', '--target-dir', targetDir,
     ],
     { cwd: root, env, stdio: 'inherit' },
   );
