@@ -228,11 +228,11 @@ build_flavour() {
   case "$name" in
     cpu) target_dir="$TARGET_DIR" features=(--no-default-features --features engine) ;;
     cpu-relaxed) target_dir="$TARGET_DIR" features=(--no-default-features --features relaxed-simd) ;;
-    cpu-burn) target_dir="$TARGET_DIR" features=(--no-default-features --features engine,burn) ;;
+    cpu-burn) target_dir="$TARGET_DIR" features=(--no-default-features --features engine,burn,simd-fft) ;;
     decoders) target_dir="$TARGET_DIR" features=(--no-default-features --features decoders,tags) ;;
-    descriptors) target_dir="$TARGET_DIR" features=(--no-default-features --features descriptor-module) ;;
+    descriptors) target_dir="$TARGET_DIR" features=(--no-default-features --features descriptor-module,simd-fft) ;;
     train) target_dir="$TARGET_DIR" features=(--no-default-features --features training) ;;
-    gpu) target_dir="$GPU_TARGET_DIR" features=(--features webgpu) ;;
+    gpu) target_dir="$GPU_TARGET_DIR" features=(--features webgpu,simd-fft) ;;
     *) die "unknown wasm flavour: $name" ;;
   esac
   step "Building the $name wasm module ($WASM_PROFILE, +simd128${features[*]:+, ${features[*]}})"
