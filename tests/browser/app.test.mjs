@@ -114,6 +114,13 @@ for (const webgpu of [true, false]) {
         const info = await page.evaluate(() => globalThis.genrescope.pool.status.info.gpu);
         console.log(`# webgpu start-up check: max |p_webgpu - p_cpu| = ${info.maxDiff} (tolerance ${info.tolerance}), setup ${Math.round(info.setupMs)} ms`);
         assert.ok(info.maxDiff <= info.tolerance);
+      } else {
+        // The test model is a CNN: the small CPU engine refuses it by name, and the pool runs
+        // the CPU engine built with Burn, which the panel names.
+        const cpuEngine = await page.evaluate(() => globalThis.genrescope.pool.status.cpuEngine);
+        assert.equal(cpuEngine?.burn, true, JSON.stringify(cpuEngine));
+        assert.match(cpuEngine.reason, /a CNN needs the engine built with Burn/);
+        assert.match(await page.locator('#engine .engine-note').textContent(), /the engine built with Burn/);
       }
       assert.match(await page.locator('#privacy').textContent(), /never leaves/i);
       // Labels and provenance come from the bundle header.

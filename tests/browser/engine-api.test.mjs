@@ -1,6 +1,7 @@
-// The wasm engine's JavaScript API at its boundary, driven directly in a page (CPU build):
-// every bad input is a GenrescopeError with a code and a clear message, nothing panics, and
-// the engine keeps working after each failure.
+// The wasm engine's JavaScript API at its boundary, driven directly in a page (the CPU build
+// with Burn, which runs the test model, a CNN; the small CPU build refuses it by name): every
+// bad input is a GenrescopeError with a code and a clear message, nothing panics, and the
+// engine keeps working after each failure.
 //
 //   node --test tests/browser/engine-api.test.mjs      (after ./build.sh build)
 
@@ -35,7 +36,7 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
   const out = await page.evaluate(
     async ({ model, clip }) => {
       const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const wasm = await import('./pkg/cpu/genrescope.js');
+      const wasm = await import('./pkg/cpu-burn/genrescope.js');
       await wasm.default();
       const outcome = async (f) => {
         try {
@@ -46,6 +47,12 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
         }
       };
       const r = {};
+      // The small CPU engine (without Burn) names what it cannot run, and the page's pool
+      // then loads this one.
+      const small = await import('./pkg/cpu/genrescope.js');
+      await small.default();
+      r.smallEngine = await outcome(() => small.Engine.create(bytes(model), {}));
+      r.smallEngineInfo = (await outcome(() => small.bundleInfo(bytes(model)))).ok;
       r.bundleGarbage = await outcome(() => wasm.bundleInfo(new Uint8Array([1, 2, 3])));
       r.createEmpty = await outcome(() => wasm.Engine.create(new Uint8Array(0), {}));
       r.createTruncated = await outcome(() => wasm.Engine.create(bytes(model).slice(0, 5000), {}));
@@ -116,6 +123,8 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
     assert.equal(o.code, code, `${name}: ${JSON.stringify(o)}`);
     if (pattern) assert.match(o.message, pattern, name);
   };
+  err('smallEngine', 'needs_burn_engine', /runs MusiCNN transfer and descriptor-table networks; a CNN needs the engine built with Burn/);
+  assert.equal(out.smallEngineInfo, true, 'the small engine still reads the bundle\'s info');
   err('bundleGarbage', 'bundle');
   err('createEmpty', 'bundle', /empty/);
   err('createTruncated', 'bundle');

@@ -22,7 +22,11 @@ function backendNote(s) {
     return `Running on the GPU${adapter}. Start-up check against the CPU: largest difference ${diff?.toExponential(1) ?? '?'} (allowed ${allowed}).`;
   }
   const simd = info.relaxedSimd ? 'WebAssembly with relaxed SIMD (fused multiply-add)' : info.simd ? 'WebAssembly with SIMD' : 'WebAssembly';
-  const plain = !info.relaxedSimd && s.cpuEngine?.reason ? ` (not the relaxed-SIMD build: ${s.cpuEngine.reason})` : '';
+  const plain = s.cpuEngine?.burn
+    ? ` (the engine built with Burn: the small one runs MusiCNN transfer and descriptor-table networks, and this model's network is another)`
+    : !info.relaxedSimd && s.cpuEngine?.reason
+      ? ` (not the relaxed-SIMD build: ${s.cpuEngine.reason})`
+      : '';
   const why = s.requested === 'cpu' ? 'CPU requested in the address (?backend=cpu).' : s.gpuReason ? `WebGPU not used: ${s.gpuReason}.` : '';
   const pending = s.settled ? '' : ' Checking WebGPU…';
   return `${simd}${plain} on ${s.workers || 1} worker${s.workers === 1 ? '' : 's'}. ${why}${pending}`.replace(/\.\./g, '.');

@@ -26,7 +26,12 @@ pub struct FrequencyPooledConv {
 impl FrequencyPooledConv {
     /// A conv of `filters` kernels `height` bands by `width` frames, zero-padded in time as
     /// TensorFlow's `same` does (the extra frame, for even widths, goes after).
-    pub(in crate::model) fn new(filters: usize, height: usize, width: usize, device: &Device) -> Self {
+    pub(in crate::model) fn new(
+        filters: usize,
+        height: usize,
+        width: usize,
+        device: &Device,
+    ) -> Self {
         let before = (width - 1) / 2;
         let after = width - 1 - before;
         FrequencyPooledConv {

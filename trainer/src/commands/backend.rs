@@ -11,7 +11,8 @@ use clap::ValueEnum;
 pub enum Backend {
     /// wgpu when a hardware GPU adapter exists, else cpu.
     Auto,
-    /// burn-flex on the CPU (pure Rust, SIMD).
+    /// The CPU: burn-flex (pure Rust, SIMD) for training and CNN/CRNN networks; MusiCNN
+    /// transfer and table networks classify without Burn, in plain Rust.
     Cpu,
     /// wgpu: Vulkan, Metal or DX12 (a software adapter such as lavapipe works too).
     Wgpu,
