@@ -195,16 +195,12 @@ impl SpectrogramModel {
         match &self.network {
             Network::Plain(net) => {
                 let out = net.forward_all(&input, features.n_mels, features.n_frames);
-                let mut outputs = vec![out.logits];
-                if wants_tags {
-                    outputs.extend(out.tag_logits.clone());
-                }
-                outputs.extend(match detector {
-                    Some(DetectorInput::Penultimate) => out.penultimate,
-                    Some(DetectorInput::TagLogits) => out.tag_logits,
-                    Some(DetectorInput::Pools) => Some(out.pools),
-                    None => None,
-                });
+                let backbone = Backbone {
+                    pools: out.pools,
+                    penultimate: out.penultimate,
+                    tag_logits: out.tag_logits,
+                };
+                let outputs = needed_outputs(out.logits, Some(backbone), wants_tags, detector);
                 outputs.into_iter().map(BatchOutput::Values).collect()
             }
             #[cfg(feature = "burn")]
@@ -214,18 +210,12 @@ impl SpectrogramModel {
                     return vec![BatchOutput::Tensor(Box::new(model.forward(x)))];
                 }
                 let (logits, backbone) = model.forward_all(x);
-                let mut outputs = vec![logits];
-                if let Some(b) = backbone {
-                    if wants_tags {
-                        outputs.extend(b.tag_logits.clone());
-                    }
-                    outputs.extend(match detector {
-                        Some(DetectorInput::Penultimate) => b.penultimate,
-                        Some(DetectorInput::TagLogits) => b.tag_logits,
-                        Some(DetectorInput::Pools) => Some(b.pools),
-                        None => None,
-                    });
-                }
+                let backbone = backbone.map(|b| Backbone {
+                    pools: b.pools,
+                    penultimate: b.penultimate,
+                    tag_logits: b.tag_logits,
+                });
+                let outputs = needed_outputs(logits, backbone, wants_tags, detector);
                 outputs.into_iter().map(|t| BatchOutput::Tensor(Box::new(t))).collect()
             }
         }
@@ -556,6 +546,37 @@ enum Pending {
     Logits,
     Tags,
     Detector,
+}
+
+/// A transfer network's backbone outputs of a batch, as values or tensors.
+struct Backbone<T> {
+    pools: T,
+    penultimate: Option<T>,
+    tag_logits: Option<T>,
+}
+
+/// The outputs [`Rows::read`] takes, in its order: the logits, then the tag logits when
+/// `wants_tags`, then the music detector's input, from a transfer network's `backbone`
+/// outputs (pools, and penultimate layer and tag logits when it has its top).
+fn needed_outputs<T: Clone>(
+    logits: T,
+    backbone: Option<Backbone<T>>,
+    wants_tags: bool,
+    detector: Option<DetectorInput>,
+) -> Vec<T> {
+    let mut outputs = vec![logits];
+    if let Some(Backbone { pools, penultimate, tag_logits }) = backbone {
+        if wants_tags {
+            outputs.extend(tag_logits.clone());
+        }
+        outputs.extend(match detector {
+            Some(DetectorInput::Penultimate) => penultimate,
+            Some(DetectorInput::TagLogits) => tag_logits,
+            Some(DetectorInput::Pools) => Some(pools),
+            None => None,
+        });
+    }
+    outputs
 }
 
 /// One output of a batch: values already on the host (the plain network), or a tensor to

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::from_burn::{applies, front_end, pooled_conv_of, pools, values};
 use crate::model::musicnn::{
-    FrequencyPooledConv, MusicnnEmbedding, MusicnnTransfer, FRONT_END_CHANNELS, POOL_DIM,
+    FrequencyPooledConv, Musicnn, MusicnnEmbedding, MusicnnTransfer, FRONT_END_CHANNELS, POOL_DIM,
 };
 
 /// Deterministic values in `[low, high)` (a linear congruential generator).
@@ -39,7 +39,12 @@ pub(crate) fn randomised(mut bn: BatchNorm, seed: u64, device: &Device) -> Batch
 /// A transfer network with its tag layer and a hidden layer, every batch norm randomised.
 fn network(device: &Device) -> MusicnnTransfer {
     let mut net = MusicnnTransfer::new(MusicnnEmbedding::Pools, &[16], 0.5, 7, true, device);
-    let backbone = &mut net.backbone;
+    randomise_backbone(&mut net.backbone, device);
+    net
+}
+
+/// Randomises every batch norm of the backbone's input, front end, mid end and pools.
+pub(crate) fn randomise_backbone(backbone: &mut Musicnn, device: &Device) {
     backbone.input_bn = randomised(backbone.input_bn.clone(), 10, device);
     for (i, branch) in backbone.timbral.iter_mut().chain(backbone.temporal.iter_mut()).enumerate() {
         branch.bn = randomised(branch.bn.clone(), 20 + 4 * i as u64, device);
@@ -48,7 +53,6 @@ fn network(device: &Device) -> MusicnnTransfer {
         conv.bn = randomised(conv.bn.clone(), 60 + 4 * i as u64, device);
     }
     backbone.pool_bn = randomised(backbone.pool_bn.clone(), 80, device);
-    net
 }
 
 fn input(batch: usize, frames: usize, device: &Device) -> Tensor<4> {

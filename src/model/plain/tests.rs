@@ -2,12 +2,11 @@
 //! statistics, every embedding, with and without the backbone's top and hidden layers, f32
 //! and integer storage.
 
-use burn::module::{Param, RunningState};
-use burn::nn::BatchNorm;
+use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::super::musicnn::{MusicnnEmbedding, MusicnnTransfer, MSD_TAG_NAMES};
-use super::super::musicnn_cpu::tests::{randomised, uniform};
+use super::super::musicnn_cpu::tests::{randomise_backbone, randomised, uniform};
 use super::super::table::{TableArchitecture, TableNet};
 use super::super::{ArchitectureConfig, GenreNet, Network};
 use crate::bundle::{
@@ -41,32 +40,18 @@ fn header(arch: ArchitectureConfig, storage: WeightStorage) -> SpectrogramHeader
     }
 }
 
-/// `bn` with random scales and shifts but Burn's fresh running statistics replaced too.
-fn dense_norm(bn: BatchNorm, seed: u64, device: &Device) -> BatchNorm {
-    randomised(bn, seed, device)
-}
-
 /// Every batch norm of `net` randomised, and the head's biases too (fresh ones are zero).
 fn randomise(net: &mut MusicnnTransfer, device: &Device) {
-    let backbone = &mut net.backbone;
-    backbone.input_bn = randomised(backbone.input_bn.clone(), 10, device);
-    for (i, branch) in backbone.timbral.iter_mut().chain(backbone.temporal.iter_mut()).enumerate() {
-        branch.bn = randomised(branch.bn.clone(), 20 + 4 * i as u64, device);
-    }
-    for (i, conv) in backbone.midend.iter_mut().enumerate() {
-        conv.bn = randomised(conv.bn.clone(), 60 + 4 * i as u64, device);
-    }
-    backbone.pool_bn = randomised(backbone.pool_bn.clone(), 80, device);
-    if let Some(bn) = backbone.penultimate_bn.take() {
-        backbone.penultimate_bn = Some(randomised(bn, 90, device));
+    randomise_backbone(&mut net.backbone, device);
+    if let Some(bn) = net.backbone.penultimate_bn.take() {
+        net.backbone.penultimate_bn = Some(randomised(bn, 90, device));
     }
     for (i, block) in net.head.hidden.iter_mut().enumerate() {
-        block.norm = dense_norm(block.norm.clone(), 100 + 4 * i as u64, device);
+        block.norm = randomised(block.norm.clone(), 100 + 4 * i as u64, device);
     }
     let n = net.head.out.bias.as_ref().map_or(0, |b| b.dims()[0]);
     let bias = Tensor::from_data(TensorData::new(uniform(n, 7, -0.5, 0.5), [n]), device);
     net.head.out.bias = Some(Param::from_tensor(bias));
-    let _ = RunningState::<Tensor<1>>::new;
 }
 
 fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
