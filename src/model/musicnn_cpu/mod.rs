@@ -43,6 +43,7 @@ impl FrontEnd {
     }
 
     /// Whether inputs of `mels` bands fit every kernel.
+    #[cfg_attr(not(feature = "burn"), allow(dead_code))]
     pub(crate) fn fits(&self, mels: usize) -> bool {
         self.convs.iter().all(|conv| conv.fits(mels))
     }

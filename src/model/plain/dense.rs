@@ -34,11 +34,6 @@ impl Dense {
         Ok(Dense { d_in, d_out, weight, bias })
     }
 
-    /// Outputs per row.
-    pub(crate) fn d_out(&self) -> usize {
-        self.d_out
-    }
-
     /// `rows` (`[batch][d_in]`) through the layer: `[batch][d_out]`.
     pub(crate) fn forward(&self, rows: &[f32]) -> Vec<f32> {
         let batch = rows.len() / self.d_in.max(1);

@@ -201,16 +201,6 @@ impl PlainTransfer {
         }
     }
 
-    /// Genre logits per row.
-    pub fn n_labels(&self) -> usize {
-        self.out.d_out()
-    }
-
-    /// Whether inputs of `mels` bands fit the front end's kernels.
-    pub fn fits(&self, mels: usize) -> bool {
-        self.front.fits(mels)
-    }
-
     /// The normalised pools `[batch][POOL_DIM]`.
     fn pools(&self, inputs: &[f32], mels: usize, frames: usize) -> Vec<f32> {
         let front = self.front.forward(inputs, mels, frames);
