@@ -126,11 +126,8 @@ impl SpectrogramBundle {
     ) -> Result<Option<(SpectrogramHeader, PlainTransfer)>, BundleError> {
         let sections = format::read(bytes)?;
         let header = SpectrogramHeader::from_json_version(sections.header, sections.version)?;
+        // The header's validation checked the architecture against its input and labels.
         let n_labels = header.labels.len();
-        header
-            .architecture
-            .validate(header.n_mels(), header.n_frames(), n_labels)
-            .map_err(BundleError::InvalidArchitecture)?;
         let Some(expected) = PlainTransfer::expected(&header.architecture, n_labels) else {
             return Ok(None);
         };

@@ -219,11 +219,8 @@ impl TableBundle {
     pub fn plain_from_bytes(bytes: &[u8]) -> Result<(TableHeader, PlainTableNet), BundleError> {
         let sections = format::read(bytes)?;
         let header = TableHeader::from_json_version(sections.header, sections.version)?;
+        // The header's validation checked the architecture against its columns and labels.
         let (n_inputs, n_labels) = (header.descriptors.columns.len(), header.labels.len());
-        header
-            .architecture
-            .validate(n_inputs, n_labels)
-            .map_err(BundleError::InvalidArchitecture)?;
         let expected = PlainTableNet::expected(&header.architecture, n_inputs, n_labels);
         let params = weights::read_params(
             sections.weights,

@@ -69,11 +69,6 @@ impl SpectrogramModel {
         Ok(SpectrogramModel { header, network, extractor })
     }
 
-    /// Whether the network runs without Burn ([`PlainTransfer`]).
-    pub fn runs_plain(&self) -> bool {
-        matches!(self.network, Network::Plain(_))
-    }
-
     /// The bundle header (labels, feature config, provenance).
     pub fn header(&self) -> &SpectrogramHeader {
         &self.header

@@ -17,11 +17,6 @@ pub(crate) struct Dense {
 }
 
 impl Dense {
-    /// Declares the layer at `path` in `expected`.
-    pub(crate) fn expect(expected: &mut Expected, path: &str, d_in: usize, d_out: usize) {
-        expected.linear(path, d_in, d_out);
-    }
-
     /// The layer at `path`, from `d_in` to `d_out` units.
     pub(crate) fn take(
         params: &mut Params,
@@ -81,7 +76,7 @@ impl DenseBlock {
     pub(crate) fn expect_stack(expected: &mut Expected, path: &str, d_in: usize, widths: &[usize]) {
         let inputs = std::iter::once(d_in).chain(widths.iter().copied());
         for (i, (a, b)) in inputs.zip(widths.iter().copied()).enumerate() {
-            Dense::expect(expected, &format!("{path}.{i}.linear"), a, b);
+            expected.linear(&format!("{path}.{i}.linear"), a, b);
             expected.batch_norm(&format!("{path}.{i}.norm"), b);
         }
     }

@@ -72,6 +72,16 @@ impl VectorConv {
     }
 }
 
+/// The 1-D CNN's convs' input and output channels.
+fn conv_channels(filters: &[usize; 2]) -> [(usize, usize); 2] {
+    [(1, filters[0]), (filters[0], filters[1])]
+}
+
+/// The 1-D CNN's values after its two convs and pools, flattened (the dense layer's input).
+fn flat_len(filters: &[usize; 2], n_inputs: usize) -> usize {
+    filters[1] * (n_inputs / 4)
+}
+
 impl PlainTableNet {
     /// Every parameter path and shape of the network `arch` describes for `n_inputs`
     /// descriptors and `n_labels` outputs (the same as the Burn
@@ -82,17 +92,15 @@ impl PlainTableNet {
             TableArchitecture::Mlp { hidden, .. } => {
                 DenseBlock::expect_stack(&mut e, "Mlp.hidden", n_inputs, hidden);
                 let last = hidden.last().copied().unwrap_or(n_inputs);
-                Dense::expect(&mut e, "Mlp.out", last, n_labels);
+                e.linear("Mlp.out", last, n_labels);
             }
             TableArchitecture::Cnn1d { filters, kernel, dense, .. } => {
-                for (i, (c_in, c_out)) in
-                    [(1, filters[0]), (filters[0], filters[1])].into_iter().enumerate()
-                {
+                for (i, (c_in, c_out)) in conv_channels(filters).into_iter().enumerate() {
                     e.add(format!("Cnn1d.convs.{i}.conv.weight"), vec![c_out, c_in, *kernel]);
                     e.add(format!("Cnn1d.convs.{i}.conv.bias"), vec![c_out]);
                 }
-                Dense::expect(&mut e, "Cnn1d.dense", filters[1] * (n_inputs / 4), *dense);
-                Dense::expect(&mut e, "Cnn1d.out", *dense, n_labels);
+                e.linear("Cnn1d.dense", flat_len(filters, n_inputs), *dense);
+                e.linear("Cnn1d.out", *dense, n_labels);
             }
         }
         e
@@ -116,9 +124,7 @@ impl PlainTableNet {
             }
             TableArchitecture::Cnn1d { filters, kernel, dense, .. } => {
                 let mut convs = Vec::new();
-                for (i, (c_in, c_out)) in
-                    [(1, filters[0]), (filters[0], filters[1])].into_iter().enumerate()
-                {
+                for (i, (c_in, c_out)) in conv_channels(filters).into_iter().enumerate() {
                     convs.push(VectorConv {
                         c_in,
                         c_out,
@@ -129,7 +135,7 @@ impl PlainTableNet {
                 }
                 PlainTableNet(Layers::Cnn1d {
                     convs,
-                    dense: Dense::take(&mut p, "Cnn1d.dense", filters[1] * (n_inputs / 4), *dense)?,
+                    dense: Dense::take(&mut p, "Cnn1d.dense", flat_len(filters, n_inputs), *dense)?,
                     out: Dense::take(&mut p, "Cnn1d.out", *dense, n_labels)?,
                 })
             }

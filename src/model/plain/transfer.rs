@@ -15,6 +15,7 @@ use super::super::ArchitectureConfig;
 use super::dense::{forward_stack, normalise, relu, Dense, DenseBlock};
 use super::params::{Expected, Params};
 use crate::bundle::{BundleError, StoredParam};
+use crate::trust::music_detector::sigmoid;
 
 /// Where the transfer network's parameters live in a bundle's record.
 const ROOT: &str = "network.Musicnn";
@@ -28,6 +29,9 @@ struct Top {
     penultimate_bn: ChannelAffine,
     tags: Dense,
 }
+
+/// One batch's penultimate layer and tag logits (the backbone's top), row-major.
+type TopRows = (Vec<f32>, Vec<f32>);
 
 /// A MusiCNN transfer network's weights, for inference on the CPU.
 pub struct PlainTransfer {
@@ -58,9 +62,23 @@ fn branches() -> impl Iterator<Item = (usize, usize, usize)> {
     timbral.chain(TEMPORAL_WIDTHS.iter().map(|&w| (TEMPORAL_FILTERS, 1, w)))
 }
 
-/// The mid-end layers' input channels.
-fn mid_inputs() -> impl Iterator<Item = usize> {
-    (0..MID_END_LAYERS).map(|i| if i == 0 { FRONT_END_CHANNELS } else { MID_END_FILTERS })
+/// The front end's branches as stored: each one's record path and its kernel shape
+/// `[filters, height, width]`.
+fn branch_paths() -> impl Iterator<Item = (String, [usize; 3])> {
+    let groups =
+        ["timbral"; 2].into_iter().enumerate().chain(["temporal"; 3].into_iter().enumerate());
+    groups.zip(branches()).map(|((i, group), (filters, height, width))| {
+        (format!("{ROOT}.backbone.{group}.{i}"), [filters, height, width])
+    })
+}
+
+/// The mid-end layers as stored: each one's record path and its kernel shape
+/// `[c_out, c_in, width]`.
+fn mid_paths() -> impl Iterator<Item = (String, [usize; 3])> {
+    (0..MID_END_LAYERS).map(|i| {
+        let c_in = if i == 0 { FRONT_END_CHANNELS } else { MID_END_FILTERS };
+        (format!("{ROOT}.backbone.midend.{i}"), [MID_END_FILTERS, c_in, MID_END_WIDTH])
+    })
 }
 
 impl PlainTransfer {
@@ -74,29 +92,25 @@ impl PlainTransfer {
         let mut e = Expected::default();
         let backbone = format!("{ROOT}.backbone");
         e.batch_norm(&format!("{backbone}.input_bn"), 1);
-        let names =
-            ["timbral"; 2].into_iter().enumerate().chain(["temporal"; 3].into_iter().enumerate());
-        for ((i, group), (filters, height, width)) in names.zip(branches()) {
-            let path = format!("{backbone}.{group}.{i}");
+        for (path, [filters, height, width]) in branch_paths() {
             e.add(format!("{path}.conv.weight"), vec![filters, 1, height, width]);
             e.add(format!("{path}.conv.bias"), vec![filters]);
             e.batch_norm(&format!("{path}.bn"), filters);
         }
-        for (i, c_in) in mid_inputs().enumerate() {
-            let path = format!("{backbone}.midend.{i}");
-            e.add(format!("{path}.conv.weight"), vec![MID_END_FILTERS, c_in, MID_END_WIDTH]);
-            e.add(format!("{path}.conv.bias"), vec![MID_END_FILTERS]);
-            e.batch_norm(&format!("{path}.bn"), MID_END_FILTERS);
+        for (path, shape) in mid_paths() {
+            e.add(format!("{path}.conv.weight"), shape.to_vec());
+            e.add(format!("{path}.conv.bias"), vec![shape[0]]);
+            e.batch_norm(&format!("{path}.bn"), shape[0]);
         }
         e.batch_norm(&format!("{backbone}.pool_bn"), POOL_DIM);
         if arch.keeps_backbone_top() {
-            Dense::expect(&mut e, &format!("{backbone}.penultimate"), POOL_DIM, PENULTIMATE_DIM);
+            e.linear(&format!("{backbone}.penultimate"), POOL_DIM, PENULTIMATE_DIM);
             e.batch_norm(&format!("{backbone}.penultimate_bn"), PENULTIMATE_DIM);
-            Dense::expect(&mut e, &format!("{backbone}.tags"), PENULTIMATE_DIM, MSD_TAGS);
+            e.linear(&format!("{backbone}.tags"), PENULTIMATE_DIM, MSD_TAGS);
         }
         DenseBlock::expect_stack(&mut e, &format!("{ROOT}.head.hidden"), embedding.dim(), hidden);
         let last = hidden.last().copied().unwrap_or(embedding.dim());
-        Dense::expect(&mut e, &format!("{ROOT}.head.out"), last, n_labels);
+        e.linear(&format!("{ROOT}.head.out"), last, n_labels);
         Some(e)
     }
 
@@ -114,24 +128,20 @@ impl PlainTransfer {
         let mut p = Params::new(params);
         let backbone = format!("{ROOT}.backbone");
         let input_bn = p.batch_norm(&format!("{backbone}.input_bn"), EPSILON)?;
-        let names =
-            ["timbral"; 2].into_iter().enumerate().chain(["temporal"; 3].into_iter().enumerate());
         let mut convs = Vec::new();
-        for ((i, group), (filters, height, width)) in names.zip(branches()) {
-            let path = format!("{backbone}.{group}.{i}");
+        for (path, shape) in branch_paths() {
             let raw = p.take(&format!("{path}.conv.weight"))?;
             let bias = p.take(&format!("{path}.conv.bias"))?;
             let bn = p.batch_norm(&format!("{path}.bn"), EPSILON)?;
-            let before = (width - 1) / 2;
-            convs.push(PooledConv::new(&raw, [filters, height, width], before, bias, bn));
+            let before = (shape[2] - 1) / 2;
+            convs.push(PooledConv::new(&raw, shape, before, bias, bn));
         }
         let mut layers = Vec::new();
-        for (i, c_in) in mid_inputs().enumerate() {
-            let path = format!("{backbone}.midend.{i}");
+        for (path, shape) in mid_paths() {
             let weights = p.take(&format!("{path}.conv.weight"))?;
             let bias = p.take(&format!("{path}.conv.bias"))?;
             let bn = p.batch_norm(&format!("{path}.bn"), EPSILON)?;
-            layers.push(MidLayer::new(weights, [MID_END_FILTERS, c_in, MID_END_WIDTH], bias, bn));
+            layers.push(MidLayer::new(weights, shape, bias, bn));
         }
         let pool_bn = p.batch_norm(&format!("{backbone}.pool_bn"), EPSILON)?;
         let top = if arch.keeps_backbone_top() {
@@ -171,6 +181,21 @@ impl PlainTransfer {
     /// Genre logits and the backbone's outputs for standardised inputs `[batch][mels][frames]`
     /// (`frames > 0`); the values of `GenreNet::forward_all`.
     pub fn forward_all(&self, inputs: &[f32], mels: usize, frames: usize) -> PlainOutputs {
+        let (pools, top) = self.backbone(inputs, mels, frames);
+        let embedding = self.embedding_of(&pools, top.as_ref());
+        let logits = self.out.forward(&forward_stack(&self.hidden, &embedding));
+        let (penultimate, tag_logits) = top.unzip();
+        PlainOutputs { logits, pools, penultimate, tag_logits }
+    }
+
+    /// The backbone embedding the head reads, `[batch][dim]`, for standardised inputs.
+    pub fn backbone_embedding(&self, inputs: &[f32], mels: usize, frames: usize) -> Vec<f32> {
+        let (pools, top) = self.backbone(inputs, mels, frames);
+        self.embedding_of(&pools, top.as_ref())
+    }
+
+    /// The normalised pools and, with the top, the penultimate layer and the tag logits.
+    fn backbone(&self, inputs: &[f32], mels: usize, frames: usize) -> (Vec<f32>, Option<TopRows>) {
         let pools = self.pools(inputs, mels, frames);
         let top = self.top.as_ref().map(|top| {
             let mut penultimate = top.penultimate.forward(&pools);
@@ -179,25 +204,17 @@ impl PlainTransfer {
             let tag_logits = top.tags.forward(&penultimate);
             (penultimate, tag_logits)
         });
-        let logits = {
-            let embedding = match (self.embedding, &top) {
-                (MusicnnEmbedding::Penultimate, Some((penultimate, _))) => penultimate.clone(),
-                (MusicnnEmbedding::Tags, Some((_, tags))) => sigmoid_all(tags),
-                _ => pools.clone(),
-            };
-            self.out.forward(&forward_stack(&self.hidden, &embedding))
-        };
-        let (penultimate, tag_logits) = top.unzip();
-        PlainOutputs { logits, pools, penultimate, tag_logits }
+        (pools, top)
     }
 
-    /// The backbone embedding the head reads, `[batch][dim]`, for standardised inputs.
-    pub fn backbone_embedding(&self, inputs: &[f32], mels: usize, frames: usize) -> Vec<f32> {
-        let out = self.forward_all(inputs, mels, frames);
-        match (self.embedding, out.penultimate, out.tag_logits) {
-            (MusicnnEmbedding::Penultimate, Some(penultimate), _) => penultimate,
-            (MusicnnEmbedding::Tags, _, Some(tags)) => sigmoid_all(&tags),
-            _ => out.pools,
+    /// The backbone output the head reads (see [`MusicnnEmbedding`]).
+    fn embedding_of(&self, pools: &[f32], top: Option<&TopRows>) -> Vec<f32> {
+        match (self.embedding, top) {
+            (MusicnnEmbedding::Penultimate, Some((penultimate, _))) => penultimate.clone(),
+            (MusicnnEmbedding::Tags, Some((_, tag_logits))) => {
+                tag_logits.iter().map(|&z| sigmoid(z as f64) as f32).collect()
+            }
+            _ => pools.to_vec(),
         }
     }
 
@@ -208,9 +225,4 @@ impl PlainTransfer {
         normalise(&mut pools, &self.pool_bn);
         pools
     }
-}
-
-/// The logistic function of each value.
-fn sigmoid_all(values: &[f32]) -> Vec<f32> {
-    values.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect()
 }
