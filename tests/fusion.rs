@@ -59,7 +59,12 @@ fn cnn_bundle() -> Vec<u8> {
 fn fusion(members: Vec<(&str, f64, Vec<u8>)>) -> Result<Vec<u8>, BundleError> {
     let members: Vec<MemberBundle> = members
         .into_iter()
-        .map(|(name, weight, bytes)| MemberBundle { name: name.into(), weight, bytes })
+        .map(|(name, weight, bytes)| MemberBundle {
+            name: name.into(),
+            weight,
+            bytes,
+            detach: None,
+        })
         .collect();
     FusionBundle::to_bytes(&labels(), provenance(), None, &members)
 }
@@ -438,4 +443,143 @@ fn a_share_keeps_its_patches_when_the_table_member_fails() {
     let recovered = model.merge(&[first, other, with_table, table]).unwrap();
     assert!(recovered.members[1].skipped.is_none());
     assert!(model.failures(&[]).is_empty());
+}
+
+/// A fusion of `cnn` and `table`, the table member detached to `file`.
+fn detached_fusion(file: &str, cnn: &[u8], table: &[u8]) -> Result<Vec<u8>, BundleError> {
+    let members = vec![
+        MemberBundle { name: "cnn".into(), weight: 0.25, bytes: cnn.to_vec(), detach: None },
+        MemberBundle {
+            name: "table".into(),
+            weight: 0.75,
+            bytes: table.to_vec(),
+            detach: Some(file.into()),
+        },
+    ];
+    FusionBundle::to_bytes(&labels(), provenance(), None, &members)
+}
+
+#[test]
+fn a_detached_member_waits_for_its_file_then_matches_the_inline_fusion() {
+    let (cnn, table) = (cnn_bundle(), table_bundle(WeightStorage::F32));
+    let inline = fusion(vec![("cnn", 0.25, cnn.clone()), ("table", 0.75, table.clone())]).unwrap();
+    let bytes = detached_fusion("fused.table.gscope", &cnn, &table).unwrap();
+    // The fusion keeps the table member's header only, and names its file.
+    let (header, parts) = FusionBundle::from_bytes(&bytes).unwrap();
+    let d = header.members[1].detached.clone().unwrap();
+    assert_eq!((d.file.as_str(), d.bytes), ("fused.table.gscope", table.len() as u64));
+    assert_eq!(d.crc32.to_le_bytes(), table[table.len() - 4..]);
+    assert_eq!(parts[0], &cnn[..]);
+    assert_eq!(Header::read(parts[1]).unwrap(), Header::read(&table).unwrap());
+    assert!(bytes.len() < inline.len() - 100, "{} vs {}", bytes.len(), inline.len());
+
+    let device = Device::flex();
+    let mut fused = Ensemble::from_bundle(&bytes, &device).unwrap();
+    let info = fused.info();
+    assert_eq!(info.members[1].weights_file.as_deref(), Some("fused.table.gscope"));
+    assert_eq!(info.members[1].min_seconds, 5.0, "the info comes from the header kept inside");
+    assert_eq!(info.members[0].weights_file, None);
+    assert_eq!(fused.awaiting(), [("table", "fused.table.gscope")]);
+
+    // Until it is attached, runs leave it out and say why: the CNN answers alone.
+    let signal = music(8.0);
+    let cnn_alone = Ensemble::from_bundle(&cnn, &device).unwrap();
+    let got = fused.classify_mono(&signal, SAMPLE_RATE).unwrap();
+    assert_eq!(
+        got.probabilities,
+        cnn_alone.classify_mono(&signal, SAMPLE_RATE).unwrap().probabilities
+    );
+    let reason = got.members[1].skipped.as_deref().unwrap();
+    assert!(reason.contains("`fused.table.gscope`, are not loaded"), "{reason}");
+    // A first look defers it (it may be attached before the rest of the track is analysed).
+    if let Some(part) = fused.preview(&signal, SAMPLE_RATE, 2, &mut RunContext::default()).unwrap()
+    {
+        assert_eq!(part.members[1], MemberPart::Deferred);
+    }
+
+    // An engine still waiting merges the parts another engine analysed with the member.
+    let waiting = Ensemble::from_bundle(&bytes, &device).unwrap();
+    let full = Ensemble::from_bundle(&inline, &device).unwrap();
+    let prepared = full.prepare(&signal, SAMPLE_RATE).unwrap();
+    let part = full.analyse(&prepared, PartPlan::default(), &mut RunContext::default()).unwrap();
+    assert_eq!(waiting.merge(std::slice::from_ref(&part)).unwrap(), full.merge(&[part]).unwrap());
+
+    // Attached, the fusion gives exactly what the inline fusion gives.
+    fused.attach("table", &table).unwrap();
+    assert!(fused.awaiting().is_empty());
+    let want = Ensemble::from_bundle(&inline, &device)
+        .unwrap()
+        .classify_mono(&signal, SAMPLE_RATE)
+        .unwrap();
+    assert_eq!(fused.classify_mono(&signal, SAMPLE_RATE).unwrap(), want);
+    let again = fused.attach("table", &table).unwrap_err().to_string();
+    assert!(again.contains("not waiting for its weights"), "{again}");
+}
+
+#[test]
+fn attaching_the_wrong_file_is_refused_by_name() {
+    let device = Device::flex();
+    let (cnn, table) = (cnn_bundle(), table_bundle(WeightStorage::F32));
+    let mut fused =
+        Ensemble::from_bundle(&detached_fusion("t.gscope", &cnn, &table).unwrap(), &device)
+            .unwrap();
+    let mut attach = |name: &str, bytes: &[u8]| fused.attach(name, bytes).unwrap_err().to_string();
+    // Another bundle (another length), a damaged copy, a truncated one.
+    let other = attach("table", &table_bundle(WeightStorage::Int8));
+    assert!(
+        other.contains("fusion member `table`") && other.contains("`t.gscope` is not its file"),
+        "{other}"
+    );
+    let mut damaged = table.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x40;
+    assert!(attach("table", &damaged).contains("checksum"));
+    assert!(attach("table", &table[..table.len() - 1]).contains("is not its file"));
+    assert!(attach("nothing", &table).contains("no member of that name"));
+    assert!(attach("cnn", &cnn).contains("not waiting for its weights"));
+    // Still waiting, and still usable.
+    assert_eq!(fused.awaiting(), [("table", "t.gscope")]);
+    assert!(fused.classify_mono(&music(8.0), SAMPLE_RATE).is_ok());
+}
+
+#[test]
+fn only_table_members_detach_to_plain_file_names_from_format_v4() {
+    let msg = |r: Result<Vec<u8>, BundleError>| r.unwrap_err().to_string();
+    let (cnn, table) = (cnn_bundle(), table_bundle(WeightStorage::F32));
+    for bad in ["", "../model.gscope", "dir/t.gscope", ".hidden", "a b"] {
+        assert!(
+            msg(detached_fusion(bad, &cnn, &table)).contains("not a plain file name"),
+            "{bad:?}"
+        );
+    }
+    let cnn_detached = [MemberBundle {
+        name: "cnn".into(),
+        weight: 1.0,
+        bytes: cnn.clone(),
+        detach: Some("cnn.gscope".into()),
+    }];
+    assert!(msg(FusionBundle::to_bytes(&labels(), provenance(), None, &cnn_detached))
+        .contains("only table members may be detached"));
+
+    // A format v3 container cannot hold a detached member (a v3 reader would take the
+    // header-only stand-in for the model).
+    let mut v3 = detached_fusion("t.gscope", &cnn, &table).unwrap();
+    v3[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let end = v3.len() - 4;
+    let crc = crc32(&v3[..end]);
+    v3[end..].copy_from_slice(&crc.to_le_bytes());
+    let err = FusionBundle::from_bytes(&v3).unwrap_err().to_string();
+    assert!(err.contains("format v3 does not allow"), "{err}");
+}
+
+/// CRC-32 (IEEE, as zlib), bit by bit: to re-frame a bundle as another format version.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }

@@ -16,7 +16,7 @@
 // from the HTTP cache; for the files the page has just loaded the server answers 304 and
 // nothing is downloaded twice): also the files the page loads only on demand (the live-mode
 // worklet, the WebAudio fallback, the decoder module of the compressed formats, the
-// descriptor module of table members), so they
+// descriptor module and the default model's detached table member), so they
 // work offline even if never used online. The WebGPU build is
 // not part of it (most visitors never need its 15 MB): it is cached when the page fetches it
 // through this worker, and on the first visit, when the page fetched it before this worker
@@ -24,7 +24,7 @@
 // cache; bump it when SHELL or these rules change, and the old cache is deleted when the new
 // worker activates.
 
-const CACHE = 'genrescope-v8';
+const CACHE = 'genrescope-v9';
 
 importScripts('./lib/relaxed-simd.js');
 
@@ -76,6 +76,7 @@ const SHELL = [
   './pkg/descriptors/genrescope.js',
   './pkg/descriptors/genrescope_bg.wasm',
   './models/default/model.gscope',
+  './models/default/model.table.gscope',
 ];
 
 /**

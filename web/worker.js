@@ -1,6 +1,7 @@
 // The inference worker: one wasm engine (CPU or GPU build) with one loaded model, classifying
 // one job at a time for the pool in lib/engine.js. Nothing here touches the network except
-// importing the wasm glue module given in `init` (the page's own file).
+// loading the page's own files: the wasm modules given in `init` and a model's detached
+// members (below).
 //
 // The CPU build reads the uncompressed formats itself; for FLAC, MP3, Ogg Vorbis, AAC/ALAC
 // and Matroska it says it cannot (info.compressedFormats is false), and the worker then loads
@@ -13,9 +14,15 @@
 // once and hands its `describeWindow` to the engine (`setDescriber`). The first answer of a
 // track leaves that member out, so it never waits for the module.
 //
+// The same run first fetches the member itself when the bundle keeps it in a file beside it
+// (a detached member: `weightsFile` in its info; `trainer convert --detach`), from beside
+// `modelUrl`, and attaches it (`attachMember`). If that fails, the run leaves the member
+// out, its result says why in a warning, and the next run tries again.
+//
 // Protocol (all messages are plain objects with a `type`):
 //   in  {type: 'init', glueUrl, module: WebAssembly.Module, bundle: ArrayBuffer, backend,
-//        decoders: {glueUrl, wasmUrl} | null, descriptors: {glueUrl, wasmUrl} | null}
+//        decoders: {glueUrl, wasmUrl} | null, descriptors: {glueUrl, wasmUrl} | null,
+//        modelUrl: string | null (where the bundle came from: its detached members are beside it)}
 //   out {type: 'ready', info}                    or {type: 'init-error', error}
 //   in  {type: 'file', id, file: File|Blob, name, options}
 //   in  {type: 'pcm', id, samples: Float32Array, sampleRate, options}
@@ -60,6 +67,11 @@ let descriptorsLoading = null;
 let tableMinSeconds = Infinity;
 /** Whether the model has a spectrogram network (else its table member answers first answers too). */
 let hasNetwork = true;
+/** The model's detached members not attached yet (`{name, file}`), and where the bundle came from. */
+let detached = [];
+let modelUrl = null;
+/** The pending fetch and attachment of the detached members. */
+let attaching = null;
 
 /** Codes meaning "this decoder cannot read the file" (as in lib/engine.js). */
 const UNSUPPORTED = new Set(['unrecognised_format', 'unsupported_codec', 'no_audio_track']);
@@ -111,7 +123,7 @@ function safe(f) {
   }
 }
 
-async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = null, descriptors: descriptorsAt = null }) {
+async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = null, descriptors: descriptorsAt = null, modelUrl: bundleUrl = null }) {
   const started = now();
   wasm = await import(glueUrl);
   engineExports = await wasm.default({ module_or_path: module });
@@ -126,6 +138,8 @@ async function init({ glueUrl, module, bundle, backend, decoders: decodersAt = n
   const tables = (info.model.members ?? []).filter((m) => m.kind === 'table');
   tableMinSeconds = Math.min(Infinity, ...tables.map((m) => m.minSeconds));
   hasNetwork = (info.model.members ?? []).some((m) => m.kind === 'spectrogram');
+  detached = (info.model.members ?? []).filter((m) => m.weightsFile).map((m) => ({ name: m.name, file: m.weightsFile }));
+  modelUrl = bundleUrl;
   info.initMs = now() - started;
   return { info };
 }
@@ -198,7 +212,11 @@ async function embed(msg) {
 async function classify(msg) {
   const t0 = now();
   let result;
-  if (msg.type !== 'merge') await describerFor(msg);
+  let unattached = [];
+  if (msg.type !== 'merge') {
+    await describerFor(msg);
+    unattached = await membersFor(msg);
+  }
   if (msg.type === 'merge') {
     result = engine.mergeParts(msg.parts, msg.options ?? {});
   } else if (msg.type === 'file' && msg.options?.trackKey && engine.keepsTrack(msg.options.trackKey)) {
@@ -219,9 +237,49 @@ async function classify(msg) {
   } else {
     result = await engine.classifyPcm(msg.samples, msg.sampleRate, msg.options ?? {});
   }
+  for (const { name, file, reason } of unattached) {
+    (result.warnings ??= []).push(`the ${name} member, stored in ${file}, did not load (${reason}); this answer leaves it out`);
+  }
   result.timings.worker = now() - t0;
   result.memory = memory();
   return result;
+}
+
+/** Whether a run may include the whole-track (table) members: not a first answer of a model with a network, nor PCM shorter than they read. */
+function runsWholeTrackMembers(msg) {
+  if (hasNetwork && msg.options?.wholeTrackMembers === false) return false;
+  return !(msg.type === 'pcm' && msg.samples.length / msg.sampleRate < tableMinSeconds);
+}
+
+/**
+ * Attaches the model's detached members before a run that may include them: fetches each
+ * one's file from beside the bundle once. Resolves to those that could not be attached, with
+ * why (they are tried again by the next run).
+ */
+async function membersFor(msg) {
+  if (!detached.length || !runsWholeTrackMembers(msg)) return [];
+  attaching ??= attachDetached().finally(() => {
+    attaching = null;
+  });
+  return attaching;
+}
+
+/** Fetches and attaches every detached member not attached yet; returns the failures. */
+async function attachDetached() {
+  const failed = [];
+  for (const member of [...detached]) {
+    try {
+      if (!modelUrl) throw new Error('the model was not loaded from a URL, so its files cannot be fetched');
+      const url = new URL(member.file, modelUrl);
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`HTTP ${response.status} for ${url.pathname}`);
+      engine.attachMember(member.name, new Uint8Array(await response.arrayBuffer()));
+      detached = detached.filter((m) => m !== member);
+    } catch (err) {
+      failed.push({ ...member, reason: err?.message ?? String(err) });
+    }
+  }
+  return failed;
 }
 
 /**
@@ -232,8 +290,7 @@ async function classify(msg) {
  * and the engine's error (code `descriptor_module`) says why.
  */
 async function describerFor(msg) {
-  if (!needsDescriptors || descriptors || (hasNetwork && msg.options?.wholeTrackMembers === false)) return;
-  if (msg.type === 'pcm' && msg.samples.length / msg.sampleRate < tableMinSeconds) return;
+  if (!needsDescriptors || descriptors || !runsWholeTrackMembers(msg)) return;
   try {
     await loadDescriptors();
   } catch (err) {

@@ -3,7 +3,7 @@
 //! ```text
 //! offset      size  content
 //! 0           8     magic  89 47 53 43 4F 50 45 0A  ("\x89GSCOPE\n")
-//! 8           4     format version, u32 little-endian (1 to 3; this build writes 3)
+//! 8           4     format version, u32 little-endian (1 to 4; this build writes 4)
 //! 12          4     H = header length in bytes, u32 little-endian
 //! 16          H     header, UTF-8 JSON (SpectrogramHeader)
 //! 16+H        8     W = weights length in bytes, u64 little-endian
@@ -17,8 +17,10 @@
 //! be stored compactly. v3 adds the header field `kind` (see [`ModelKind`](super::ModelKind)):
 //! `spectrogram` (the default when absent), `table` (a network on clip descriptors, see
 //! `table`) or `fusion` (several member bundles, see `fusion`; its "weights" section is the
-//! members' bundles one after the other). The byte layout is the same, so this build reads
-//! all three.
+//! members' bundles one after the other). v4 adds detached fusion members (a member's
+//! bundle in a file beside the fusion, see `fusion`); a v3 reader would take such a
+//! member's header-only stand-in for the model, so the version says it needs a v4 reader.
+//! The byte layout is the same, so this build reads all four.
 //!
 //! The high first byte marks the file as binary and the trailing newline catches text-mode
 //! transfers, as in PNG. All offsets are computed in `u64`, so a hostile length cannot
@@ -31,7 +33,7 @@ use super::error::BundleError;
 pub const MAGIC: [u8; 8] = *b"\x89GSCOPE\n";
 
 /// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Bytes before the header: magic, version, header length.
 pub const PREAMBLE_LEN: usize = 16;

@@ -7,6 +7,13 @@
 //! Fusion is a weighted mean of the members' track probabilities (weights fitted on
 //! validation data by the trainer); a member that does not apply to an input (a table model
 //! on 3 s of live audio) is left out and the others' weights are renormalised.
+//!
+//! A table member may be *detached* (format v4): the section then holds only its header (a
+//! bundle with an empty weights section, so everything about the model can still be read),
+//! and the complete member bundle is a file beside the fusion, named in the header with its
+//! length and checksum. The page fetches that file when a run first needs the member, so
+//! the first answer (spectrogram members only) does not wait for it; see
+//! [`FusionBundle::check_detached`].
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +39,34 @@ pub struct FusionMember {
     pub bytes: u64,
     /// Fusion weight (>= 0; the weights of the members used are renormalised to sum to 1).
     pub weight: f64,
+    /// Where the member's complete bundle is when it is not in the weights section (there:
+    /// its header only). Table members only; format v4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detached: Option<DetachedMember>,
+}
+
+/// A member bundle stored in its own file beside the fusion bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetachedMember {
+    /// The file's name, in the fusion bundle's directory (or beside its URL): letters,
+    /// digits, `.`, `_` and `-`, not starting with `.`.
+    pub file: String,
+    /// The file's length in bytes.
+    pub bytes: u64,
+    /// The member bundle's own CRC-32 (its last 4 bytes).
+    pub crc32: u32,
+}
+
+/// Longest name of a detached member's file.
+const MAX_FILE_NAME: usize = 128;
+
+/// Whether `name` is a plain file name a detached member may have (no directories, so a
+/// bundle cannot make a reader open a file elsewhere).
+fn plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_FILE_NAME
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// The header of a fusion bundle.
@@ -64,6 +99,14 @@ impl FusionHeader {
             calibration: optional_field(&mut object, "calibration")?,
         };
         header.validate()?;
+        if version < 4 {
+            if let Some(m) = header.members.iter().find(|m| m.detached.is_some()) {
+                return Err(BundleError::InvalidFusion(format!(
+                    "member `{}` is detached, which format v{version} does not allow (v4 or later)",
+                    m.name
+                )));
+            }
+        }
         Ok(header)
     }
 
@@ -102,6 +145,28 @@ impl FusionHeader {
                     m.name, m.weight
                 ));
             }
+            if let Some(d) = &m.detached {
+                if m.kind != ModelKind::Table {
+                    return fail(format!(
+                        "member `{}` is a detached {} model; only table members may be detached \
+                         (the first answer needs the others)",
+                        m.name, m.kind
+                    ));
+                }
+                if !plain_file_name(&d.file) {
+                    return fail(format!(
+                        "member `{}` is detached to {:?}, which is not a plain file name (letters, \
+                         digits, `.`, `_`, `-`; at most {MAX_FILE_NAME})",
+                        m.name, d.file
+                    ));
+                }
+                if self.members[..i]
+                    .iter()
+                    .any(|o| o.detached.as_ref().is_some_and(|od| od.file == d.file))
+                {
+                    return fail(format!("two members are detached to `{}`", d.file));
+                }
+            }
         }
         if self.members.iter().all(|m| m.weight == 0.0) {
             return fail("every fusion weight is 0".into());
@@ -118,6 +183,9 @@ pub struct MemberBundle {
     pub weight: f64,
     /// Its complete bundle.
     pub bytes: Vec<u8>,
+    /// Store it in this file beside the fusion instead of inside it (see the module docs);
+    /// table members only.
+    pub detach: Option<String>,
 }
 
 /// Reading and writing fusion bundles.
@@ -133,27 +201,38 @@ impl FusionBundle {
         members: &[MemberBundle],
     ) -> Result<Vec<u8>, BundleError> {
         let mut entries = Vec::with_capacity(members.len());
+        let mut section = Vec::new();
         for m in members {
-            let (kind, member_labels) =
-                member_header(&m.bytes).map_err(|e| BundleError::member(&m.name, e))?;
+            let in_member = |e| BundleError::member(&m.name, e);
+            let (kind, member_labels) = member_header(&m.bytes).map_err(in_member)?;
             check_labels(&m.name, &member_labels, labels)?;
+            let inline = match &m.detach {
+                None => m.bytes.clone(),
+                Some(_) => format::write(format::read(&m.bytes).map_err(in_member)?.header, &[])?,
+            };
             entries.push(FusionMember {
                 name: m.name.clone(),
                 kind,
-                bytes: m.bytes.len() as u64,
+                bytes: inline.len() as u64,
                 weight: m.weight,
+                detached: m.detach.as_ref().map(|file| DetachedMember {
+                    file: file.clone(),
+                    bytes: m.bytes.len() as u64,
+                    crc32: trailing_crc(&m.bytes),
+                }),
             });
+            section.extend_from_slice(&inline);
         }
         let header =
             FusionHeader { labels: labels.to_vec(), members: entries, provenance, calibration };
         header.validate()?;
-        let section: Vec<u8> = members.iter().flat_map(|m| m.bytes.iter().copied()).collect();
         format::write(&header.to_json()?, &section)
     }
 
-    /// Reads a fusion bundle's header and the bytes of each member's bundle, checking the
-    /// container, that the member lengths add up to the section, and each member's kind
-    /// and labels (the members' weights are checked when they load).
+    /// Reads a fusion bundle's header and the bytes of each member's bundle (of a detached
+    /// member: its header-only bundle), checking the container, that the member lengths add
+    /// up to the section, and each member's kind and labels (the members' weights are
+    /// checked when they load).
     pub fn from_bytes(bytes: &[u8]) -> Result<(FusionHeader, Vec<&[u8]>), BundleError> {
         let sections = format::read(bytes)?;
         let header = FusionHeader::from_json_version(sections.header, sections.version)?;
@@ -179,10 +258,64 @@ impl FusionBundle {
                 ));
             }
             check_labels(&m.name, &labels, &header.labels)?;
+            if m.detached.is_some() && !format::read(part).is_ok_and(|s| s.weights.is_empty()) {
+                return Err(BundleError::member(
+                    &m.name,
+                    BundleError::InvalidFusion(
+                        "it is detached, but the fusion holds more than its header".into(),
+                    ),
+                ));
+            }
             parts.push(part);
         }
         Ok((header, parts))
     }
+
+    /// Checks that `bytes` is the complete bundle of the detached `member`, whose
+    /// header-only bundle inside the fusion is `inline`: the length and checksum the fusion
+    /// records, a sound container, and the same header.
+    pub fn check_detached(
+        member: &FusionMember,
+        inline: &[u8],
+        bytes: &[u8],
+    ) -> Result<(), BundleError> {
+        let Some(d) = &member.detached else {
+            return Err(BundleError::member(
+                &member.name,
+                BundleError::InvalidFusion("it is not detached: its weights are inside".into()),
+            ));
+        };
+        let mismatch = |what: String| {
+            BundleError::member(
+                &member.name,
+                BundleError::InvalidFusion(format!("`{}` is not its file: {what}", d.file)),
+            )
+        };
+        if bytes.len() as u64 != d.bytes {
+            return Err(mismatch(format!("{} bytes, the fusion expects {}", bytes.len(), d.bytes)));
+        }
+        let sections = format::read(bytes).map_err(|e| BundleError::member(&member.name, e))?;
+        let crc = trailing_crc(bytes);
+        if crc != d.crc32 {
+            return Err(mismatch(format!(
+                "checksum {crc:08x}, the fusion expects {:08x}",
+                d.crc32
+            )));
+        }
+        if format::read(inline).ok().map(|s| s.header) != Some(sections.header) {
+            return Err(mismatch("its header differs from the one in the fusion".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A complete bundle's stored CRC-32 (its last 4 bytes; 0 for fewer than 4 bytes).
+fn trailing_crc(bundle: &[u8]) -> u32 {
+    bundle
+        .len()
+        .checked_sub(4)
+        .and_then(|start| bundle[start..].try_into().ok())
+        .map_or(0, u32::from_le_bytes)
 }
 
 /// The kind and labels of a member bundle (spectrogram or table), from its header.

@@ -31,7 +31,7 @@ mod tests;
 
 pub use error::BundleError;
 pub use format::{FORMAT_VERSION, MAGIC};
-pub use fusion::{FusionBundle, FusionHeader, FusionMember, MemberBundle};
+pub use fusion::{DetachedMember, FusionBundle, FusionHeader, FusionMember, MemberBundle};
 pub use header::{Dataset, Evaluation, Normalisation, Provenance, SpectrogramHeader};
 pub use kind::{Header, ModelKind};
 pub use storage::WeightStorage;

@@ -254,12 +254,12 @@ fn bundle_error_wrong_magic() {
 #[test]
 fn bundle_error_newer_or_invalid_version() {
     let (mut bytes, _) = small_bundle();
-    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&5u32.to_le_bytes());
     let err = load_err(&bytes);
-    assert_eq!(err, BundleError::NewerVersion { found: 4, supported: 3 });
+    assert_eq!(err, BundleError::NewerVersion { found: 5, supported: 4 });
     assert_eq!(
         err.to_string(),
-        "bundle format v4 is newer than this build supports (v3); update Genrescope"
+        "bundle format v5 is newer than this build supports (v4); update Genrescope"
     );
     assert_eq!(SpectrogramBundle::read_header(&bytes).unwrap_err(), err);
     bytes[8..12].copy_from_slice(&0u32.to_le_bytes());

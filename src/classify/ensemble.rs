@@ -19,11 +19,12 @@ use std::borrow::Cow;
 
 use crate::device::Device;
 
+use super::awaiting::AwaitingWeights;
 use super::model::{load_model, Analysis, Model, PatchEmbeddings, RunContext};
 use super::parts::{self, Coverage, MemberPart, PatchSelection, TrackPart};
 use super::{Classification, ClassifyError, EmbedderInfo, MemberResult, ModelInfo};
 use crate::audio;
-use crate::bundle::{BundleError, FusionBundle, Header, ModelKind};
+use crate::bundle::{BundleError, FusionBundle, FusionMember, Header, ModelKind};
 use crate::trust::verdict::Evidence;
 use crate::trust::{conform_range, Calibration, SignalLevel, Verdict};
 
@@ -82,17 +83,28 @@ impl Prepared {
     }
 }
 
+/// A detached fusion member not attached yet: where it is in the member list, its entry
+/// in the fusion header and the header-only bundle the fusion holds for it.
+struct Detachment {
+    index: usize,
+    entry: FusionMember,
+    inline: Vec<u8>,
+}
+
 /// A loaded bundle of any kind (see the module docs).
 pub struct Ensemble {
     info: ModelInfo,
     members: Vec<Member>,
     /// A fusion's calibration of the fused probabilities.
     fused_calibration: Option<Calibration>,
+    /// Detached members still waiting for their bundles (see [`Ensemble::attach`]).
+    awaiting: Vec<Detachment>,
 }
 
 impl Ensemble {
     /// Loads a bundle of any kind, its spectrogram networks on `device` (table networks
-    /// always run on the CPU), checking everything.
+    /// always run on the CPU), checking everything. A fusion's detached members wait for
+    /// [`attach`](Self::attach); until then runs leave them out and say why.
     pub fn from_bundle(bytes: &[u8], device: &Device) -> Result<Self, ClassifyError> {
         let header = Header::read(bytes)?;
         let parts: Vec<(String, f64, &[u8])> = match &header {
@@ -107,9 +119,14 @@ impl Ensemble {
             }
             _ => vec![("model".to_string(), 1.0, bytes)],
         };
+        let entries = match &header {
+            Header::Fusion(f) => f.members.clone(),
+            _ => Vec::new(),
+        };
         let mut members = Vec::with_capacity(parts.len());
         let mut headers = Vec::with_capacity(parts.len());
-        for &(ref name, weight, part) in &parts {
+        let mut awaiting = Vec::new();
+        for (index, &(ref name, weight, part)) in parts.iter().enumerate() {
             let name = name.clone();
             let in_member = |e: ClassifyError| match (e, &header) {
                 (ClassifyError::Bundle(e), Header::Fusion(_)) => {
@@ -118,7 +135,18 @@ impl Ensemble {
                 (e, _) => e,
             };
             let member_header = Header::read(part).map_err(|e| in_member(e.into()))?;
-            let model = load_model(member_header.kind(), part, device).map_err(in_member)?;
+            let detached = entries.get(index).filter(|e| e.detached.is_some());
+            let model: Box<dyn Model> = match detached.and_then(|e| e.detached.as_ref()) {
+                Some(d) => {
+                    awaiting.push(Detachment {
+                        index,
+                        entry: entries[index].clone(),
+                        inline: part.to_vec(),
+                    });
+                    Box::new(AwaitingWeights::new(&name, &d.file, &member_header))
+                }
+                None => load_model(member_header.kind(), part, device).map_err(in_member)?,
+            };
             let calibration = member_header.calibration();
             headers.push((name.clone(), weight, member_header));
             members.push(Member { name, weight, calibration, model });
@@ -131,7 +159,47 @@ impl Ensemble {
             headers.iter().zip(&parts).map(|((n, _, h), (_, _, p))| (n.as_str(), *p, h)),
         );
         let info = ModelInfo { embedder, ..ModelInfo::new(&header, &headers) };
-        Ok(Ensemble { info, members, fused_calibration })
+        Ok(Ensemble { info, members, fused_calibration, awaiting })
+    }
+
+    /// Gives the detached member `name` its complete bundle (the file
+    /// [`MemberInfo::weights_file`](super::MemberInfo::weights_file) names), checked against
+    /// the length, checksum and header the fusion records, and loads it (detached members
+    /// are table models, which run on the CPU).
+    pub fn attach(&mut self, name: &str, bytes: &[u8]) -> Result<(), ClassifyError> {
+        let Some(at) = self.awaiting.iter().position(|d| d.entry.name == name) else {
+            let known = self.members.iter().any(|m| m.name == name);
+            return Err(ClassifyError::Bundle(BundleError::member(
+                name,
+                BundleError::InvalidFusion(if known {
+                    "it is not waiting for its weights (not detached, or attached already)".into()
+                } else {
+                    "the model has no member of that name".into()
+                }),
+            )));
+        };
+        let d = &self.awaiting[at];
+        FusionBundle::check_detached(&d.entry, &d.inline, bytes)?;
+        let model = load_model(d.entry.kind, bytes, &Device::flex()).map_err(|e| match e {
+            ClassifyError::Bundle(e) => ClassifyError::Bundle(BundleError::member(name, e)),
+            e => e,
+        })?;
+        let d = self.awaiting.remove(at);
+        self.members[d.index].model = model;
+        Ok(())
+    }
+
+    /// The detached members not attached yet: each one's name and the file its bundle is in.
+    pub fn awaiting(&self) -> Vec<(&str, &str)> {
+        self.awaiting
+            .iter()
+            .filter_map(|d| Some((d.entry.name.as_str(), d.entry.detached.as_ref()?.file.as_str())))
+            .collect()
+    }
+
+    /// Whether member `index` waits for its bundle.
+    fn awaits(&self, index: usize) -> bool {
+        self.awaiting.iter().any(|d| d.index == index)
     }
 
     /// Classifies with at most `max` patches per track (`None`: every patch) instead of
@@ -244,9 +312,11 @@ impl Ensemble {
         let (input, level) = self.conformed(samples, sample_rate);
         let input: &[f32] = &input;
         let mut members = Vec::with_capacity(self.members.len());
-        for m in &self.members {
+        for (i, m) in self.members.iter().enumerate() {
             let n = audio::resampled_len(input.len(), sample_rate, m.model.sample_rate());
             members.push(match m.model.not_applicable(n) {
+                // Its bundle may be attached before the rest of the track is analysed.
+                Some(_) if self.awaits(i) => MemberPart::Deferred,
                 Some(reason) => MemberPart::Skipped { reason },
                 None if m.model.kind() != ModelKind::Spectrogram => MemberPart::Deferred,
                 None => match m.model.preview(input, sample_rate, count, ctx) {

@@ -146,6 +146,10 @@ pub struct MemberInfo {
     pub hop_seconds: f64,
     /// Shortest input it classifies, in seconds (0: shorter input is padded).
     pub min_seconds: f64,
+    /// The file beside the bundle that holds this detached member's complete bundle, which
+    /// a caller attaches when a run first needs the member; absent when it is inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_file: Option<String>,
 }
 
 /// The provenance fields a person reads, typed.
@@ -228,8 +232,13 @@ impl ModelInfo {
         let music_detector = spectrogram_headers().any(|h| h.music_detector.is_some());
         let tags = spectrogram_headers().find(|h| !h.tags.is_empty()).map(|h| h.tags.clone());
         let silence = spectrogram_headers().next().map(|h| h.feature_config.silence);
-        let members: Vec<MemberInfo> =
+        let mut members: Vec<MemberInfo> =
             members.iter().map(|(name, weight, h)| MemberInfo::new(name, *weight, h)).collect();
+        if let Header::Fusion(f) = header {
+            for (info, entry) in members.iter_mut().zip(&f.members) {
+                info.weights_file = entry.detached.as_ref().map(|d| d.file.clone());
+            }
+        }
         let primary = members
             .iter()
             .find(|m| m.kind == ModelKind::Spectrogram)
@@ -296,6 +305,7 @@ impl MemberInfo {
             window_seconds,
             hop_seconds,
             min_seconds,
+            weights_file: None,
         }
     }
 }

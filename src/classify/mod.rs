@@ -4,12 +4,14 @@
 //!   [`load_model`], the one place that maps a bundle's kind to its implementation.
 //! - [`spectrogram`]: [`SpectrogramModel`], a network on log-Mel windows.
 //! - [`table`]: [`TableModel`], a network on clip descriptors.
+//! - `awaiting`: the stand-in for a detached fusion member not attached yet.
 //! - [`ensemble`]: [`Ensemble`], any bundle (one model or a weighted fusion of members)
 //!   behind one call; what the CLI and the browser use.
 //! - [`info`]: [`ModelInfo`], the typed description of a model that callers show.
 //! - [`parts`]: a track analysed in parts ([`TrackPart`]) that merge into one result.
 //! - [`result`]: [`Classification`], the typed result, and its helpers.
 
+mod awaiting;
 mod ensemble;
 mod info;
 mod model;
@@ -70,4 +72,12 @@ pub enum ClassifyError {
     /// only Burn computes (a CNN or CRNN); the value names it.
     #[error("this engine runs MusiCNN transfer and descriptor-table networks; a {0} needs the engine built with Burn")]
     NeedsBurn(String),
+    /// A detached fusion member was asked to run before its bundle was attached.
+    #[error("fusion member `{member}` is not loaded: its weights are in `{file}`")]
+    AwaitingWeights {
+        /// The member's name.
+        member: String,
+        /// The file its bundle is in.
+        file: String,
+    },
 }

@@ -332,6 +332,24 @@ impl Engine {
         *self.inner.describer.borrow_mut() = Some(describe);
     }
 
+    /// Gives the detached fusion member `name` its bundle: the file its
+    /// `info().model.members[i].weightsFile` names, fetched from beside the model. Until
+    /// then runs leave that member out and say why. Throws `bundle` when the bytes are not
+    /// that member's file (length, checksum and header are checked against the fusion), and
+    /// `busy` during a run (attach between runs).
+    #[wasm_bindgen(js_name = attachMember)]
+    pub fn attach_member(&mut self, name: String, bytes: Vec<u8>) -> Result<(), JsValue> {
+        let inner = Rc::get_mut(&mut self.inner).ok_or_else(|| {
+            js_error("busy", "a member can only be attached between runs, and one is running")
+        })?;
+        inner.cpu.attach(&name, &bytes).map_err(|e| classify_error(&e))?;
+        #[cfg(feature = "webgpu")]
+        if let Some(gpu) = &mut inner.gpu {
+            gpu.attach(&name, &bytes).map_err(|e| classify_error(&e))?;
+        }
+        Ok(())
+    }
+
     /// Decodes an encoded file (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF, CAF, Sun AU, ...)
     /// and classifies it. `name` (optional) gives the extension as a hint; the bytes decide.
     /// Resolves to `{backend, labels, probabilities, top, votes, windows, source, timings,

@@ -63,6 +63,7 @@ pub(crate) fn classify_error(e: &ClassifyError) -> JsValue {
         ClassifyError::DescriptorSource(_) => "descriptor_module",
         ClassifyError::NoMemberApplies(_) => "too_short",
         ClassifyError::NeedsBurn(_) => "needs_burn_engine",
+        ClassifyError::AwaitingWeights { .. } => "member_not_loaded",
     };
     js_error(code, &e.to_string())
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { REPO, TEST_MODEL, launchBrowser, offsiteRequests, openPage, startWebServer } from './harness.mjs';
+import { REPO, SHIPPED_MODEL, TEST_MODEL, launchBrowser, nativeClassify, offsiteRequests, openPage, startWebServer } from './harness.mjs';
 
 // The bundle the page's engine is handed: the one startWebServer serves (see TEST_MODEL).
 const MODEL = TEST_MODEL;
@@ -176,4 +176,75 @@ test('bad inputs give GenrescopeErrors with codes, never a panic; the engine sta
   assert.equal(out.shape.source.sampleRate, 22050);
   assert.equal(out.panic, null, 'nothing panicked');
   assert.deepEqual(offsiteRequests(requests, server.url), []);
+});
+
+test('a detached member is left out until attached, the wrong file is refused, then the answer is the CLI\'s', { timeout: 180_000 }, async () => {
+  const { page } = session;
+  // The shipped fusion keeps its table member in a file beside it; the small CPU engine runs
+  // both members (the descriptors through the descriptor module).
+  const model = readFileSync(SHIPPED_MODEL).toString('base64');
+  const member = readFileSync(path.join(path.dirname(SHIPPED_MODEL), 'model.table.gscope')).toString('base64');
+  const clip = readFileSync(CLIP).toString('base64');
+  const out = await page.evaluate(
+    async ({ model, member, clip }) => {
+      const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const wasm = await import('./pkg/cpu/genrescope.js');
+      await wasm.default();
+      const descriptors = await import('./pkg/descriptors/genrescope.js');
+      await descriptors.default();
+      const failure = async (f) => {
+        try {
+          await f();
+          return null;
+        } catch (e) {
+          return { name: e?.name, code: e?.code, message: e?.message ?? String(e) };
+        }
+      };
+      const engine = await wasm.Engine.create(bytes(model), { backend: 'cpu' });
+      engine.setDescriber((samples, rate) => descriptors.describeWindow(samples, rate));
+      const members = engine.info().model.members.map((m) => ({ name: m.name, weightsFile: m.weightsFile ?? null }));
+      const summary = (r) => ({ probabilities: r.probabilities, tags: r.tags, verdict: r.verdict.kind, members: r.members.map((m) => [m.name, m.skipped ?? null]), warnings: r.warnings });
+      const before = summary(await engine.classifyFile(bytes(clip), 'pop.wav', {}));
+      const r = { members, before };
+      r.truncated = await failure(() => engine.attachMember('table', bytes(member).slice(0, -1)));
+      const damaged = bytes(member);
+      damaged[damaged.length >> 1] ^= 0x40;
+      r.damaged = await failure(() => engine.attachMember('table', damaged));
+      r.unknown = await failure(() => engine.attachMember('tabel', bytes(member)));
+      r.notDetached = await failure(() => engine.attachMember('musicnn', bytes(member)));
+      const running = engine.classifyFile(bytes(clip), 'pop.wav', {});
+      r.busy = await failure(() => engine.attachMember('table', bytes(member)));
+      await running;
+      r.attach = await failure(() => engine.attachMember('table', bytes(member)));
+      r.again = await failure(() => engine.attachMember('table', bytes(member)));
+      r.after = summary(await engine.classifyFile(bytes(clip), 'pop.wav', {}));
+      r.panic = wasm.lastPanic() ?? null;
+      return r;
+    },
+    { model, member, clip },
+  );
+  assert.deepEqual(out.members, [{ name: 'musicnn', weightsFile: null }, { name: 'table', weightsFile: 'model.table.gscope' }]);
+  assert.equal(out.before.members[1][0], 'table');
+  assert.match(out.before.members[1][1], /`model\.table\.gscope`, are not loaded/);
+  const err = (name, code, pattern) => {
+    assert.equal(out[name]?.name, 'GenrescopeError', `${name}: ${JSON.stringify(out[name])}`);
+    assert.equal(out[name].code, code, `${name}: ${JSON.stringify(out[name])}`);
+    assert.match(out[name].message, pattern, name);
+  };
+  err('truncated', 'bundle', /fusion member `table`: .*`model\.table\.gscope` is not its file: 64667 bytes/);
+  err('damaged', 'bundle', /checksum/);
+  err('unknown', 'bundle', /no member of that name/);
+  err('notDetached', 'bundle', /not waiting for its weights/);
+  err('busy', 'busy', /between runs/);
+  assert.equal(out.attach, null, JSON.stringify(out.attach));
+  err('again', 'bundle', /not waiting for its weights/);
+  assert.deepEqual(out.after.members, [['musicnn', null], ['table', null]]);
+  assert.deepEqual(out.after.warnings, []);
+  // Attached, the page's engine answers as the CLI, which reads the file beside the bundle.
+  const cli = nativeClassify([CLIP], SHIPPED_MODEL).get(path.basename(CLIP));
+  const labels = Object.keys(cli.probabilities);
+  const gap = Math.max(...labels.map((l, i) => Math.abs(out.after.probabilities[i] - cli.probabilities[l])));
+  assert.ok(gap < 1e-4, `page against CLI: ${gap}`);
+  assert.notDeepEqual(out.before.probabilities, out.after.probabilities, 'the member counts once attached');
+  assert.equal(out.panic, null);
 });

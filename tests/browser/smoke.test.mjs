@@ -34,11 +34,14 @@ const CLIP = path.resolve(REPO, '..', 'shared', 'data', 'gtzan-mini', 'genres', 
  * module is not part of it). MusiCNN's penultimate layer then went to 15 integer levels (the
  * model 672 -> 577 kB; the model card measures the effect): first load about 1.43 MB. Then
  * the CPU engine was built without Burn (src/model/plain/) and without rustfft's SIMD kernels:
- * the engine 751 -> 385 kB, first load about 1.05 MB.
+ * the engine 751 -> 385 kB, first load about 1.05 MB. Then the default fusion's table member
+ * moved to its own file beside the bundle (a detached member, fetched when a track's table
+ * share first runs, after the first answer): the model 577 -> 524 kB, and the budget is the
+ * 1 MB goal again.
  * The service worker's offline cache fill afterwards is not part of it (the page requests
  * are counted, not the service worker's).
  */
-const INITIAL_DOWNLOAD_BUDGET = 1.07e6;
+const INITIAL_DOWNLOAD_BUDGET = 1e6;
 /** Largest accepted |p_page - p_cli|, as in app.test.mjs. */
 const TOLERANCE = 1e-4;
 
@@ -137,6 +140,7 @@ for (const { webgpu, query } of [{ webgpu: true, query: '' }, { webgpu: true, qu
         const gpuFiles = [...sizes.keys()].filter((p) => p.startsWith('/pkg/gpu/'));
         const initial = [...sizes.entries()].filter(([p]) => !gpuFiles.includes(p));
         const total = initial.reduce((s, [, v]) => s + v.gzip, 0);
+        assert.ok(!sizes.has('/models/default/model.table.gscope'), 'the detached table member is not part of the first load');
         const byKind = {};
         for (const [p, v] of initial) {
           const kind = p.endsWith('.wasm') ? 'wasm' : p.endsWith('.gscope') ? 'model' : p.endsWith('.js') ? 'js' : 'html+css';

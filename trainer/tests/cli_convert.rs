@@ -209,6 +209,7 @@ fn convert_gives_chosen_matrices_fewer_levels_and_converts_fusions() {
         name: name.into(),
         weight: 0.5,
         bytes: bytes.clone(),
+        detach: None,
     });
     let provenance = Provenance { command: "trainer fuse".into(), ..Provenance::default() };
     let fused = tmp.path().join("fused.gscope");
@@ -233,4 +234,85 @@ fn convert_gives_chosen_matrices_fewer_levels_and_converts_fusions() {
         let expected = rounded_with_levels(&model, WeightStorage::Int6, &BTreeMap::new()).unwrap();
         assert_eq!(logits(&member), logits(&expected));
     }
+}
+
+/// `trainer classify --json` of `files` with `model`.
+fn classify_json(model: &Path, files: &[PathBuf]) -> Output {
+    trainer()
+        .args(["classify", "--backend", "cpu", "--json", "--model"])
+        .arg(model)
+        .args(files)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_shipped_fusion_moves_its_table_member_in_and_out_without_changing_an_answer() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let shipped = repo.join("web/models/default/model.gscope");
+    let (fusion, _) = FusionBundle::from_bytes(&fs::read(&shipped).unwrap()).unwrap();
+    let file = fusion.members[1].detached.as_ref().expect("the page's table member is detached");
+    assert_eq!(file.file, "model.table.gscope");
+    let sidecar = fs::read(repo.join("web/models/default").join(&file.file)).unwrap();
+    // 30 s: long enough for the table member (15 s), so its answer counts.
+    let clip = [repo.join("../shared/data/gtzan-mini/genres/rock/rock.00003.wav")];
+    let shipped_answer = classify_json(&shipped, &clip);
+    assert!(shipped_answer.status.success(), "{}", text(&shipped_answer));
+    let answer: serde_json::Value = serde_json::from_slice(&shipped_answer.stdout).unwrap();
+    assert!(
+        answer.to_string().contains("\"name\":\"table\"")
+            && !answer.to_string().contains("not loaded"),
+        "{answer}"
+    );
+
+    // Inline: one self-contained file, whose members are the shipped ones byte for byte.
+    let tmp = tempfile::tempdir().unwrap();
+    let inline = tmp.path().join("inline.gscope");
+    let run = trainer()
+        .args(["convert", "--inline", "--model"])
+        .arg(&shipped)
+        .arg("--out")
+        .arg(&inline)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run));
+    let inline_bytes = fs::read(&inline).unwrap();
+    let (inline_fusion, parts) = FusionBundle::from_bytes(&inline_bytes).unwrap();
+    assert!(inline_fusion.members.iter().all(|m| m.detached.is_none()));
+    assert_eq!(parts[1], &sidecar[..]);
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1, "nothing written beside it");
+
+    // Detached again under another name: the same answers as the shipped fusion.
+    let split = tmp.path().join("split.gscope");
+    let run = trainer()
+        .args(["convert", "--detach", "table", "--model"])
+        .arg(&inline)
+        .arg("--out")
+        .arg(&split)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run));
+    assert_eq!(fs::read(tmp.path().join("split.table.gscope")).unwrap(), sidecar);
+    for model in [&inline, &split] {
+        let got = classify_json(model, &clip);
+        assert!(got.status.success(), "{}", text(&got));
+        assert_eq!(got.stdout, shipped_answer.stdout, "{}", model.display());
+    }
+
+    // Without its file the model does not load, and the error names the file.
+    fs::remove_file(tmp.path().join("split.table.gscope")).unwrap();
+    let got = classify_json(&split, &clip);
+    assert_eq!(got.status.code(), Some(2), "{}", text(&got));
+    assert!(text(&got).contains("keeps its member `table` in"), "{}", text(&got));
+    assert!(text(&got).contains("split.table.gscope"), "{}", text(&got));
+    // And --detach names only members of a fusion.
+    let run = trainer()
+        .args(["convert", "--detach", "tabel", "--model"])
+        .arg(&inline)
+        .arg("--out")
+        .arg(tmp.path().join("x.gscope"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run).contains("`tabel`, which is not a member"), "{}", text(&run));
 }

@@ -122,7 +122,9 @@ export async function timeProgressiveInputs(pool, inputs, { warmup = 1, reps = 5
     const firstAnswerStages = Object.fromEntries(['read', 'decode', 'resample', 'features', 'inference', 'total', 'queue', 'worker'].map((k) => [k, round(Number(t[k] ?? NaN))]));
     // The network-only run analyses the same patches; its members say what it left out.
     const networkOnly = { patches: lastNetwork.coverage.analysed, of: lastNetwork.coverage.total, members: (lastNetwork.members ?? []).map((m) => ({ name: m.name, skipped: m.skipped ?? null })) };
-    out[id] = { workers: pool.activeWorkers, patches: last.coverage.total, firstPatches: t.firstPatches, complete: last.coverage.complete, top: last.top[0], firstAnswerStages, networkOnly, runs, stages };
+    // The last run's background shares: when each ended (ms from the drop) and its worker's stages.
+    const lastShares = (t.shares ?? []).map((x) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])));
+    out[id] = { workers: pool.activeWorkers, patches: last.coverage.total, firstPatches: t.firstPatches, complete: last.coverage.complete, top: last.top[0], firstAnswerStages, lastShares, networkOnly, runs, stages };
   }
   return out;
 }

@@ -166,12 +166,16 @@ class EngineWorker {
     };
   }
 
-  /** Starts the engine: `module` compiled from the build whose JS glue is at `glue`. */
-  init(module, bundle, glue = BUILDS[this.flavour].glue) {
+  /**
+   * Starts the engine: `module` compiled from the build whose JS glue is at `glue`; `modelUrl`
+   * is where `bundle` came from (null for bytes from elsewhere), beside which its detached
+   * members are.
+   */
+  init(module, bundle, glue = BUILDS[this.flavour].glue, modelUrl = null) {
     // Both flavours: the CPU build decodes compressed formats with it, and both read tags with it.
     const decoders = { glueUrl: DECODERS.glue.href, wasmUrl: DECODERS.wasm.href };
     const descriptors = { glueUrl: DESCRIPTORS.glue.href, wasmUrl: DESCRIPTORS.wasm.href };
-    this.worker.postMessage({ type: 'init', glueUrl: glue.href, module, bundle: bundle.slice(0), backend: this.backend, decoders, descriptors });
+    this.worker.postMessage({ type: 'init', glueUrl: glue.href, module, bundle: bundle.slice(0), backend: this.backend, decoders, descriptors, modelUrl });
     return this.ready;
   }
 
@@ -373,13 +377,18 @@ export class EnginePool extends EventTarget {
     return w;
   }
 
+  /** Where the bundle came from (its detached members are beside it), or null for bytes given. */
+  bundleUrl() {
+    return this.modelBytes ? null : new URL(this.modelUrl, location.href).href;
+  }
+
   /** Grows the CPU pool to `count` ready workers. */
   async startCpu(count) {
     const cpu = this.workers.filter((w) => w.flavour === 'cpu' && !w.dead);
     const started = [];
     for (let i = cpu.length; i < count; i++) started.push(this.spawn('cpu', 'cpu'));
     const glue = this.cpuGlue ?? BUILDS.cpu.glue;
-    const results = await Promise.allSettled(started.map((w) => w.init(this.modules.cpu, this.bundle, glue).then(() => w)));
+    const results = await Promise.allSettled(started.map((w) => w.init(this.modules.cpu, this.bundle, glue, this.bundleUrl()).then(() => w)));
     for (const r of results) {
       if (r.status === 'fulfilled') this.activate(r.value);
     }
@@ -440,7 +449,7 @@ export class EnginePool extends EventTarget {
         this.modules.gpu = await compileResponse(res);
       }
       worker = this.spawn('gpu', mode);
-      await worker.init(this.modules.gpu, this.bundle);
+      await worker.init(this.modules.gpu, this.bundle, BUILDS.gpu.glue, this.bundleUrl());
     } catch (err) {
       return abandon(err.message);
     }
@@ -675,9 +684,13 @@ export class EnginePool extends EventTarget {
     // Shares merge in the order they finish (all those finished by then in one merge); the
     // engine orders the patches.
     const open = new Map(rest.map((p, i) => [i, p.then((r) => ({ i, r }), (err) => ({ i, err }))]));
+    // When each share ended (ms from the call) and its worker's stages, for the bench.
+    const shareTimings = [];
     const take = ({ i, r, err }) => {
       open.delete(i);
       if (err?.code === 'cancelled') return;
+      const t = r?.timings ?? {};
+      shareTimings.push({ wholeTrack: (last + i) % shares === last, patches: r?.part?.members?.find((m) => m.windows)?.windows?.length ?? null, endedMs: performance.now() - started, ...Object.fromEntries(['queue', 'read', 'decode', 'resample', 'features', 'inference', 'melImage', 'total', 'worker'].filter((k) => t[k] !== undefined).map((k) => [k, t[k]])) });
       // A share in which only a member failed still merges: the result names the member.
       if (err?.part) parts.push(err.part);
       else if (err) failures.push(err.message);
@@ -692,6 +705,7 @@ export class EnginePool extends EventTarget {
       latest = this.dress(await this.merge(parts, options), { ...base, mel }, started, failures);
       if (open.size) onUpdate?.(latest);
     }
+    latest.timings.shares = shareTimings;
     return latest;
   }
 

@@ -1,5 +1,6 @@
 //! `trainer convert`: re-encode a model bundle's weights (f32, f16, int8, int6 or int5)
-//! without retraining, e.g. to make a trained model's download smaller.
+//! without retraining, e.g. to make a trained model's download smaller, and choose which
+//! fusion members are stored in files beside the bundle (`--detach`, `--inline`).
 //!
 //! The converted bundle keeps the header (labels, front end, normalisation, architecture,
 //! calibration, provenance) and changes only `weight_storage` (and `weight_levels`), adding
@@ -10,15 +11,15 @@
 //! that rounding moves the output probabilities on a fixed input.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
 use genrescope::bundle::{
-    rounded, rounded_with_levels, weight_matrices, FusionBundle, Header, MemberBundle, Provenance,
-    SpectrogramBundle, TableBundle, WeightStorage,
+    rounded, rounded_with_levels, weight_matrices, FusionBundle, FusionMember, Header,
+    MemberBundle, Provenance, SpectrogramBundle, TableBundle, WeightStorage,
 };
 use genrescope::classify::{max_abs_diff, softmax};
 use genrescope::model::GenreNet;
@@ -35,15 +36,25 @@ pub struct ConvertArgs {
     pub out: PathBuf,
     /// Weight storage of the output: f32, f16 (half the size), int8 (per-channel 8-bit, a
     /// quarter of the size), int6 or int5 (per-channel 6 or 5-bit levels stored as int8: the
-    /// int8 size, a smaller gzip).
+    /// int8 size, a smaller gzip). Without it the weights are copied as they are (to change
+    /// only where a fusion's members are stored).
     #[arg(long, value_name = "f32|f16|int8|int6|int5")]
-    pub weights: WeightStorage,
+    pub weights: Option<WeightStorage>,
     /// With integer weights: store the weight matrix at this parameter path with fewer levels
     /// (`q` in `-N..=N`), e.g. `network.Musicnn.backbone.penultimate.weight=15`; repeatable.
     /// In a fusion it applies to the member that has the parameter. Check the effect with
     /// `trainer eval` (or `classify --json`) before shipping.
     #[arg(long = "levels", value_name = "PARAM=N", value_parser = parse_levels)]
     pub levels: Vec<(String, u8)>,
+    /// Store this table member of a fusion in its own file beside the output
+    /// (`<out stem>.<member>.gscope`), the fusion keeping its header only: the page fetches
+    /// it when a run first needs it, after the first answer. Repeatable; members detached in
+    /// the input stay detached.
+    #[arg(long, value_name = "MEMBER")]
+    pub detach: Vec<String>,
+    /// Store every member of a fusion inside the output (one self-contained file).
+    #[arg(long, conflicts_with = "detach")]
+    pub inline: bool,
 }
 
 /// Parses `PARAM=N` (N from 1 to 127).
@@ -63,24 +74,45 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read the model bundle {}", args.model.display()))?;
     let what = format!("{} is not a usable model bundle", args.model.display());
     let header = Header::read(&input).with_context(|| what.clone())?;
+    if args.weights.is_none() && args.detach.is_empty() && !args.inline {
+        bail!("nothing to do: give --weights, --detach or --inline");
+    }
+    if args.weights.is_none() && !args.levels.is_empty() {
+        bail!("--levels needs --weights (the storage to re-encode the weights in)");
+    }
     let levels: BTreeMap<String, u8> = args.levels.iter().cloned().collect();
     let mut unused: BTreeSet<&String> = levels.keys().collect();
     let mut convert = |bytes: &[u8], name: &str, top: Option<&ConvertArgs>| {
-        let (converted, used) = convert_member(bytes, args.weights, &levels, name, top)?;
+        let Some(storage) = args.weights else { return anyhow::Ok(bytes.to_vec()) };
+        let (converted, used) = convert_member(bytes, storage, &levels, name, top)?;
         unused.retain(|k| !used.contains(*k));
         anyhow::Ok(converted)
     };
+    let mut beside = Vec::new();
     let output = match header {
         Header::Fusion(fusion) => {
             let (_, members) = FusionBundle::from_bytes(&input).with_context(|| what.clone())?;
+            if let Some(name) =
+                args.detach.iter().find(|d| !fusion.members.iter().any(|m| &m.name == *d))
+            {
+                bail!("--detach names `{name}`, which is not a member of this fusion");
+            }
             let mut converted = Vec::with_capacity(members.len());
-            for (member, bytes) in fusion.members.iter().zip(members) {
-                let bytes = convert(bytes, &member.name, None)
+            for (member, inline) in fusion.members.iter().zip(members) {
+                let bytes = member_bytes(&args.model, member, inline)?;
+                let bytes = convert(&bytes, &member.name, None)
                     .with_context(|| format!("member `{}`", member.name))?;
+                let detached = member.detached.is_some() || args.detach.contains(&member.name);
+                let detach =
+                    (detached && !args.inline).then(|| detached_file(&args.out, &member.name));
+                if let Some(file) = &detach {
+                    beside.push((file.clone(), bytes.clone()));
+                }
                 converted.push(MemberBundle {
                     name: member.name.clone(),
                     weight: member.weight,
                     bytes,
+                    detach,
                 });
             }
             FusionBundle::to_bytes(
@@ -94,22 +126,56 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
             )
             .context("cannot encode the converted fusion")?
         }
+        _ if !args.detach.is_empty() => bail!("--detach applies to fusions only"),
         _ => convert(&input, "model", Some(&args)).with_context(|| what.clone())?,
     };
     if let Some(name) = unused.into_iter().next() {
         bail!("--levels names `{name}`, which is not a weight matrix of this model");
     }
+    let dir = args.out.parent().unwrap_or(Path::new(""));
+    for (file, bytes) in &beside {
+        let path = dir.join(file);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "wrote {} ({} bytes, a member stored beside the bundle)",
+            path.display(),
+            bytes.len()
+        );
+    }
     std::fs::write(&args.out, &output)
         .with_context(|| format!("writing {}", args.out.display()))?;
+    let storage = args.weights.map_or("as they were".to_string(), |w| w.to_string());
     eprintln!(
-        "wrote {} ({} bytes, weights {}); was {} bytes (run `trainer eval` on real data for \
-         the accuracy)",
+        "wrote {} ({} bytes, weights {storage}); was {} bytes (run `trainer eval` on real data \
+         for the accuracy)",
         args.out.display(),
         output.len(),
-        args.weights,
         input.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The complete bundle of a fusion member: `inline` (what the fusion holds), or for a
+/// detached member its file beside the fusion at `fusion_path`, checked against the fusion.
+fn member_bytes(
+    fusion_path: &Path,
+    member: &FusionMember,
+    inline: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    let Some(d) = &member.detached else { return Ok(inline.to_vec()) };
+    let path = fusion_path.parent().unwrap_or(Path::new("")).join(&d.file);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!("cannot read {}, where member `{}` is stored", path.display(), member.name)
+    })?;
+    FusionBundle::check_detached(member, inline, &bytes)?;
+    Ok(bytes)
+}
+
+/// The file name a detached member of the fusion written to `out` gets:
+/// `<out stem>.<member>.gscope`.
+fn detached_file(out: &Path, member: &str) -> String {
+    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    format!("{stem}.{member}.gscope")
 }
 
 /// One spectrogram or table bundle re-encoded in `storage` (a spectrogram model's weight
@@ -185,9 +251,12 @@ fn convert_member(
 
 /// The provenance's command followed by this conversion (the files as `IN`, `OUT`).
 fn converted_command(before: &str, args: &ConvertArgs) -> String {
+    let weights = args.weights.map(|w| format!(" --weights {w}")).unwrap_or_default();
     let levels: String =
         args.levels.iter().map(|(name, n)| format!(" --levels {name}={n}")).collect();
-    format!("{before} && trainer convert --model IN --out OUT --weights {}{levels}", args.weights)
+    let detach: String = args.detach.iter().map(|m| format!(" --detach {m}")).collect();
+    let inline = if args.inline { " --inline" } else { "" };
+    format!("{before} && trainer convert --model IN --out OUT{weights}{levels}{detach}{inline}")
 }
 
 /// A fixed batch of 8 standardised-looking descriptor vectors.

@@ -303,7 +303,12 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
     let parts: Vec<MemberBundle> = members
         .iter()
         .zip(&weights)
-        .map(|(m, &w)| MemberBundle { name: m.name.clone(), weight: w, bytes: m.bytes.clone() })
+        .map(|(m, &w)| MemberBundle {
+            name: m.name.clone(),
+            weight: w,
+            bytes: m.bytes.clone(),
+            detach: None,
+        })
         .collect();
     let fused_calibration = calibration.as_ref().map(|c| c.calibration);
     let bytes = FusionBundle::to_bytes(&dataset.labels, provenance, fused_calibration, &parts)?;
@@ -348,7 +353,7 @@ fn fuse_as_given(args: &FuseArgs, weights: &[f64]) -> anyhow::Result<ExitCode> {
     for (spec, &weight) in args.members.iter().zip(weights) {
         let (name, _, bytes, ensemble) = open_member(spec, &args.out)?;
         labels.get_or_insert_with(|| ensemble.labels().to_vec());
-        parts.push(MemberBundle { name, weight, bytes });
+        parts.push(MemberBundle { name, weight, bytes, detach: None });
     }
     let provenance = Provenance {
         data: "fusion weights given on the command line (not fitted)".into(),

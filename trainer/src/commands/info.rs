@@ -49,8 +49,13 @@ pub fn describe(info: &ModelInfo) -> String {
             s if s > 0.0 => format!("at least {s} s of audio"),
             _ => "any length".to_string(),
         };
+        let stored = m
+            .weights_file
+            .as_ref()
+            .map(|f| format!("; stored beside the bundle in {f}"))
+            .unwrap_or_default();
         out += &format!(
-            "member {}: {} (weight {:.2}, {} Hz, {:.1} s windows, {shortest})\n",
+            "member {}: {} (weight {:.2}, {} Hz, {:.1} s windows, {shortest}{stored})\n",
             m.name, m.description, m.weight, m.sample_rate, m.window_seconds
         );
     }

@@ -58,9 +58,31 @@ pub fn load_classifier(path: &Path, backend: Backend) -> anyhow::Result<(Ensembl
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the model bundle {}", path.display()))?;
     let (device, backend_name) = backend.device()?;
-    let loaded = Ensemble::from_bundle(&bytes, &device)
+    let mut loaded = Ensemble::from_bundle(&bytes, &device)
         .with_context(|| format!("cannot load the model bundle {}", path.display()))?;
+    attach_detached(&mut loaded, path)?;
     Ok((loaded, backend_name))
+}
+
+/// Attaches each detached member of the fusion loaded from `path` (see
+/// [`Ensemble::attach`]) from its file beside `path`.
+pub fn attach_detached(ensemble: &mut Ensemble, path: &Path) -> anyhow::Result<()> {
+    let awaiting: Vec<(String, String)> =
+        ensemble.awaiting().into_iter().map(|(n, f)| (n.to_string(), f.to_string())).collect();
+    for (name, file) in awaiting {
+        let beside = path.parent().unwrap_or(Path::new("")).join(&file);
+        let bytes = std::fs::read(&beside).with_context(|| {
+            format!(
+                "the model bundle {} keeps its member `{name}` in {}, which cannot be read",
+                path.display(),
+                beside.display()
+            )
+        })?;
+        ensemble.attach(&name, &bytes).with_context(|| {
+            format!("cannot load {} (member `{name}` of {})", beside.display(), path.display())
+        })?;
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal and there are more than a
