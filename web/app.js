@@ -9,31 +9,46 @@
 //   status.js  engine and model panels                   live.js, live-view.js  live mode (microphone)
 //   own-genres.js, own-view.js, store.js  "Your own genres": train, adopt, export, use
 //   tag-writer.js genres written into the files of an opened folder, checked, with undo
+// The modules of features used later (live mode, own genres, tag writing, the map, "More like
+// this", exports) are imported when first needed (see `lazy`), not in the first load.
 // Other modes (the bench page) use EnginePool from lib/engine.js the same way:
 // `pool.classifyTrack(file, {}, {onUpdate})` (progressive, every worker on one file),
 // `pool.classifyFile(file)` / `pool.classifyPcm(samples, rate)` (one worker, one call); `window.genrescope` exposes
-// the running pool, records and live session for them and for the tests. Once the engine has
+// the running pool, records and (once used) live session for them and for the tests. Once the engine has
 // settled, sw.js (a service worker) is registered so the page also works offline.
 
-import { requestedBackend, requestedModel, requestedSimd } from './lib/backend.js';
-import { attachDrop, directoryAudioFiles, folderAudioFiles } from './lib/drop.js';
+import { requestedBackend, requestedModel, requestedOwnModel, requestedSimd } from './lib/backend.js';
+import { attachDrop, canOpenFolders, directoryAudioFiles, folderAudioFiles } from './lib/drop.js';
 import { EngineError, EnginePool, UNSUPPORTED_FORMAT_CODES } from './lib/engine.js';
-import { download, playlistGenres, toCsv, toJson, toM3u } from './lib/export.js';
 import { FileRow } from './lib/file-row.js';
-import { LiveSession } from './lib/live.js';
-import { LiveView } from './lib/live-view.js';
-import { OwnGenres, loadOwnBundle, requestedOwnModel } from './lib/own-genres.js';
-import { OwnView } from './lib/own-view.js';
-import { LibraryMap } from './lib/library-map.js';
-import { neighbours, soundVector } from './lib/similarity.js';
+import { h, seconds } from './lib/format.js';
 import { PageStore, resultKey } from './lib/store.js';
-import { TagWriter, canOpenFolders } from './lib/tag-writer.js';
 import { tagAgreement } from './lib/file-tags.js';
 import { Records } from './lib/records.js';
 import { renderModel, renderStatus } from './lib/status.js';
 import { BatchTable } from './lib/table.js';
 
 const $ = (sel) => document.querySelector(sel);
+
+/**
+ * Modules a feature needs once it is used: `load()` at the first call, its promise kept. A
+ * failure rejects with an error naming `what`, for the page to show; the next call retries.
+ */
+function lazy(load, what) {
+  let loading = null;
+  return () =>
+    (loading ??= load().catch((err) => {
+      loading = null;
+      console.warn(`${what}: ${err.message}`);
+      throw new Error(`${what} could not be loaded (${err.message}). Check the connection, or reload the page, and try again.`);
+    }));
+}
+
+const exportModule = lazy(() => import('./lib/export.js'), 'The exports');
+const liveModules = lazy(() => Promise.all([import('./lib/live.js'), import('./lib/live-view.js')]), 'Live mode');
+const ownModule = lazy(() => import('./lib/own-genres.js'), 'Your own genres');
+const ownModules = lazy(() => Promise.all([import('./lib/own-genres.js'), import('./lib/own-view.js')]), 'Your own genres');
+const similarModules = lazy(() => Promise.all([import('./lib/similarity.js'), import('./lib/library-map.js')]), 'The map and “More like this”');
 
 // ?model=NAME loads models/NAME/model.gscope (e.g. `fused`, the CNN + descriptor-table fusion);
 // ?own=ID a model adopted in "Your own genres" (from the browser's storage).
@@ -44,7 +59,9 @@ const storeReady = PageStore.open();
 const pool = new EnginePool({
   backend: requestedBackend(),
   simd: requestedSimd(),
-  ...(ownModel ? { modelBytes: () => storeReady.then((store) => loadOwnBundle(store, ownModel)) } : { modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) }),
+  ...(ownModel
+    ? { modelBytes: () => Promise.all([ownModule(), storeReady]).then(([{ loadOwnBundle }, store]) => loadOwnBundle(store, ownModel)) }
+    : { modelUrl: new URL(`./models/${modelName}/model.gscope`, import.meta.url) }),
 });
 const records = new Records();
 /** The job group of the batch's files in the pool (pause, cancel). */
@@ -123,9 +140,11 @@ function updateProgress() {
   // Also shown without files while a write can be undone (after a reload, say).
   $('#batch').hidden = total === 0 && !lastWrite;
   for (const b of document.querySelectorAll('.export')) b.disabled = done === 0;
-  // A playlist per genre found so far (the choice kept while it is still there).
+  // A playlist per genre found so far (the choice kept while it is still there), once the
+  // exports are loaded (asked for with the batch's first file).
   const select = $('#playlist-genre');
-  const genres = playlistGenres(records.list);
+  if (total && exporter === null) exporting();
+  const genres = exporter ? exporter.playlistGenres(records.list) : [];
   if (genres.join('|') !== [...select.options].map((o) => o.value).join('|')) {
     const chosen = select.value;
     select.replaceChildren(...genres.map((g) => new Option(g, g, false, g === chosen)));
@@ -137,6 +156,26 @@ function updateProgress() {
   if (filter.options.length !== labels.length + 1) filter.replaceChildren(new Option('every genre', ''), ...labels.map((l) => new Option(l, l)));
 }
 records.addEventListener('change', updateProgress);
+
+/** lib/export.js (playlists, downloads) once loaded; null before, false if it failed (a button retries). */
+let exporter = null;
+
+/** Loads the exports, then shows the playlists and runs `task(exports)` if given; says in the page if they fail. */
+function exporting(task) {
+  exportModule().then(
+    (module) => {
+      if (!exporter) {
+        exporter = module;
+        updateProgress();
+      }
+      task?.(module);
+    },
+    (err) => {
+      exporter = false;
+      $('#write-status').textContent = err.message;
+    },
+  );
+}
 
 /**
  * One file of the batch: its stored result when an earlier run (same model, path, size and
@@ -185,8 +224,37 @@ function readFileTags(file, row, record, result, save) {
 /** Each record's row, by record id. */
 const rows = new Map();
 
+/** lib/similarity.js once loaded (asked for with the batch's second file), else null. */
+let similarityModule = null;
+
+/**
+ * Loads "More like this" and the map (with the batch's second file), then renders open rows
+ * again so none misses its list; the map's section says so if they fail.
+ */
+function loadSimilar() {
+  similarModules().then(
+    ([module, { LibraryMap }]) => {
+      if (similarityModule) return;
+      similarityModule = module;
+      $('#map canvas').hidden = false;
+      new LibraryMap($('#map'), records, (record) => rows.get(record.id)?.open()).schedule();
+      for (const row of rows.values()) {
+        if (row.result && row.el.dataset.state !== 'error') row.redrawDetail();
+      }
+    },
+    (err) => {
+      const map = $('#map');
+      map.querySelector('canvas').hidden = true;
+      map.querySelector('.map-note').textContent = err.message;
+      map.hidden = false;
+    },
+  );
+}
+
 /** The files of the batch most like `record` (see similarity.js), for its row. */
 function similarTo(record) {
+  if (!similarityModule) return [];
+  const { neighbours, soundVector } = similarityModule;
   const length = record.result ? soundVector(record.result)?.length : 0;
   const items = records.list.filter((r) => r.result && soundVector(r.result)?.length === length).map((r) => ({ id: r.id, vector: soundVector(r.result), record: r }));
   const index = items.findIndex((i) => i.id === record.id);
@@ -196,8 +264,6 @@ function similarTo(record) {
     return { file: other.path ?? other.file, similarity, verdict: other.result.verdict.text, open: () => rows.get(id)?.open() };
   });
 }
-
-new LibraryMap($('#map'), records, (record) => rows.get(record.id)?.open());
 
 /**
  * Adds files to the batch: `{file, path, handle?, root?}` (the handle and the opened folder's
@@ -223,6 +289,7 @@ function addFiles(entries) {
       records.update(record, { state: 'error', error: { message: err.message, code: err.code ?? null } });
     });
   }
+  if (records.list.length >= 2 && !similarityModule) loadSimilar();
 }
 
 attachDrop({ zone: $('#drop'), input: $('#file-input'), onFiles: addFiles });
@@ -243,12 +310,14 @@ if (canOpenFolders()) {
       if (err.name !== 'AbortError') $('#write-status').textContent = `The folder could not be opened: ${err.message}`;
       return;
     }
+    writerReady().catch(() => {}); // writes come next (a failure is said at the first)
     addFiles((await directoryAudioFiles(root)).map((e) => ({ ...e, root })));
   });
 }
 
-// Writing genres into the files (lib/tag-writer.js), one file at a time, each logged for undo.
-const writerReady = storeReady.then((store) => new TagWriter(pool, store));
+// Writing genres into the files (lib/tag-writer.js, loaded at the first write, or at start-up
+// when the undo log holds a write), one file at a time, each logged for undo.
+const writerReady = lazy(() => Promise.all([import('./lib/tag-writer.js'), storeReady]).then(([{ TagWriter }, store]) => new TagWriter(pool, store)), 'Writing genres into files');
 let writing = Promise.resolve();
 let busyWriting = false;
 
@@ -258,7 +327,7 @@ function enqueueWrite(task) {
     busyWriting = true;
     updateWriteControls();
     try {
-      await task(await writerReady);
+      await task(await writerReady());
     } catch (err) {
       $('#write-status').textContent = `Writing stopped: ${err.message}`;
     } finally {
@@ -321,8 +390,13 @@ let lastWrite = null;
 
 /** Reads the undo log again (at start and after each write or undo), then updates the controls. */
 async function refreshUndo() {
-  const writer = await writerReady;
-  [lastWrite = null] = await writer.undoable().catch(() => []);
+  const logged = await storeReady.then((store) => store.tagWrites()).catch(() => []);
+  try {
+    [lastWrite = null] = logged.length ? await (await writerReady()).undoable().catch(() => []) : [];
+  } catch (err) {
+    lastWrite = null;
+    $('#write-status').textContent = err.message;
+  }
   updateWriteControls();
 }
 
@@ -400,12 +474,12 @@ $('#pause').addEventListener('click', (event) => {
 $('#cancel-rest').addEventListener('click', () => pool.cancelJobs((job) => job.group === BATCH));
 
 $('#only-disagreements').addEventListener('change', (event) => table.set({ filter: { disagreements: event.target.checked } }));
-$('#export-csv').addEventListener('click', () => download('genrescope.csv', toCsv(records.list, records.labels()), 'text/csv'));
+$('#export-csv').addEventListener('click', () => exporting(({ download, toCsv }) => download('genrescope.csv', toCsv(records.list, records.labels()), 'text/csv')));
 $('#export-m3u').addEventListener('click', () => {
   const genre = $('#playlist-genre').value;
-  if (genre) download(`${genre}.m3u8`, toM3u(records.list, genre), 'audio/x-mpegurl');
+  if (genre) exporting(({ download, toM3u }) => download(`${genre}.m3u8`, toM3u(records.list, genre), 'audio/x-mpegurl'));
 });
-$('#export-json').addEventListener('click', () => download('genrescope.json', toJson(records.list), 'application/json'));
+$('#export-json').addEventListener('click', () => exporting(({ download, toJson }) => download('genrescope.json', toJson(records.list), 'application/json')));
 $('#clear').addEventListener('click', () => {
   records.clear();
   rows.clear();
@@ -445,8 +519,49 @@ for (const [attribute, param, current, fallback] of [
   }
 })();
 
-const live = new LiveSession(pool);
-new LiveView($('#live'), live);
+// Live mode loads when the visitor reaches for its button (pointer, focus), at the latest at
+// the first click, which then starts it.
+const liveToggle = $('#live-toggle');
+let liveReady = null;
+
+/** The page's LiveSession with its view, made the first time it is needed. */
+function openLive() {
+  if (liveReady) return liveReady;
+  const ready = liveModules().then(([{ LiveSession }, { LiveView }]) => {
+    const session = new LiveSession(pool);
+    liveToggle.removeEventListener('click', firstListen);
+    pool.removeEventListener('status', liveTiming);
+    new LiveView($('#live'), session);
+    globalThis.genrescope.live = session;
+    return session;
+  });
+  ready.catch(() => {
+    if (liveReady === ready) liveReady = null;
+  });
+  return (liveReady = ready);
+}
+
+/** A click on "Start listening" before live mode has loaded: loads it, then starts it. */
+async function firstListen() {
+  const body = $('#live .live-body');
+  body.replaceChildren(h('p', { class: 'live-message', role: 'status' }, 'Loading live mode…'));
+  try {
+    (await openLive()).start();
+  } catch (err) {
+    body.replaceChildren(h('p', { class: 'live-message error-text', role: 'alert' }, err.message));
+  }
+}
+
+/** The intro's ": the last 3 s, every 1.5 s" (the model's window and hop), as LiveView shows it. */
+function liveTiming() {
+  const model = pool.status.model;
+  $('#live .live-timing').textContent = Number.isFinite(model?.liveSeconds) && Number.isFinite(model?.liveHopSeconds) ? `: the last ${seconds(model.liveSeconds)}, every ${seconds(model.liveHopSeconds)}` : '';
+}
+
+liveToggle.addEventListener('click', firstListen);
+for (const type of ['pointerenter', 'focus']) liveToggle.addEventListener(type, () => openLive().catch(() => {}));
+pool.addEventListener('status', liveTiming);
+liveTiming();
 
 /**
  * Registers the offline cache (sw.js) where the browser has service workers. The WebGPU
@@ -469,14 +584,80 @@ async function registerServiceWorker(status) {
   }
 }
 
-const ownReady = OwnGenres.create(pool, storeReady).then((own) => {
-  new OwnView($('#own'), own, { activeModel: ownModel });
-  globalThis.genrescope.own = own;
-  return own;
-});
-ownReady.catch((err) => console.warn(`own genres unavailable: ${err.message}`));
+// "Your own genres" loads when the visitor reaches into its section (focus, a press), at the
+// latest at its first use, which is then handed on; at start-up when an adopted model is in
+// use, or stored (the section lists them) as is a draft.
+const ownSection = $('#own');
+let ownReady = null;
+/** Whether OwnView renders the section (until then, `ownIdle` does). */
+let ownShown = false;
 
-globalThis.genrescope = { pool, records, live, ownReady };
+/** The page's OwnGenres with its view, made the first time it is needed. */
+function openOwn() {
+  if (ownReady) return ownReady;
+  const ready = ownModules().then(async ([{ OwnGenres }, { OwnView }]) => {
+    const own = await OwnGenres.create(pool, storeReady);
+    pool.removeEventListener('status', ownIdle);
+    new OwnView(ownSection, own, { activeModel: ownModel });
+    ownShown = true;
+    globalThis.genrescope.own = own;
+    return own;
+  });
+  ready.catch((err) => {
+    if (ownReady === ready) ownReady = null;
+    console.warn(`own genres unavailable: ${err.message}`);
+  });
+  return (ownReady = ready);
+}
+
+/** The section until OwnView renders it: usable when the model has a backbone, as OwnView says. */
+function ownIdle() {
+  const embedder = pool.status.model?.embedder ?? null;
+  ownSection.dataset.available = embedder ? 'yes' : 'no';
+  for (const input of $('#own-add').elements) input.disabled = !embedder;
+  $('#own-status').textContent = embedder || pool.status.phase === 'loading' ? '' : 'The loaded model has no MusiCNN backbone to learn on; load the default model to teach it your own genres.';
+}
+
+/** The kinds of event waiting for the section's modules (each handed on once). */
+const ownWaiting = new Set();
+
+/** A use of the section before OwnView: loads it, then `replay`s the event for it. */
+function ownFirstUse(event, replay) {
+  if (ownShown) return;
+  event.preventDefault();
+  if (ownWaiting.has(event.type)) return;
+  ownWaiting.add(event.type);
+  openOwn()
+    .then(replay, (err) => {
+      $('#own-folder').value = '';
+      $('#own-note').textContent = err.message;
+    })
+    .finally(() => ownWaiting.delete(event.type));
+}
+
+$('#own-add').addEventListener('submit', (event) => ownFirstUse(event, () => event.target.requestSubmit()));
+$('#own-folder').addEventListener('change', (event) => ownFirstUse(event, () => event.target.dispatchEvent(new Event('change'))));
+for (const type of ['focusin', 'pointerdown']) ownSection.addEventListener(type, () => ownShown || openOwn().catch(() => {}));
+pool.addEventListener('status', ownIdle);
+ownIdle();
+/** Says in the section why own genres cannot be used. */
+const ownFailed = (err) => ($('#own-note').textContent = err.message);
+if (ownModel) openOwn().catch(ownFailed);
+else {
+  storeReady
+    .then((store) => Promise.all([store.draft(), store.models()]))
+    .then(([draft, models]) => (draft?.categories?.length || models.length) && openOwn().catch(ownFailed))
+    .catch((err) => console.warn(`own genres unavailable: ${err.message}`));
+}
+
+// `live` and `own` are added when made; reading `ownReady` makes own genres.
+globalThis.genrescope = {
+  pool,
+  records,
+  get ownReady() {
+    return openOwn();
+  },
+};
 // The service worker's first fill fetches the app shell again; it waits until the page has
 // what it needs, so it does not compete with the first load.
 pool.start().then(registerServiceWorker);

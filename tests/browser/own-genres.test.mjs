@@ -62,6 +62,30 @@ for (const webgpu of [false, true]) {
   describe(`own genres on ${expected}`, () => {
     const browser = pageSession({ server: () => server, webgpu });
 
+    if (!webgpu) {
+      test('a picked folder: each sub-folder is a category of its audio files, the rest said', { timeout: 300_000 }, async () => {
+        const { page } = browser.session;
+        // folder-pick/{first,second}/ hold two clips each; a text file sits beside them.
+        const root = path.join(dir, 'folder-pick');
+        for (const [name, genre] of [['first', 'metal'], ['second', 'reggae']]) {
+          mkdirSync(path.join(root, name), { recursive: true });
+          for (const n of [8, 9]) writeFileSync(path.join(root, name, `${genre}.${n}.wav`), wavExcerpt(clip(genre, n), 4));
+        }
+        writeFileSync(path.join(root, 'notes.txt'), 'not audio');
+        await page.goto(pageUrl(server.url, false), { waitUntil: 'load' });
+        assert.equal(await waitForEngine(page), 'cpu');
+        await page.locator('#own[data-available="yes"]').waitFor({ timeout: 30_000 });
+        await page.locator('#own-folder').setInputFiles(root);
+        for (const name of ['first', 'second']) {
+          await page.locator(`.own-category[data-name="${name}"] .own-example`).nth(1).waitFor({ timeout: 60_000 });
+          assert.equal(await page.locator(`.own-category[data-name="${name}"] .own-example`).count(), 2, name);
+        }
+        await page.waitForFunction(() => /1 file outside a sub-folder or not audio were left out/.test(document.querySelector('#own-note').textContent), null, { timeout: 30_000 });
+        // Leave the section as the next test expects it.
+        for (const name of ['first', 'second']) await page.evaluate((n) => globalThis.genrescope.own.removeCategory(globalThis.genrescope.own.categories.find((c) => c.name === n).id), name);
+      });
+    }
+
     test('train three categories, match the CLI, adopt, export, classify held-out clips', { timeout: 900_000 }, async () => {
       const { page } = browser.session;
       await page.goto(pageUrl(server.url, webgpu), { waitUntil: 'load' });

@@ -42,6 +42,12 @@ export function requestedModel(search = globalThis.location?.search ?? '') {
   return value && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(value) ? value : 'default';
 }
 
+/** The adopted model asked for in the URL (`?own=ID`), or null (here: the page loads own-genres.js later). */
+export function requestedOwnModel(search = globalThis.location?.search ?? '') {
+  const value = new URLSearchParams(search).get('own');
+  return value && /^[a-z0-9-]{1,64}$/.test(value) ? value : null;
+}
+
 /**
  * Asks the browser for a WebGPU adapter. Resolves to `{available, description, reason}`;
  * never rejects. Only a real adapter counts: `navigator.gpu` exists in many browsers that

@@ -65,6 +65,11 @@ export async function directoryAudioFiles(root) {
   return kept.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** Whether this browser can open a folder for writing (File System Access API). */
+export function canOpenFolders() {
+  return typeof globalThis.showDirectoryPicker === 'function';
+}
+
 /** The file handle at `path` (as `directoryAudioFiles` gives it) below `root`. */
 export async function fileHandleAt(root, path) {
   const parts = path.split('/').slice(1);

@@ -234,6 +234,11 @@ export class FileRow {
       this.status.textContent = `${where} · ${ms(t.total + (t.webaudio ?? 0))}`;
     }
     this.scores.replaceChildren(...headline(result));
+    this.redrawDetail();
+  }
+
+  /** Draws the open details again (e.g. once "More like this" can be listed). */
+  redrawDetail() {
     this.rendered = false;
     if (this.details.open) this.renderDetail();
   }

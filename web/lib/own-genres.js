@@ -27,12 +27,6 @@ const UNSUPPORTED = new Set(['unrecognised_format', 'unsupported_codec', 'no_aud
 /** The job group of own-genre embeddings in the pool (for cancelling them). */
 const GROUP = 'own-genres';
 
-/** The adopted model asked for in the URL (`?own=ID`), or null. */
-export function requestedOwnModel(search = globalThis.location?.search ?? '') {
-  const value = new URLSearchParams(search).get('own');
-  return value && /^[a-z0-9-]{1,64}$/.test(value) ? value : null;
-}
-
 /** The bundle of an adopted model, from the browser's storage. */
 export async function loadOwnBundle(store, id) {
   const model = await store.model(id);
@@ -178,11 +172,11 @@ export class OwnGenres extends EventTarget {
 
   /**
    * Adds a picked folder (files with `webkitRelativePath`): each sub-folder of it is a
-   * category, its audio files (at any depth) the examples. Returns how many files were
-   * outside any sub-folder (not used).
+   * category, its audio files (at any depth) the examples. Resolves to how many categories
+   * it made and how many files were outside any sub-folder or not audio (not used).
    */
-  addFolder(files) {
-    const audio = folderAudioFiles(files);
+  async addFolder(files) {
+    const audio = (await folderAudioFiles(files)).map((entry) => entry.file);
     const groups = new Map();
     let loose = files.length - audio.length;
     for (const file of audio) {

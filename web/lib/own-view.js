@@ -50,11 +50,15 @@ export class OwnView {
         this.say(err.message);
       }
     });
-    this.el.folder.addEventListener('change', () => {
+    this.el.folder.addEventListener('change', async () => {
       const files = [...this.el.folder.files];
       this.el.folder.value = '';
-      const { categories, loose } = this.own.addFolder(files);
-      this.say(categories ? (loose ? `${loose} file${loose === 1 ? '' : 's'} outside a sub-folder or not audio were left out.` : '') : 'The folder has no sub-folders of audio files: each sub-folder is one category.');
+      try {
+        const { categories, loose } = await this.own.addFolder(files);
+        this.say(categories ? (loose ? `${loose} file${loose === 1 ? '' : 's'} outside a sub-folder or not audio were left out.` : '') : 'The folder has no sub-folders of audio files: each sub-folder is one category.');
+      } catch (err) {
+        this.say(err.message);
+      }
     });
     this.el.train.addEventListener('click', () => {
       if (this.own.training?.state === 'running') this.own.cancelTraining();

@@ -14,10 +14,6 @@
 
 import { fileHandleAt } from './drop.js';
 
-/** Whether this browser can open a folder for writing (File System Access API). */
-export function canOpenFolders() {
-  return typeof globalThis.showDirectoryPicker === 'function';
-}
 
 /** An error with a `code` the page shows. */
 function failure(code, message) {
