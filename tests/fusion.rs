@@ -491,6 +491,15 @@ fn a_detached_member_waits_for_its_file_then_matches_the_inline_fusion() {
     );
     let reason = got.members[1].skipped.as_deref().unwrap();
     assert!(reason.contains("`fused.table.gscope`, are not loaded"), "{reason}");
+    // Input too short for it is too short whether or not it is attached: said so at once.
+    let short = music(3.0);
+    let got = fused.classify_mono(&short, SAMPLE_RATE).unwrap();
+    assert!(got.members[1].skipped.as_deref().unwrap().contains("at least 5 s"), "{got:?}");
+    if let Some(part) = fused.preview(&short, SAMPLE_RATE, 2, &mut RunContext::default()).unwrap() {
+        assert!(
+            matches!(&part.members[1], MemberPart::Skipped { reason } if reason.contains("at least 5 s"))
+        );
+    }
     // A first look defers it (it may be attached before the rest of the track is analysed).
     if let Some(part) = fused.preview(&signal, SAMPLE_RATE, 2, &mut RunContext::default()).unwrap()
     {

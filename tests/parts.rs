@@ -13,10 +13,22 @@ use genrescope::classify::{
     TrackPart,
 };
 
-/// The shipped default model with every patch analysed (the CLI's default).
+const MODEL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/models/default");
+
+/// The shipped default model as it loads, its table member waiting for the file beside it.
+fn waiting_model() -> Ensemble {
+    let bytes = std::fs::read(format!("{MODEL_DIR}/model.gscope")).unwrap();
+    Ensemble::from_bundle(&bytes, &Device::flex()).unwrap()
+}
+
+/// The shipped default model, its table member attached, with every patch analysed (the
+/// CLI's default).
 fn default_model() -> Ensemble {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/web/models/default/model.gscope");
-    let mut model = Ensemble::from_bundle(&std::fs::read(path).unwrap(), &Device::flex()).unwrap();
+    let mut model = waiting_model();
+    assert_eq!(model.awaiting(), [("table", "model.table.gscope")]);
+    model
+        .attach("table", &std::fs::read(format!("{MODEL_DIR}/model.table.gscope")).unwrap())
+        .unwrap();
     model.set_max_patches(None);
     model
 }
@@ -129,6 +141,21 @@ fn a_preview_from_the_audio_around_three_patches_equals_the_first_answer() {
     // Shorter than one patch: no preview (the caller analyses the prepared track).
     let short = &samples[..rate as usize];
     assert_eq!(model.preview(short, rate, 3, &mut RunContext::default()).unwrap(), None);
+
+    // As the page's worker has it before the table member's file arrives: the same rows,
+    // the table member deferred on a long track, and skipped at once on one too short for it
+    // (so a short track's first answer is its final one, as with the member attached).
+    let waiting = waiting_model();
+    let preview = waiting.preview(&samples, rate, 3, &mut RunContext::default()).unwrap().unwrap();
+    assert_eq!(preview, expected);
+    assert_eq!(preview.members[1], MemberPart::Deferred);
+    let five_seconds = &samples[..rate as usize * 5];
+    let attached = model.preview(five_seconds, rate, 3, &mut RunContext::default()).unwrap();
+    let early = waiting.preview(five_seconds, rate, 3, &mut RunContext::default()).unwrap();
+    assert_eq!(early, attached);
+    assert!(
+        matches!(&early.unwrap().members[1], MemberPart::Skipped { reason } if reason.contains("at least 15 s"))
+    );
 }
 
 #[test]

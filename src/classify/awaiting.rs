@@ -1,19 +1,29 @@
 //! [`AwaitingWeights`]: the stand-in for a detached fusion member whose bundle has not been
 //! attached yet (see [`Ensemble::attach`](super::Ensemble::attach)). It knows the member's
-//! kind, labels and rate from the header the fusion keeps, and applies to no input, so a run
-//! leaves the member out and says why.
+//! kind, labels, rate and shortest input from the header the fusion keeps, and applies to no
+//! input, so a run leaves the member out and says why: too short (as the loaded member would
+//! say), else not loaded.
 
 use super::model::{AnalyseFuture, Analysis, Model, RunContext};
 use super::parts::{AnalysedWindow, PatchSelection};
+use super::table;
 use super::{Classification, ClassifyError};
 use crate::bundle::{Header, ModelKind};
+
+/// Why the member with `header` would not apply to `n_samples` at its rate even once
+/// loaded (too short), or `None`.
+pub(super) fn too_short(header: &Header, n_samples: usize) -> Option<String> {
+    match header {
+        Header::Table(h) => table::too_short(&h.descriptors, n_samples),
+        _ => None,
+    }
+}
 
 /// A detached member not attached yet.
 pub(super) struct AwaitingWeights {
     name: String,
     file: String,
-    kind: ModelKind,
-    labels: Vec<String>,
+    header: Header,
     sample_rate: u32,
 }
 
@@ -28,8 +38,7 @@ impl AwaitingWeights {
         AwaitingWeights {
             name: name.to_string(),
             file: file.to_string(),
-            kind: header.kind(),
-            labels: header.labels().to_vec(),
+            header: header.clone(),
             sample_rate,
         }
     }
@@ -41,20 +50,22 @@ impl AwaitingWeights {
 
 impl Model for AwaitingWeights {
     fn kind(&self) -> ModelKind {
-        self.kind
+        self.header.kind()
     }
 
     fn labels(&self) -> &[String] {
-        &self.labels
+        self.header.labels()
     }
 
     fn sample_rate(&self) -> u32 {
         self.sample_rate
     }
 
-    /// Always: the member cannot run without its weights.
-    fn not_applicable(&self, _n_samples: usize) -> Option<String> {
-        Some(format!("its weights, in `{}`, are not loaded", self.file))
+    /// Always: too short for the member (its header says), else because it cannot run
+    /// without its weights.
+    fn not_applicable(&self, n_samples: usize) -> Option<String> {
+        too_short(&self.header, n_samples)
+            .or_else(|| Some(format!("its weights, in `{}`, are not loaded", self.file)))
     }
 
     fn analyse(
@@ -79,7 +90,7 @@ impl Model for AwaitingWeights {
     /// engine still waiting merges the windows another engine analysed with the member.
     fn conclude(&self, windows: &[AnalysedWindow]) -> Classification {
         Classification::from_windows(
-            self.labels.clone(),
+            self.header.labels().to_vec(),
             windows.iter().map(|w| w.window.clone()).collect(),
         )
     }

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use crate::device::Device;
 
-use super::awaiting::AwaitingWeights;
+use super::awaiting::{too_short, AwaitingWeights};
 use super::model::{load_model, Analysis, Model, PatchEmbeddings, RunContext};
 use super::parts::{self, Coverage, MemberPart, PatchSelection, TrackPart};
 use super::{Classification, ClassifyError, EmbedderInfo, MemberResult, ModelInfo};
@@ -89,6 +89,7 @@ struct Detachment {
     index: usize,
     entry: FusionMember,
     inline: Vec<u8>,
+    header: Header,
 }
 
 /// A loaded bundle of any kind (see the module docs).
@@ -135,15 +136,16 @@ impl Ensemble {
                 (e, _) => e,
             };
             let member_header = Header::read(part).map_err(|e| in_member(e.into()))?;
-            let detached = entries.get(index).filter(|e| e.detached.is_some());
-            let model: Box<dyn Model> = match detached.and_then(|e| e.detached.as_ref()) {
-                Some(d) => {
+            let entry = entries.get(index);
+            let model: Box<dyn Model> = match entry.and_then(|e| Some((e, e.detached.as_ref()?))) {
+                Some((entry, detached)) => {
                     awaiting.push(Detachment {
                         index,
-                        entry: entries[index].clone(),
+                        entry: entry.clone(),
                         inline: part.to_vec(),
+                        header: member_header.clone(),
                     });
-                    Box::new(AwaitingWeights::new(&name, &d.file, &member_header))
+                    Box::new(AwaitingWeights::new(&name, &detached.file, &member_header))
                 }
                 None => load_model(member_header.kind(), part, device).map_err(in_member)?,
             };
@@ -197,9 +199,10 @@ impl Ensemble {
             .collect()
     }
 
-    /// Whether member `index` waits for its bundle.
-    fn awaits(&self, index: usize) -> bool {
-        self.awaiting.iter().any(|d| d.index == index)
+    /// Whether member `index` waits for its bundle and, once attached, would analyse
+    /// `n_samples` at its rate (it is not too short for it).
+    fn awaits_for(&self, index: usize, n_samples: usize) -> bool {
+        self.awaiting.iter().any(|d| d.index == index && too_short(&d.header, n_samples).is_none())
     }
 
     /// Classifies with at most `max` patches per track (`None`: every patch) instead of
@@ -316,7 +319,7 @@ impl Ensemble {
             let n = audio::resampled_len(input.len(), sample_rate, m.model.sample_rate());
             members.push(match m.model.not_applicable(n) {
                 // Its bundle may be attached before the rest of the track is analysed.
-                Some(_) if self.awaits(i) => MemberPart::Deferred,
+                Some(_) if self.awaits_for(i, n) => MemberPart::Deferred,
                 Some(reason) => MemberPart::Skipped { reason },
                 None if m.model.kind() != ModelKind::Spectrogram => MemberPart::Deferred,
                 None => match m.model.preview(input, sample_rate, count, ctx) {

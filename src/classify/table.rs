@@ -12,7 +12,7 @@ use std::ops::Range;
 use super::model::{AnalyseFuture, Analysis, Describer, Model, RunContext};
 use super::parts::{AnalysedWindow, PatchSelection};
 use super::{softmax, Classification, ClassifyError, WindowResult};
-use crate::bundle::{ModelKind, TableBundle, TableHeader};
+use crate::bundle::{DescriptorInput, ModelKind, TableBundle, TableHeader};
 use crate::descriptors::{N_COLUMNS, N_FFT};
 use crate::model::plain::PlainTableNet;
 use crate::segment::spread_evenly;
@@ -156,15 +156,7 @@ impl Model for TableModel {
 
     /// Shorter than the header's `min_seconds`, or than one FFT frame.
     fn not_applicable(&self, n_samples: usize) -> Option<String> {
-        let seconds = n_samples as f64 / self.sample_rate() as f64;
-        let min = self.header.descriptors.min_seconds;
-        if seconds < min {
-            Some(format!("it needs at least {min} s of audio, this is {seconds:.1} s"))
-        } else if n_samples < N_FFT {
-            Some(format!("it needs at least {N_FFT} samples, this has {n_samples}"))
-        } else {
-            None
-        }
+        too_short(&self.header.descriptors, n_samples)
     }
 
     /// Descriptor windows are the model's own choice; `selection` is not used.
@@ -210,6 +202,20 @@ impl Model for TableModel {
             self.header.labels.clone(),
             windows.iter().map(|w| w.window.clone()).collect(),
         )
+    }
+}
+
+/// Why a table model reading `descriptors` does not apply to `n_samples` at its rate (shorter
+/// than its `min_seconds`, or than one FFT frame), or `None`.
+pub(super) fn too_short(descriptors: &DescriptorInput, n_samples: usize) -> Option<String> {
+    let seconds = n_samples as f64 / descriptors.sample_rate as f64;
+    let min = descriptors.min_seconds;
+    if seconds < min {
+        Some(format!("it needs at least {min} s of audio, this is {seconds:.1} s"))
+    } else if n_samples < N_FFT {
+        Some(format!("it needs at least {N_FFT} samples, this has {n_samples}"))
+    } else {
+        None
     }
 }
 

@@ -69,8 +69,9 @@ fn soft_masks(harmonic: f32, percussive: f32) -> (f32, f32) {
 
 /// Median of every [`KERNEL`]-long window centred on each value of `line`, with the
 /// edges mirrored including the edge value (`scipy.ndimage.median_filter(mode="reflect")`).
-/// The window is kept sorted: each step overwrites the outgoing value with the incoming one
-/// and moves it to its place (usually a few positions).
+/// The window is kept sorted: each step finds the outgoing value's slot and the incoming
+/// value's by counting (branch-free, so it vectorises) and moves the values between them by
+/// one place in a single copy.
 pub fn running_median(line: &[f32], out: &mut [f32]) {
     let n = line.len();
     let half = KERNEL / 2;
@@ -80,21 +81,24 @@ pub fn running_median(line: &[f32], out: &mut [f32]) {
     let mut window = [0.0f32; KERNEL];
     window.copy_from_slice(&padded[..KERNEL]);
     window.sort_by(f32::total_cmp);
+    let below = |window: &[f32; KERNEL], x: f32| {
+        window.iter().map(|&v| (v < x) as u32).sum::<u32>() as usize
+    };
     for (i, o) in out.iter_mut().enumerate() {
         *o = window[half];
         if i + 1 < n {
             let (outgoing, incoming) = (padded[i], padded[i + KERNEL]);
-            // A branch-free count finds the outgoing value's slot faster than a binary search.
-            let mut j = window.iter().filter(|&&v| v < outgoing).count();
-            while j > 0 && window[j - 1] > incoming {
-                window[j] = window[j - 1];
-                j -= 1;
+            // The outgoing value is at `from` (the first of its equals); the incoming one
+            // belongs before the values not below it.
+            let from: usize = below(&window, outgoing);
+            let to: usize = below(&window, incoming);
+            if to > from {
+                window.copy_within(from + 1..to, from);
+                window[to - 1] = incoming;
+            } else {
+                window.copy_within(to..from, to + 1);
+                window[to] = incoming;
             }
-            while j + 1 < KERNEL && window[j + 1] < incoming {
-                window[j] = window[j + 1];
-                j += 1;
-            }
-            window[j] = incoming;
         }
     }
 }
