@@ -379,7 +379,7 @@ export class EnginePool extends EventTarget {
 
   /** Where the bundle came from (its detached members are beside it), or null for bytes given. */
   bundleUrl() {
-    return this.modelBytes ? null : new URL(this.modelUrl, location.href).href;
+    return this.modelBytes ? null : new URL(this.modelUrl, globalThis.location?.href).href;
   }
 
   /** Grows the CPU pool to `count` ready workers. */

@@ -1,5 +1,6 @@
 // Wasm single-thread timing of one MusiCNN forward pass (`forward_all`, batch 1 and 10), the
-// page's CPU path without the page: builds the `wasm_patch` example (lib.rs beside this file)
+// page's CPU path without the page (the Burn-free network the page's CPU engine runs, and the
+// same network through Burn, as the CPU engine built with Burn runs it): builds the `wasm_patch` example (lib.rs beside this file)
 // for wasm32-unknown-unknown with +simd128 and the `wasm-release` profile into
 // target/wasm-bench, runs wasm-bindgen (--target nodejs) and times it in Node.
 //
@@ -78,7 +79,8 @@ const time = (what, run, batch) => {
   );
 };
 for (const batch of [1, 10]) {
-  time('forward_all', (b) => bench.run(b), batch);
+  time('forward_all, Burn-free (the page\'s CPU engine)', (b) => bench.plain(b), batch);
+  time('forward_all, Burn', (b) => bench.run(b), batch);
 }
 if (args.includes('--front')) {
   for (const batch of [1, 10]) {
