@@ -129,12 +129,15 @@ describe('a folder of music, resumed after a reload (CPU)', () => {
     // The click is made in the page, at the point's place in the canvas as laid out at that
     // moment: a pointer click is aimed before it lands, and rows above the map (the opened
     // take's timeline and Mel image, the batch table) may still change height in between.
-    await map.evaluate((canvas, { x, y }) => {
+    // The point's place is read at the click too: the map redraws (twice a second at most)
+    // when a record changes, e.g. when a file's own tags arrive.
+    await map.evaluate((canvas, file) => {
+      const { x, y } = JSON.parse(canvas.dataset.points).find((p) => p.file === file);
       const box = canvas.getBoundingClientRect();
       const clientX = box.left + (x * box.width) / canvas.width;
       const clientY = box.top + (y * box.height) / canvas.height;
       canvas.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX, clientY }));
-    }, metal);
+    }, metal.file);
     assert.equal(await page.locator('#files > li[data-file="metal.00002.wav"] > details').evaluate((d) => d.open), true, 'the clicked point opens its row');
   });
 });
