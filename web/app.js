@@ -25,7 +25,7 @@ import { h, seconds } from './lib/format.js';
 import { PageStore, resultKey } from './lib/store.js';
 import { tagAgreement } from './lib/file-tags.js';
 import { Records } from './lib/records.js';
-import { renderModel, renderStatus } from './lib/status.js';
+import { renderModel, renderOwnAvailability, renderStatus } from './lib/status.js';
 import { BatchTable } from './lib/table.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -612,10 +612,7 @@ function openOwn() {
 
 /** The section until OwnView renders it: usable when the model has a backbone, as OwnView says. */
 function ownIdle() {
-  const embedder = pool.status.model?.embedder ?? null;
-  ownSection.dataset.available = embedder ? 'yes' : 'no';
-  for (const input of $('#own-add').elements) input.disabled = !embedder;
-  $('#own-status').textContent = embedder || pool.status.phase === 'loading' ? '' : 'The loaded model has no MusiCNN backbone to learn on; load the default model to teach it your own genres.';
+  if (!renderOwnAvailability(ownSection, pool.status.model?.embedder ?? null, pool.status.phase === 'loading')) $('#own-status').textContent = '';
 }
 
 /** The kinds of event waiting for the section's modules (each handed on once). */

@@ -1,23 +1,15 @@
 //! [`AwaitingWeights`]: the stand-in for a detached fusion member whose bundle has not been
 //! attached yet (see [`Ensemble::attach`](super::Ensemble::attach)). It knows the member's
-//! kind, labels, rate and shortest input from the header the fusion keeps, and applies to no
-//! input, so a run leaves the member out and says why: too short (as the loaded member would
-//! say), else not loaded.
+//! kind, labels, rate and shortest input from the header the fusion keeps, so it applies to
+//! the input the loaded member would (a first look defers it, too short input skips it);
+//! running it fails with [`ClassifyError::AwaitingWeights`], which the ensemble turns into the
+//! member left out, with why.
 
 use super::model::{AnalyseFuture, Analysis, Model, RunContext};
 use super::parts::{AnalysedWindow, PatchSelection};
 use super::table;
 use super::{Classification, ClassifyError};
 use crate::bundle::{Header, ModelKind};
-
-/// Why the member with `header` would not apply to `n_samples` at its rate even once
-/// loaded (too short), or `None`.
-pub(super) fn too_short(header: &Header, n_samples: usize) -> Option<String> {
-    match header {
-        Header::Table(h) => table::too_short(&h.descriptors, n_samples),
-        _ => None,
-    }
-}
 
 /// A detached member not attached yet.
 pub(super) struct AwaitingWeights {
@@ -61,11 +53,12 @@ impl Model for AwaitingWeights {
         self.sample_rate
     }
 
-    /// Always: too short for the member (its header says), else because it cannot run
-    /// without its weights.
+    /// Too short for the member, as its header says (only table members detach).
     fn not_applicable(&self, n_samples: usize) -> Option<String> {
-        too_short(&self.header, n_samples)
-            .or_else(|| Some(format!("its weights, in `{}`, are not loaded", self.file)))
+        match &self.header {
+            Header::Table(h) => table::too_short(&h.descriptors, n_samples),
+            _ => None,
+        }
     }
 
     fn analyse(

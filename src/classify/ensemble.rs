@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use crate::device::Device;
 
-use super::awaiting::{too_short, AwaitingWeights};
+use super::awaiting::AwaitingWeights;
 use super::model::{load_model, Analysis, Model, PatchEmbeddings, RunContext};
 use super::parts::{self, Coverage, MemberPart, PatchSelection, TrackPart};
 use super::{Classification, ClassifyError, EmbedderInfo, MemberResult, ModelInfo};
@@ -89,7 +89,6 @@ struct Detachment {
     index: usize,
     entry: FusionMember,
     inline: Vec<u8>,
-    header: Header,
 }
 
 /// A loaded bundle of any kind (see the module docs).
@@ -143,7 +142,6 @@ impl Ensemble {
                         index,
                         entry: entry.clone(),
                         inline: part.to_vec(),
-                        header: member_header.clone(),
                     });
                     Box::new(AwaitingWeights::new(&name, &detached.file, &member_header))
                 }
@@ -197,12 +195,6 @@ impl Ensemble {
             .iter()
             .filter_map(|d| Some((d.entry.name.as_str(), d.entry.detached.as_ref()?.file.as_str())))
             .collect()
-    }
-
-    /// Whether member `index` waits for its bundle and, once attached, would analyse
-    /// `n_samples` at its rate (it is not too short for it).
-    fn awaits_for(&self, index: usize, n_samples: usize) -> bool {
-        self.awaiting.iter().any(|d| d.index == index && too_short(&d.header, n_samples).is_none())
     }
 
     /// Classifies with at most `max` patches per track (`None`: every patch) instead of
@@ -315,11 +307,9 @@ impl Ensemble {
         let (input, level) = self.conformed(samples, sample_rate);
         let input: &[f32] = &input;
         let mut members = Vec::with_capacity(self.members.len());
-        for (i, m) in self.members.iter().enumerate() {
+        for m in &self.members {
             let n = audio::resampled_len(input.len(), sample_rate, m.model.sample_rate());
             members.push(match m.model.not_applicable(n) {
-                // Its bundle may be attached before the rest of the track is analysed.
-                Some(_) if self.awaits_for(i, n) => MemberPart::Deferred,
                 Some(reason) => MemberPart::Skipped { reason },
                 None if m.model.kind() != ModelKind::Spectrogram => MemberPart::Deferred,
                 None => match m.model.preview(input, sample_rate, count, ctx) {
@@ -387,9 +377,10 @@ impl Ensemble {
         Ok(TrackPart { level: prepared.level, members })
     }
 
-    /// A member's analysis as its share of a part. In a model with a network, a member whose
-    /// clip descriptors could not be had (the page's descriptor module failed) fails alone:
-    /// the part keeps the network's rows. Any other error fails the part.
+    /// A member's analysis as its share of a part. A detached member not attached yet is
+    /// left out, with why. In a model with a network, a member whose clip descriptors could
+    /// not be had (the page's descriptor module failed) fails alone: the part keeps the
+    /// network's rows. Any other error fails the part.
     fn member_part(
         &self,
         member: &Member,
@@ -397,6 +388,9 @@ impl Ensemble {
     ) -> Result<MemberPart, ClassifyError> {
         match analysis {
             Ok(analysis) => Ok(analysis.into()),
+            Err(ClassifyError::AwaitingWeights { file, .. }) => Ok(MemberPart::Skipped {
+                reason: format!("its weights, in `{file}`, are not loaded"),
+            }),
             Err(ClassifyError::DescriptorSource(reason))
                 if member.model.kind() != ModelKind::Spectrogram
                     && self.has_spectrogram_member() =>

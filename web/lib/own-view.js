@@ -10,6 +10,7 @@
 
 import { bytes, h, ms, percent } from './format.js';
 import { MIN_EXAMPLES, SUGGESTED_EXAMPLES } from './own-genres.js';
+import { renderOwnAvailability } from './status.js';
 
 const STATE_TEXT = {
   queued: 'waiting',
@@ -77,12 +78,9 @@ export class OwnView {
     const own = this.own;
     const embedder = own.embedder;
     const loading = own.pool.status.phase === 'loading';
-    this.root.dataset.available = embedder ? 'yes' : 'no';
-    for (const input of [this.el.name, this.el.folder, ...this.el.form.querySelectorAll('button')]) input.disabled = !embedder;
+    const unavailable = renderOwnAvailability(this.root, embedder, loading);
     this.el.categories.replaceChildren(...own.categories.map((c) => this.category(c)));
-    if (!embedder && !loading) {
-      this.el.status.textContent = 'The loaded model has no MusiCNN backbone to learn on; load the default model to teach it your own genres.';
-    } else {
+    if (!unavailable) {
       const n = own.counts();
       this.el.status.replaceChildren(
         n.busy ? `Analysing: ${n.ready} of ${n.total} examples ready… ` : n.total ? `${n.ready} of ${n.total} examples ready.` : '',

@@ -1,4 +1,5 @@
-// The engine panel: which backend runs (and why), how many workers, which model is loaded.
+// The engine panel: which backend runs (and why), how many workers, which model is loaded;
+// and what the loaded model allows in "Your own genres".
 // #engine carries data-phase (loading, ready, error), data-backend (cpu, webgpu) and
 // data-settled (yes once the backend choice is final); the tests wait on them.
 
@@ -76,4 +77,18 @@ export function renderModel(el, model, info, modelCardUrl) {
       modelCardUrl ? [' · ', h('a', { href: modelCardUrl }, 'model card')] : '',
     ),
   );
+}
+
+/**
+ * The "Your own genres" section (`section`) as the loaded model allows: `data-available` and
+ * its add controls by whether the model has a backbone to learn on (`embedder`), and, once
+ * the model has loaded (not `loading`) without one, why, in #own-status. Returns whether it
+ * said so. The page uses it until the section's own modules load, OwnView after.
+ */
+export function renderOwnAvailability(section, embedder, loading) {
+  section.dataset.available = embedder ? 'yes' : 'no';
+  for (const input of section.querySelector('#own-add').elements) input.disabled = !embedder;
+  const unavailable = !embedder && !loading;
+  if (unavailable) section.querySelector('#own-status').textContent = 'The loaded model has no MusiCNN backbone to learn on; load the default model to teach it your own genres.';
+  return unavailable;
 }

@@ -24,6 +24,8 @@ use genrescope::bundle::{
 use genrescope::classify::{max_abs_diff, softmax};
 use genrescope::model::GenreNet;
 
+use super::read_detached;
+
 /// Options of `trainer convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -163,10 +165,7 @@ fn member_bytes(
     inline: &[u8],
 ) -> anyhow::Result<Vec<u8>> {
     let Some(d) = &member.detached else { return Ok(inline.to_vec()) };
-    let path = fusion_path.parent().unwrap_or(Path::new("")).join(&d.file);
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!("cannot read {}, where member `{}` is stored", path.display(), member.name)
-    })?;
+    let (_, bytes) = read_detached(fusion_path, &member.name, &d.file)?;
     FusionBundle::check_detached(member, inline, &bytes)?;
     Ok(bytes)
 }

@@ -19,7 +19,7 @@ pub mod train_own;
 pub mod train_table;
 
 use std::io::{self, IsTerminal};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use genrescope::classify::Ensemble;
@@ -70,19 +70,26 @@ pub fn attach_detached(ensemble: &mut Ensemble, path: &Path) -> anyhow::Result<(
     let awaiting: Vec<(String, String)> =
         ensemble.awaiting().into_iter().map(|(n, f)| (n.to_string(), f.to_string())).collect();
     for (name, file) in awaiting {
-        let beside = path.parent().unwrap_or(Path::new("")).join(&file);
-        let bytes = std::fs::read(&beside).with_context(|| {
-            format!(
-                "the model bundle {} keeps its member `{name}` in {}, which cannot be read",
-                path.display(),
-                beside.display()
-            )
-        })?;
+        let (beside, bytes) = read_detached(path, &name, &file)?;
         ensemble.attach(&name, &bytes).with_context(|| {
             format!("cannot load {} (member `{name}` of {})", beside.display(), path.display())
         })?;
     }
     Ok(())
+}
+
+/// The file `file` beside the fusion bundle at `path`, where it keeps its member `name`: the
+/// file's path and bytes (not checked against the fusion here).
+pub fn read_detached(path: &Path, name: &str, file: &str) -> anyhow::Result<(PathBuf, Vec<u8>)> {
+    let beside = path.parent().unwrap_or(Path::new("")).join(file);
+    let bytes = std::fs::read(&beside).with_context(|| {
+        format!(
+            "the model bundle {} keeps its member `{name}` in {}, which cannot be read",
+            path.display(),
+            beside.display()
+        )
+    })?;
+    Ok((beside, bytes))
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal and there are more than a
